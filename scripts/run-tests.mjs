@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Runs the whole test suite against one backend: `pglite` (embedded, in memory)
+// or `postgres` (TEST_DATABASE_URL, default the local server CI provides).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+
+const backend = process.argv[2];
+if (backend !== 'pglite' && backend !== 'postgres') {
+  console.error('usage: run-tests.mjs pglite|postgres [files...]');
+  process.exit(2);
+}
+const env = { ...process.env, TEST_DB: backend };
+if (backend === 'postgres') {
+  env.TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
+  const client = new pg.Client({ connectionString: env.TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.end();
+  } catch (e) {
+    console.error(`PostgreSQL is not reachable at ${env.TEST_DATABASE_URL} (${e.message}).`);
+    console.error('Start it (Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or set TEST_DATABASE_URL.');
+    process.exit(1);
+  }
+}
+
+function findTests(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    const p = path.join(dir, d.name);
+    if (d.isDirectory()) return d.name === 'node_modules' ? [] : findTests(p);
+    return d.name.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+const files = process.argv.length > 3 ? process.argv.slice(3) : [...findTests('src'), ...findTests('test')].sort();
+console.log(`# backend: ${backend}, ${files.length} test files`);
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
+  { stdio: 'inherit', env },
+);
+process.exit(r.status ?? 1);

@@ -1,0 +1,52 @@
+/**
+ * buildApp(deps) assembles the Fastify instance: validation, error mapping,
+ * OpenAPI, and the routes. It never listens, so tests drive it with inject().
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Database } from './db/database.ts';
+import { registerErrorHandling } from './http/errors.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { hookRoutes } from './http/routes/hooks.ts';
+import { sessionRoutes } from './http/routes/sessions.ts';
+import type { Logger } from './logger.ts';
+import type { SessionService } from './sessions/service.ts';
+import { VERSION } from './version.ts';
+
+export interface AppDeps {
+  logger: Logger;
+  database: Database;
+  sessions: SessionService;
+  bodyLimitBytes: number;
+  resultMaxBytes: number;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: deps.bodyLimitBytes,
+    // Per-request lines would dominate the log at hook rates; errors are still logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  // The API speaks JSON only; any other body type is a 415, not a confusing validation error.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Claude Code Orchestrator API', version: VERSION, description: 'Sessions, conversations and tool logs of Claude Code runs.' },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  await typed.register(healthRoutes, { database: deps.database, version: VERSION });
+  await typed.register(sessionRoutes, { sessions: deps.sessions });
+  await typed.register(hookRoutes, { sessions: deps.sessions, resultMaxBytes: deps.resultMaxBytes });
+  return app;
+}

@@ -1,0 +1,82 @@
+/**
+ * The only reader of process.env. Every setting is declared once here with its
+ * default and meaning; `cco --help` prints this table, so docs cannot drift.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+interface SettingDef {
+  env: string;
+  default: string | undefined;
+  description: string;
+}
+
+export const SETTINGS = [
+  { env: 'HOST', default: '127.0.0.1', description: 'Interface the HTTP server listens on (0.0.0.0 to expose it).' },
+  { env: 'PORT', default: '3000', description: 'HTTP port for the API and dashboard.' },
+  { env: 'DATABASE_URL', default: undefined, description: 'PostgreSQL 15+ URL. Unset: embedded PGlite stored in DATA_DIR.' },
+  { env: 'DATA_DIR', default: './.data', description: 'Folder for the embedded database (and other local state).' },
+  { env: 'DB_POOL_MAX', default: '10', description: 'Maximum PostgreSQL connections in the pool.' },
+  { env: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+  { env: 'BODY_LIMIT_BYTES', default: String(5 * 1024 * 1024), description: 'Largest accepted request body (bytes); larger gets 413.' },
+  { env: 'RESULT_MAX_BYTES', default: String(50 * 1024), description: 'Tool results longer than this are cut before storage (bytes).' },
+] as const satisfies readonly SettingDef[];
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  HOST: z.string().min(1),
+  PORT: intFrom(0, 65535),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  DATA_DIR: z.string().min(1),
+  DB_POOL_MAX: intFrom(1, 1000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  BODY_LIMIT_BYTES: intFrom(1024, 1024 * 1024 * 1024),
+  RESULT_MAX_BYTES: intFrom(1024, 100 * 1024 * 1024),
+});
+
+export interface Config {
+  http: { host: string; port: number; bodyLimitBytes: number };
+  db: { url: string | undefined; dataDir: string; poolMax: number };
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  resultMaxBytes: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+}
+
+/** Parses settings from an env-like record; unset or empty values take the default. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, string | undefined> = {};
+  for (const s of SETTINGS as readonly SettingDef[]) {
+    const v = env[s.env];
+    raw[s.env] = v === undefined || v === '' ? s.default : v;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(raw[String(i.path[0])])})`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nRun \`cco --help\` for every setting.`);
+  }
+  const c = parsed.data;
+  return {
+    http: { host: c.HOST, port: c.PORT, bodyLimitBytes: c.BODY_LIMIT_BYTES },
+    db: { url: c.DATABASE_URL, dataDir: path.resolve(expandHome(c.DATA_DIR)), poolMax: c.DB_POOL_MAX },
+    logLevel: c.LOG_LEVEL,
+    resultMaxBytes: c.RESULT_MAX_BYTES,
+  };
+}
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+/** The settings table shown by `cco --help`. */
+export function describeSettings(): string {
+  const rows = (SETTINGS as readonly SettingDef[]).map((s) => `  ${s.env.padEnd(20)} ${(s.default ?? '(unset)').padEnd(12)} ${s.description}`);
+  return ['Settings (environment variables):', `  ${'NAME'.padEnd(20)} ${'DEFAULT'.padEnd(12)} MEANING`, ...rows].join('\n');
+}

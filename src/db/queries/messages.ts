@@ -1,0 +1,36 @@
+/** SQL for session_messages. */
+import { sql, type Selectable } from 'kysely';
+import type { SessionMessagesTable } from '../schema.ts';
+import { jsonb, type Executor } from './sessions.ts';
+
+export type MessageRow = Selectable<SessionMessagesTable>;
+
+export interface NewMessageRow {
+  session_id: string;
+  direction: string;
+  content: string;
+  source: string;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * Inserts a message and moves the session's updated_at in the same statement,
+ * so the session list order can never miss the activity.
+ */
+export async function insertMessage(db: Executor, m: NewMessageRow): Promise<MessageRow | undefined> {
+  const r = await sql<MessageRow>`
+    with touched as (
+      update sessions set updated_at = now() where id = ${m.session_id} returning id
+    )
+    insert into session_messages (session_id, direction, content, source, metadata)
+    select touched.id, ${m.direction}, ${m.content}, ${m.source}, ${jsonb(m.metadata)} from touched
+    returning *`.execute(db);
+  return r.rows[0];
+}
+
+/** Oldest first, keyset on id. */
+export async function listMessages(db: Executor, sessionId: string, limit: number, afterId?: number): Promise<MessageRow[]> {
+  let q = db.selectFrom('session_messages').selectAll().where('session_id', '=', sessionId);
+  if (afterId !== undefined) q = q.where('id', '>', afterId);
+  return q.orderBy('id', 'asc').limit(limit).execute();
+}

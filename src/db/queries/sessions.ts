@@ -1,0 +1,77 @@
+/** SQL for the sessions table. One statement per function; the executor is passed in. */
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { DB, SessionsTable } from '../schema.ts';
+
+export type Executor = Kysely<DB> | Transaction<DB>;
+export type SessionRow = Selectable<SessionsTable>;
+
+export const jsonb = (value: unknown) => sql<string>`cast(${JSON.stringify(value)} as text)::jsonb`;
+
+export interface NewSessionRow {
+  id: string;
+  claude_session_id: string | null;
+  project_path: string;
+  project_type: string;
+  status: string;
+  source: string;
+  owner: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export async function insertSession(db: Executor, s: NewSessionRow): Promise<SessionRow> {
+  return db
+    .insertInto('sessions')
+    .values({ ...s, metadata: jsonb(s.metadata) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findSession(db: Executor, id: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findSessionForUpdate(db: Transaction<DB>, id: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('sessions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function findSessionByClaudeId(db: Executor, claudeSessionId: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('sessions').selectAll().where('claude_session_id', '=', claudeSessionId).executeTakeFirst();
+}
+
+export interface SessionListQuery {
+  limit: number;
+  status?: string | undefined;
+  projectType?: string | undefined;
+  /** Keyset position: rows strictly after (updated_at, id) in descending order. */
+  after?: { updatedAt: Date; id: string } | undefined;
+}
+
+/** Newest activity first; the (updated_at, id) row comparison walks the index, so deep pages cost the same. */
+export async function listSessions(db: Executor, q: SessionListQuery): Promise<SessionRow[]> {
+  let query = db.selectFrom('sessions').selectAll();
+  if (q.status) query = query.where('status', '=', q.status);
+  if (q.projectType) query = query.where('project_type', '=', q.projectType);
+  if (q.after) query = query.where(sql<boolean>`(updated_at, id) < (${q.after.updatedAt}, ${q.after.id})`);
+  return query.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+}
+
+export interface SessionChanges {
+  status?: string;
+  claude_session_id?: string | null;
+  /** Shallow-merged into the stored metadata (top-level keys replace). */
+  metadataPatch?: Record<string, unknown>;
+}
+
+export async function updateSession(db: Executor, id: string, c: SessionChanges): Promise<SessionRow | undefined> {
+  return db
+    .updateTable('sessions')
+    .set({
+      updated_at: sql`now()`,
+      ...(c.status !== undefined ? { status: c.status } : {}),
+      ...(c.claude_session_id !== undefined ? { claude_session_id: c.claude_session_id } : {}),
+      ...(c.metadataPatch ? { metadata: sql`metadata || ${jsonb(c.metadataPatch)}` } : {}),
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,0 +1,58 @@
+/** Row types of the tables, as Kysely sees them. Generated/defaulted columns are `Generated`. */
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json = ColumnType<Record<string, unknown>, string, string>;
+type JsonAny = ColumnType<unknown, string, string>;
+
+export interface SessionsTable {
+  id: string;
+  claude_session_id: string | null;
+  project_path: string;
+  project_type: string;
+  status: string;
+  source: string;
+  owner: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  metadata: Json;
+}
+
+export interface SessionMessagesTable {
+  id: Generated<number>;
+  session_id: string;
+  direction: string;
+  content: string;
+  source: string;
+  timestamp: Timestamp;
+  metadata: Json;
+}
+
+export interface CommandLogsTable {
+  id: Generated<number>;
+  session_id: string;
+  tool_use_id: string | null;
+  tool: string;
+  input: JsonAny;
+  result: string | null;
+  result_truncated: Generated<boolean>;
+  result_size: number | null;
+  status: string;
+  duration_ms: number | null;
+  timestamp: Timestamp;
+  metadata: Json;
+}
+
+export interface SlackThreadsTable {
+  thread_ts: string;
+  session_id: string;
+  channel_id: string;
+  created_at: Timestamp;
+}
+
+export interface DB {
+  sessions: SessionsTable;
+  session_messages: SessionMessagesTable;
+  command_logs: CommandLogsTable;
+  slack_threads: SlackThreadsTable;
+}

@@ -1,0 +1,76 @@
+/**
+ * Turns Claude Code's PostToolUse / PostToolUseFailure hook payload into a
+ * command log. Payload shapes: shared/reference/claude-code.md §1.3.
+ */
+import { truncateUtf8 } from '../lib/truncate.ts';
+import type { NewLogInput } from '../sessions/service.ts';
+
+export interface ToolHookPayload {
+  session_id: string;
+  hook_event_name?: string | undefined;
+  cwd?: string | undefined;
+  transcript_path?: string | undefined;
+  tool_name: string;
+  tool_use_id?: string | undefined;
+  tool_input?: unknown;
+  tool_response?: unknown;
+  error?: string | undefined;
+  is_interrupt?: boolean | undefined;
+  duration_ms?: number | undefined;
+  agent_id?: string | undefined;
+  agent_type?: string | undefined;
+}
+
+/** Renders a tool result as text: strings as they are, structured output as JSON. */
+export function resultText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Builds a log from result text, cutting it (and an oversized input) at maxBytes. */
+export function buildLog(
+  base: { tool: string; tool_use_id: string | null; input: unknown; status: 'completed' | 'error'; duration_ms: number | null; metadata?: Record<string, unknown> },
+  result: string | null,
+  maxBytes: number,
+): NewLogInput {
+  const cut = result === null ? null : truncateUtf8(result, maxBytes);
+  const inputJson = JSON.stringify(base.input ?? null);
+  const metadata: Record<string, unknown> = { ...(base.metadata ?? {}) };
+  let input = base.input ?? null;
+  if (Buffer.byteLength(inputJson) > maxBytes) {
+    // A Write of a large file carries the whole file in its input; keep a preview only.
+    input = { _truncated: true, preview: truncateUtf8(inputJson, maxBytes).text };
+    metadata.input_size = Buffer.byteLength(inputJson);
+  }
+  return {
+    tool: base.tool,
+    tool_use_id: base.tool_use_id,
+    input,
+    result: cut ? cut.text : null,
+    result_truncated: cut?.truncated ?? false,
+    result_size: cut ? cut.size : null,
+    status: base.status,
+    duration_ms: base.duration_ms,
+    metadata,
+  };
+}
+
+export function toolHookToLog(p: ToolHookPayload, maxBytes: number): NewLogInput {
+  const failed = p.hook_event_name === 'PostToolUseFailure' || (p.error !== undefined && p.tool_response === undefined);
+  const metadata: Record<string, unknown> = { captured_by: 'hook' };
+  if (p.agent_id) metadata.agent_id = p.agent_id;
+  if (p.agent_type) metadata.agent_type = p.agent_type;
+  if (p.is_interrupt) metadata.interrupted = true;
+  return buildLog(
+    {
+      tool: p.tool_name,
+      tool_use_id: p.tool_use_id ?? null,
+      input: p.tool_input,
+      status: failed ? 'error' : 'completed',
+      duration_ms: p.duration_ms ?? null,
+      metadata,
+    },
+    failed ? (p.error ?? resultText(p.tool_response)) : resultText(p.tool_response),
+    maxBytes,
+  );
+}

@@ -1,0 +1,98 @@
+/** zod schemas shared by request validation, response serialization and the OpenAPI document. */
+import { z } from 'zod';
+import { DIRECTIONS, LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES, SOURCES } from '../sessions/types.ts';
+
+export const uuidParam = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID');
+
+export const idParams = z.object({ id: uuidParam });
+
+export const metadataSchema = z.record(z.string(), z.unknown());
+
+export const errorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+
+export const sessionSchema = z.object({
+  id: z.string(),
+  claude_session_id: z.string().nullable(),
+  project_path: z.string(),
+  project_type: z.enum(PROJECT_TYPES),
+  status: z.enum(SESSION_STATUSES),
+  source: z.string(),
+  owner: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  metadata: metadataSchema,
+});
+
+export const messageSchema = z.object({
+  id: z.number(),
+  session_id: z.string(),
+  direction: z.enum(DIRECTIONS),
+  content: z.string(),
+  source: z.enum(SOURCES),
+  timestamp: z.string(),
+  metadata: metadataSchema,
+});
+
+export const commandLogSchema = z.object({
+  id: z.number(),
+  session_id: z.string(),
+  tool_use_id: z.string().nullable(),
+  tool: z.string(),
+  input: z.unknown(),
+  result: z.string().nullable(),
+  result_truncated: z.boolean(),
+  result_size: z.number().nullable(),
+  status: z.enum(LOG_STATUSES),
+  duration_ms: z.number().nullable(),
+  timestamp: z.string(),
+  metadata: metadataSchema,
+});
+
+export const pageOf = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.array(item), next_cursor: z.string().nullable() });
+
+export const limitQuery = z.coerce.number().int().min(1).max(200).default(50).describe('Page size, 1-200 (default 50).');
+export const cursorQuery = z.string().max(500).optional().describe('next_cursor from the previous page.');
+
+export const createSessionBody = z.strictObject({
+  project_path: z.string().min(1).max(500).describe('Workspace folder.'),
+  project_type: z.enum(PROJECT_TYPES).default('local'),
+  claude_session_id: z.string().min(1).max(255).optional(),
+  source: z.enum(SOURCES).default('api'),
+  metadata: metadataSchema.default({}),
+});
+
+export const updateSessionBody = z
+  .strictObject({
+    status: z.enum(SESSION_STATUSES).optional(),
+    claude_session_id: z.string().min(1).max(255).nullable().optional(),
+    metadata: metadataSchema.optional().describe('Merged into the stored metadata: top-level keys replace.'),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of status, claude_session_id, metadata' });
+
+export const createMessageBody = z.strictObject({
+  direction: z.enum(DIRECTIONS),
+  content: z.string().min(1).max(1_000_000),
+  source: z.enum(SOURCES).default('api'),
+  metadata: metadataSchema.default({}),
+});
+
+/** Claude Code's PostToolUse / PostToolUseFailure payload; unknown extra fields are accepted and ignored. */
+export const toolHookBody = z.looseObject({
+  session_id: z.string().min(1).max(255),
+  hook_event_name: z.enum(['PostToolUse', 'PostToolUseFailure']).optional(),
+  cwd: z.string().max(4096).optional(),
+  transcript_path: z.string().max(4096).optional(),
+  tool_name: z.string().min(1).max(100),
+  tool_use_id: z.string().min(1).max(255).optional(),
+  tool_input: z.unknown().optional(),
+  tool_response: z.unknown().optional(),
+  error: z.string().optional(),
+  is_interrupt: z.boolean().optional(),
+  duration_ms: z.number().int().min(0).max(2_147_483_647).optional(),
+  agent_id: z.string().max(255).optional(),
+  agent_type: z.string().max(255).optional(),
+});

@@ -1,0 +1,20 @@
+/**
+ * Domain errors carry a stable `code` (part of the API contract) and the HTTP
+ * status the error handler maps them to. Domain code throws these; it never
+ * builds HTTP responses itself.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AppError';
+  }
+}
+
+export const notFound = (what: string, id: string) => new AppError('not_found', `${what} ${id} does not exist`, 404);
+export const badRequest = (code: string, message: string) => new AppError(code, message, 400);
+export const conflict = (code: string, message: string) => new AppError(code, message, 409);

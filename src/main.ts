@@ -1,0 +1,91 @@
+/**
+ * Composition root: config -> logger -> database -> domain -> HTTP. Signals are
+ * handled here and only here: the first SIGINT/SIGTERM drains, a second forces.
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { EventBus } from './events/bus.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { SessionService } from './sessions/service.ts';
+
+export interface Server {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly database: Database;
+  readonly events: EventBus;
+  stop(): Promise<void>;
+}
+
+const SHUTDOWN_DEADLINE_MS = 15_000;
+
+export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
+  const database = await openDatabase(config.db);
+  let app: FastifyInstance | undefined;
+  try {
+    const applied = await migrate(database.db);
+    logger.info({ backend: database.backend, applied }, 'database ready');
+    const events = new EventBus();
+    const sessions = new SessionService(database, events);
+    app = await buildApp({
+      logger,
+      database,
+      sessions,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      resultMaxBytes: config.resultMaxBytes,
+    });
+    const url = await app.listen({ host: config.http.host, port: config.http.port });
+    logger.info({ url, dashboard: url, docs: `${url}/docs` }, 'server listening');
+    const listening = app;
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      app: listening,
+      database,
+      events,
+      stop() {
+        // Reverse order of start: stop intake first, then the database.
+        stopping ??= (async () => {
+          await listening.close();
+          await database.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (e: unknown) {
+    await app?.close().catch(() => {});
+    await database.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** Runs the server until a signal; used by `cco serve`. */
+export async function runServer(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, logger);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown deadline passed: exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    server.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

@@ -1,0 +1,51 @@
+/** Row -> API object. Dates become ISO strings; enums are trusted (the DB checks them). */
+import type { CommandLogRow } from '../db/queries/command-logs.ts';
+import type { MessageRow } from '../db/queries/messages.ts';
+import type { SessionRow } from '../db/queries/sessions.ts';
+import type { CommandLog, Direction, LogStatus, Message, ProjectType, Session, SessionStatus, Source } from './types.ts';
+
+const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
+
+export function toSession(r: SessionRow): Session {
+  return {
+    id: r.id,
+    claude_session_id: r.claude_session_id,
+    project_path: r.project_path,
+    project_type: r.project_type as ProjectType,
+    status: r.status as SessionStatus,
+    source: r.source,
+    owner: r.owner,
+    created_at: iso(r.created_at),
+    updated_at: iso(r.updated_at),
+    metadata: r.metadata ?? {},
+  };
+}
+
+export function toMessage(r: MessageRow): Message {
+  return {
+    id: Number(r.id),
+    session_id: r.session_id,
+    direction: r.direction as Direction,
+    content: r.content,
+    source: r.source as Source,
+    timestamp: iso(r.timestamp),
+    metadata: r.metadata ?? {},
+  };
+}
+
+export function toCommandLog(r: CommandLogRow): CommandLog {
+  return {
+    id: Number(r.id),
+    session_id: r.session_id,
+    tool_use_id: r.tool_use_id,
+    tool: r.tool,
+    input: r.input ?? null,
+    result: r.result,
+    result_truncated: Boolean(r.result_truncated),
+    result_size: r.result_size,
+    status: r.status as LogStatus,
+    duration_ms: r.duration_ms,
+    timestamp: iso(r.timestamp),
+    metadata: r.metadata ?? {},
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The session lifecycle: creating, reading, updating sessions and appending to
+ * their conversation and tool log. Every committed change is published on the
+ * event bus. No HTTP and no SQL strings here.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/database.ts';
+import { insertCommandLog, listCommandLogs, upsertSessionAndInsertLog, type NewCommandLogRow } from '../db/queries/command-logs.ts';
+import { insertMessage, listMessages } from '../db/queries/messages.ts';
+import {
+  findSession,
+  findSessionForUpdate,
+  insertSession,
+  listSessions,
+  updateSession,
+  type SessionRow,
+} from '../db/queries/sessions.ts';
+import type { EventBus } from '../events/bus.ts';
+import { decodeCursor, encodeCursor, isIdCursor, isTimeIdCursor } from '../lib/cursor.ts';
+import { AppError, conflict, notFound } from '../lib/errors.ts';
+import { toCommandLog, toMessage, toSession } from './mappers.ts';
+import {
+  TRANSITIONS,
+  type CommandLog,
+  type Direction,
+  type LogStatus,
+  type Message,
+  type Page,
+  type ProjectType,
+  type Session,
+  type SessionStatus,
+  type Source,
+} from './types.ts';
+
+export interface CreateSessionInput {
+  project_path: string;
+  project_type: ProjectType;
+  claude_session_id?: string | null | undefined;
+  status?: SessionStatus | undefined;
+  source?: Source | undefined;
+  owner?: string | null | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface UpdateSessionInput {
+  status?: SessionStatus | undefined;
+  claude_session_id?: string | null | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface NewMessageInput {
+  direction: Direction;
+  content: string;
+  source?: Source | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface NewLogInput {
+  tool: string;
+  tool_use_id?: string | null | undefined;
+  input: unknown;
+  /** Already cut to size by the caller (see buildLogRow). */
+  result: string | null;
+  result_truncated: boolean;
+  result_size: number | null;
+  status: LogStatus;
+  duration_ms?: number | null | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface ListSessionsInput {
+  limit: number;
+  cursor?: string | undefined;
+  status?: SessionStatus | undefined;
+  project_type?: ProjectType | undefined;
+}
+
+export class SessionService {
+  constructor(
+    private readonly database: Database,
+    private readonly events: EventBus,
+  ) {}
+
+  private get db() {
+    return this.database.db;
+  }
+
+  async create(input: CreateSessionInput): Promise<Session> {
+    let row: SessionRow;
+    try {
+      row = await insertSession(this.db, {
+        id: randomUUID(),
+        claude_session_id: input.claude_session_id ?? null,
+        project_path: input.project_path,
+        project_type: input.project_type,
+        status: input.status ?? 'active',
+        source: input.source ?? 'api',
+        owner: input.owner ?? null,
+        metadata: input.metadata ?? {},
+      });
+    } catch (e: unknown) {
+      throw mapUniqueViolation(e);
+    }
+    const session = toSession(row);
+    this.events.publish({ type: 'session.created', session });
+    return session;
+  }
+
+  async get(id: string): Promise<Session> {
+    const row = await findSession(this.db, id);
+    if (!row) throw notFound('session', id);
+    return toSession(row);
+  }
+
+  async list(q: ListSessionsInput): Promise<Page<Session>> {
+    const after = q.cursor ? decodeCursor(q.cursor, isTimeIdCursor) : undefined;
+    const rows = await listSessions(this.db, {
+      limit: q.limit + 1,
+      status: q.status,
+      projectType: q.project_type,
+      after: after ? { updatedAt: new Date(after[0]), id: after[1] } : undefined,
+    });
+    const data = rows.slice(0, q.limit).map(toSession);
+    const last = data[data.length - 1];
+    return { data, next_cursor: rows.length > q.limit && last ? encodeCursor([last.updated_at, last.id]) : null };
+  }
+
+  /** Applies a status change (checked against TRANSITIONS), a claude_session_id and a metadata merge atomically. */
+  async update(id: string, patch: UpdateSessionInput): Promise<{ session: Session; previousStatus: SessionStatus }> {
+    const { row, previous } = await this.db.transaction().execute(async (tx) => {
+      const current = await findSessionForUpdate(tx, id);
+      if (!current) throw notFound('session', id);
+      const from = current.status as SessionStatus;
+      if (patch.status && patch.status !== from && !TRANSITIONS[from].includes(patch.status)) {
+        throw conflict('invalid_transition', `cannot change status from ${from} to ${patch.status}${from === 'completed' ? ' (completed is final)' : ''}`);
+      }
+      try {
+        const updated = await updateSession(tx, id, {
+          ...(patch.status ? { status: patch.status } : {}),
+          ...(patch.claude_session_id !== undefined ? { claude_session_id: patch.claude_session_id } : {}),
+          ...(patch.metadata ? { metadataPatch: patch.metadata } : {}),
+        });
+        return { row: updated, previous: from };
+      } catch (e: unknown) {
+        throw mapUniqueViolation(e);
+      }
+    });
+    if (!row) throw notFound('session', id);
+    const session = toSession(row);
+    this.events.publish({ type: 'session.updated', session });
+    return { session, previousStatus: previous };
+  }
+
+  async addMessage(sessionId: string, m: NewMessageInput): Promise<Message> {
+    const row = await insertMessage(this.db, {
+      session_id: sessionId,
+      direction: m.direction,
+      content: m.content,
+      source: m.source ?? 'api',
+      metadata: m.metadata ?? {},
+    });
+    if (!row) throw notFound('session', sessionId);
+    const message = toMessage(row);
+    this.events.publish({ type: 'message.created', message });
+    return message;
+  }
+
+  async listMessages(sessionId: string, limit: number, cursor?: string): Promise<Page<Message>> {
+    await this.get(sessionId);
+    const afterId = cursor ? decodeCursor(cursor, isIdCursor) : undefined;
+    const rows = await listMessages(this.db, sessionId, limit + 1, afterId);
+    return pageById(rows.map(toMessage), limit);
+  }
+
+  /** Stores a tool execution; a repeated tool_use_id for the session is ignored (returns undefined). */
+  async addLog(sessionId: string, l: NewLogInput): Promise<CommandLog | undefined> {
+    const row = await insertCommandLog(this.db, sessionId, toLogRow(l));
+    if (!row) {
+      await this.get(sessionId); // distinguishes "unknown session" (404) from "duplicate" (ignored)
+      return undefined;
+    }
+    const log = toCommandLog(row);
+    this.events.publish({ type: 'log.created', log });
+    return log;
+  }
+
+  /**
+   * Stores a tool execution reported by Claude Code's own session id, creating a
+   * session for runs started outside the orchestrator.
+   */
+  async addLogByClaudeSession(
+    claude: { claudeSessionId: string; projectPath: string; metadata: Record<string, unknown> },
+    l: NewLogInput,
+  ): Promise<{ sessionId: string; log: CommandLog | undefined; createdSession: boolean }> {
+    const r = await upsertSessionAndInsertLog(
+      this.db,
+      { id: randomUUID(), claudeSessionId: claude.claudeSessionId, projectPath: claude.projectPath, metadata: claude.metadata },
+      toLogRow(l),
+    );
+    if (r.createdSession) {
+      const row = await findSession(this.db, r.sessionId);
+      if (row) this.events.publish({ type: 'session.created', session: toSession(row) });
+    }
+    const log = r.log ? toCommandLog(r.log) : undefined;
+    if (log) this.events.publish({ type: 'log.created', log });
+    return { sessionId: r.sessionId, log, createdSession: r.createdSession };
+  }
+
+  async listLogs(sessionId: string, q: { limit: number; cursor?: string | undefined; tool?: string | undefined; status?: LogStatus | undefined }): Promise<Page<CommandLog>> {
+    await this.get(sessionId);
+    const afterId = q.cursor ? decodeCursor(q.cursor, isIdCursor) : undefined;
+    const rows = await listCommandLogs(this.db, sessionId, { limit: q.limit + 1, afterId, tool: q.tool, status: q.status });
+    return pageById(rows.map(toCommandLog), q.limit);
+  }
+}
+
+function pageById<T extends { id: number }>(items: T[], limit: number): Page<T> {
+  const data = items.slice(0, limit);
+  const last = data[data.length - 1];
+  return { data, next_cursor: items.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+function toLogRow(l: NewLogInput): NewCommandLogRow {
+  return {
+    tool_use_id: l.tool_use_id ?? null,
+    tool: l.tool,
+    input: l.input ?? null,
+    result: l.result,
+    result_truncated: l.result_truncated,
+    result_size: l.result_size,
+    status: l.status,
+    duration_ms: l.duration_ms ?? null,
+    metadata: l.metadata ?? {},
+  };
+}
+
+function mapUniqueViolation(e: unknown): unknown {
+  if ((e as { code?: string }).code === '23505') {
+    return new AppError('claude_session_id_taken', 'another session already has this claude_session_id', 409, { cause: e });
+  }
+  return e;
+}
