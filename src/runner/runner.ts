@@ -157,7 +157,10 @@ export class Runner {
     const options = parseRunOptions(session.run_options, { permission_mode: this.deps.config.defaultPermissionMode, timeout_s: this.deps.config.turnTimeoutS });
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
     const cwd = workspace?.path ?? session.project_path;
+    const env = buildClaudeEnv({ passEnv: this.deps.config.passEnv, fileEnv: this.#fileEnv, sessionId, bypassPermissions: options.permission_mode === 'bypassPermissions' });
+    const secrets = secretValues(env);
     const recorder = new StreamRecorder({
+      secrets,
       sessions: this.deps.sessions,
       logger: log,
       sessionId,
@@ -167,7 +170,6 @@ export class Runner {
         if (id !== session.claude_session_id) await this.deps.sessions.update(sessionId, { claude_session_id: id });
       },
     });
-    const env = buildClaudeEnv({ passEnv: this.deps.config.passEnv, fileEnv: this.#fileEnv, sessionId, bypassPermissions: options.permission_mode === 'bypassPermissions' });
 
     let end: TurnEnd;
     if (!workspace && !fs.existsSync(cwd)) {
@@ -183,7 +185,7 @@ export class Runner {
         claudePath: this.deps.config.claudePath,
         spawner: workspace ? this.deps.workspaces.spawner(workspace) : undefined,
         recorder,
-        secrets: secretValues(env),
+        secrets,
         onProcessStart: (pid) => void setTurnPid(this.db, turnId, pid).catch(() => {}),
       });
       this.#active.set(sessionId, handle);

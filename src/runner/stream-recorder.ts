@@ -10,6 +10,7 @@
  */
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { buildLog } from '../hooks/tool-event.ts';
+import { redact } from './claude-env.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Source } from '../sessions/types.ts';
@@ -50,6 +51,8 @@ export class StreamRecorder {
       sessionId: string;
       source: Source;
       resultMaxBytes: number;
+      /** Values (API keys, tokens) that must not be stored: a tool that prints the environment would show them. */
+      secrets: string[];
       /** Called once with Claude Code's session id, as soon as it is reported. */
       onClaudeSessionId: (id: string) => Promise<void>;
     },
@@ -91,7 +94,7 @@ export class StreamRecorder {
   #onAssistant(blocks: Block[], parentToolUseId: string | null): void {
     for (const b of blocks) {
       if (b.type === 'text' && typeof b.text === 'string' && b.text.trim() && !parentToolUseId) {
-        const text = b.text;
+        const text = this.#redact(b.text);
         this.#enqueue(async () => {
           await this.deps.sessions.addMessage(this.deps.sessionId, { direction: 'assistant', content: text, source: this.deps.source });
         });
@@ -119,9 +122,10 @@ export class StreamRecorder {
 
   #storeLog(id: string, p: PendingTool | undefined, status: 'completed' | 'error', result: string | null, extra: Record<string, unknown>): void {
     const duration = this.#hookDurations.get(id) ?? (p ? Date.now() - p.startedAt : null);
+    const input = p?.input === undefined ? null : JSON.parse(this.#redact(JSON.stringify(p.input))) as unknown;
     const log = buildLog(
-      { tool: p?.name ?? 'unknown', tool_use_id: id, input: p?.input ?? null, status, duration_ms: duration, metadata: { captured_by: 'runner', ...extra } },
-      result,
+      { tool: p?.name ?? 'unknown', tool_use_id: id, input, status, duration_ms: duration, metadata: { captured_by: 'runner', ...extra } },
+      result === null ? null : this.#redact(result),
       this.deps.resultMaxBytes,
     );
     this.#enqueue(async () => {
@@ -133,6 +137,10 @@ export class StreamRecorder {
   closeOpenTools(reason: string): void {
     for (const [id, p] of this.#pending) this.#storeLog(id, p, 'error', reason, { interrupted: true });
     this.#pending.clear();
+  }
+
+  #redact(text: string): string {
+    return redact(text, this.deps.secrets);
   }
 
   /** Resolves when every write so far has landed. */
