@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parseCli, runApiBench } from '../bench/api.ts';
 import { markdownTable } from '../bench/api/report.ts';
-import { READ_SCENARIOS } from '../bench/api/run.ts';
+import { READ_SCENARIOS, type Latency } from '../bench/api/run.ts';
 import { TEST_BACKEND } from './helpers/db.ts';
 
 test('bench:api runs at a tiny scale and reports every figure', { timeout: 120_000 }, async () => {
@@ -27,15 +27,15 @@ test('bench:api runs at a tiny scale and reports every figure', { timeout: 120_0
     assert.deepEqual([result.dataset.sessions, result.dataset.messages, result.dataset.logs], [600, 6000, 6000]);
     assert.ok(result.dataset.bigSessionMessages > result.dataset.page_limit);
     for (const s of READ_SCENARIOS) {
-      const l = result.median[s];
+      const l: Latency = result.median[s];
       assert.equal(l.n, 20, s);
       assert.equal(l.errors, 0, s);
-      for (const v of [l.p50_ms, l.p95_ms, l.mean_ms]) assert.ok(Number.isFinite(v) && v > 0, `${s}: ${v}`);
+      for (const v of [l.p50_ms, l.p95_ms, l.mean_ms, l.server_cpu_ms]) assert.ok(Number.isFinite(v) && v > 0, `${s}: ${v}`);
     }
     const h = result.median.hooks;
     assert.equal(h.n, 200);
     assert.equal(h.errors, 0);
-    for (const v of [h.events_per_s, h.p50_ms, h.p95_ms, h.p99_ms, h.seconds]) assert.ok(Number.isFinite(v) && v > 0, `hooks: ${v}`);
+    for (const v of [h.events_per_s, h.p50_ms, h.p95_ms, h.p99_ms, h.seconds, h.server_cpu_ms]) assert.ok(Number.isFinite(v) && v > 0, `hooks: ${v}`);
     assert.ok(result.seed.totalS > 0 && result.machine.database.length > 0);
 
     const written = JSON.parse(fs.readFileSync(path.join(outDir, `api-${TEST_BACKEND}.json`), 'utf8'));

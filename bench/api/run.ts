@@ -18,7 +18,7 @@ import { encodeCursor } from '../../src/lib/cursor.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/main.ts';
 import { LoadClient } from './load-client.ts';
-import { median, percentile, type LoadResult } from './load.ts';
+import { median, percentile, type LoadJob, type LoadResult } from './load.ts';
 import { benchClaudeSessionId, benchSessionId, datasetFor, seed, type DatasetSize, type SeedTimings } from './seed.ts';
 
 export interface ApiBenchOptions {
@@ -44,6 +44,8 @@ export interface Latency {
   p50_ms: number;
   p95_ms: number;
   p99_ms: number;
+  /** CPU time of the server process (HTTP, domain and pg client; PGlite's engine too) per request. */
+  server_cpu_ms: number;
 }
 export interface HookFigures extends Latency {
   concurrency: number;
@@ -71,7 +73,15 @@ interface Fixtures {
   dbVersion: string;
 }
 
-function latency(r: LoadResult): Latency {
+/** Runs a load job and charges the server process's CPU time to it. */
+async function measured(client: LoadClient, job: LoadJob): Promise<{ r: LoadResult; cpuMs: number }> {
+  const before = process.cpuUsage();
+  const r = await client.run(job);
+  const used = process.cpuUsage(before);
+  return { r, cpuMs: (used.user + used.system) / 1000 };
+}
+
+function latency({ r, cpuMs }: { r: LoadResult; cpuMs: number }, warmup: number): Latency {
   const n = r.latenciesMs.length;
   const round = (v: number) => Math.round(v * 100) / 100;
   return {
@@ -81,6 +91,7 @@ function latency(r: LoadResult): Latency {
     p50_ms: round(percentile(r.latenciesMs, 50)),
     p95_ms: round(percentile(r.latenciesMs, 95)),
     p99_ms: round(percentile(r.latenciesMs, 99)),
+    server_cpu_ms: Math.round((cpuMs / (n + warmup)) * 1000) / 1000,
   };
 }
 
@@ -176,8 +187,8 @@ export async function benchBackend(backend: Backend, opts: ApiBenchOptions): Pro
       for (let rep = 1; rep <= opts.repeat; rep++) {
         const reads = {} as Record<ReadScenario, Latency>;
         for (const s of READ_SCENARIOS) {
-          const r = await client.run({ baseUrl: base, concurrency: 1, count: opts.readRequests, warmup: 20, requests: { kind: 'get', paths: [paths[s]] } });
-          reads[s] = latency(r);
+          const job = { baseUrl: base, concurrency: 1, count: opts.readRequests, warmup: 20, requests: { kind: 'get' as const, paths: [paths[s]] } };
+          reads[s] = latency(await measured(client, job), job.warmup);
         }
         const hooks = await measureHooks(client, base, server.database.db, size, opts);
         runs.push({ ...reads, hooks });
@@ -212,13 +223,14 @@ async function measureHooks(client: LoadClient, baseUrl: string, db: Kysely<DB>,
   ];
   const runTag = randomBytes(4).toString('hex');
   const warmup = Math.min(500, Math.ceil(opts.hookEvents / 10));
-  const r = await client.run({ baseUrl, concurrency: opts.hookConcurrency, count: opts.hookEvents, warmup, requests: { kind: 'hooks', spec: { claudeSessionIds, runTag } } });
+  const m = await measured(client, { baseUrl, concurrency: opts.hookConcurrency, count: opts.hookEvents, warmup, requests: { kind: 'hooks', spec: { claudeSessionIds, runTag } } });
+  const r = m.r;
   if (r.errors > 0) throw new Error(`${r.errors} hook requests failed, first: ${r.firstError}`);
   const stored = await sql<{ n: number }>`select count(*)::int as n from command_logs where tool_use_id like ${`toolu_${runTag}_%`}`.execute(db);
   const n = Number(stored.rows[0]?.n ?? 0);
   if (n !== warmup + opts.hookEvents) throw new Error(`sent ${warmup + opts.hookEvents} hook events, ${n} stored`);
   const seconds = r.elapsedMs / 1000;
-  return { ...latency(r), concurrency: opts.hookConcurrency, seconds: Math.round(seconds * 100) / 100, events_per_s: Math.round(opts.hookEvents / seconds) };
+  return { ...latency(m, warmup), concurrency: opts.hookConcurrency, seconds: Math.round(seconds * 100) / 100, events_per_s: Math.round(opts.hookEvents / seconds) };
 }
 
 /** Field-by-field median over repeated runs. */
