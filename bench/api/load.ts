@@ -27,6 +27,8 @@ export interface LoadResult {
   elapsedMs: number;
   errors: number;
   firstError: string | null;
+  /** CPU time the load generator itself used (user + system). */
+  clientCpuMs: number;
 }
 
 interface Prepared {
@@ -67,6 +69,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   let errors = 0;
   let firstError: string | null = null;
   let measuredStart = 0;
+  const cpuBefore = process.cpuUsage();
 
   async function sender(): Promise<void> {
     while (true) {
@@ -97,7 +100,8 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   } finally {
     agent.destroy();
   }
-  return { latenciesMs: latencies, elapsedMs: performance.now() - measuredStart, errors, firstError };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { latenciesMs: latencies, elapsedMs: performance.now() - measuredStart, errors, firstError, clientCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 /** Nearest-rank percentile of an unsorted sample. */

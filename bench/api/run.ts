@@ -11,7 +11,7 @@ import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { openDatabase, type Backend } from '../../src/db/database.ts';
+import { openDatabase, type Backend, type Database } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import type { DB } from '../../src/db/schema.ts';
 import { encodeCursor } from '../../src/lib/cursor.ts';
@@ -44,8 +44,12 @@ export interface Latency {
   p50_ms: number;
   p95_ms: number;
   p99_ms: number;
-  /** CPU time of the server process (HTTP, domain and pg client; PGlite's engine too) per request. */
+  /** CPU time per request of the server process (HTTP, domain, pg client; PGlite's engine too)... */
   server_cpu_ms: number;
+  /** ...of the PostgreSQL backends serving the bench database (0 on PGlite)... */
+  db_cpu_ms: number;
+  /** ...and of the load generator. */
+  client_cpu_ms: number;
 }
 export interface HookFigures extends Latency {
   concurrency: number;
@@ -73,16 +77,43 @@ interface Fixtures {
   dbVersion: string;
 }
 
-/** Runs a load job and charges the server process's CPU time to it. */
-async function measured(client: LoadClient, job: LoadJob): Promise<{ r: LoadResult; cpuMs: number }> {
+const CLOCK_TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU time (ms) of this database's PostgreSQL backends, by pid; empty where /proc is unavailable. */
+async function backendCpu(db: Kysely<DB>): Promise<Map<number, number>> {
+  const pids = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db).catch(() => ({ rows: [] }));
+  const out = new Map<number, number>();
+  for (const { pid } of pids.rows) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS);
+    } catch {
+      // not on Linux, or the backend has gone
+    }
+  }
+  return out;
+}
+
+interface Measured {
+  r: LoadResult;
+  serverCpuMs: number;
+  dbCpuMs: number;
+}
+
+/** Runs a load job and charges it the CPU time of the server, the database backends and the client. */
+async function measured(client: LoadClient, db: Kysely<DB>, backend: Backend, job: LoadJob): Promise<Measured> {
+  const dbBefore = backend === 'postgres' ? await backendCpu(db) : new Map<number, number>();
   const before = process.cpuUsage();
   const r = await client.run(job);
   const used = process.cpuUsage(before);
-  return { r, cpuMs: (used.user + used.system) / 1000 };
+  let dbCpuMs = 0;
+  if (backend === 'postgres') for (const [pid, ms] of await backendCpu(db)) dbCpuMs += ms - (dbBefore.get(pid) ?? ms);
+  return { r, serverCpuMs: (used.user + used.system) / 1000, dbCpuMs };
 }
 
-function latency({ r, cpuMs }: { r: LoadResult; cpuMs: number }, warmup: number): Latency {
+function latency({ r, serverCpuMs, dbCpuMs }: Measured, warmup: number): Latency {
   const n = r.latenciesMs.length;
+  const perRequest = (ms: number) => Math.round((ms / (n + warmup)) * 1000) / 1000;
   const round = (v: number) => Math.round(v * 100) / 100;
   return {
     n,
@@ -91,7 +122,9 @@ function latency({ r, cpuMs }: { r: LoadResult; cpuMs: number }, warmup: number)
     p50_ms: round(percentile(r.latenciesMs, 50)),
     p95_ms: round(percentile(r.latenciesMs, 95)),
     p99_ms: round(percentile(r.latenciesMs, 99)),
-    server_cpu_ms: Math.round((cpuMs / (n + warmup)) * 1000) / 1000,
+    server_cpu_ms: perRequest(serverCpuMs),
+    db_cpu_ms: perRequest(dbCpuMs),
+    client_cpu_ms: perRequest(r.clientCpuMs),
   };
 }
 
@@ -188,9 +221,9 @@ export async function benchBackend(backend: Backend, opts: ApiBenchOptions): Pro
         const reads = {} as Record<ReadScenario, Latency>;
         for (const s of READ_SCENARIOS) {
           const job = { baseUrl: base, concurrency: 1, count: opts.readRequests, warmup: 20, requests: { kind: 'get' as const, paths: [paths[s]] } };
-          reads[s] = latency(await measured(client, job), job.warmup);
+          reads[s] = latency(await measured(client, server.database.db, backend, job), job.warmup);
         }
-        const hooks = await measureHooks(client, base, server.database.db, size, opts);
+        const hooks = await measureHooks(client, base, server.database, size, opts);
         runs.push({ ...reads, hooks });
         opts.log(`[${backend}] run ${rep}/${opts.repeat}: list p95 ${reads.list_first.p95_ms}/${reads.list_deep.p95_ms} ms, ` +
           `messages p95 ${reads.messages_first.p95_ms}/${reads.messages_last.p95_ms} ms, hooks ${hooks.events_per_s}/s p99 ${hooks.p99_ms} ms`);
@@ -214,7 +247,7 @@ export async function benchBackend(backend: Backend, opts: ApiBenchOptions): Pro
   }
 }
 
-async function measureHooks(client: LoadClient, baseUrl: string, db: Kysely<DB>, size: DatasetSize, opts: ApiBenchOptions): Promise<HookFigures> {
+async function measureHooks(client: LoadClient, baseUrl: string, database: Database, size: DatasetSize, opts: ApiBenchOptions): Promise<HookFigures> {
   // Half the events go to seeded sessions, half to Claude sessions the server has not seen yet.
   const spread = Math.max(2, Math.min(1000, Math.floor(size.sessions / 2)));
   const claudeSessionIds = [
@@ -223,7 +256,8 @@ async function measureHooks(client: LoadClient, baseUrl: string, db: Kysely<DB>,
   ];
   const runTag = randomBytes(4).toString('hex');
   const warmup = Math.min(500, Math.ceil(opts.hookEvents / 10));
-  const m = await measured(client, { baseUrl, concurrency: opts.hookConcurrency, count: opts.hookEvents, warmup, requests: { kind: 'hooks', spec: { claudeSessionIds, runTag } } });
+  const db = database.db;
+  const m = await measured(client, db, database.backend, { baseUrl, concurrency: opts.hookConcurrency, count: opts.hookEvents, warmup, requests: { kind: 'hooks', spec: { claudeSessionIds, runTag } } });
   const r = m.r;
   if (r.errors > 0) throw new Error(`${r.errors} hook requests failed, first: ${r.firstError}`);
   const stored = await sql<{ n: number }>`select count(*)::int as n from command_logs where tool_use_id like ${`toolu_${runTag}_%`}`.execute(db);
