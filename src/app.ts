@@ -12,6 +12,7 @@ import { healthRoutes } from './http/routes/health.ts';
 import { hookRoutes } from './http/routes/hooks.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import type { Logger } from './logger.ts';
+import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
 import { VERSION } from './version.ts';
 
@@ -19,6 +20,7 @@ export interface AppDeps {
   logger: Logger;
   database: Database;
   sessions: SessionService;
+  commands: SessionCommands;
   bodyLimitBytes: number;
   resultMaxBytes: number;
 }
@@ -46,7 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
-  await typed.register(sessionRoutes, { sessions: deps.sessions });
+  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
   await typed.register(hookRoutes, { sessions: deps.sessions, resultMaxBytes: deps.resultMaxBytes });
   return app;
 }
