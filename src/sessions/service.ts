@@ -5,7 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
-import { insertCommandLog, listCommandLogs, upsertSessionAndInsertLog, type NewCommandLogRow } from '../db/queries/command-logs.ts';
+import {
+  insertCommandLog,
+  listCommandLogs,
+  upsertSessionAndInsertLog,
+  upsertSessionsAndInsertLogs,
+  type ClaudeLogItem,
+  type ClaudeLogOutcome,
+  type NewCommandLogRow,
+} from '../db/queries/command-logs.ts';
 import { insertMessage, listMessages } from '../db/queries/messages.ts';
 import { addSessionTotals, cancelQueuedTurns, listTurns, setTurnState, type TurnOutcome } from '../db/queries/turns.ts';
 import {
@@ -19,6 +27,7 @@ import {
 } from '../db/queries/sessions.ts';
 import type { EventBus } from '../events/bus.ts';
 import { decodeCursor, encodeCursor, isIdCursor, isTimeIdCursor } from '../lib/cursor.ts';
+import { Batcher } from '../lib/batcher.ts';
 import { AppError, conflict, notFound } from '../lib/errors.ts';
 import { toCommandLog, toMessage, toSession, toTurn } from './mappers.ts';
 import {
@@ -83,10 +92,22 @@ export interface ListSessionsInput {
 }
 
 export class SessionService {
+  /** Hook events arrive in bursts from many runs; concurrent ones share a statement and a commit. */
+  readonly #hookWrites: Batcher<ClaudeLogItem, ClaudeLogOutcome>;
+
   constructor(
     private readonly database: Database,
     private readonly events: EventBus,
-  ) {}
+  ) {
+    this.#hookWrites = new Batcher(
+      (items) => upsertSessionsAndInsertLogs(this.db, items),
+      async (item) => {
+        const r = await upsertSessionAndInsertLog(this.db, item.seed, item.log);
+        const created = r.createdSession ? await findSession(this.db, r.sessionId) : undefined;
+        return { sessionId: r.sessionId, createdSession: created, log: r.log };
+      },
+    );
+  }
 
   private get db() {
     return this.database.db;
@@ -201,18 +222,14 @@ export class SessionService {
     claude: { claudeSessionId: string; projectPath: string; metadata: Record<string, unknown> },
     l: NewLogInput,
   ): Promise<{ sessionId: string; log: CommandLog | undefined; createdSession: boolean }> {
-    const r = await upsertSessionAndInsertLog(
-      this.db,
-      { id: randomUUID(), claudeSessionId: claude.claudeSessionId, projectPath: claude.projectPath, metadata: claude.metadata },
-      toLogRow(l),
-    );
-    if (r.createdSession) {
-      const row = await findSession(this.db, r.sessionId);
-      if (row) this.events.publish({ type: 'session.created', session: toSession(row) });
-    }
+    const r = await this.#hookWrites.submit({
+      seed: { id: randomUUID(), claudeSessionId: claude.claudeSessionId, projectPath: claude.projectPath, metadata: claude.metadata },
+      log: toLogRow(l),
+    });
+    if (r.createdSession) this.events.publish({ type: 'session.created', session: toSession(r.createdSession) });
     const log = r.log ? toCommandLog(r.log) : undefined;
     if (log) this.events.publish({ type: 'log.created', log });
-    return { sessionId: r.sessionId, log, createdSession: r.createdSession };
+    return { sessionId: r.sessionId, log, createdSession: r.createdSession !== undefined };
   }
 
   async listLogs(sessionId: string, q: { limit: number; cursor?: string | undefined; tool?: string | undefined; status?: LogStatus | undefined }): Promise<Page<CommandLog>> {
