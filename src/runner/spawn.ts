@@ -43,7 +43,7 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
 export function killByEnv(name: string, value: string): number {
   const needle = `${name}=${value}`;
   let killed = 0;
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
   } catch {
