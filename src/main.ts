@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { EventBus } from './events/bus.ts';
+import { HookIngest } from './hooks/ingest.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { SessionService } from './sessions/service.ts';
 
@@ -29,10 +30,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     logger.info({ backend: database.backend, applied }, 'database ready');
     const events = new EventBus();
     const sessions = new SessionService(database, events);
+    const hooks = new HookIngest(database, events, sessions, { resultMaxBytes: config.resultMaxBytes });
     app = await buildApp({
       logger,
       database,
       sessions,
+      hooks,
       bodyLimitBytes: config.http.bodyLimitBytes,
       resultMaxBytes: config.resultMaxBytes,
     });

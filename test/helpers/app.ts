@@ -2,6 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { EventBus } from '../../src/events/bus.ts';
+import { HookIngest } from '../../src/hooks/ingest.ts';
+import type { Logger } from '../../src/logger.ts';
 import { createLogger } from '../../src/logger.ts';
 import { SessionService } from '../../src/sessions/service.ts';
 import { createTestDb, type TestDb } from './db.ts';
@@ -14,14 +16,16 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(opts: { bodyLimitBytes?: number; resultMaxBytes?: number } = {}): Promise<TestApp> {
+export async function createTestApp(opts: { bodyLimitBytes?: number; resultMaxBytes?: number; logger?: Logger } = {}): Promise<TestApp> {
   const db = await createTestDb();
   const events = new EventBus();
   const sessions = new SessionService(db.database, events);
+  const hooks = new HookIngest(db.database, events, sessions, { resultMaxBytes: opts.resultMaxBytes ?? 50 * 1024 });
   const app = await buildApp({
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false }),
+    logger: opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false }),
     database: db.database,
     sessions,
+    hooks,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
     resultMaxBytes: opts.resultMaxBytes ?? 50 * 1024,
   });
