@@ -96,7 +96,21 @@ case $mode in
     exit 0 ;;
   flush)
     mkdir -p "$Q" || exit 2
-    deliver_all && exit 0
+    # Take the worker lock when it is free so hooks do not start a second sender
+    # meanwhile; if a worker holds it, deliver anyway (the server drops duplicates).
+    trap ':' USR1
+    if mkdir "$L" 2>/dev/null; then
+      trap 'rm -rf "$L"; exit 3' TERM INT HUP
+      echo $$ >"$L/pid"
+      deliver_all; rc=$?
+      rm -rf "$L"
+      # A hook that found our lock only poked us: hand what is left to a worker.
+      set -- "$Q"/*.json
+      [ -e "$1" ] && start_worker
+    else
+      deliver_all; rc=$?
+    fi
+    [ "$rc" = 0 ] && exit 0
     exit 3 ;;
   deliver)
     # Traps first: a hook may send USR1 as soon as the pid file exists.
