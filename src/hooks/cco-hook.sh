@@ -117,7 +117,7 @@ case $mode in
     delay=1; failing_since=''; sleeper=''
     trap 'poked=1; [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null' USR1
     mkdir "$L" 2>/dev/null || exit 0       # another worker is delivering
-    trap 'rm -rf "$L"; exit 0' TERM INT HUP
+    trap 'rm -rf "$L"; [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 0' TERM INT HUP
     echo $$ >"$L/pid"
     while :; do
       poked=0
