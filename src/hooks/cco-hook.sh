@@ -15,6 +15,8 @@
 # orchestrator's runner, which records them itself) drops the event.
 # Exit codes of --flush: 0 queue empty, 3 events left (server down or answering 5xx).
 
+# Payloads hold tool inputs and outputs: the spool is readable by its owner only.
+umask 077
 url=''; spool=''; mode=hook; event=''
 while [ $# -gt 0 ]; do
   case $1 in
