@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../src/db/database.ts';
-import { PACKAGED_SCRIPT } from '../src/hooks/installer.ts';
+import { forwarderShell, PACKAGED_SCRIPT } from '../src/hooks/installer.ts';
 import { shellQuote as q } from '../src/hooks/settings-merge.ts';
 
 const N = Number(process.env.BENCH_N ?? 300);
@@ -91,12 +91,12 @@ function runCommand(command: string, payload: string): Promise<number> {
   });
 }
 
-const forwarderCmd = (url: string, spool: string, event: string) => `exec sh ${q(PACKAGED_SCRIPT)} --url ${q(url)} --spool ${q(spool)} ${event}`;
+const forwarderCmd = (url: string, spool: string, event: string) => `exec ${forwarderShell()} ${q(PACKAGED_SCRIPT)} --url ${q(url)} --spool ${q(spool)} ${event}`;
 const curlCmd = (url: string) => `curl -s -o /dev/null -m 5 -H 'content-type: application/json' --data-binary @- ${q(`${url}/api/hooks/PostToolUse`)}`;
 
 async function waitDrained(spool: string, timeoutMs: number) {
   const end = Date.now() + timeoutMs;
-  const left = () => (fs.existsSync(`${spool}/queue`) ? fs.readdirSync(`${spool}/queue`).filter((f) => f.endsWith('.json')).length : 0);
+  const left = () => (fs.existsSync(`${spool}/queue`) ? fs.readdirSync(`${spool}/queue`).filter((f) => f.endsWith('.ok')).length : 0);
   while ((left() > 0 || fs.existsSync(`${spool}/lock`)) && Date.now() < end) await sleep(50);
   return left();
 }

@@ -38,18 +38,19 @@ async function logsOf(claudeSessionId: string) {
 }
 
 describe('cco-hook.sh', () => {
-  test('spools, delivers in order, prints nothing, exits 0', async () => {
+  test('spools, delivers in order, prints nothing, exits 0 (under bash and under the POSIX sh)', async () => {
     const spool = newSpool();
     const sid = randomUUID();
-    for (let i = 0; i < 5; i++) {
-      const r = await runHook({ url: srv.url, spool, event: 'PostToolUse', payload: tool(sid, i) });
+    for (let i = 0; i < 6; i++) {
+      // bash stamps with EPOCHREALTIME, dash with date(1): one clock, so mixed calls keep their order.
+      const r = await runHook({ url: srv.url, spool, event: 'PostToolUse', payload: tool(sid, i), shell: i % 2 ? 'sh' : '/bin/bash' });
       assert.equal(r.code, 0);
       assert.equal(r.stdout, '', 'stdout would be read by Claude Code');
       assert.equal(r.stderr, '');
     }
     await drainSpool(spool);
     const rows = await logsOf(sid);
-    assert.deepEqual(rows.map((r) => r.tool_use_id), [0, 1, 2, 3, 4].map((i) => `toolu_${sid.slice(0, 8)}_${i}`));
+    assert.deepEqual(rows.map((r) => r.tool_use_id), [0, 1, 2, 3, 4, 5].map((i) => `toolu_${sid.slice(0, 8)}_${i}`));
   });
 
   test('server down: events wait in the spool, then arrive in order once it is back; none lost, none duplicated', async () => {
@@ -135,6 +136,11 @@ describe('cco-hook.sh', () => {
     const down = await exec(process.execPath, cli, { env }).then(() => 0, (e: { code: number; stdout: string }) => e);
     assert.notEqual(down, 0, 'exit status 1 while events are left');
     assert.match((down as { stdout: string }).stdout, /0 delivered .*3 queued/);
+    // A failed flush hands the queue to a background worker; stop it so the next flush does the work.
+    await waitFor(() => workerPid(spool) !== undefined, 5000, 'the worker a failed flush starts');
+    process.kill(workerPid(spool)!, 'SIGTERM');
+    await waitFor(() => workerPid(spool) === undefined, 5000, 'the worker to stop');
+    assert.equal(queued(spool).length, 3);
     await srv.start();
     const up = await exec(process.execPath, cli, { env });
     assert.match(up.stdout, /3 delivered .*0 queued/);

@@ -137,7 +137,7 @@ describe('cco hooks install / uninstall', () => {
 });
 
 describe('settings merge (pure)', () => {
-  const spec = { scriptPath: "/opt/it's here/cco-hook.sh", url: 'http://x:1', spoolDir: '/var/spool/cco' };
+  const spec = { shell: 'sh', scriptPath: "/opt/it's here/cco-hook.sh", url: 'http://x:1', spoolDir: '/var/spool/cco' };
 
   test('quotes paths for sh and parses them back', () => {
     const s = addForwarder({}, spec);

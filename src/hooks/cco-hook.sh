@@ -6,9 +6,11 @@
 #   cco-hook.sh --url URL --spool DIR --flush    deliver in the foreground once (`cco hooks flush`)
 #
 # Why a POSIX sh script: it must add only a few ms to every tool call, and a Node
-# start costs 40+ ms. Hook mode only writes the payload to DIR/queue (one file per
-# event, renamed into place so the worker never sees half a file) and starts or
-# wakes the worker; it never waits for the network and always exits 0.
+# start costs 40+ ms. Hook mode only writes the payload to DIR/queue/<id>.json,
+# then an empty <id>.ok marker (a shell redirection, no extra process) that tells
+# the worker the payload is whole, and starts or wakes the worker; it never waits
+# for the network and always exits 0. <id> = <epoch ns>-<pid>-<Event>: the glob
+# order of the markers is the order of the hook calls.
 # The spool holds only the hook payload (stdin); nothing from the environment,
 # which carries secrets such as ANTHROPIC_API_KEY, is written anywhere.
 # Env overrides: CCO_HOOK_URL, CCO_SPOOL_DIR. CCO_MANAGED_RUN=1 (runs started by the
@@ -62,21 +64,22 @@ log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$spool/deliver
 # server is unreachable or answers 5xx/404/408/429 (the event stays queued, order kept).
 deliver_all() {
   while :; do
-    set -- "$Q"/*.json
+    set -- "$Q"/*.ok
     [ -e "$1" ] || return 0
-    for f in "$@"; do
-      [ -e "$f" ] || continue
-      name=${f##*/}; id=${name%.json}; ev=${id##*-}
+    for m in "$@"; do
+      id=${m##*/}; id=${id%.ok}; f=$Q/$id.json; ev=${id##*-}
+      # Delivered by a concurrent flush or worker meanwhile: drop the marker.
+      [ -e "$f" ] || { rm -f "$m"; continue; }
       code=$(curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 2 -m 15 \
         -H 'content-type: application/json' -H "x-cco-event-id: $id" \
         --data-binary "@$f" "$url/api/hooks/$ev" 2>/dev/null)
       case $code in
-        2??) rm -f "$f" ;;
+        2??) rm -f "$f" "$m" ;;
         400|413|415|422)
           # The server will never accept this one: keep it for inspection, unblock the rest.
-          mkdir -p "$spool/rejected" && mv -f "$f" "$spool/rejected/" 2>/dev/null
-          log "rejected $name http $code" ;;
-        *) [ -e "$f" ] || continue; return 1 ;;
+          mkdir -p "$spool/rejected" && mv -f "$f" "$spool/rejected/" 2>/dev/null; rm -f "$m"
+          log "rejected $id.json http $code" ;;
+        *) [ -e "$f" ] || { rm -f "$m"; continue; }; return 1 ;;
       esac
     done
   done
@@ -86,12 +89,15 @@ case $mode in
   hook)
     [ "${CCO_MANAGED_RUN:-}" = 1 ] && exit 0
     case $event in *[!A-Za-z]*|'') event=Unknown ;; esac
-    name="$(date +%s%N)-$$-$event"
-    if { [ -d "$Q" ] || mkdir -p "$Q" 2>/dev/null; } && cat >"$Q/.$name.tmp" && mv "$Q/.$name.tmp" "$Q/$name.json"; then
+    # bash has the clock built in (EPOCHREALTIME, microseconds); dash needs date(1).
+    now=${EPOCHREALTIME:-}
+    case $now in *.*) now=${now%.*}${now#*.}000 ;; *) now=$(date +%s%N) ;; esac
+    name="$now-$$-$event"
+    if { [ -d "$Q" ] || mkdir -p "$Q" 2>/dev/null; } && cat >"$Q/$name.json" && : >"$Q/$name.ok"; then
       kick
     else
       # No spool (read-only home?): one direct attempt is better than nothing.
-      rm -f "$Q/.$name.tmp" 2>/dev/null
+      rm -f "$Q/$name.json" 2>/dev/null
       curl -s -o /dev/null -m 2 -H 'content-type: application/json' -H "x-cco-event-id: $name" \
         --data-binary @- "$url/api/hooks/$event" >/dev/null 2>&1
     fi
@@ -107,7 +113,7 @@ case $mode in
       deliver_all; rc=$?
       rm -rf "$L"
       # A hook that found our lock only poked us: hand what is left to a worker.
-      set -- "$Q"/*.json
+      set -- "$Q"/*.ok
       [ -e "$1" ] && start_worker
     else
       deliver_all; rc=$?
@@ -127,7 +133,7 @@ case $mode in
         rm -rf "$L"
         # An event queued after the last listing but before the unlock would wait
         # for the next hook call: look again, and take the lock back if needed.
-        set -- "$Q"/*.json
+        set -- "$Q"/*.ok
         [ -e "$1" ] || exit 0
         mkdir "$L" 2>/dev/null || exit 0
         echo $$ >"$L/pid"

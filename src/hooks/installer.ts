@@ -89,6 +89,11 @@ export function writeFileAtomic(file: string, content: string, mode: number): vo
   }
 }
 
+/** /bin/bash when installed (EPOCHREALTIME saves a date(1) per call), else the POSIX sh. */
+export function forwarderShell(): string {
+  return fs.existsSync('/bin/bash') ? '/bin/bash' : 'sh';
+}
+
 /** Copies the forwarder to CCO_HOME/bin (atomically: a hook running right now sees the old or the new file). */
 export function installScript(ccoHome: string): string {
   const target = path.join(ccoHome, 'bin', 'cco-hook.sh');

@@ -14,6 +14,8 @@ export type Settings = Record<string, unknown>;
 type Group = Record<string, unknown> & { hooks?: unknown };
 
 export interface ForwarderSpec {
+  /** The interpreter: /bin/bash where present (its built-in clock saves starting date(1)), else sh. */
+  shell: string;
   scriptPath: string;
   url: string;
   spoolDir: string;
@@ -26,7 +28,7 @@ export function forwarderHook(spec: ForwarderSpec, event: HookEventName): Record
   return {
     type: 'command',
     // `exec` saves the fork of a second shell (Claude Code wraps the command in /bin/sh -c).
-    command: `exec sh ${shellQuote(spec.scriptPath)} --url ${shellQuote(spec.url)} --spool ${shellQuote(spec.spoolDir)} ${event}`,
+    command: `exec ${spec.shell} ${shellQuote(spec.scriptPath)} --url ${shellQuote(spec.url)} --spool ${shellQuote(spec.spoolDir)} ${event}`,
     // The forwarder exits in a few ms; the timeout only bounds a stuck disk.
     timeout: 10,
   };

@@ -3,8 +3,9 @@
  * rejected, whether a delivery worker runs; and a foreground flush, which runs
  * the same script as the hooks so there is one delivery implementation.
  *
- * Layout: queue/<epoch-ns>-<pid>-<Event>.json (one hook payload each, delivered
- * in name order), rejected/ (answered 400/413/415/422; kept for inspection),
+ * Layout: queue/<epoch-ns>-<pid>-<Event>.json (one hook payload each) and its
+ * empty .ok marker, written once the payload is whole (delivered in name order);
+ * rejected/ (answered 400/413/415/422; kept for inspection),
  * lock/pid (the running worker), deliver.log (one line per outage or rejection).
  */
 import { spawn } from 'node:child_process';
@@ -21,16 +22,16 @@ export interface SpoolState {
   workerPid: number | undefined;
 }
 
-const jsonFiles = (dir: string) => {
+const filesEnding = (dir: string, ext: string) => {
   try {
-    return fs.readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort();
+    return fs.readdirSync(dir).filter((f) => f.endsWith(ext)).sort();
   } catch {
     return [];
   }
 };
 
 export function inspectSpool(dir: string): SpoolState {
-  const queue = jsonFiles(path.join(dir, 'queue'));
+  const queue = filesEnding(path.join(dir, 'queue'), '.ok');
   const first = queue[0];
   const ns = first ? Number(first.split('-')[0]) : NaN;
   let workerPid: number | undefined;
@@ -44,7 +45,7 @@ export function inspectSpool(dir: string): SpoolState {
   return {
     dir,
     queued: queue.length,
-    rejected: jsonFiles(path.join(dir, 'rejected')).length,
+    rejected: filesEnding(path.join(dir, 'rejected'), '.json').length,
     oldestAgeMs: Number.isFinite(ns) ? Math.max(0, Date.now() - ns / 1e6) : undefined,
     workerPid,
   };

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { EventBus, type OrchestratorEvent } from '../../src/events/bus.ts';
 import { HookIngest } from '../../src/hooks/ingest.ts';
-import { PACKAGED_SCRIPT } from '../../src/hooks/installer.ts';
+import { forwarderShell, PACKAGED_SCRIPT } from '../../src/hooks/installer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { SessionService } from '../../src/sessions/service.ts';
 import { createTestDb, type TestDb } from './db.ts';
@@ -73,10 +73,10 @@ export async function startHookServer(): Promise<HookServer> {
 }
 
 /** Runs the forwarder in hook mode the way Claude Code does (/bin/sh -c); resolves with its wall time and output. */
-export function runHook(opts: { url: string; spool: string; event: string; payload: unknown; env?: NodeJS.ProcessEnv; script?: string }) {
+export function runHook(opts: { url: string; spool: string; event: string; payload: unknown; env?: NodeJS.ProcessEnv; shell?: string }) {
   return new Promise<{ code: number | null; ms: number; stdout: string; stderr: string }>((resolve, reject) => {
     const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-    const cmd = `exec sh ${q(opts.script ?? PACKAGED_SCRIPT)} --url ${q(opts.url)} --spool ${q(opts.spool)} ${opts.event}`;
+    const cmd = `exec ${opts.shell ?? forwarderShell()} ${q(PACKAGED_SCRIPT)} --url ${q(opts.url)} --spool ${q(opts.spool)} ${opts.event}`;
     const t0 = performance.now();
     const child = spawn('/bin/sh', ['-c', cmd], { env: opts.env ?? { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -92,7 +92,7 @@ export function runHook(opts: { url: string; spool: string; event: string; paylo
 
 export const queued = (spool: string) => {
   try {
-    return fs.readdirSync(`${spool}/queue`).filter((f) => f.endsWith('.json'));
+    return fs.readdirSync(`${spool}/queue`).filter((f) => f.endsWith('.ok'));
   } catch {
     return [];
   }

@@ -1,7 +1,7 @@
 /** `cco hooks install|uninstall|status|flush`: capture Claude Code runs started anywhere. */
 import { Command, Option } from 'commander';
 import { loadConfig } from '../../config.ts';
-import { installForwarder, installScript, readSettings, settingsPath, uninstallForwarder } from '../../hooks/installer.ts';
+import { forwarderShell, installForwarder, installScript, readSettings, settingsPath, uninstallForwarder } from '../../hooks/installer.ts';
 import { findForwarder } from '../../hooks/settings-merge.ts';
 import { inspectSpool } from '../../hooks/spool.ts';
 import { parseUrl, resolveDir } from './hooks-args.ts';
@@ -31,6 +31,7 @@ export function hooksCommand(): Command {
       const current = findForwarder(readSettings(file).settings)[0];
       const scriptPath = installScript(config.hooks.home);
       const spec = {
+        shell: forwarderShell(),
         scriptPath,
         url: opts.url ?? current?.url ?? config.hooks.url,
         spoolDir: opts.spool ? resolveDir(opts.spool) : (current?.spoolDir ?? config.hooks.spoolDir),
