@@ -1,0 +1,52 @@
+/**
+ * The seam between the session lifecycle and workspaces. The runner only talks
+ * to this interface: it asks for a workspace when a session is created, reports
+ * after each turn, and releases it when the session completes.
+ *
+ * Glossary: a workspace is the folder (or sandbox) a session's Claude Code runs
+ * in; its record is a JSON-safe description stored with the session
+ * (metadata.workspace) so it survives restarts.
+ */
+import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+import type { ProjectType } from '../sessions/types.ts';
+
+export const CLEANUP_POLICIES = ['keep', 'delete', 'archive'] as const;
+export type CleanupPolicy = (typeof CLEANUP_POLICIES)[number];
+
+/** What a caller of POST /api/sessions asks for. */
+export interface WorkspaceRequest {
+  sessionId: string;
+  project_type: ProjectType;
+  /** local: an existing folder; omitted: a new empty folder under WORKSPACES_DIR. */
+  project_path?: string | undefined;
+  /** github: any git URL (https, ssh, file://). */
+  repo_url?: string | undefined;
+  ref?: string | undefined;
+  /** worktree: the repository to branch from. */
+  base_repo?: string | undefined;
+  cleanup?: CleanupPolicy | undefined;
+}
+
+/** JSON-safe description of a prepared workspace; never contains credentials. */
+export interface WorkspaceRecord {
+  kind: ProjectType;
+  /** Where Claude Code runs (inside the sandbox for e2b). */
+  path: string;
+  cleanup: CleanupPolicy;
+  /** True when the orchestrator made the folder and may therefore remove it. */
+  owned: boolean;
+  [key: string]: unknown;
+}
+
+export type ClaudeSpawner = (options: SpawnOptions) => SpawnedProcess;
+
+export interface WorkspacePort {
+  /** Validates the request (AppError 400 on bad input) and makes the workspace. */
+  prepare(req: WorkspaceRequest): Promise<WorkspaceRecord>;
+  /** Called after each turn; what it returns is stored as metadata.workspace.changes. */
+  afterTurn(record: WorkspaceRecord): Promise<Record<string, unknown> | undefined>;
+  /** Applies the cleanup policy when the session completes. Never throws. */
+  release(record: WorkspaceRecord): Promise<void>;
+  /** A custom way to start Claude Code for this workspace (e2b sandboxes), or undefined for a local child process. */
+  spawner(record: WorkspaceRecord): ClaudeSpawner | undefined;
+}
