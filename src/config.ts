@@ -53,7 +53,15 @@ export interface Config {
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
   /** The `cco hooks` commands: forwarder location, spool, server URL, Claude Code's settings folder. */
-  hooks: { home: string; spoolDir: string; url: string; claudeConfigDir: string };
+  hooks: {
+    home: string;
+    claudeConfigDir: string;
+    /** CCO_HOOK_URL / CCO_SPOOL_DIR when set: they win over what an installed hook says. */
+    envUrl: string | undefined;
+    envSpoolDir: string | undefined;
+    defaultUrl: string;
+    defaultSpoolDir: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -80,9 +88,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resultMaxBytes: c.RESULT_MAX_BYTES,
     hooks: {
       home: path.resolve(expandHome(c.CCO_HOME)),
-      spoolDir: path.resolve(expandHome(c.CCO_SPOOL_DIR ?? path.join(c.CCO_HOME, 'spool'))),
-      url: (c.CCO_HOOK_URL ?? `http://127.0.0.1:${c.PORT}`).replace(/\/+$/, ''),
       claudeConfigDir: path.resolve(expandHome(c.CLAUDE_CONFIG_DIR)),
+      envUrl: c.CCO_HOOK_URL?.replace(/\/+$/, ''),
+      envSpoolDir: c.CCO_SPOOL_DIR ? path.resolve(expandHome(c.CCO_SPOOL_DIR)) : undefined,
+      defaultUrl: `http://127.0.0.1:${c.PORT}`,
+      defaultSpoolDir: path.resolve(expandHome(c.CCO_HOME), 'spool'),
     },
   };
 }

@@ -131,9 +131,12 @@ describe('cco-hook.sh', () => {
     const worker = workerPid(spool);
     if (worker) process.kill(worker, 'SIGTERM'); // leave the job to flush
     await waitFor(() => workerPid(spool) === undefined, 5000, 'the worker to stop');
-    const env = { PATH: process.env.PATH, HOME: tmp, LOG_LEVEL: 'silent', CCO_HOME: tmp };
-    const cli = [path.resolve('bin/cco.mjs'), 'hooks', 'flush', '--url', srv.url, '--spool', spool];
-    const down = await exec(process.execPath, cli, { env }).then(() => 0, (e: { code: number; stdout: string }) => e);
+    // Run in a project whose hooks were installed with this URL and spool: flush needs no flags.
+    const env = { PATH: process.env.PATH, HOME: tmp, LOG_LEVEL: 'silent', CCO_HOME: tmp, CLAUDE_CONFIG_DIR: path.join(tmp, 'no-user-config') };
+    const proj = fs.mkdtempSync(path.join(tmp, 'proj-'));
+    await exec(process.execPath, [path.resolve('bin/cco.mjs'), 'hooks', 'install', '--project', proj, '--url', srv.url, '--spool', spool], { env });
+    const cli = [path.resolve('bin/cco.mjs'), 'hooks', 'flush'];
+    const down = await exec(process.execPath, cli, { env, cwd: proj }).then(() => 0, (e: { code: number; stdout: string }) => e);
     assert.notEqual(down, 0, 'exit status 1 while events are left');
     assert.match((down as { stdout: string }).stdout, /0 delivered .*3 queued/);
     // A failed flush hands the queue to a background worker; stop it so the next flush does the work.
@@ -142,7 +145,7 @@ describe('cco-hook.sh', () => {
     await waitFor(() => workerPid(spool) === undefined, 5000, 'the worker to stop');
     assert.equal(queued(spool).length, 3);
     await srv.start();
-    const up = await exec(process.execPath, cli, { env });
+    const up = await exec(process.execPath, cli, { env, cwd: proj });
     assert.match(up.stdout, /3 delivered .*0 queued/);
     assert.equal((await logsOf(sid)).length, 3);
     await drainSpool(spool);

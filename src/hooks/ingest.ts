@@ -66,8 +66,9 @@ export class HookIngest {
       throw badRequest('invalid_request', `body.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'} (${event})`);
     }
     const payload = { ...(checked.data as ToolHookPayload), hook_event_name: event };
+    const seed = this.seed(p);
     const r = await this.sessions.addLogByClaudeSession(
-      { claudeSessionId: p.session_id, projectPath: this.seed(p).projectPath, metadata: this.seed(p).metadata },
+      { claudeSessionId: p.session_id, projectPath: seed.projectPath, metadata: seed.metadata },
       toolHookToLog(payload, this.opts.resultMaxBytes),
     );
     return { session_id: r.sessionId, event, stored: r.log !== undefined, duplicate: r.log === undefined, log_id: r.log?.id };

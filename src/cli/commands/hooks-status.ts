@@ -19,6 +19,19 @@ export async function probeServer(url: string): Promise<{ ok: boolean; detail: s
   }
 }
 
+/** The forwarder installed for the current folder's project, else for the user; unreadable files count as none. */
+function installedForwarder(claudeConfigDir: string) {
+  for (const file of [settingsPath({ project: process.cwd() }, claudeConfigDir), settingsPath({}, claudeConfigDir)]) {
+    try {
+      const found = findForwarder(readSettings(file).settings)[0];
+      if (found) return found;
+    } catch {
+      // A broken settings file is reported by `status`; flush just falls back.
+    }
+  }
+  return undefined;
+}
+
 function describeSpool(s: SpoolState): string {
   const age = s.oldestAgeMs !== undefined ? `, oldest ${Math.round(s.oldestAgeMs / 1000)} s old` : '';
   const worker = s.workerPid ? `, delivery worker running (pid ${s.workerPid})` : '';
@@ -53,8 +66,10 @@ export function hooksStatusCommand(): Command {
           if (f.spoolDir) spools.add(f.spoolDir);
         }
       }
-      if (urls.size === 0) urls.add(config.hooks.url);
-      if (spools.size === 0) spools.add(config.hooks.spoolDir);
+      if (config.hooks.envUrl) urls.add(config.hooks.envUrl);
+      if (config.hooks.envSpoolDir) spools.add(config.hooks.envSpoolDir);
+      if (urls.size === 0) urls.add(config.hooks.defaultUrl);
+      if (spools.size === 0) spools.add(config.hooks.defaultSpoolDir);
       for (const s of spools) lines.push(`spool: ${s}: ${describeSpool(inspectSpool(s))}`);
       for (const u of urls) {
         const p = await probeServer(u);
@@ -76,8 +91,10 @@ export function hooksFlushCommand(): Command {
     }, 0)
     .action(async (opts: { url?: string; spool?: string; wait: number }) => {
       const config = loadConfig();
-      const spoolDir = opts.spool ? resolveDir(opts.spool) : config.hooks.spoolDir;
-      const url = opts.url ?? config.hooks.url;
+      // Without flags: the environment, else what the hooks of this project (or the user) were installed with.
+      const installed = installedForwarder(config.hooks.claudeConfigDir);
+      const spoolDir = opts.spool ? resolveDir(opts.spool) : (config.hooks.envSpoolDir ?? installed?.spoolDir ?? config.hooks.defaultSpoolDir);
+      const url = opts.url ?? config.hooks.envUrl ?? installed?.url ?? config.hooks.defaultUrl;
       const before = inspectSpool(spoolDir);
       const after = await flushSpool({ url, spoolDir, waitMs: opts.wait * 1000 });
       const delivered = Math.max(0, before.queued - after.queued);

@@ -33,8 +33,8 @@ export function hooksCommand(): Command {
       const spec = {
         shell: forwarderShell(),
         scriptPath,
-        url: opts.url ?? current?.url ?? config.hooks.url,
-        spoolDir: opts.spool ? resolveDir(opts.spool) : (current?.spoolDir ?? config.hooks.spoolDir),
+        url: opts.url ?? config.hooks.envUrl ?? current?.url ?? config.hooks.defaultUrl,
+        spoolDir: opts.spool ? resolveDir(opts.spool) : (config.hooks.envSpoolDir ?? current?.spoolDir ?? config.hooks.defaultSpoolDir),
       };
       const r = installForwarder(file, spec);
       const out = r.changed
@@ -49,11 +49,12 @@ export function hooksCommand(): Command {
     .action((opts: TargetOptions) => {
       const config = loadConfig();
       const file = settingsPath(opts, config.hooks.claudeConfigDir);
+      const installedSpool = findForwarder(readSettings(file).settings)[0]?.spoolDir;
       const r = uninstallForwarder(file);
       const lines = r.changed
         ? [`Removed ${r.removed} orchestrator hook(s) from ${file}`, ...(r.backup ? [`Backup of the previous file: ${r.backup}`] : [])]
         : [`No orchestrator hooks in ${file}; nothing changed.`];
-      const spool = inspectSpool(config.hooks.spoolDir);
+      const spool = inspectSpool(config.hooks.envSpoolDir ?? installedSpool ?? config.hooks.defaultSpoolDir);
       if (spool.queued) lines.push(`${spool.queued} event(s) are still queued in ${spool.dir}: run \`cco hooks flush\` to deliver them.`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
