@@ -11,7 +11,7 @@
  *
  * The server is the real one (`startServer`), on embedded PGlite in a temporary
  * folder, or on PostgreSQL when DATABASE_URL is set. Env: BENCH_N (default 300),
- * BENCH_OUTAGE_S (default 60), BENCH_EVENTS (default 1000).
+ * BENCH_OUTAGE_S (default 60), BENCH_EVENTS (default 1000; 0 skips part 3).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -216,10 +216,12 @@ try {
   process.stdout.write(`1. wall time per hook call (30 ms apart, interleaved):\n  forwarder ${fmt(cost.fwd)}\n  curl POST ${fmt(cost.curl)}\n  forwarder back-to-back: ${fmt(cost.burst)}\n`);
   const lat = await deliveryLatency(server);
   process.stdout.write(`2. delivery latency, hook start -> row committed: ${fmt(lat)}\n`);
-  process.stdout.write(`3. ${EVENTS} events at 10/s, server down ${OUTAGE_S} s in the middle:\n`);
-  const out = await outageRun(server);
-  server = out.server;
-  process.stdout.write(`${out.report}\n`);
+  if (EVENTS > 0) {
+    process.stdout.write(`3. ${EVENTS} events at 10/s, server down ${OUTAGE_S} s in the middle:\n`);
+    const out = await outageRun(server);
+    server = out.server;
+    process.stdout.write(`${out.report}\n`);
+  }
   process.stdout.write(`load at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 } finally {
   await server.stop();

@@ -1,6 +1,6 @@
 /** The cco-hook.sh forwarder against a real listening server: spool, order, outage, rejects, managed runs, secrets, flush. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -91,6 +91,24 @@ describe('cco-hook.sh', () => {
     await waitFor(async () => (await logsOf(sid)).length === 2, 5000, 'both rows');
     assert.ok(Date.now() - t0 < 1000, `delivered ${Date.now() - t0} ms after the waking call`);
     await drainSpool(spool);
+  });
+
+  test('a lock left by a dead worker whose pid now belongs to another process: that process is not signalled', async () => {
+    const spool = newSpool();
+    const sid = randomUUID();
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const boot = fs.existsSync('/proc/sys/kernel/random/boot_id') ? fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : '';
+      fs.mkdirSync(path.join(spool, 'lock'), { recursive: true });
+      fs.writeFileSync(path.join(spool, 'lock', 'pid'), `${other.pid} ${boot}\n`);
+      await runHook({ url: srv.url, spool, event: 'PostToolUse', payload: tool(sid, 0) });
+      await drainSpool(spool);
+      assert.equal((await logsOf(sid)).length, 1, 'a new worker delivered');
+      assert.equal(other.exitCode, null);
+      assert.equal(other.signalCode, null, 'the unrelated process got no signal');
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   test('an event the server rejects is moved aside and does not block the rest', async () => {

@@ -45,14 +45,29 @@ start_worker() {
   fi
 }
 
+boot=''
+[ -r /proc/sys/kernel/random/boot_id ] && read -r boot </proc/sys/kernel/random/boot_id
+
+# Is $1 (from lock/pid, written with the boot id $2) still our worker? A lock can
+# outlive its worker (SIGKILL, reboot) and the pid be reused by another process,
+# which USR1 would kill: check the boot and that the process is a shell (Linux).
+is_worker() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [ "$boot" = "$2" ] || return 1
+  [ -r "/proc/$1/stat" ] || return 0
+  read -r st <"/proc/$1/stat" || return 1
+  case $st in *'(sh)'*|*'(dash)'*|*'(bash)'*) return 0 ;; esac
+  return 1
+}
+
 # Starts a worker, or wakes the running one so it retries now; a lock left by a
 # dead worker is moved aside (rename is atomic: one caller wins).
 kick() {
   if [ -d "$L" ]; then
-    wpid=''
-    [ -f "$L/pid" ] && read -r wpid <"$L/pid" 2>/dev/null
+    wpid=''; wboot=''
+    [ -f "$L/pid" ] && read -r wpid wboot <"$L/pid" 2>/dev/null
     [ -n "$wpid" ] || return 0   # a worker is starting right now; it lists the queue after locking
-    kill -USR1 "$wpid" 2>/dev/null && return 0
+    is_worker "$wpid" "$wboot" && kill -USR1 "$wpid" 2>/dev/null && return 0
     mv "$L" "$L.stale.$$" 2>/dev/null && rm -rf "$L.stale.$$"
   fi
   start_worker
@@ -109,7 +124,7 @@ case $mode in
     trap ':' USR1
     if mkdir "$L" 2>/dev/null; then
       trap 'rm -rf "$L"; exit 3' TERM INT HUP
-      echo $$ >"$L/pid"
+      echo "$$ $boot" >"$L/pid"
       deliver_all; rc=$?
       rm -rf "$L"
       # A hook that found our lock only poked us: hand what is left to a worker.
@@ -126,7 +141,7 @@ case $mode in
     trap 'poked=1; [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null' USR1
     mkdir "$L" 2>/dev/null || exit 0       # another worker is delivering
     trap 'rm -rf "$L"; [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 0' TERM INT HUP
-    echo $$ >"$L/pid"
+    echo "$$ $boot" >"$L/pid"
     while :; do
       poked=0
       if deliver_all; then
@@ -136,7 +151,7 @@ case $mode in
         set -- "$Q"/*.ok
         [ -e "$1" ] || exit 0
         mkdir "$L" 2>/dev/null || exit 0
-        echo $$ >"$L/pid"
+        echo "$$ $boot" >"$L/pid"
         delay=1; failing_since=''
         continue
       fi

@@ -36,7 +36,7 @@ export function inspectSpool(dir: string): SpoolState {
   const ns = first ? Number(first.split('-')[0]) : NaN;
   let workerPid: number | undefined;
   try {
-    const pid = Number(fs.readFileSync(path.join(dir, 'lock', 'pid'), 'utf8').trim());
+    const pid = Number(fs.readFileSync(path.join(dir, 'lock', 'pid'), 'utf8').trim().split(/\s+/)[0]); // "<pid> <boot id>"
     process.kill(pid, 0);
     workerPid = pid;
   } catch {

@@ -101,7 +101,7 @@ export const queued = (spool: string) => {
 /** The delivery worker's pid, if one runs. */
 export function workerPid(spool: string): number | undefined {
   try {
-    const pid = Number(fs.readFileSync(`${spool}/lock/pid`, 'utf8').trim());
+    const pid = Number(fs.readFileSync(`${spool}/lock/pid`, 'utf8').trim().split(/\s+/)[0]);
     process.kill(pid, 0);
     return pid;
   } catch {
