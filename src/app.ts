@@ -14,6 +14,7 @@ import { hookRoutes } from './http/routes/hooks.ts';
 import { sessionEventRoutes } from './http/routes/session-events.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import type { Logger } from './logger.ts';
+import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
 import { VERSION } from './version.ts';
 
@@ -22,6 +23,7 @@ export interface AppDeps {
   database: Database;
   sessions: SessionService;
   hooks: HookIngest;
+  commands: SessionCommands;
   bodyLimitBytes: number;
   resultMaxBytes: number;
 }
@@ -49,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
-  await typed.register(sessionRoutes, { sessions: deps.sessions });
+  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
   await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   return app;

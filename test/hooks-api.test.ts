@@ -158,10 +158,13 @@ describe('POST /api/hooks/:event', () => {
     assert.equal(msgs[0].content, 'resumed by hand');
   });
 
-  test('runner-managed sessions: prompt and Stop are ignored, SessionEnd does not complete, tool events dedupe by tool_use_id', async () => {
+  for (const how of ['managed', 'metadata.managed_by'] as const) test(`runner-managed sessions (${how}): prompt and Stop are ignored, SessionEnd does not complete, tool events dedupe by tool_use_id`, async () => {
     const r = run();
-    const created = await call(t.app, 'POST', '/api/sessions', { project_path: '/srv/work/proj', claude_session_id: r.sessionId, metadata: { managed_by: 'runner' } });
-    const id = created.body.id;
+    const session = await t.sessions.create({
+      project_path: '/srv/work/proj', project_type: 'local', claude_session_id: r.sessionId,
+      ...(how === 'managed' ? { managed: true } : { metadata: { managed_by: 'runner' } }),
+    });
+    const id = session.id;
     const runnerLog = await call(t.app, 'GET', `/api/sessions/${id}/logs`);
     assert.equal(runnerLog.body.data.length, 0);
     await t.sessions.addLog(id, { tool: 'Bash', tool_use_id: r.PostToolUse.tool_use_id, input: {}, result: 'x', result_truncated: false, result_size: 1, status: 'completed' });

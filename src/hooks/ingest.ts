@@ -78,7 +78,8 @@ export class HookIngest {
     const plan = planEvent(event, p);
     const r = await this.database.db.transaction().execute(async (tx) => {
       const s = await upsertClaudeSession(tx, this.seed(p));
-      const managed = s.row.metadata?.managed_by === 'runner';
+      // The runner's sessions (managed; or metadata.managed_by = runner, the original contract).
+      const managed = Boolean(s.row.managed) || s.row.metadata?.managed_by === 'runner';
       if (managed && RUNNER_RECORDED.includes(event)) return { s, ignored: true as const };
       const ev = await insertSessionEvent(tx, { session_id: s.row.id, event, event_key: plan.key, data: plan.data });
       if (!ev) return { s };

@@ -7,11 +7,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { EventBus, type OrchestratorEvent } from '../../src/events/bus.ts';
-import { HookIngest } from '../../src/hooks/ingest.ts';
+import os from 'node:os';
+import path from 'node:path';
+import type { RunnerConfig } from '../../src/config.ts';
+import type { EventBus, OrchestratorEvent } from '../../src/events/bus.ts';
 import { forwarderShell, PACKAGED_SCRIPT } from '../../src/hooks/installer.ts';
 import { createLogger } from '../../src/logger.ts';
-import { SessionService } from '../../src/sessions/service.ts';
+import { createCore } from '../../src/main.ts';
 import { createTestDb, type TestDb } from './db.ts';
 
 export interface HookServer {
@@ -28,20 +30,25 @@ export interface HookServer {
 
 export async function startHookServer(): Promise<HookServer> {
   const db = await createTestDb();
-  const events = new EventBus(100_000);
-  const sessions = new SessionService(db.database, events);
-  const hooks = new HookIngest(db.database, events, sessions, { resultMaxBytes: 50 * 1024 });
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false });
+  const workspacesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-ws-'));
+  const runner: RunnerConfig = {
+    workspacesDir, maxConcurrentRuns: 1, turnTimeoutS: 60, defaultPermissionMode: 'acceptEdits', claudePath: undefined, envFile: undefined, passEnv: {},
+  };
+  // The runner is built but never started: these tests only post hook events.
+  const core = createCore({ database: db.database, logger, runner, resultMaxBytes: 50 * 1024 });
   const published: OrchestratorEvent[] = [];
-  events.subscribe((e) => published.push(e));
+  core.events.subscribe((e) => published.push(e));
   const requests: string[] = [];
   let app: FastifyInstance | undefined;
   let port = 0;
   const start = async () => {
     const a = await buildApp({
-      logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false }),
+      logger,
       database: db.database,
-      sessions,
-      hooks,
+      sessions: core.sessions,
+      commands: core.commands,
+      hooks: core.hooks,
       bodyLimitBytes: 5 * 1024 * 1024,
       resultMaxBytes: 50 * 1024,
     });
@@ -56,7 +63,7 @@ export async function startHookServer(): Promise<HookServer> {
   const server: HookServer = {
     url: `http://127.0.0.1:${port}`,
     db,
-    events,
+    events: core.events,
     published,
     requests,
     start,
@@ -67,6 +74,7 @@ export async function startHookServer(): Promise<HookServer> {
     async close() {
       await server.stop();
       await db.close();
+      fs.rmSync(workspacesDir, { recursive: true, force: true });
     },
   };
   return server;
