@@ -5,6 +5,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseGitCredentials, type GitCredential } from './workspaces/credentials.ts';
+import { CLEANUP_POLICIES, type CleanupPolicy } from './workspaces/port.ts';
 
 interface SettingDef {
   env: string;
@@ -21,6 +23,23 @@ export const SETTINGS = [
   { env: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
   { env: 'BODY_LIMIT_BYTES', default: String(5 * 1024 * 1024), description: 'Largest accepted request body (bytes); larger gets 413.' },
   { env: 'RESULT_MAX_BYTES', default: String(50 * 1024), description: 'Tool results longer than this are cut before storage (bytes).' },
+  { env: 'WORKSPACES_DIR', default: undefined, description: 'Folder for workspaces the orchestrator makes (clones, worktrees, archives). Unset: DATA_DIR/workspaces.' },
+  { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders local sessions and worktree base repos may use. Unset: only WORKSPACES_DIR.' },
+  { env: 'WORKSPACE_CLEANUP', default: 'keep', description: 'What happens to a workspace the orchestrator made when its session completes: keep, delete or archive.' },
+  { env: 'GIT_CLONE_DEPTH', default: '1', description: 'History depth of github clones (0 = full history).' },
+  { env: 'GIT_CLONE_TIMEOUT_MS', default: '300000', description: 'Time limit for one clone or fetch (ms).' },
+  { env: 'GIT_CLONE_MAX_BYTES', default: String(2 * 1024 ** 3), description: 'A clone growing past this many bytes on disk is stopped and removed.' },
+  { env: 'GIT_TIMEOUT_MS', default: '60000', description: 'Time limit for any other git command (ms).' },
+  { env: 'GIT_CREDENTIALS', default: undefined, description: 'Private repo tokens: https://user:token@host[/prefix], comma separated. Never stored or logged.' },
+  { env: 'DIFF_MAX_BYTES', default: String(2 * 1024 * 1024), description: 'GET /api/sessions/:id/diff cuts diffs longer than this (bytes).' },
+  { env: 'E2B_API_KEY', default: undefined, description: 'E2B API key; needed for project_type e2b.' },
+  { env: 'E2B_TEMPLATE', default: 'base', description: 'E2B sandbox template; it must have git, tar and Claude Code (E2B_CLAUDE_COMMAND) installed.' },
+  { env: 'E2B_DOMAIN', default: undefined, description: 'E2B domain (unset: the SDK default, e2b.app).' },
+  { env: 'E2B_API_URL', default: undefined, description: 'E2B control-plane URL override (self-hosted E2B or a test stand-in).' },
+  { env: 'E2B_SANDBOX_URL', default: undefined, description: 'E2B sandbox (envd) URL override (self-hosted E2B or a test stand-in).' },
+  { env: 'E2B_CLAUDE_COMMAND', default: 'claude', description: 'Claude Code executable inside the sandbox.' },
+  { env: 'E2B_WORKDIR', default: '/home/user/workspace', description: 'Folder inside the sandbox the repository is copied to.' },
+  { env: 'E2B_TIMEOUT_MS', default: '3600000', description: 'Sandbox lifetime (ms); E2B kills it after this even if the session is still open.' },
 ] as const satisfies readonly SettingDef[];
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -37,13 +56,54 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   BODY_LIMIT_BYTES: intFrom(1024, 1024 * 1024 * 1024),
   RESULT_MAX_BYTES: intFrom(1024, 100 * 1024 * 1024),
+  WORKSPACES_DIR: z.string().min(1).optional(),
+  ALLOWED_ROOTS: z.string().optional(),
+  WORKSPACE_CLEANUP: z.enum(CLEANUP_POLICIES),
+  GIT_CLONE_DEPTH: intFrom(0, 1_000_000),
+  GIT_CLONE_TIMEOUT_MS: intFrom(1000, 24 * 3600 * 1000),
+  GIT_CLONE_MAX_BYTES: intFrom(1024 * 1024, Number.MAX_SAFE_INTEGER),
+  GIT_TIMEOUT_MS: intFrom(1000, 3600 * 1000),
+  GIT_CREDENTIALS: z.string().optional(),
+  DIFF_MAX_BYTES: intFrom(1024, 1024 * 1024 * 1024),
+  E2B_API_KEY: z.string().optional(),
+  E2B_TEMPLATE: z.string().min(1),
+  E2B_DOMAIN: z.string().optional(),
+  E2B_API_URL: z.string().url().optional(),
+  E2B_SANDBOX_URL: z.string().url().optional(),
+  E2B_CLAUDE_COMMAND: z.string().min(1),
+  E2B_WORKDIR: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path'),
+  E2B_TIMEOUT_MS: intFrom(60_000, 24 * 3600 * 1000),
 });
+
+export interface E2bConfig {
+  /** Only ever passed to the E2B SDK; never logged or stored. */
+  apiKey: string | undefined;
+  template: string;
+  domain: string | undefined;
+  apiUrl: string | undefined;
+  sandboxUrl: string | undefined;
+  claudeCommand: string;
+  workdir: string;
+  timeoutMs: number;
+}
+
+export interface WorkspacesConfig {
+  /** Real, absolute; everything the orchestrator makes or removes lives below it. */
+  dir: string;
+  /** Absolute; local folders and worktree base repos must lie below one of these (or below dir). */
+  allowedRoots: string[];
+  cleanup: CleanupPolicy;
+  git: { cloneDepth: number; cloneTimeoutMs: number; cloneMaxBytes: number; timeoutMs: number; credentials: GitCredential[] };
+  diffMaxBytes: number;
+  e2b: E2bConfig;
+}
 
 export interface Config {
   http: { host: string; port: number; bodyLimitBytes: number };
   db: { url: string | undefined; dataDir: string; poolMax: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
+  workspaces: WorkspacesConfig;
 }
 
 export class ConfigError extends Error {
@@ -63,12 +123,54 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nRun \`cco --help\` for every setting.`);
   }
   const c = parsed.data;
+  const dataDir = path.resolve(expandHome(c.DATA_DIR));
+  let credentials: GitCredential[];
+  try {
+    credentials = parseGitCredentials(c.GIT_CREDENTIALS);
+  } catch (e: unknown) {
+    throw new ConfigError(`Invalid configuration:\n  GIT_CREDENTIALS: ${(e as Error).message}`);
+  }
+  const workspacesDir = c.WORKSPACES_DIR ? path.resolve(expandHome(c.WORKSPACES_DIR)) : path.join(dataDir, 'workspaces');
   return {
     http: { host: c.HOST, port: c.PORT, bodyLimitBytes: c.BODY_LIMIT_BYTES },
-    db: { url: c.DATABASE_URL, dataDir: path.resolve(expandHome(c.DATA_DIR)), poolMax: c.DB_POOL_MAX },
+    db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
     logLevel: c.LOG_LEVEL,
     resultMaxBytes: c.RESULT_MAX_BYTES,
+    workspaces: {
+      dir: workspacesDir,
+      allowedRoots: splitRoots(c.ALLOWED_ROOTS),
+      cleanup: c.WORKSPACE_CLEANUP,
+      git: {
+        cloneDepth: c.GIT_CLONE_DEPTH,
+        cloneTimeoutMs: c.GIT_CLONE_TIMEOUT_MS,
+        cloneMaxBytes: c.GIT_CLONE_MAX_BYTES,
+        timeoutMs: c.GIT_TIMEOUT_MS,
+        credentials,
+      },
+      diffMaxBytes: c.DIFF_MAX_BYTES,
+      e2b: {
+        apiKey: c.E2B_API_KEY,
+        template: c.E2B_TEMPLATE,
+        domain: c.E2B_DOMAIN,
+        apiUrl: c.E2B_API_URL,
+        sandboxUrl: c.E2B_SANDBOX_URL,
+        claudeCommand: c.E2B_CLAUDE_COMMAND,
+        workdir: c.E2B_WORKDIR,
+        timeoutMs: c.E2B_TIMEOUT_MS,
+      },
+    },
   };
+}
+
+/** ALLOWED_ROOTS: absolute folders separated by commas or colons; relative ones are refused (they would depend on the cwd). */
+function splitRoots(value: string | undefined): string[] {
+  if (!value) return [];
+  const roots = value.split(/[,:]/).map((s) => s.trim()).filter(Boolean).map(expandHome);
+  const relative = roots.filter((r) => !path.isAbsolute(r));
+  if (relative.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ALLOWED_ROOTS: every root must be an absolute path (got ${JSON.stringify(relative)})`);
+  }
+  return roots.map((r) => path.resolve(r));
 }
 
 function expandHome(p: string): string {
