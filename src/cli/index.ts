@@ -4,6 +4,7 @@ import { ConfigError, describeSettings, loadConfig } from '../config.ts';
 import { VERSION } from '../version.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
+import { workspacesCommand } from './commands/workspaces.ts';
 
 export function buildCli(): Command {
   const program = new Command('cco')
@@ -13,6 +14,7 @@ export function buildCli(): Command {
     .showHelpAfterError();
   program.addCommand(serveCommand());
   program.addCommand(migrateCommand());
+  program.addCommand(workspacesCommand());
   return program;
 }
 

@@ -132,16 +132,22 @@ export class E2bProvider implements Provider {
   }
 
   async release(record: WorkspaceRecord, policy: CleanupPolicy): Promise<ReleaseOutcome> {
+    const name = folderName(String(record.session_id ?? 'x'));
+    // A copy kept by an earlier release (gc deletes it); the name holds no user text.
+    const keptCopy = path.join(this.ctx.config.dir, 'e2b', name);
     let sb: Sandbox;
     try {
       sb = await this.sandbox(record);
     } catch {
-      return { action: 'missing' };
+      if (policy !== 'delete') return { action: 'missing' };
+      return (await removeInside(this.ctx.config.dir, keptCopy)) ? { action: 'deleted' } : { action: 'missing' };
     }
     try {
-      if (policy === 'delete') return { action: 'deleted' };
+      if (policy === 'delete') {
+        await removeInside(this.ctx.config.dir, keptCopy);
+        return { action: 'deleted' };
+      }
       const bytes = await this.pack(sb, record.path);
-      const name = folderName(String(record.session_id ?? 'x'));
       if (policy === 'archive') {
         const dir = path.join(this.ctx.config.dir, 'archives');
         fs.mkdirSync(dir, { recursive: true });

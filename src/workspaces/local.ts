@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { headCommit, isGitWorkTree, localGitHost, type GitHost } from './changes.ts';
 import { applyPolicy } from './cleanup.ts';
+import { runGit } from './git.ts';
 import { diskUsage, makeUniqueDir, resolveAllowedDir } from './paths.ts';
 import type { CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
@@ -16,6 +17,8 @@ export class LocalProvider implements Provider {
     const { config } = this.ctx;
     if (req.project_path === undefined) {
       const path = makeUniqueDir(config.dir, 'local', folderName(req.sessionId));
+      // An empty repository, so the session's changes can be measured and diffed like any other.
+      await runGit(['init', '--quiet', '--', path], { timeoutMs: config.git.timeoutMs });
       return { kind: 'local', path, cleanup, owned: true, base_commit: null, created_at: new Date().toISOString() };
     }
     const path = resolveAllowedDir(req.project_path, [...config.allowedRoots, config.dir]);

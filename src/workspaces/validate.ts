@@ -7,7 +7,7 @@
  */
 import { badRequest } from '../lib/errors.ts';
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = { test: (s: string) => [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f) };
 const MAX_URL = 2048;
 const MAX_REF = 255;
 
@@ -34,6 +34,9 @@ export function parseRepoUrl(input: unknown, field = 'repo_url'): RepoUrl {
   if (scheme === undefined) return parseScpLike(input, bad);
   if (!['https', 'http', 'ssh', 'git', 'file'].includes(scheme)) throw bad(`scheme ${scheme.slice(0, 20)} is not allowed`);
 
+  // The URL parser would silently resolve dot segments; refuse them in the text as sent (also %2e-encoded).
+  const rawPath = input.slice(scheme.length + 3);
+  if (rawPath.split('/').some((seg) => /^(\.|%2e){1,2}$/i.test(seg))) throw bad('path contains "." or ".." segments');
   let u: URL;
   try {
     u = new URL(input);
@@ -59,7 +62,7 @@ export function parseRepoUrl(input: unknown, field = 'repo_url'): RepoUrl {
 
 function parseScpLike(input: string, bad: (why: string) => Error): RepoUrl {
   // user@host:path, as git reads it: no slash before the first colon.
-  const m = /^(?:([a-zA-Z0-9._-]+)@)?([a-zA-Z0-9.-]+):([^:].*)$/.exec(input);
+  const m = /^(?:([a-zA-Z0-9._-]+)@)?([a-zA-Z0-9.-]+):([a-zA-Z0-9._~/-]+)$/.exec(input);
   if (!m || input.indexOf('/') !== -1 && input.indexOf('/') < input.indexOf(':')) {
     throw bad('only https://, http://, ssh://, git://, file:// or user@host:path are accepted');
   }
