@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../src/logger.ts';
 import { WorkspaceManager } from '../src/workspaces/manager.ts';
 import type { WorkspaceRecord } from '../src/workspaces/port.ts';
-import { git, listFiles, makeOrigin, tempRoot, testWorkspacesConfig, type Origin } from './helpers/git-repos.ts';
+import { git, makeOrigin, tempRoot, testWorkspacesConfig, type Origin } from './helpers/git-repos.ts';
 
 let root: string;
 let origin: Origin;
