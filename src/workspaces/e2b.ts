@@ -13,12 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Sandbox } from 'e2b';
-import { badRequest } from '../lib/errors.ts';
+import { AppError, badRequest } from '../lib/errors.ts';
 import { headCommit, type GitHost } from './changes.ts';
 import { checkRepoUrl, cloneInto } from './clone.ts';
 import { SandboxProcess } from './e2b-process.ts';
 import { shellLine, shellQuote } from './e2b-shell.ts';
-import { GitError } from './git.ts';
+import { GitError, redactSecrets } from './git.ts';
 import { makeUniqueDir, removeInside, resolveAllowedDir } from './paths.ts';
 import type { ClaudeSpawner, CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, str, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
@@ -76,7 +76,10 @@ export class E2bProvider implements Provider {
     try {
       if (repo) await cloneInto(config, staging, repo.url, ref);
       await exec('tar', ['-czf', tarball, '-C', source ?? staging, '--', '.'], { timeout: config.git.cloneTimeoutMs });
-      sb = await Sandbox.create(config.e2b.template, { ...this.opts, timeoutMs: config.e2b.timeoutMs, metadata: { cco_session_id: req.sessionId } });
+      sb = await Sandbox.create(config.e2b.template, { ...this.opts, timeoutMs: config.e2b.timeoutMs, metadata: { cco_session_id: req.sessionId } }).catch((e: unknown) => {
+        const msg = redactSecrets((e as Error).message ?? String(e)).split(config.e2b.apiKey ?? '\0').join('***');
+        throw new AppError('e2b_unavailable', `could not create an E2B sandbox: ${msg.slice(0, 300)}`, 502, { cause: e });
+      });
       this.live.set(sb.sandboxId, sb);
       const workdir = path.posix.join(config.e2b.workdir, name);
       const remoteTar = `/tmp/cco-${name}.tar.gz`;
@@ -125,7 +128,12 @@ export class E2bProvider implements Provider {
 
   async gitHost(record: WorkspaceRecord): Promise<GitHost | undefined> {
     try {
-      return this.host(await this.sandbox(record), record.path);
+      const sb = await this.sandbox(record);
+      if (!(await sb.isRunning())) {
+        this.live.delete(sb.sandboxId);
+        return undefined;
+      }
+      return this.host(sb, record.path);
     } catch {
       return undefined; // the sandbox is gone (killed, expired)
     }

@@ -86,11 +86,10 @@ export async function startE2bStandIn(apiKey = 'e2b_standin_key'): Promise<E2bSt
       res.writeHead(204).end();
       return;
     }
-    if (u.pathname === '/health') return void res.writeHead(204).end();
-
     // envd: the sandbox is named by a header and guarded by its access token.
     const s = sandboxes.get(String(req.headers['e2b-sandbox-id'] ?? ''));
     if (!s?.alive) return json(res, 502, { code: 502, message: 'sandbox not running' });
+    if (u.pathname === '/health') return void res.writeHead(204).end();
     if (req.headers['x-access-token'] !== s.token) return json(res, 401, { code: 401, message: 'bad access token' });
 
     if (u.pathname === '/files') {
@@ -122,7 +121,9 @@ export async function startE2bStandIn(apiKey = 'e2b_standin_key'): Promise<E2bSt
   async function startProcess(s: StandInSandbox, req: http.IncomingMessage, res: http.ServerResponse) {
     const raw = await body(req);
     const msg = JSON.parse(raw.subarray(5).toString()) as { process: { cmd: string; args?: string[]; envs?: Record<string, string>; cwd?: string }; stdin?: boolean };
-    const { cmd, args = [], envs = {}, cwd } = msg.process;
+    const { cmd, envs = {}, cwd } = msg.process;
+    // The SDK sends `/bin/bash -l -c <line>`; a login shell costs ~0.5 s here, so the stand-in drops -l.
+    const args = (msg.process.args ?? []).filter((a, i) => !(i === 0 && a === '-l'));
     const child = spawn(cmd, args, {
       cwd: cwd && fs.existsSync(cwd) ? cwd : undefined,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...envs },
