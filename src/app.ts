@@ -11,8 +11,10 @@ import { registerErrorHandling } from './http/errors.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { hookRoutes } from './http/routes/hooks.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
+import { workspaceRoutes } from './http/routes/workspaces.ts';
 import type { Logger } from './logger.ts';
 import type { SessionService } from './sessions/service.ts';
+import type { WorkspaceManager } from './workspaces/manager.ts';
 import { VERSION } from './version.ts';
 
 export interface AppDeps {
@@ -21,6 +23,8 @@ export interface AppDeps {
   sessions: SessionService;
   bodyLimitBytes: number;
   resultMaxBytes: number;
+  /** Serves diffs and disk use; without it those routes are absent. */
+  workspaces?: WorkspaceManager | undefined;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -48,5 +52,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
   await typed.register(sessionRoutes, { sessions: deps.sessions });
   await typed.register(hookRoutes, { sessions: deps.sessions, resultMaxBytes: deps.resultMaxBytes });
+  if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   return app;
 }

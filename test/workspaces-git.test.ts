@@ -210,4 +210,21 @@ describe('cleanup policies', () => {
     assert.ok(fs.existsSync(path.join(origin.work, 'README.md')));
     assert.ok(fs.existsSync(cache));
   });
+
+  test('a record edited to point outside the allowed roots cannot be read through diff or changes', async () => {
+    const outside = tempRoot('cco-outside-');
+    try {
+      const secret = makeOrigin(outside, 'secret');
+      for (const rec of [
+        { kind: 'local', path: secret.work, cleanup: 'keep', owned: false },
+        { kind: 'github', path: secret.work, cleanup: 'keep', owned: true },
+      ] as WorkspaceRecord[]) {
+        await assert.rejects(manager.diff(rec), { statusCode: 409, code: 'workspace_not_allowed' });
+        assert.equal(((await manager.afterTurn(rec)) as Record<string, unknown>).error, 'workspace_not_allowed');
+        assert.equal(await manager.diskUsage(rec), undefined);
+      }
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
 });

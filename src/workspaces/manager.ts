@@ -17,7 +17,7 @@ import { CloneProvider } from './clone.ts';
 import { E2bProvider } from './e2b.ts';
 import { KeyedQueue, redactSecrets } from './git.ts';
 import { LocalProvider } from './local.ts';
-import { isInside } from './paths.ts';
+import { isInside, resolveAllowedDir } from './paths.ts';
 import { CLEANUP_POLICIES, type ClaudeSpawner, type CleanupPolicy, type WorkspacePort, type WorkspaceRecord, type WorkspaceRequest } from './port.ts';
 import type { Provider, ProviderContext, ReleaseOutcome } from './provider.ts';
 import { WorktreeProvider } from './worktree.ts';
@@ -68,8 +68,29 @@ export class WorkspaceManager implements WorkspacePort {
     }
   }
 
+  /**
+   * Where git may run for a stored record: an owned folder in its WORKSPACES_DIR slot, or a folder
+   * inside the allowed roots. Metadata can be edited through the API, so a record alone is no proof.
+   */
+  private checkLocation(record: WorkspaceRecord): void {
+    if (record.kind === 'e2b') return; // the path lives inside the sandbox
+    if (record.owned ? this.isOwnedFolder(record) : this.isAllowedFolder(record.path)) return;
+    if (!fs.existsSync(record.path)) throw new AppError('workspace_gone', 'the workspace no longer exists (cleaned up)', 409);
+    throw new AppError('workspace_not_allowed', 'the workspace record points outside WORKSPACES_DIR and ALLOWED_ROOTS', 409);
+  }
+
+  private isAllowedFolder(p: string): boolean {
+    try {
+      resolveAllowedDir(p, [...this.config.allowedRoots, this.config.dir]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Files changed, lines added/removed, branch and commit since the workspace was made. */
   async changes(record: WorkspaceRecord): Promise<ChangeSummary> {
+    this.checkLocation(record);
     const host = await this.provider(record.kind).gitHost(record);
     if (!host) throw new AppError('workspace_gone', 'the workspace no longer exists (cleaned up)', 409);
     return summarizeChanges(host, baseCommit(record));
@@ -77,6 +98,7 @@ export class WorkspaceManager implements WorkspacePort {
 
   /** The diff of the session's changes (committed and not) against the commit the workspace started from. */
   async diff(record: WorkspaceRecord): Promise<DiffResult> {
+    this.checkLocation(record);
     const host = await this.provider(record.kind).gitHost(record);
     if (!host) throw new AppError('workspace_gone', 'the workspace no longer exists (cleaned up)', 409);
     return diffChanges(host, baseCommit(record), this.config.diffMaxBytes);
@@ -121,6 +143,7 @@ export class WorkspaceManager implements WorkspacePort {
 
   async diskUsage(record: WorkspaceRecord): Promise<number | undefined> {
     try {
+      this.checkLocation(record);
       return await this.provider(record.kind).diskUsage(record);
     } catch {
       return undefined;
