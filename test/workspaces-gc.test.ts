@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { openDatabase, type Database } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { EventBus } from '../src/events/bus.ts';
@@ -84,6 +85,31 @@ describe('workspaces gc', () => {
     assert.equal(typeof (s.metadata.workspace as Record<string, unknown>).removed_at, 'string');
     assert.equal(s.updated_at, updatedBefore, 'gc does not move the session in the activity order');
     assert.equal((await collectWorkspaces(d.db, manager, parseAge('7d'))).removed.length, 0, 'a second run has nothing to remove');
+  });
+});
+
+describe('workspaces gc paging', () => {
+  test('pages past skipped rows whose timestamps carry microseconds', async () => {
+    const db = await createTestDb();
+    try {
+      const sessions = new SessionService(db.database, new EventBus());
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const rec = await manager.prepare({ sessionId: sid(), project_type: 'github', repo_url: origin.url });
+        const forged = i % 2 === 0 ? { ...rec, path: path.join(root, 'not-a-workspace') } : rec;
+        const s = await sessions.create({ project_path: rec.path, project_type: 'github', metadata: { workspace: forged } });
+        await sessions.update(s.id, { status: 'completed' });
+        ids.push(s.id);
+      }
+      // now() has microseconds, which a JS Date would round away.
+      await sql`update sessions set updated_at = now() - interval '30 days'`.execute(db.database.db);
+      const report = await collectWorkspaces(db.database.db, manager, parseAge('7d'), { batchSize: 2 });
+      assert.equal(report.examined, 5);
+      assert.equal(report.removed.length, 2);
+      assert.equal(report.skipped.length, 3);
+    } finally {
+      await db.close();
+    }
   });
 });
 

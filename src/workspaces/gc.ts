@@ -24,16 +24,23 @@ export function parseAge(text: string): number {
   return Number(m[1]) * UNITS[m[2]!]!;
 }
 
-export async function collectWorkspaces(db: Kysely<DB>, manager: WorkspaceManager, olderThanMs: number, now = new Date()): Promise<GcReport> {
+export async function collectWorkspaces(
+  db: Kysely<DB>,
+  manager: WorkspaceManager,
+  olderThanMs: number,
+  opts: { now?: Date; batchSize?: number } = {},
+): Promise<GcReport> {
+  const now = opts.now ?? new Date();
   const cutoff = new Date(now.getTime() - olderThanMs);
   const report: GcReport = { examined: 0, removed: [], skipped: [] };
-  const BATCH = 200;
-  const seen = new Set<string>();
+  // Keyset paging: rows skipped (not removed) stay listed, so paging must move past them.
+  let after: { position: string; id: string } | undefined;
   while (true) {
-    const rows = (await listReleasableWorkspaces(db, cutoff, BATCH)).filter((r) => !seen.has(r.id));
+    const rows = await listReleasableWorkspaces(db, cutoff, opts.batchSize ?? 200, after);
     if (rows.length === 0) break;
+    const last = rows[rows.length - 1]!;
+    after = { position: last.position, id: last.id };
     for (const row of rows) {
-      seen.add(row.id);
       report.examined += 1;
       const record = asWorkspaceRecord(row.workspace);
       if (!record) {
