@@ -52,8 +52,11 @@ describe('e2b', () => {
     assert.ok(fs.existsSync(path.join(r.path, 'feature.txt')), 'the repository is unpacked in the sandbox folder');
     assert.equal(fs.readdirSync(path.join(root, 'workspaces', 'e2b')).length, 0, 'the host staging clone is gone');
 
+    assert.equal(sb.timeoutSeconds, 600, 'created with E2B_TIMEOUT_MS');
+    sb.timeoutSeconds = undefined;
     fs.writeFileSync(path.join(r.path, 'sandbox-work.txt'), 'from the sandbox\n');
     const c = (await m.afterTurn(r)) as Record<string, unknown>;
+    assert.equal(sb.timeoutSeconds, 600, 'a turn extends the sandbox lifetime');
     assert.equal(c.files_changed, 1);
     assert.equal(c.branch, 'feature');
     assert.match((await m.diff(r)).diff, /\+from the sandbox/);

@@ -126,6 +126,11 @@ export class E2bProvider implements Provider {
     };
   }
 
+  /** A used session's sandbox gets its full lifetime again (E2B kills it E2B_TIMEOUT_MS after the last extension). */
+  async touch(record: WorkspaceRecord): Promise<void> {
+    await (await this.sandbox(record)).setTimeout(this.ctx.config.e2b.timeoutMs).catch(() => {});
+  }
+
   async gitHost(record: WorkspaceRecord): Promise<GitHost | undefined> {
     try {
       const sb = await this.sandbox(record);

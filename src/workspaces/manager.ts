@@ -60,6 +60,7 @@ export class WorkspaceManager implements WorkspacePort {
 
   async afterTurn(record: WorkspaceRecord): Promise<Record<string, unknown> | undefined> {
     try {
+      await this.providers[record.kind]?.touch?.(record);
       const summary = await this.changes(record);
       return summary as unknown as Record<string, unknown>;
     } catch (e: unknown) {

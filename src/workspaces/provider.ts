@@ -32,6 +32,8 @@ export interface Provider {
   /** Bytes on disk (host side), undefined when gone or not measurable. */
   diskUsage(record: WorkspaceRecord): Promise<number | undefined>;
   spawner?(record: WorkspaceRecord): ClaudeSpawner | undefined;
+  /** Called after each turn: keeps a remote workspace alive while its session is used. */
+  touch?(record: WorkspaceRecord): Promise<void>;
 }
 
 /** A folder name that is unique, readable in `ls`, and free of anything user-supplied. */

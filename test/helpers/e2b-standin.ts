@@ -17,6 +17,8 @@ interface StandInSandbox {
   token: string;
   alive: boolean;
   metadata: Record<string, string>;
+  /** The lifetime last asked for (seconds), at creation or by a timeout extension. */
+  timeoutSeconds: number | undefined;
   procs: Map<number, ChildProcess>;
 }
 
@@ -65,9 +67,11 @@ export async function startE2bStandIn(apiKey = 'e2b_standin_key'): Promise<E2bSt
     // Control plane.
     if (u.pathname === '/v2/sandboxes' && req.method === 'POST') {
       if (req.headers['x-api-key'] !== apiKey) return json(res, 401, { code: 401, message: 'invalid API key' });
-      const b = JSON.parse((await body(req)).toString()) as { templateID: string; metadata?: Record<string, string> };
+      const b = JSON.parse((await body(req)).toString()) as { templateID: string; metadata?: Record<string, string>; timeout?: number };
       n += 1;
-      const s: StandInSandbox = { id: `sbx${n}standin`, template: b.templateID, token: `envd-token-${n}`, alive: true, metadata: b.metadata ?? {}, procs: new Map() };
+      const s: StandInSandbox = {
+        id: `sbx${n}standin`, template: b.templateID, token: `envd-token-${n}`, alive: true, metadata: b.metadata ?? {}, timeoutSeconds: b.timeout, procs: new Map(),
+      };
       sandboxes.set(s.id, s);
       return json(res, 201, describe(s));
     }
@@ -76,6 +80,14 @@ export async function startE2bStandIn(apiKey = 'e2b_standin_key'): Promise<E2bSt
       const s = sandboxes.get(connect[1]!);
       if (!s?.alive) return json(res, 404, { code: 404, message: 'sandbox not found' });
       return json(res, 200, describe(s));
+    }
+    const timeout = /^\/sandboxes\/([^/]+)\/timeout$/.exec(u.pathname);
+    if (timeout && req.method === 'POST') {
+      const s = sandboxes.get(timeout[1]!);
+      if (!s?.alive) return json(res, 404, { code: 404, message: 'sandbox not found' });
+      s.timeoutSeconds = (JSON.parse((await body(req)).toString()) as { timeout: number }).timeout;
+      res.writeHead(204).end();
+      return;
     }
     const kill = /^\/sandboxes\/([^/]+)$/.exec(u.pathname);
     if (kill && req.method === 'DELETE') {
