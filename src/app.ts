@@ -13,6 +13,7 @@ import { hookRoutes } from './http/routes/hooks.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { workspaceRoutes } from './http/routes/workspaces.ts';
 import type { Logger } from './logger.ts';
+import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
 import type { WorkspaceManager } from './workspaces/manager.ts';
 import { VERSION } from './version.ts';
@@ -21,6 +22,7 @@ export interface AppDeps {
   logger: Logger;
   database: Database;
   sessions: SessionService;
+  commands: SessionCommands;
   bodyLimitBytes: number;
   resultMaxBytes: number;
   /** Serves diffs and disk use; without it those routes are absent. */
@@ -50,7 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
-  await typed.register(sessionRoutes, { sessions: deps.sessions });
+  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
   await typed.register(hookRoutes, { sessions: deps.sessions, resultMaxBytes: deps.resultMaxBytes });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   return app;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseGitCredentials, type GitCredential } from './workspaces/credentials.ts';
 import { CLEANUP_POLICIES, type CleanupPolicy } from './workspaces/port.ts';
+import { PERMISSION_MODES, type PermissionMode } from './runner/options.ts';
 
 interface SettingDef {
   env: string;
@@ -40,6 +41,11 @@ export const SETTINGS = [
   { env: 'E2B_CLAUDE_COMMAND', default: 'claude', description: 'Claude Code executable inside the sandbox.' },
   { env: 'E2B_WORKDIR', default: '/home/user/workspace', description: 'Folder inside the sandbox the repository is copied to.' },
   { env: 'E2B_TIMEOUT_MS', default: '3600000', description: 'Sandbox lifetime (ms); E2B kills it after this even if the session is still open.' },
+  { env: 'MAX_CONCURRENT_RUNS', default: 'auto', description: 'Turns run at once across sessions; auto = 4 per core, capped by memory (~300 MB each).' },
+  { env: 'TURN_TIMEOUT_S', default: '1800', description: 'Default time limit of one turn (seconds); a session may set timeout_s.' },
+  { env: 'DEFAULT_PERMISSION_MODE', default: 'acceptEdits', description: 'Permission mode when a session gives none: default, acceptEdits, plan, bypassPermissions.' },
+  { env: 'CLAUDE_PATH', default: undefined, description: 'Claude Code binary to run. Unset: the one shipped with @anthropic-ai/claude-agent-sdk.' },
+  { env: 'CLAUDE_ENV_FILE', default: undefined, description: 'KEY=VALUE file of extra environment for Claude Code (e.g. ANTHROPIC_API_KEY); never logged.' },
 ] as const satisfies readonly SettingDef[];
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -73,6 +79,11 @@ const schema = z.object({
   E2B_CLAUDE_COMMAND: z.string().min(1),
   E2B_WORKDIR: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path'),
   E2B_TIMEOUT_MS: intFrom(60_000, 24 * 3600 * 1000),
+  MAX_CONCURRENT_RUNS: z.union([z.literal('auto'), intFrom(1, 1000)]),
+  TURN_TIMEOUT_S: intFrom(1, 7 * 24 * 3600),
+  DEFAULT_PERMISSION_MODE: z.enum(PERMISSION_MODES),
+  CLAUDE_PATH: z.string().min(1).optional(),
+  CLAUDE_ENV_FILE: z.string().min(1).optional(),
 });
 
 export interface E2bConfig {
@@ -98,12 +109,43 @@ export interface WorkspacesConfig {
   e2b: E2bConfig;
 }
 
+/** Environment Claude Code receives from the server's own: provider keys and Claude Code's switches. */
+const PASSED_PREFIXES = ['ANTHROPIC_', 'CLAUDE_CODE_'];
+const PASSED_NAMES = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL', 'CLAUDE_CONFIG_DIR', 'DISABLE_AUTOUPDATER', 'DISABLE_TELEMETRY', 'API_TIMEOUT_MS', 'BASH_DEFAULT_TIMEOUT_MS', 'BASH_MAX_TIMEOUT_MS', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY'];
+
+function passedEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && (PASSED_NAMES.includes(k) || PASSED_PREFIXES.some((p) => k.startsWith(p)))) out[k] = v;
+  }
+  return out;
+}
+
+/** 4 turns per core (turns mostly wait on the model), but no more than memory allows at ~300 MB per Claude Code process. */
+export function autoConcurrency(): number {
+  const byCpu = 4 * os.availableParallelism();
+  const byMemory = Math.floor(os.totalmem() / (300 * 1024 * 1024));
+  return Math.max(1, Math.min(byCpu, byMemory));
+}
+
 export interface Config {
   http: { host: string; port: number; bodyLimitBytes: number };
   db: { url: string | undefined; dataDir: string; poolMax: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
   workspaces: WorkspacesConfig;
+  runner: RunnerConfig;
+}
+
+export interface RunnerConfig {
+  workspacesDir: string;
+  maxConcurrentRuns: number;
+  turnTimeoutS: number;
+  defaultPermissionMode: PermissionMode;
+  claudePath: string | undefined;
+  envFile: string | undefined;
+  /** The subset of the server's environment handed to Claude Code. Never logged. */
+  passEnv: Record<string, string>;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +200,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         workdir: c.E2B_WORKDIR,
         timeoutMs: c.E2B_TIMEOUT_MS,
       },
+    },
+    runner: {
+      workspacesDir,
+      maxConcurrentRuns: c.MAX_CONCURRENT_RUNS === 'auto' ? autoConcurrency() : c.MAX_CONCURRENT_RUNS,
+      turnTimeoutS: c.TURN_TIMEOUT_S,
+      defaultPermissionMode: c.DEFAULT_PERMISSION_MODE,
+      claudePath: c.CLAUDE_PATH ? path.resolve(expandHome(c.CLAUDE_PATH)) : undefined,
+      envFile: c.CLAUDE_ENV_FILE ? path.resolve(expandHome(c.CLAUDE_ENV_FILE)) : undefined,
+      passEnv: passedEnv(env),
     },
   };
 }

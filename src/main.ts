@@ -1,21 +1,59 @@
 /**
- * Composition root: config -> logger -> database -> domain -> HTTP. Signals are
- * handled here and only here: the first SIGINT/SIGTERM drains, a second forces.
+ * Composition root: config -> logger -> database -> domain (sessions, workspaces,
+ * runner) -> HTTP. Signals are handled here and only here: the first
+ * SIGINT/SIGTERM drains, a second forces.
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
-import type { Config } from './config.ts';
+import type { Config, RunnerConfig, WorkspacesConfig } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { EventBus } from './events/bus.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { Runner } from './runner/runner.ts';
+import { SessionCommands } from './runner/session-commands.ts';
 import { SessionService } from './sessions/service.ts';
+import { WorkspaceManager } from './workspaces/manager.ts';
+import type { WorkspacePort } from './workspaces/port.ts';
+
+export interface Core {
+  events: EventBus;
+  sessions: SessionService;
+  workspaces: WorkspacePort;
+  /** The same object as `workspaces` when it is the real manager (diffs, disk use); undefined for a test double. */
+  workspaceManager: WorkspaceManager | undefined;
+  runner: Runner;
+  commands: SessionCommands;
+}
+
+/** The domain parts, wired; shared by the server and the integration tests. */
+export function createCore(deps: {
+  database: Database;
+  logger: Logger;
+  runner: RunnerConfig;
+  resultMaxBytes: number;
+  workspaces: WorkspacesConfig | WorkspacePort;
+}): Core {
+  const events = new EventBus();
+  const sessions = new SessionService(deps.database, events);
+  const workspaceManager = 'prepare' in deps.workspaces ? undefined : new WorkspaceManager(deps.workspaces, deps.logger);
+  const workspaces: WorkspacePort = workspaceManager ?? (deps.workspaces as WorkspacePort);
+  const runner = new Runner({ database: deps.database, sessions, workspaces, logger: deps.logger, config: deps.runner, resultMaxBytes: deps.resultMaxBytes });
+  const commands = new SessionCommands({
+    sessions,
+    runner,
+    workspaces,
+    logger: deps.logger,
+    defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
+  });
+  return { events, sessions, workspaces, workspaceManager, runner, commands };
+}
 
 export interface Server {
   readonly url: string;
   readonly app: FastifyInstance;
   readonly database: Database;
-  readonly events: EventBus;
+  readonly core: Core;
   stop(): Promise<void>;
 }
 
@@ -24,31 +62,37 @@ const SHUTDOWN_DEADLINE_MS = 15_000;
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
   const database = await openDatabase(config.db);
   let app: FastifyInstance | undefined;
+  let core: Core | undefined;
   try {
     const applied = await migrate(database.db);
     logger.info({ backend: database.backend, applied }, 'database ready');
-    const events = new EventBus();
-    const sessions = new SessionService(database, events);
+    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces });
+    await core.runner.start();
+    logger.info({ maxConcurrentRuns: config.runner.maxConcurrentRuns }, 'runner ready');
     app = await buildApp({
       logger,
       database,
-      sessions,
+      sessions: core.sessions,
+      commands: core.commands,
+      workspaces: core.workspaceManager,
       bodyLimitBytes: config.http.bodyLimitBytes,
       resultMaxBytes: config.resultMaxBytes,
     });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     logger.info({ url, dashboard: url, docs: `${url}/docs` }, 'server listening');
     const listening = app;
+    const running = core;
     let stopping: Promise<void> | undefined;
     return {
       url,
       app: listening,
       database,
-      events,
+      core: running,
       stop() {
-        // Reverse order of start: stop intake first, then the database.
+        // Reverse order of start: stop intake, let running turns record their interruption, then the database.
         stopping ??= (async () => {
           await listening.close();
+          await running.runner.stop();
           await database.close();
         })();
         return stopping;
@@ -56,6 +100,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     };
   } catch (e: unknown) {
     await app?.close().catch(() => {});
+    await core?.runner.stop().catch(() => {});
     await database.close().catch(() => {});
     throw e;
   }

@@ -3,36 +3,26 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.ts';
-import { EventBus } from '../src/events/bus.ts';
-import { createLogger } from '../src/logger.ts';
-import { SessionService } from '../src/sessions/service.ts';
-import { WorkspaceManager } from '../src/workspaces/manager.ts';
-import { call } from './helpers/app.ts';
-import { createTestDb, type TestDb } from './helpers/db.ts';
+import type { SessionService } from '../src/sessions/service.ts';
+import type { WorkspaceManager } from '../src/workspaces/manager.ts';
+import { call, createTestApp, type TestApp } from './helpers/app.ts';
 import { makeOrigin, tempRoot, testWorkspacesConfig, type Origin } from './helpers/git-repos.ts';
 
 let root: string;
 let origin: Origin;
-let db: TestDb;
-let app: FastifyInstance;
+let t: TestApp;
 let sessions: SessionService;
 let manager: WorkspaceManager;
 
 before(async () => {
   root = tempRoot();
   origin = makeOrigin(root);
-  db = await createTestDb();
-  const logger = createLogger('silent', { pretty: false });
-  sessions = new SessionService(db.database, new EventBus());
-  manager = new WorkspaceManager(testWorkspacesConfig(root), logger);
-  app = await buildApp({ logger, database: db.database, sessions, workspaces: manager, bodyLimitBytes: 1024 * 1024, resultMaxBytes: 50 * 1024 });
-  await app.ready();
+  t = await createTestApp({ workspaces: testWorkspacesConfig(root) });
+  sessions = t.sessions;
+  manager = t.workspaceManager!;
 });
 after(async () => {
-  await app.close();
-  await db.close();
+  await t.close();
   fs.rmSync(root, { recursive: true, force: true });
 });
 
@@ -42,27 +32,27 @@ describe('workspace routes', () => {
     const s = await sessions.create({ project_path: record.path, project_type: 'github', metadata: { workspace: record } });
     fs.writeFileSync(path.join(record.path, 'README.md'), '# changed\n');
 
-    const d = await call(app, 'GET', `/api/sessions/${s.id}/diff`);
+    const d = await call(t.app, 'GET', `/api/sessions/${s.id}/diff`);
     assert.equal(d.status, 200);
     assert.equal(d.body.base_commit, origin.mainCommit);
     assert.match(d.body.diff, /-# demo\n\+# changed/);
     assert.equal(d.body.truncated, false);
 
-    const w = await call(app, 'GET', `/api/sessions/${s.id}/workspace`);
+    const w = await call(t.app, 'GET', `/api/sessions/${s.id}/workspace`);
     assert.equal(w.status, 200);
     assert.equal(w.body.workspace.path, record.path);
     assert.ok(w.body.disk_usage_bytes > 0);
 
     await manager.releaseWith(record, 'delete');
-    const gone = await call(app, 'GET', `/api/sessions/${s.id}/diff`);
+    const gone = await call(t.app, 'GET', `/api/sessions/${s.id}/diff`);
     assert.equal(gone.status, 409);
     assert.equal(gone.body.error.code, 'workspace_gone');
-    assert.equal((await call(app, 'GET', `/api/sessions/${s.id}/workspace`)).body.disk_usage_bytes, null);
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${s.id}/workspace`)).body.disk_usage_bytes, null);
 
     const bare = await sessions.create({ project_path: '/srv/x', project_type: 'local' });
-    const none = await call(app, 'GET', `/api/sessions/${bare.id}/diff`);
+    const none = await call(t.app, 'GET', `/api/sessions/${bare.id}/diff`);
     assert.equal(none.status, 404);
     assert.equal(none.body.error.code, 'no_workspace');
-    assert.equal((await call(app, 'GET', '/api/sessions/00000000-0000-4000-d000-00000000ffff/diff')).status, 404);
+    assert.equal((await call(t.app, 'GET', '/api/sessions/00000000-0000-4000-d000-00000000ffff/diff')).status, 404);
   });
 });

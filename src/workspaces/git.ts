@@ -94,11 +94,13 @@ export function runGit(args: readonly string[], opts: GitOptions): Promise<GitRe
     child.stderr.on('data', (b: Buffer) => {
       err = (err + b.toString('utf8')).slice(-STDERR_TAIL * 2);
     });
+    let forceKill: NodeJS.Timeout | undefined;
     const stop = (reason: string) => {
       if (abortReason) return;
       abortReason = reason;
       killGroup(child.pid, 'SIGTERM');
-      setTimeout(() => killGroup(child.pid, 'SIGKILL'), 2000).unref();
+      forceKill = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 2000);
+      forceKill.unref();
     };
     const timer = setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs);
     let watching = false;
@@ -124,6 +126,8 @@ export function runGit(args: readonly string[], opts: GitOptions): Promise<GitRe
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      // The group is gone; its id may be reused by an unrelated process, so never signal it again.
+      clearTimeout(forceKill);
       if (poll) clearInterval(poll);
       const tail = redactSecrets(err.trim()).slice(-STDERR_TAIL);
       if (abortReason) {

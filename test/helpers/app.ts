@@ -1,39 +1,71 @@
 /** Builds the real app on a fresh test database; requests go through app.inject(). */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { EventBus } from '../../src/events/bus.ts';
+import { loadConfig, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { SessionService } from '../../src/sessions/service.ts';
+import { createCore, type Core } from '../../src/main.ts';
+import type { WorkspacePort } from '../../src/workspaces/port.ts';
 import { createTestDb, type TestDb } from './db.ts';
 
-export interface TestApp {
+export interface TestApp extends Core {
   app: FastifyInstance;
   db: TestDb;
-  events: EventBus;
-  sessions: SessionService;
+  workspacesDir: string;
   close(): Promise<void>;
 }
 
-export async function createTestApp(opts: { bodyLimitBytes?: number; resultMaxBytes?: number } = {}): Promise<TestApp> {
-  const db = await createTestDb();
-  const events = new EventBus();
-  const sessions = new SessionService(db.database, events);
+export interface TestAppOptions {
+  bodyLimitBytes?: number;
+  resultMaxBytes?: number;
+  runner?: Partial<RunnerConfig>;
+  /** A port double, or workspace settings; default: the real WorkspaceManager on workspacesDir, ALLOWED_ROOTS = the temp folder. */
+  workspaces?: WorkspacePort | Partial<WorkspacesConfig>;
+  /** Reuse a database (restart tests); it is not closed by close(). */
+  db?: TestDb;
+}
+
+export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const db = opts.db ?? (await createTestDb());
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false });
+  const workspacesDir = opts.runner?.workspacesDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cco-ws-'));
+  const runner: RunnerConfig = {
+    workspacesDir,
+    maxConcurrentRuns: 4,
+    turnTimeoutS: 120,
+    defaultPermissionMode: 'acceptEdits',
+    claudePath: undefined,
+    envFile: undefined,
+    passEnv: {},
+    ...opts.runner,
+  };
+  const resultMaxBytes = opts.resultMaxBytes ?? 50 * 1024;
+  const workspaces = opts.workspaces && 'prepare' in opts.workspaces
+    ? opts.workspaces
+    : { ...loadConfig({ WORKSPACES_DIR: workspacesDir, ALLOWED_ROOTS: fs.realpathSync(os.tmpdir()) }).workspaces, ...opts.workspaces };
+  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces });
+  await core.runner.start();
   const app = await buildApp({
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false }),
+    logger,
     database: db.database,
-    sessions,
+    sessions: core.sessions,
+    commands: core.commands,
+    workspaces: core.workspaceManager,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
-    resultMaxBytes: opts.resultMaxBytes ?? 50 * 1024,
+    resultMaxBytes,
   });
   await app.ready();
   return {
+    ...core,
     app,
     db,
-    events,
-    sessions,
+    workspacesDir,
     async close() {
       await app.close();
-      await db.close();
+      await core.runner.stop();
+      if (!opts.db) await db.close();
     },
   };
 }
