@@ -213,6 +213,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
+/** Workspace settings at their defaults on `dir` (for `cco doctor` and tests); ALLOWED_ROOTS as given. */
+export function workspacesConfigFor(dir: string, allowedRoots: string[] = []): WorkspacesConfig {
+  return loadConfig({ WORKSPACES_DIR: dir, ALLOWED_ROOTS: allowedRoots.join(',') }).workspaces;
+}
+
 /** ALLOWED_ROOTS: absolute folders separated by commas or colons; relative ones are refused (they would depend on the cwd). */
 function splitRoots(value: string | undefined): string[] {
   if (!value) return [];

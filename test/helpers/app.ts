@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { loadConfig, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
+import { workspacesConfigFor, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
 import type { WorkspacePort } from '../../src/workspaces/port.ts';
@@ -44,7 +44,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const resultMaxBytes = opts.resultMaxBytes ?? 50 * 1024;
   const workspaces = opts.workspaces && 'prepare' in opts.workspaces
     ? opts.workspaces
-    : { ...loadConfig({ WORKSPACES_DIR: workspacesDir, ALLOWED_ROOTS: fs.realpathSync(os.tmpdir()) }).workspaces, ...opts.workspaces };
+    : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
   const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces });
   await core.runner.start();
   const app = await buildApp({
