@@ -7,9 +7,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Database } from './db/database.ts';
+import type { HookIngest } from './hooks/ingest.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { hookRoutes } from './http/routes/hooks.ts';
+import { sessionEventRoutes } from './http/routes/session-events.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { workspaceRoutes } from './http/routes/workspaces.ts';
 import type { Logger } from './logger.ts';
@@ -22,6 +24,7 @@ export interface AppDeps {
   logger: Logger;
   database: Database;
   sessions: SessionService;
+  hooks: HookIngest;
   commands: SessionCommands;
   bodyLimitBytes: number;
   resultMaxBytes: number;
@@ -53,7 +56,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
   await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
-  await typed.register(hookRoutes, { sessions: deps.sessions, resultMaxBytes: deps.resultMaxBytes });
+  await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
+  await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   return app;
 }

@@ -41,6 +41,10 @@ export const SETTINGS = [
   { env: 'E2B_CLAUDE_COMMAND', default: 'claude', description: 'Claude Code executable inside the sandbox.' },
   { env: 'E2B_WORKDIR', default: '/home/user/workspace', description: 'Folder inside the sandbox the repository is copied to.' },
   { env: 'E2B_TIMEOUT_MS', default: '3600000', description: 'Sandbox lifetime (ms); E2B kills it after this even if the session is still open.' },
+  { env: 'CCO_HOME', default: '~/.claude-code-orchestrator', description: 'Folder of the hook forwarder (bin/cco-hook.sh) and its default spool (cco hooks).' },
+  { env: 'CCO_SPOOL_DIR', default: undefined, description: 'Spool folder of the hook forwarder. Unset: CCO_HOME/spool. Read by the forwarder at run time too.' },
+  { env: 'CCO_HOOK_URL', default: undefined, description: 'Server URL for cco hooks install/status/flush without --url; overrides the installed URL at hook run time. Unset: http://127.0.0.1:PORT.' },
+  { env: 'CLAUDE_CONFIG_DIR', default: '~/.claude', description: "Claude Code's own setting: where `cco hooks install --user` edits settings.json." },
   { env: 'MAX_CONCURRENT_RUNS', default: 'auto', description: 'Turns run at once across sessions; auto = 4 per core, capped by memory (~300 MB each).' },
   { env: 'TURN_TIMEOUT_S', default: '1800', description: 'Default time limit of one turn (seconds); a session may set timeout_s.' },
   { env: 'DEFAULT_PERMISSION_MODE', default: 'acceptEdits', description: 'Permission mode when a session gives none: default, acceptEdits, plan, bypassPermissions.' },
@@ -79,6 +83,10 @@ const schema = z.object({
   E2B_CLAUDE_COMMAND: z.string().min(1),
   E2B_WORKDIR: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path'),
   E2B_TIMEOUT_MS: intFrom(60_000, 24 * 3600 * 1000),
+  CCO_HOME: z.string().min(1),
+  CCO_SPOOL_DIR: z.string().min(1).optional(),
+  CCO_HOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  CLAUDE_CONFIG_DIR: z.string().min(1),
   MAX_CONCURRENT_RUNS: z.union([z.literal('auto'), intFrom(1, 1000)]),
   TURN_TIMEOUT_S: intFrom(1, 7 * 24 * 3600),
   DEFAULT_PERMISSION_MODE: z.enum(PERMISSION_MODES),
@@ -134,6 +142,16 @@ export interface Config {
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
   workspaces: WorkspacesConfig;
+  /** The `cco hooks` commands: forwarder location, spool, server URL, Claude Code's settings folder. */
+  hooks: {
+    home: string;
+    claudeConfigDir: string;
+    /** CCO_HOOK_URL / CCO_SPOOL_DIR when set: they win over what an installed hook says. */
+    envUrl: string | undefined;
+    envSpoolDir: string | undefined;
+    defaultUrl: string;
+    defaultSpoolDir: string;
+  };
   runner: RunnerConfig;
 }
 
@@ -200,6 +218,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         workdir: c.E2B_WORKDIR,
         timeoutMs: c.E2B_TIMEOUT_MS,
       },
+    },
+    hooks: {
+      home: path.resolve(expandHome(c.CCO_HOME)),
+      claudeConfigDir: path.resolve(expandHome(c.CLAUDE_CONFIG_DIR)),
+      envUrl: c.CCO_HOOK_URL?.replace(/\/+$/, ''),
+      envSpoolDir: c.CCO_SPOOL_DIR ? path.resolve(expandHome(c.CCO_SPOOL_DIR)) : undefined,
+      defaultUrl: `http://127.0.0.1:${c.PORT}`,
+      defaultSpoolDir: path.resolve(expandHome(c.CCO_HOME), 'spool'),
     },
     runner: {
       workspacesDir,

@@ -5,10 +5,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
-import type { Config, RunnerConfig, WorkspacesConfig } from './config.ts';
+import { workspacesConfigFor, type Config, type RunnerConfig, type WorkspacesConfig } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { EventBus } from './events/bus.ts';
+import { HookIngest } from './hooks/ingest.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Runner } from './runner/runner.ts';
 import { SessionCommands } from './runner/session-commands.ts';
@@ -24,6 +25,7 @@ export interface Core {
   workspaceManager: WorkspaceManager | undefined;
   runner: Runner;
   commands: SessionCommands;
+  hooks: HookIngest;
 }
 
 /** The domain parts, wired; shared by the server and the integration tests. */
@@ -32,12 +34,14 @@ export function createCore(deps: {
   logger: Logger;
   runner: RunnerConfig;
   resultMaxBytes: number;
-  workspaces: WorkspacesConfig | WorkspacePort;
+  /** Workspace settings (the real WorkspaceManager) or a port double; default: the settings' defaults on runner.workspacesDir. */
+  workspaces?: WorkspacesConfig | WorkspacePort | undefined;
 }): Core {
   const events = new EventBus();
   const sessions = new SessionService(deps.database, events);
-  const workspaceManager = 'prepare' in deps.workspaces ? undefined : new WorkspaceManager(deps.workspaces, deps.logger);
-  const workspaces: WorkspacePort = workspaceManager ?? (deps.workspaces as WorkspacePort);
+  const given = deps.workspaces ?? workspacesConfigFor(deps.runner.workspacesDir);
+  const workspaceManager = 'prepare' in given ? undefined : new WorkspaceManager(given, deps.logger);
+  const workspaces: WorkspacePort = workspaceManager ?? (given as WorkspacePort);
   const runner = new Runner({ database: deps.database, sessions, workspaces, logger: deps.logger, config: deps.runner, resultMaxBytes: deps.resultMaxBytes });
   const commands = new SessionCommands({
     sessions,
@@ -46,7 +50,8 @@ export function createCore(deps: {
     logger: deps.logger,
     defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
   });
-  return { events, sessions, workspaces, workspaceManager, runner, commands };
+  const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
+  return { events, sessions, workspaces, workspaceManager, runner, commands, hooks };
 }
 
 export interface Server {
@@ -75,6 +80,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       sessions: core.sessions,
       commands: core.commands,
       workspaces: core.workspaceManager,
+      hooks: core.hooks,
       bodyLimitBytes: config.http.bodyLimitBytes,
       resultMaxBytes: config.resultMaxBytes,
     });

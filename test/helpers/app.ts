@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { workspacesConfigFor, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
 import type { WorkspacePort } from '../../src/workspaces/port.ts';
 import { createTestDb, type TestDb } from './db.ts';
@@ -25,11 +25,13 @@ export interface TestAppOptions {
   workspaces?: WorkspacePort | Partial<WorkspacesConfig>;
   /** Reuse a database (restart tests); it is not closed by close(). */
   db?: TestDb;
+  /** A logger to inspect (default: silent, or TEST_LOG_LEVEL). */
+  logger?: Logger;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = opts.db ?? (await createTestDb());
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false });
+  const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false });
   const workspacesDir = opts.runner?.workspacesDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cco-ws-'));
   const runner: RunnerConfig = {
     workspacesDir,
@@ -53,6 +55,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     sessions: core.sessions,
     commands: core.commands,
     workspaces: core.workspaceManager,
+    hooks: core.hooks,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
     resultMaxBytes,
   });
