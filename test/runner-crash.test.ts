@@ -115,3 +115,38 @@ test('a graceful stop records running turns as interrupted and keeps queued ones
   }
 });
 
+
+test('a turn whose Claude Code died before taking the prompt in runs again after a restart', async () => {
+  const { createRunnerHarness, waitIdle, allMessages } = await import('./helpers/runner.ts');
+  const { createTestApp, call } = await import('./helpers/app.ts');
+  const first = await createRunnerHarness();
+  const db = first.t.db;
+  let second: Awaited<ReturnType<typeof createTestApp>> | undefined;
+  try {
+    const created = await call(first.t.app, 'POST', '/api/sessions', { prompt: 'SCRIPT:text' });
+    await waitIdle(first.t, created.body.id, 1);
+    // The state a kill -9 leaves when it lands while Claude Code is still starting: the turn
+    // is running, but Claude Code never reported system/init.
+    await db.database.db
+      .insertInto('turns')
+      .values({ session_id: created.body.id, message_id: null, prompt: 'the prompt that must not be lost', source: 'api', status: 'running', started_at: new Date() })
+      .execute();
+    await first.t.runner.stop();
+    await first.t.app.close();
+
+    second = await createTestApp({ db, runner: { passEnv: claudeEnvOf(first) } });
+    await waitIdle(second, created.body.id, 2);
+    const turns = await call(second.app, 'GET', `/api/sessions/${created.body.id}/turns`);
+    assert.deepEqual(turns.body.data.map((t: Json) => t.status), ['completed', 'completed']);
+    const messages = await allMessages(second, created.body.id);
+    assert.equal(messages.at(-1)!.content, 'Done: the prompt that must not be lost');
+    assert.ok(!messages.some((m) => m.direction === 'system'), 'no interruption notice: the turn simply ran');
+  } finally {
+    await second?.close();
+    await first.close();
+  }
+});
+
+function claudeEnvOf(h: { model: { url: string }; configDir: string }): Record<string, string> {
+  return claudeTestEnv({ baseUrl: h.model.url, configDir: h.configDir }) as Record<string, string>;
+}

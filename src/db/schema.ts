@@ -86,6 +86,7 @@ export interface TurnsTable {
   created_at: Generated<Date>;
   started_at: Date | null;
   ended_at: Date | null;
+  init_at: Date | null;
   pid: number | null;
   cost_usd: number | null;
   input_tokens: number | null;

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { claimTurn, finishTurn, insertTurn, listOpenTurns, listPausedManagedSessionIds, resetTurnStates, setTurnPid } from '../db/queries/turns.ts';
+import { claimTurn, finishTurn, insertTurn, listOpenTurns, listPausedManagedSessionIds, markTurnInit, requeueTurn, resetTurnStates, setTurnPid } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Session, Source } from '../sessions/types.ts';
@@ -63,6 +63,13 @@ export class Runner {
         // Its process died with the old server (pdeathsig); its tools may not have. They are
         // found by the marker in their environment, never by the stored pid, which may be reused.
         killByEnv('CCO_TURN', turnMarker(t.session_id, t.id));
+        if (!t.init_at) {
+          // Claude Code never reported the turn's start, so its prompt is not in the
+          // transcript and nothing ran: run the turn again rather than lose the prompt.
+          await requeueTurn(this.db, t.id);
+          this.#scheduler.add({ turnId: t.id, sessionId: t.session_id });
+          continue;
+        }
         const outcome = emptyOutcome('interrupted', 'server stopped while the turn ran');
         await finishTurn(this.db, t.id, outcome);
         await this.deps.sessions.recordTurnTotals(t.session_id, outcome, null);
@@ -170,6 +177,7 @@ export class Runner {
       source: turn.source as Source,
       resultMaxBytes: this.deps.resultMaxBytes,
       onClaudeSessionId: async (id) => {
+        await markTurnInit(this.db, turnId);
         if (id !== session.claude_session_id) await this.deps.sessions.update(sessionId, { claude_session_id: id });
       },
     });
@@ -202,6 +210,14 @@ export class Runner {
         clearTimeout(timer);
         this.#active.delete(sessionId);
       }
+    }
+    if (end.kind === 'interrupted' && (end.reason === 'shutdown' || end.reason === 'paused') && !recorder.claudeSessionId) {
+      // Stopped before Claude Code took the prompt in: nothing ran, so the turn waits to run again.
+      await requeueTurn(this.db, turnId);
+      this.#scheduler.add({ turnId, sessionId });
+      await this.deps.sessions.setTurnState(sessionId, 'queued');
+      log.info({ reason: end.reason }, 'turn stopped before it started; queued again');
+      return;
     }
     if (end.kind !== 'result') recorder.closeOpenTools(end.kind === 'interrupted' ? `Interrupted (${end.reason}) before the tool finished.` : 'The turn failed before the tool finished.');
     await recorder.flush();

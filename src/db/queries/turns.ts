@@ -20,6 +20,15 @@ export async function claimTurn(db: Executor, id: number): Promise<TurnRow | und
     .executeTakeFirst();
 }
 
+export async function markTurnInit(db: Executor, id: number): Promise<void> {
+  await db.updateTable('turns').set({ init_at: sql`now()` }).where('id', '=', id).where('init_at', 'is', null).execute();
+}
+
+/** Puts a turn that never reached Claude Code back in the queue. */
+export async function requeueTurn(db: Executor, id: number): Promise<void> {
+  await db.updateTable('turns').set({ status: 'queued', started_at: null, pid: null }).where('id', '=', id).execute();
+}
+
 export async function setTurnPid(db: Executor, id: number, pid: number): Promise<void> {
   await db.updateTable('turns').set({ pid }).where('id', '=', id).execute();
 }
