@@ -13,9 +13,11 @@ import { healthRoutes } from './http/routes/health.ts';
 import { hookRoutes } from './http/routes/hooks.ts';
 import { sessionEventRoutes } from './http/routes/session-events.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
+import { workspaceRoutes } from './http/routes/workspaces.ts';
 import type { Logger } from './logger.ts';
 import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
+import type { WorkspaceManager } from './workspaces/manager.ts';
 import { VERSION } from './version.ts';
 
 export interface AppDeps {
@@ -26,6 +28,8 @@ export interface AppDeps {
   commands: SessionCommands;
   bodyLimitBytes: number;
   resultMaxBytes: number;
+  /** Serves diffs and disk use; without it those routes are absent. */
+  workspaces?: WorkspaceManager | undefined;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -54,5 +58,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
   await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
+  if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   return app;
 }

@@ -5,6 +5,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseGitCredentials, type GitCredential } from './workspaces/credentials.ts';
+import { CLEANUP_POLICIES, type CleanupPolicy } from './workspaces/port.ts';
 import { PERMISSION_MODES, type PermissionMode } from './runner/options.ts';
 
 interface SettingDef {
@@ -22,11 +24,27 @@ export const SETTINGS = [
   { env: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
   { env: 'BODY_LIMIT_BYTES', default: String(5 * 1024 * 1024), description: 'Largest accepted request body (bytes); larger gets 413.' },
   { env: 'RESULT_MAX_BYTES', default: String(50 * 1024), description: 'Tool results longer than this are cut before storage (bytes).' },
+  { env: 'WORKSPACES_DIR', default: undefined, description: 'Folder for workspaces the orchestrator makes (clones, worktrees, archives). Unset: DATA_DIR/workspaces.' },
+  { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders local sessions and worktree base repos may use. Unset: only WORKSPACES_DIR.' },
+  { env: 'WORKSPACE_CLEANUP', default: 'keep', description: 'What happens to a workspace the orchestrator made when its session completes: keep, delete or archive.' },
+  { env: 'GIT_CLONE_DEPTH', default: '1', description: 'History depth of github clones (0 = full history).' },
+  { env: 'GIT_CLONE_TIMEOUT_MS', default: '300000', description: 'Time limit for one clone or fetch (ms).' },
+  { env: 'GIT_CLONE_MAX_BYTES', default: String(2 * 1024 ** 3), description: 'A clone growing past this many bytes on disk is stopped and removed.' },
+  { env: 'GIT_TIMEOUT_MS', default: '60000', description: 'Time limit for any other git command (ms).' },
+  { env: 'GIT_CREDENTIALS', default: undefined, description: 'Private repo tokens: https://user:token@host[/prefix], comma separated. Never stored or logged.' },
+  { env: 'DIFF_MAX_BYTES', default: String(2 * 1024 * 1024), description: 'GET /api/sessions/:id/diff cuts diffs longer than this (bytes).' },
+  { env: 'E2B_API_KEY', default: undefined, description: 'E2B API key; needed for project_type e2b.' },
+  { env: 'E2B_TEMPLATE', default: 'base', description: 'E2B sandbox template; it must have git, tar and Claude Code (E2B_CLAUDE_COMMAND) installed.' },
+  { env: 'E2B_DOMAIN', default: undefined, description: 'E2B domain (unset: the SDK default, e2b.app).' },
+  { env: 'E2B_API_URL', default: undefined, description: 'E2B control-plane URL override (self-hosted E2B or a test stand-in).' },
+  { env: 'E2B_SANDBOX_URL', default: undefined, description: 'E2B sandbox (envd) URL override (self-hosted E2B or a test stand-in).' },
+  { env: 'E2B_CLAUDE_COMMAND', default: 'claude', description: 'Claude Code executable inside the sandbox.' },
+  { env: 'E2B_WORKDIR', default: '/home/user/workspace', description: 'Folder inside the sandbox the repository is copied to.' },
+  { env: 'E2B_TIMEOUT_MS', default: '3600000', description: 'Sandbox lifetime (ms); E2B kills it after this even if the session is still open.' },
   { env: 'CCO_HOME', default: '~/.claude-code-orchestrator', description: 'Folder of the hook forwarder (bin/cco-hook.sh) and its default spool (cco hooks).' },
   { env: 'CCO_SPOOL_DIR', default: undefined, description: 'Spool folder of the hook forwarder. Unset: CCO_HOME/spool. Read by the forwarder at run time too.' },
   { env: 'CCO_HOOK_URL', default: undefined, description: 'Server URL for cco hooks install/status/flush without --url; overrides the installed URL at hook run time. Unset: http://127.0.0.1:PORT.' },
   { env: 'CLAUDE_CONFIG_DIR', default: '~/.claude', description: "Claude Code's own setting: where `cco hooks install --user` edits settings.json." },
-  { env: 'WORKSPACES_DIR', default: './.data/workspaces', description: 'Where new session folders (and clones) are made.' },
   { env: 'MAX_CONCURRENT_RUNS', default: 'auto', description: 'Turns run at once across sessions; auto = 4 per core, capped by memory (~300 MB each).' },
   { env: 'TURN_TIMEOUT_S', default: '1800', description: 'Default time limit of one turn (seconds); a session may set timeout_s.' },
   { env: 'DEFAULT_PERMISSION_MODE', default: 'acceptEdits', description: 'Permission mode when a session gives none: default, acceptEdits, plan, bypassPermissions.' },
@@ -48,17 +66,56 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   BODY_LIMIT_BYTES: intFrom(1024, 1024 * 1024 * 1024),
   RESULT_MAX_BYTES: intFrom(1024, 100 * 1024 * 1024),
+  WORKSPACES_DIR: z.string().min(1).optional(),
+  ALLOWED_ROOTS: z.string().optional(),
+  WORKSPACE_CLEANUP: z.enum(CLEANUP_POLICIES),
+  GIT_CLONE_DEPTH: intFrom(0, 1_000_000),
+  GIT_CLONE_TIMEOUT_MS: intFrom(1000, 24 * 3600 * 1000),
+  GIT_CLONE_MAX_BYTES: intFrom(1024 * 1024, Number.MAX_SAFE_INTEGER),
+  GIT_TIMEOUT_MS: intFrom(1000, 3600 * 1000),
+  GIT_CREDENTIALS: z.string().optional(),
+  DIFF_MAX_BYTES: intFrom(1024, 1024 * 1024 * 1024),
+  E2B_API_KEY: z.string().optional(),
+  E2B_TEMPLATE: z.string().min(1),
+  E2B_DOMAIN: z.string().optional(),
+  E2B_API_URL: z.string().url().optional(),
+  E2B_SANDBOX_URL: z.string().url().optional(),
+  E2B_CLAUDE_COMMAND: z.string().min(1),
+  E2B_WORKDIR: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path'),
+  E2B_TIMEOUT_MS: intFrom(60_000, 24 * 3600 * 1000),
   CCO_HOME: z.string().min(1),
   CCO_SPOOL_DIR: z.string().min(1).optional(),
   CCO_HOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   CLAUDE_CONFIG_DIR: z.string().min(1),
-  WORKSPACES_DIR: z.string().min(1),
   MAX_CONCURRENT_RUNS: z.union([z.literal('auto'), intFrom(1, 1000)]),
   TURN_TIMEOUT_S: intFrom(1, 7 * 24 * 3600),
   DEFAULT_PERMISSION_MODE: z.enum(PERMISSION_MODES),
   CLAUDE_PATH: z.string().min(1).optional(),
   CLAUDE_ENV_FILE: z.string().min(1).optional(),
 });
+
+export interface E2bConfig {
+  /** Only ever passed to the E2B SDK; never logged or stored. */
+  apiKey: string | undefined;
+  template: string;
+  domain: string | undefined;
+  apiUrl: string | undefined;
+  sandboxUrl: string | undefined;
+  claudeCommand: string;
+  workdir: string;
+  timeoutMs: number;
+}
+
+export interface WorkspacesConfig {
+  /** Real, absolute; everything the orchestrator makes or removes lives below it. */
+  dir: string;
+  /** Absolute; local folders and worktree base repos must lie below one of these (or below dir). */
+  allowedRoots: string[];
+  cleanup: CleanupPolicy;
+  git: { cloneDepth: number; cloneTimeoutMs: number; cloneMaxBytes: number; timeoutMs: number; credentials: GitCredential[] };
+  diffMaxBytes: number;
+  e2b: E2bConfig;
+}
 
 /** Environment Claude Code receives from the server's own: provider keys and Claude Code's switches. */
 const PASSED_PREFIXES = ['ANTHROPIC_', 'CLAUDE_CODE_'];
@@ -84,6 +141,7 @@ export interface Config {
   db: { url: string | undefined; dataDir: string; poolMax: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
+  workspaces: WorkspacesConfig;
   /** The `cco hooks` commands: forwarder location, spool, server URL, Claude Code's settings folder. */
   hooks: {
     home: string;
@@ -125,11 +183,42 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nRun \`cco --help\` for every setting.`);
   }
   const c = parsed.data;
+  const dataDir = path.resolve(expandHome(c.DATA_DIR));
+  let credentials: GitCredential[];
+  try {
+    credentials = parseGitCredentials(c.GIT_CREDENTIALS);
+  } catch (e: unknown) {
+    throw new ConfigError(`Invalid configuration:\n  GIT_CREDENTIALS: ${(e as Error).message}`);
+  }
+  const workspacesDir = c.WORKSPACES_DIR ? path.resolve(expandHome(c.WORKSPACES_DIR)) : path.join(dataDir, 'workspaces');
   return {
     http: { host: c.HOST, port: c.PORT, bodyLimitBytes: c.BODY_LIMIT_BYTES },
-    db: { url: c.DATABASE_URL, dataDir: path.resolve(expandHome(c.DATA_DIR)), poolMax: c.DB_POOL_MAX },
+    db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
     logLevel: c.LOG_LEVEL,
     resultMaxBytes: c.RESULT_MAX_BYTES,
+    workspaces: {
+      dir: workspacesDir,
+      allowedRoots: splitRoots(c.ALLOWED_ROOTS),
+      cleanup: c.WORKSPACE_CLEANUP,
+      git: {
+        cloneDepth: c.GIT_CLONE_DEPTH,
+        cloneTimeoutMs: c.GIT_CLONE_TIMEOUT_MS,
+        cloneMaxBytes: c.GIT_CLONE_MAX_BYTES,
+        timeoutMs: c.GIT_TIMEOUT_MS,
+        credentials,
+      },
+      diffMaxBytes: c.DIFF_MAX_BYTES,
+      e2b: {
+        apiKey: c.E2B_API_KEY,
+        template: c.E2B_TEMPLATE,
+        domain: c.E2B_DOMAIN,
+        apiUrl: c.E2B_API_URL,
+        sandboxUrl: c.E2B_SANDBOX_URL,
+        claudeCommand: c.E2B_CLAUDE_COMMAND,
+        workdir: c.E2B_WORKDIR,
+        timeoutMs: c.E2B_TIMEOUT_MS,
+      },
+    },
     hooks: {
       home: path.resolve(expandHome(c.CCO_HOME)),
       claudeConfigDir: path.resolve(expandHome(c.CLAUDE_CONFIG_DIR)),
@@ -139,7 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       defaultSpoolDir: path.resolve(expandHome(c.CCO_HOME), 'spool'),
     },
     runner: {
-      workspacesDir: path.resolve(expandHome(c.WORKSPACES_DIR)),
+      workspacesDir,
       maxConcurrentRuns: c.MAX_CONCURRENT_RUNS === 'auto' ? autoConcurrency() : c.MAX_CONCURRENT_RUNS,
       turnTimeoutS: c.TURN_TIMEOUT_S,
       defaultPermissionMode: c.DEFAULT_PERMISSION_MODE,
@@ -148,6 +237,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       passEnv: passedEnv(env),
     },
   };
+}
+
+/** Workspace settings at their defaults on `dir` (for `cco doctor` and tests); ALLOWED_ROOTS as given. */
+export function workspacesConfigFor(dir: string, allowedRoots: string[] = []): WorkspacesConfig {
+  return loadConfig({ WORKSPACES_DIR: dir, ALLOWED_ROOTS: allowedRoots.join(',') }).workspaces;
+}
+
+/** ALLOWED_ROOTS: absolute folders separated by commas or colons; relative ones are refused (they would depend on the cwd). */
+function splitRoots(value: string | undefined): string[] {
+  if (!value) return [];
+  const roots = value.split(/[,:]/).map((s) => s.trim()).filter(Boolean).map(expandHome);
+  const relative = roots.filter((r) => !path.isAbsolute(r));
+  if (relative.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ALLOWED_ROOTS: every root must be an absolute path (got ${JSON.stringify(relative)})`);
+  }
+  return roots.map((r) => path.resolve(r));
 }
 
 function expandHome(p: string): string {

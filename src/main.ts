@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
-import type { Config, RunnerConfig } from './config.ts';
+import { workspacesConfigFor, type Config, type RunnerConfig, type WorkspacesConfig } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { EventBus } from './events/bus.ts';
@@ -14,23 +14,34 @@ import { createLogger, type Logger } from './logger.ts';
 import { Runner } from './runner/runner.ts';
 import { SessionCommands } from './runner/session-commands.ts';
 import { SessionService } from './sessions/service.ts';
-import { LocalWorkspaces } from './workspaces/local.ts';
+import { WorkspaceManager } from './workspaces/manager.ts';
 import type { WorkspacePort } from './workspaces/port.ts';
 
 export interface Core {
   events: EventBus;
   sessions: SessionService;
   workspaces: WorkspacePort;
+  /** The same object as `workspaces` when it is the real manager (diffs, disk use); undefined for a test double. */
+  workspaceManager: WorkspaceManager | undefined;
   runner: Runner;
   commands: SessionCommands;
   hooks: HookIngest;
 }
 
 /** The domain parts, wired; shared by the server and the integration tests. */
-export function createCore(deps: { database: Database; logger: Logger; runner: RunnerConfig; resultMaxBytes: number; workspaces?: WorkspacePort }): Core {
+export function createCore(deps: {
+  database: Database;
+  logger: Logger;
+  runner: RunnerConfig;
+  resultMaxBytes: number;
+  /** Workspace settings (the real WorkspaceManager) or a port double; default: the settings' defaults on runner.workspacesDir. */
+  workspaces?: WorkspacesConfig | WorkspacePort | undefined;
+}): Core {
   const events = new EventBus();
   const sessions = new SessionService(deps.database, events);
-  const workspaces = deps.workspaces ?? new LocalWorkspaces(deps.runner.workspacesDir);
+  const given = deps.workspaces ?? workspacesConfigFor(deps.runner.workspacesDir);
+  const workspaceManager = 'prepare' in given ? undefined : new WorkspaceManager(given, deps.logger);
+  const workspaces: WorkspacePort = workspaceManager ?? (given as WorkspacePort);
   const runner = new Runner({ database: deps.database, sessions, workspaces, logger: deps.logger, config: deps.runner, resultMaxBytes: deps.resultMaxBytes });
   const commands = new SessionCommands({
     sessions,
@@ -40,7 +51,7 @@ export function createCore(deps: { database: Database; logger: Logger; runner: R
     defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
   });
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  return { events, sessions, workspaces, runner, commands, hooks };
+  return { events, sessions, workspaces, workspaceManager, runner, commands, hooks };
 }
 
 export interface Server {
@@ -60,7 +71,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   try {
     const applied = await migrate(database.db);
     logger.info({ backend: database.backend, applied }, 'database ready');
-    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes });
+    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces });
     await core.runner.start();
     logger.info({ maxConcurrentRuns: config.runner.maxConcurrentRuns }, 'runner ready');
     app = await buildApp({
@@ -68,6 +79,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       database,
       sessions: core.sessions,
       commands: core.commands,
+      workspaces: core.workspaceManager,
       hooks: core.hooks,
       bodyLimitBytes: config.http.bodyLimitBytes,
       resultMaxBytes: config.resultMaxBytes,

@@ -6,6 +6,7 @@ import { doctorCommand } from './commands/doctor.ts';
 import { hooksCommand } from './commands/hooks.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
+import { workspacesCommand } from './commands/workspaces.ts';
 
 export function buildCli(): Command {
   const program = new Command('cco')
@@ -17,6 +18,7 @@ export function buildCli(): Command {
   program.addCommand(migrateCommand());
   program.addCommand(doctorCommand());
   program.addCommand(hooksCommand());
+  program.addCommand(workspacesCommand());
   return program;
 }
 

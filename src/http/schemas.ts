@@ -1,5 +1,6 @@
 /** zod schemas shared by request validation, response serialization and the OpenAPI document. */
 import { z } from 'zod';
+import { CLEANUP_POLICIES } from '../workspaces/port.ts';
 import { PERMISSION_MODES } from '../runner/options.ts';
 import { DIRECTIONS, LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES, SOURCES, TURN_STATES, TURN_STATUSES } from '../sessions/types.ts';
 
@@ -85,6 +86,10 @@ export const createSessionBody = z.strictObject({
   append_system_prompt: z.string().min(1).max(100_000).optional(),
   max_turns: z.number().int().min(1).max(10_000).optional().describe('Model round trips allowed per turn.'),
   timeout_s: z.number().int().min(1).max(7 * 24 * 3600).optional().describe('Time limit of each turn; default TURN_TIMEOUT_S.'),
+  repo_url: z.string().min(1).max(2048).optional().describe('github and e2b: the git URL to clone (https, ssh, git@host:path, file:// inside ALLOWED_ROOTS).'),
+  ref: z.string().min(1).max(255).optional().describe('A branch, tag or full commit id to start from.'),
+  base_repo: z.string().min(1).max(2048).optional().describe('worktree: a local repository inside ALLOWED_ROOTS, or a git URL (cached clone).'),
+  cleanup: z.enum(CLEANUP_POLICIES).optional().describe('What happens to the workspace when the session completes: keep, delete or archive. Default WORKSPACE_CLEANUP.'),
 });
 
 export const turnInfoSchema = z.object({ id: z.number(), state: z.enum(['queued', 'running']), queue_position: z.number().nullable() });

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { RunnerConfig } from '../config.ts';
+import { workspacesConfigFor, type RunnerConfig } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLogger } from '../logger.ts';
@@ -55,7 +55,13 @@ export async function runDoctor(opts: { runner: RunnerConfig; modelUrl: string |
   const logger = createLogger('silent', { pretty: false });
   try {
     await migrate(database.db);
-    const core = createCore({ database, logger, resultMaxBytes: 50 * 1024, runner: { ...opts.runner, passEnv, workspacesDir: tmp, turnTimeoutS: opts.timeoutS, maxConcurrentRuns: 1 } });
+    const core = createCore({
+      database,
+      logger,
+      resultMaxBytes: 50 * 1024,
+      runner: { ...opts.runner, passEnv, workspacesDir: tmp, turnTimeoutS: opts.timeoutS, maxConcurrentRuns: 1 },
+      workspaces: workspacesConfigFor(tmp),
+    });
     await core.runner.start();
     try {
       const first = opts.scripted ? 'SCRIPT:bash' : 'Run the shell command `echo cco-doctor` with the Bash tool, then reply with the single word done.';

@@ -61,7 +61,9 @@ export class SessionCommands {
   }
 
   async create(c: CreateSessionCommand): Promise<{ session: Session; turn: TurnInfo | undefined }> {
-    if (c.prompt === undefined) {
+    // Without a prompt, a session only records where work happens, unless it asks for a workspace to be made.
+    const wantsWorkspace = c.repo_url !== undefined || c.base_repo !== undefined || c.project_type === 'e2b';
+    if (c.prompt === undefined && !wantsWorkspace) {
       if (!c.project_path) throw badRequest('invalid_request', 'body.project_path: required when no prompt is given');
       const session = await this.deps.sessions.create({ ...c, project_path: c.project_path });
       return { session: this.decorate(session), turn: undefined };
@@ -89,9 +91,11 @@ export class SessionCommands {
         run_options: this.#runOptions(c),
       });
     } catch (e: unknown) {
-      await this.deps.workspaces.release(workspace);
+      // Never used by anyone: remove it whatever the session's policy said.
+      await this.deps.workspaces.release({ ...workspace, cleanup: 'delete' });
       throw e;
     }
+    if (c.prompt === undefined) return { session: this.decorate(session), turn: undefined };
     const message = await this.deps.sessions.addMessage(id, { direction: 'user', content: c.prompt, source: c.source });
     const turn = await this.#enqueue(session, message);
     return { session: this.decorate(await this.deps.sessions.get(id)), turn };

@@ -1,42 +1,42 @@
 /**
- * The default workspace provider: an existing folder given as project_path, or a
- * new empty folder per session under WORKSPACES_DIR. Richer providers (clones,
- * worktrees, sandboxes) implement the same port.
+ * `local`: an existing folder inside ALLOWED_ROOTS (never owned, never removed),
+ * or, with no project_path, a new empty folder under WORKSPACES_DIR/local.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { badRequest } from '../lib/errors.ts';
-import type { WorkspacePort, WorkspaceRecord, WorkspaceRequest } from './port.ts';
+import { headCommit, isGitWorkTree, localGitHost, type GitHost } from './changes.ts';
+import { applyPolicy } from './cleanup.ts';
+import { runGit } from './git.ts';
+import { diskUsage, makeUniqueDir, resolveAllowedDir } from './paths.ts';
+import type { CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
+import { folderName, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
 
-export class LocalWorkspaces implements WorkspacePort {
-  constructor(private readonly workspacesDir: string) {}
+export class LocalProvider implements Provider {
+  constructor(private readonly ctx: ProviderContext) {}
 
-  async prepare(req: WorkspaceRequest): Promise<WorkspaceRecord> {
-    if (req.project_path) {
-      const p = path.resolve(req.project_path);
-      let stat: fs.Stats;
-      try {
-        stat = fs.statSync(p);
-      } catch {
-        throw badRequest('workspace_not_found', `project_path ${req.project_path} does not exist`);
-      }
-      if (!stat.isDirectory()) throw badRequest('workspace_not_directory', `project_path ${req.project_path} is not a folder`);
-      return { kind: req.project_type, path: p, cleanup: 'keep', owned: false };
+  async prepare(req: WorkspaceRequest, cleanup: CleanupPolicy): Promise<WorkspaceRecord> {
+    const { config } = this.ctx;
+    if (req.project_path === undefined) {
+      const path = makeUniqueDir(config.dir, 'local', folderName(req.sessionId));
+      // An empty repository, so the session's changes can be measured and diffed like any other.
+      await runGit(['init', '--quiet', '--', path], { timeoutMs: config.git.timeoutMs });
+      return { kind: 'local', path, cleanup, owned: true, base_commit: null, created_at: new Date().toISOString() };
     }
-    const dir = path.join(this.workspacesDir, req.sessionId);
-    fs.mkdirSync(dir, { recursive: true });
-    return { kind: req.project_type, path: dir, cleanup: req.cleanup ?? 'keep', owned: true };
+    const path = resolveAllowedDir(req.project_path, [...config.allowedRoots, config.dir]);
+    const host = localGitHost(path, config.git.timeoutMs);
+    const base = (await isGitWorkTree(host.git)) ? await headCommit(host.git) : null;
+    return { kind: 'local', path, cleanup, owned: false, base_commit: base, created_at: new Date().toISOString() };
   }
 
-  async afterTurn(): Promise<Record<string, unknown> | undefined> {
-    return undefined;
+  async gitHost(record: WorkspaceRecord): Promise<GitHost | undefined> {
+    return fs.existsSync(record.path) ? localGitHost(record.path, this.ctx.config.git.timeoutMs) : undefined;
   }
 
-  async release(): Promise<void> {
-    // Folders are kept: this provider never deletes anything.
+  async release(record: WorkspaceRecord, policy: CleanupPolicy): Promise<ReleaseOutcome> {
+    if (!record.owned) return { action: 'not_owned' };
+    return applyPolicy(this.ctx.config.dir, record.path, policy, `local-${folderName(String(record.session_id ?? 'x'))}`, this.ctx.config.git.timeoutMs);
   }
 
-  spawner(): undefined {
-    return undefined;
+  diskUsage(record: WorkspaceRecord): Promise<number | undefined> {
+    return diskUsage(record.path);
   }
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import type { RunnerConfig } from '../../src/config.ts';
+import { workspacesConfigFor, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
 import type { WorkspacePort } from '../../src/workspaces/port.ts';
@@ -21,7 +21,8 @@ export interface TestAppOptions {
   bodyLimitBytes?: number;
   resultMaxBytes?: number;
   runner?: Partial<RunnerConfig>;
-  workspaces?: WorkspacePort;
+  /** A port double, or workspace settings; default: the real WorkspaceManager on workspacesDir, ALLOWED_ROOTS = the temp folder. */
+  workspaces?: WorkspacePort | Partial<WorkspacesConfig>;
   /** Reuse a database (restart tests); it is not closed by close(). */
   db?: TestDb;
   /** A logger to inspect (default: silent, or TEST_LOG_LEVEL). */
@@ -43,13 +44,17 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     ...opts.runner,
   };
   const resultMaxBytes = opts.resultMaxBytes ?? 50 * 1024;
-  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, ...(opts.workspaces ? { workspaces: opts.workspaces } : {}) });
+  const workspaces = opts.workspaces && 'prepare' in opts.workspaces
+    ? opts.workspaces
+    : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
+  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces });
   await core.runner.start();
   const app = await buildApp({
     logger,
     database: db.database,
     sessions: core.sessions,
     commands: core.commands,
+    workspaces: core.workspaceManager,
     hooks: core.hooks,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
     resultMaxBytes,

@@ -1,0 +1,31 @@
+import { Command } from 'commander';
+import { describeSettings, loadConfig } from '../../config.ts';
+import { openDatabase } from '../../db/database.ts';
+import { migrate } from '../../db/migrate.ts';
+import { createLogger } from '../../logger.ts';
+import { collectWorkspaces, parseAge } from '../../workspaces/gc.ts';
+import { WorkspaceManager } from '../../workspaces/manager.ts';
+
+export function workspacesCommand(): Command {
+  const cmd = new Command('workspaces').description('Manage the workspaces sessions run in.');
+  cmd
+    .command('gc')
+    .description('Remove the workspaces of sessions completed longer ago than --older-than (only folders the orchestrator made, only inside WORKSPACES_DIR).')
+    .requiredOption('--older-than <age>', 'age such as 12h, 7d, 2w', '7d')
+    .addHelpText('after', `\n${describeSettings()}\n`)
+    .action(async (opts: { olderThan: string }) => {
+      const age = parseAge(opts.olderThan);
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+      const database = await openDatabase(config.db);
+      try {
+        await migrate(database.db);
+        const report = await collectWorkspaces(database.db, new WorkspaceManager(config.workspaces, logger), age);
+        process.stdout.write(`Examined ${report.examined}, removed ${report.removed.length}, skipped ${report.skipped.length}.\n`);
+        for (const s of report.skipped) process.stdout.write(`  skipped ${s.id}: ${s.reason}\n`);
+      } finally {
+        await database.close();
+      }
+    });
+  return cmd;
+}

@@ -1,0 +1,52 @@
+/** A session's workspace: its record with disk use, and the diff of its changes. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../../lib/errors.ts';
+import type { SessionService } from '../../sessions/service.ts';
+import { asWorkspaceRecord, type WorkspaceManager } from '../../workspaces/manager.ts';
+import type { WorkspaceRecord } from '../../workspaces/port.ts';
+import { errorSchema, idParams } from '../schemas.ts';
+
+const diffSchema = z.object({
+  base_commit: z.string().nullable().describe('The commit the workspace started from (null: an empty repository).'),
+  commit: z.string().nullable().describe('The current commit.'),
+  diff: z.string().describe('Unified diff of committed and uncommitted changes, untracked files included.'),
+  truncated: z.boolean().describe('True when the diff was cut at DIFF_MAX_BYTES.'),
+});
+
+const workspaceSchema = z.object({
+  workspace: z.record(z.string(), z.unknown()),
+  disk_usage_bytes: z.number().nullable().describe('Bytes on disk now; null when the workspace is gone.'),
+});
+
+const errors = { 404: errorSchema, 409: errorSchema };
+
+export const workspaceRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; workspaces: WorkspaceManager }> = async (app, { sessions, workspaces }) => {
+  const recordOf = async (id: string): Promise<WorkspaceRecord> => {
+    const record = asWorkspaceRecord((await sessions.get(id)).metadata.workspace);
+    if (!record) throw new AppError('no_workspace', 'this session has no workspace record', 404);
+    return record;
+  };
+
+  app.get('/api/sessions/:id/diff', {
+    schema: {
+      tags: ['workspaces'],
+      summary: "The diff of a session's changes",
+      description: 'Against the commit the workspace started from; 409 workspace_gone after cleanup.',
+      params: idParams,
+      response: { 200: diffSchema, ...errors },
+    },
+  }, async (req) => workspaces.diff(await recordOf(req.params.id)));
+
+  app.get('/api/sessions/:id/workspace', {
+    schema: {
+      tags: ['workspaces'],
+      summary: "A session's workspace and its disk use",
+      params: idParams,
+      response: { 200: workspaceSchema, ...errors },
+    },
+  }, async (req) => {
+    const record = await recordOf(req.params.id);
+    return { workspace: record, disk_usage_bytes: (await workspaces.diskUsage(record)) ?? null };
+  });
+};
