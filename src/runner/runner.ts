@@ -70,15 +70,15 @@ export class Runner {
           this.#scheduler.add({ turnId: t.id, sessionId: t.session_id });
           continue;
         }
-        const outcome = emptyOutcome('interrupted', 'server stopped while the turn ran');
-        await finishTurn(this.db, t.id, outcome);
-        await this.deps.sessions.recordTurnTotals(t.session_id, outcome, null);
         await this.deps.sessions.addMessage(t.session_id, {
           direction: 'system',
           content: 'The turn was interrupted because the server stopped while it ran. Send a message to continue.',
           source: 'api',
           metadata: { turn_id: t.id, reason: 'server_restart' },
         });
+        const outcome = emptyOutcome('interrupted', 'server stopped while the turn ran');
+        await finishTurn(this.db, t.id, outcome);
+        await this.deps.sessions.recordTurnTotals(t.session_id, outcome, null);
       } else {
         this.#scheduler.add({ turnId: t.id, sessionId: t.session_id });
       }
@@ -228,10 +228,11 @@ export class Runner {
   async #finish(turnId: number, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined): Promise<void> {
     const sessionId = session.id;
     const outcome = outcomeOf(end, session.totals.cost_usd);
-    await finishTurn(this.db, turnId, outcome);
-    await this.deps.sessions.recordTurnTotals(sessionId, outcome, end.kind === 'failed' ? null : (end.result?.total_cost_usd ?? null));
+    // The notice goes first: whoever sees the turn's final status also finds its explanation.
     const note = describeEnd(end, timeoutS);
     if (note) await this.deps.sessions.addMessage(sessionId, { direction: 'system', content: note, source: 'api', metadata: { turn_id: turnId, outcome: outcome.status } });
+    await finishTurn(this.db, turnId, outcome);
+    await this.deps.sessions.recordTurnTotals(sessionId, outcome, end.kind === 'failed' ? null : (end.result?.total_cost_usd ?? null));
     if (workspace) {
       const changes = await this.deps.workspaces.afterTurn(workspace).catch(() => undefined);
       if (changes) await this.deps.sessions.update(sessionId, { metadata: { workspace: { ...workspace, changes } } }).catch(() => {});
