@@ -210,6 +210,8 @@ export class Runner {
         clearTimeout(timer);
         this.#active.delete(sessionId);
       }
+      // Tool children that left Claude Code's process group (and survived a kill) carry the marker.
+      if (end.kind !== 'result') killByEnv('CCO_TURN', turnMarker(sessionId, turnId));
     }
     if (end.kind === 'interrupted' && (end.reason === 'shutdown' || end.reason === 'paused') && !recorder.claudeSessionId) {
       // Stopped before Claude Code took the prompt in: nothing ran, so the turn waits to run again.
