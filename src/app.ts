@@ -8,9 +8,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Database } from './db/database.ts';
 import { registerErrorHandling } from './http/errors.ts';
+import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { hookRoutes } from './http/routes/hooks.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
+import { DEFAULT_SSE_OPTIONS, SseStreams, type SseOptions } from './http/sse.ts';
+import { dashboardBuilt, registerDashboard } from './http/web.ts';
+import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
 import type { SessionService } from './sessions/service.ts';
 import { VERSION } from './version.ts';
@@ -21,6 +25,10 @@ export interface AppDeps {
   sessions: SessionService;
   bodyLimitBytes: number;
   resultMaxBytes: number;
+  events: EventBus;
+  /** The built dashboard (web/dist); unset or unbuilt: `/` explains how to build it. */
+  webRoot?: string | undefined;
+  sse?: Partial<SseOptions> | undefined;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -30,7 +38,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandling(app);
+  registerErrorHandling(app, { dashboard: dashboardBuilt(deps.webRoot) });
   // The API speaks JSON only; any other body type is a 415, not a confusing validation error.
   app.removeContentTypeParser('text/plain');
 
@@ -48,5 +56,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
   await typed.register(sessionRoutes, { sessions: deps.sessions });
   await typed.register(hookRoutes, { sessions: deps.sessions, resultMaxBytes: deps.resultMaxBytes });
+  const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse });
+  // Open event streams never end by themselves; end them first so close() does not wait on them.
+  app.addHook('preClose', async () => streams.closeAll());
+  await typed.register(eventRoutes, { streams });
+  await registerDashboard(app, deps.webRoot);
   return app;
 }

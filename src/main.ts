@@ -2,6 +2,7 @@
  * Composition root: config -> logger -> database -> domain -> HTTP. Signals are
  * handled here and only here: the first SIGINT/SIGTERM drains, a second forces.
  */
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
@@ -20,6 +21,8 @@ export interface Server {
 }
 
 const SHUTDOWN_DEADLINE_MS = 15_000;
+/** The dashboard build (`npm run build:web`; npm start runs it when web/src is newer). */
+export const WEB_ROOT = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
   const database = await openDatabase(config.db);
@@ -35,6 +38,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       sessions,
       bodyLimitBytes: config.http.bodyLimitBytes,
       resultMaxBytes: config.resultMaxBytes,
+      events,
+      webRoot: WEB_ROOT,
     });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     logger.info({ url, dashboard: url, docs: `${url}/docs` }, 'server listening');

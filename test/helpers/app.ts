@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { EventBus } from '../../src/events/bus.ts';
+import type { SseOptions } from '../../src/http/sse.ts';
 import { createLogger } from '../../src/logger.ts';
 import { SessionService } from '../../src/sessions/service.ts';
 import { createTestDb, type TestDb } from './db.ts';
@@ -14,9 +15,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(opts: { bodyLimitBytes?: number; resultMaxBytes?: number } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  bodyLimitBytes?: number;
+  resultMaxBytes?: number;
+  /** Ring buffer size of the event bus (small to test SSE resets). */
+  eventCapacity?: number;
+  webRoot?: string;
+  sse?: Partial<SseOptions>;
+}
+
+export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDb();
-  const events = new EventBus();
+  const events = new EventBus(opts.eventCapacity);
   const sessions = new SessionService(db.database, events);
   const app = await buildApp({
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false }),
@@ -24,6 +34,9 @@ export async function createTestApp(opts: { bodyLimitBytes?: number; resultMaxBy
     sessions,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
     resultMaxBytes: opts.resultMaxBytes ?? 50 * 1024,
+    events,
+    webRoot: opts.webRoot,
+    sse: opts.sse,
   });
   await app.ready();
   return {
