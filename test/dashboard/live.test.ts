@@ -142,7 +142,7 @@ describe('connection loss', () => {
     await postToolHook(d.t.app, 'claude-live-1', 'seen by polling', 'ok');
     const started = Date.now();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=tool-log] li').length === n, before + 1, { timeout: 8000 });
-    assert.ok(Date.now() - started < 4500, `polling picked it up in ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 6500, `polling (every 3 s) picked it up in ${Date.now() - started} ms`);
     // The server becomes unreachable too: what is shown is marked stale, not silently kept.
     d.proxy!.cut();
     await page.getByTestId('stale').first().waitFor({ timeout: 8000 });
