@@ -108,8 +108,9 @@ describe('shutdown with open streams', () => {
     const c2 = await openSse(`${url}/api/events?since=0`);
     await c1.waitFor((e) => e.event === 'ready');
     const started = Date.now();
-    await own.close();
+    await own.app.close(); // would wait for the streams forever if they were not ended
     await Promise.all([c1.ended, c2.ended]);
     assert.ok(Date.now() - started < 3000, `close took ${Date.now() - started} ms`);
+    await own.db.close();
   });
 });

@@ -29,6 +29,7 @@ async function openSession(): Promise<Page> {
   await page.goto(`${d.url}/sessions/${s.id}`);
   await page.locator('[data-testid=live][data-mode=live]').waitFor();
   await page.getByTestId('conversation').waitFor();
+  await page.locator('[data-testid=tool-log], .tools-panel .empty').first().waitFor(); // the tool log has loaded
   return page;
 }
 
@@ -37,7 +38,7 @@ describe('live updates', () => {
     const page = await openSession();
     let navigations = 0;
     page.on('framenavigated', () => navigations++);
-    assert.equal(await page.getByText('No tool calls yet.').count(), 1);
+    await page.getByText('No tool calls yet.').waitFor();
     for (let i = 1; i <= 3; i++) {
       await postToolHook(d.t.app, 'claude-live-1', `step ${i}`, `done ${i}`);
       await page.waitForFunction((n) => document.querySelectorAll('[data-testid=tool-log] li').length === n, i);

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Session } from '../../api/types.ts';
 import { formatCost, formatTime, projectName, relativeTime } from '../../components/format.ts';
 import { StatusBadge } from '../../components/status-badge.tsx';
@@ -7,6 +7,12 @@ import { Link } from '../../routes/router.tsx';
 /** The sessions list; scrolling to its end loads the next page (the button does the same from the keyboard). */
 export function SessionTable({ sessions, hasMore, loadingMore, onLoadMore }: { sessions: Session[]; hasMore: boolean; loadingMore: boolean; onLoadMore: () => void }) {
   const sentinel = useRef<HTMLDivElement>(null);
+  // "2 min ago" has to move on by itself while nothing else changes.
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(t);
+  }, []);
   useEffect(() => {
     const el = sentinel.current;
     if (!el || !hasMore) return;
@@ -39,7 +45,7 @@ export function SessionTable({ sessions, hasMore, loadingMore, onLoadMore }: { s
                 <span className="muted path" title={s.project_path}>{s.project_path}</span>
               </td>
               <td data-label="Source">{s.source}</td>
-              <td data-label="Last activity"><time dateTime={s.updated_at} title={formatTime(s.updated_at)}>{relativeTime(s.updated_at)}</time></td>
+              <td data-label="Last activity"><time dateTime={s.updated_at} title={formatTime(s.updated_at)}>{relativeTime(s.updated_at, now)}</time></td>
               <td data-label="Cost" className="num">{formatCost(s.totals?.cost_usd)}</td>
             </tr>
           ))}
