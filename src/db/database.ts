@@ -64,7 +64,12 @@ async function openPglite(dataDir: string): Promise<Database> {
   try {
     const pglite = await PGlite.create(target, { parsers });
     const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
-    return makeDatabase(db, 'pglite', async () => lock?.release());
+    return makeDatabase(db, 'pglite', async () => {
+      // Kysely only destroys a driver it has initialised; a database closed before its
+      // first query would otherwise keep PGlite (and the process) alive.
+      if (!pglite.closed) await pglite.close();
+      lock?.release();
+    });
   } catch (e: unknown) {
     lock?.release();
     throw new Error(`Could not open the embedded database in ${dataDir}: ${(e as Error).message}`, { cause: e });
