@@ -55,6 +55,8 @@ export function SessionPage({ id }: { id: string }) {
           <h2 id="h-conversation">Conversation</h2>
           <QueryState q={messages} what="the conversation" />
           {messages.data && <Conversation messages={messages.data} />}
+          {s?.status === 'active' && s.turn_state === 'running' && <p className="working" role="status">Claude is working…</p>}
+          {s?.status === 'active' && s.turn_state === 'queued' && <p className="working" role="status">Queued{s.queue_position != null ? ` (#${s.queue_position})` : ''}: waiting for a free runner…</p>}
           {s && <Composer session={s} />}
         </section>
         <section id="panel-tools" className="panel tools-panel" aria-labelledby="h-tools" data-active={tab === 'tools'}>
