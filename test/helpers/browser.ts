@@ -31,6 +31,8 @@ export function ensureWebBuilt(): void {
       fs.mkdirSync(lock);
       break;
     } catch {
+      // A lock left by a killed test run is older than any build takes.
+      if (Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 120_000) fs.rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`ensureWebBuilt: ${lock} is held for 2 minutes; remove it if no build runs`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
     }
