@@ -19,7 +19,7 @@ export async function api<T>(method: 'GET' | 'POST' | 'PATCH', path: string, bod
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e: unknown) {
-    throw new ApiError(0, 'network_error', `The server cannot be reached (${(e as Error).message}).`);
+    throw new ApiError(0, 'network_error', `the server cannot be reached: ${(e as Error).message}`);
   }
   const text = await res.text();
   let json: unknown;

@@ -26,10 +26,27 @@ export function StaleNotice({ updatedAt, error }: { updatedAt: number; error: un
   );
 }
 
-/** Loading, error or stale state of one query, in one place. */
-export function QueryState({ q, what }: { q: { isPending: boolean; isError: boolean; error: unknown; data: unknown; dataUpdatedAt: number; refetch: () => unknown }; what: string }) {
+interface QueryLike {
+  isPending: boolean;
+  isError: boolean;
+  error: unknown;
+  data: unknown;
+  dataUpdatedAt: number;
+  refetch: () => unknown;
+}
+
+/** Loading or error state of one query; with `stale`, also the stale mark (else the page shows one for all). */
+export function QueryState({ q, what, stale = true }: { q: QueryLike; what: string; stale?: boolean }) {
   if (q.isPending && !q.isError) return <p className="muted">Loading {what}…</p>;
   if (q.isError && q.data === undefined) return <ErrorNotice error={q.error} what={what} onRetry={() => void q.refetch()} />;
-  if (q.isError) return <StaleNotice updatedAt={q.dataUpdatedAt} error={q.error} />;
+  if (q.isError && stale) return <StaleNotice updatedAt={q.dataUpdatedAt} error={q.error} />;
   return null;
+}
+
+/** One stale mark for several queries: the oldest data among those whose refresh failed. */
+export function StaleOf({ queries }: { queries: QueryLike[] }) {
+  const failed = queries.filter((q) => q.isError && q.data !== undefined);
+  const first = failed[0];
+  if (!first) return null;
+  return <StaleNotice updatedAt={Math.min(...failed.map((q) => q.dataUpdatedAt))} error={first.error} />;
 }

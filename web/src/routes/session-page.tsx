@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { ApiError } from '../api/client.ts';
 import { formatTime } from '../components/format.ts';
-import { QueryState } from '../components/notices.tsx';
+import { QueryState, StaleOf } from '../components/notices.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Composer } from '../features/session/composer.tsx';
 import { Conversation } from '../features/session/conversation.tsx';
@@ -31,7 +31,8 @@ export function SessionPage({ id }: { id: string }) {
   return (
     <main className="page session-page" data-tab={tab}>
       <nav className="crumbs" aria-label="Breadcrumb"><Link to="/">Sessions</Link> /</nav>
-      <QueryState q={session} what="the session" />
+      <QueryState q={session} what="the session" stale={false} />
+      <StaleOf queries={[session, messages, logs]} />
       {s && (
         <div className="session-head">
           <div>
@@ -53,7 +54,7 @@ export function SessionPage({ id }: { id: string }) {
       <div className="panels">
         <section id="panel-conversation" className="panel conversation-panel" aria-labelledby="h-conversation" data-active={tab === 'conversation'}>
           <h2 id="h-conversation">Conversation</h2>
-          <QueryState q={messages} what="the conversation" />
+          <QueryState q={messages} what="the conversation" stale={false} />
           {messages.data && <Conversation messages={messages.data} />}
           {s?.status === 'active' && s.turn_state === 'running' && <p className="working" role="status">Claude is working…</p>}
           {s?.status === 'active' && s.turn_state === 'queued' && <p className="working" role="status">Queued{s.queue_position != null ? ` (#${s.queue_position})` : ''}: waiting for a free runner…</p>}
@@ -61,7 +62,7 @@ export function SessionPage({ id }: { id: string }) {
         </section>
         <section id="panel-tools" className="panel tools-panel" aria-labelledby="h-tools" data-active={tab === 'tools'}>
           <h2 id="h-tools">Tool calls</h2>
-          <QueryState q={logs} what="the tool log" />
+          <QueryState q={logs} what="the tool log" stale={false} />
           {logs.data && <ToolTimeline logs={logs.data} />}
         </section>
         <section id="panel-details" className="panel details-panel" aria-labelledby="h-details" data-active={tab === 'details'}>
