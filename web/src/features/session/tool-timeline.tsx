@@ -18,6 +18,20 @@ function pretty(v: unknown): string {
   }
 }
 
+/** Bash results arrive as {"stdout","stderr",...} JSON: show the streams as text; anything else as it is. */
+export function resultText(result: string | null): string {
+  if (result === null || result === '') return '(no output)';
+  if (!result.startsWith('{"stdout"')) return result;
+  try {
+    const r = JSON.parse(result) as { stdout?: unknown; stderr?: unknown };
+    if (typeof r.stdout !== 'string') return result;
+    const err = typeof r.stderr === 'string' && r.stderr ? `\n--- stderr ---\n${r.stderr}` : '';
+    return (r.stdout || '(no output)') + err;
+  } catch {
+    return result; // cut when stored: the JSON is incomplete
+  }
+}
+
 /** Tool executions, oldest first; input and output open with the keyboard (details/summary). */
 export function ToolTimeline({ logs }: { logs: CommandLog[] }) {
   if (logs.length === 0) return <p className="empty">No tool calls yet.</p>;
@@ -43,7 +57,7 @@ export function ToolTimeline({ logs }: { logs: CommandLog[] }) {
                   Output cut to {formatBytes(l.result?.length ?? 0)} of {formatBytes(l.result_size ?? 0)} when stored.
                 </p>
               )}
-              <pre tabIndex={0}>{l.result ?? '(no output)'}</pre>
+              <pre tabIndex={0}>{resultText(l.result)}</pre>
             </div>
           </details>
         </li>
