@@ -157,6 +157,30 @@ describe('connection loss', () => {
     await page.close();
   });
 
+  test('a tab hidden for a while lets go of its stream and catches up when shown', async () => {
+    const { page } = await d.newPage();
+    await page.clock.install();
+    await page.goto(`${d.url}/sessions/${s.id}`);
+    await page.locator('[data-testid=live][data-mode=live]').waitFor();
+    await page.locator('[data-testid=tool-log], .tools-panel .empty').first().waitFor();
+    const before = await toolCount(page);
+    const setVisibility = (state: 'hidden' | 'visible') =>
+      page.evaluate((v) => {
+        Object.defineProperty(document, 'visibilityState', { value: v, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, state);
+    await setVisibility('hidden');
+    await page.clock.fastForward(31_000);
+    await page.locator('[data-testid=live][data-mode=reconnecting]').waitFor();
+    await postToolHook(d.t.app, 'claude-live-1', 'while hidden', 'ok');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await toolCount(page), before, 'no stream while hidden');
+    await setVisibility('visible');
+    await page.locator('[data-testid=live][data-mode=live]').waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=tool-log] li').length === n, before + 1);
+    await page.close();
+  });
+
   test('a gap too old to replay makes the page refetch (reset)', async () => {
     const small = await startDashboard({ proxy: true, eventCapacity: 5 });
     try {

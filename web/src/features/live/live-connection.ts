@@ -7,6 +7,10 @@
  * - polling: the stream could not be held (failed twice in a row, or was refused);
  *   queries refetch every 3 s while the stream keeps being retried.
  *
+ * A tab that stays hidden lets go of its stream (browsers allow only about six
+ * connections per server over HTTP/1.1, so idle background tabs would starve a
+ * seventh) and resumes it with ?since= when shown again.
+ *
  * Recent events are kept so a REST response that raced with the stream can be
  * brought up to date (see replaySince): a fetch started at seq N may or may not
  * contain events N+1…, and applying them again is harmless.
@@ -25,9 +29,11 @@ export interface LiveOptions {
   readyWaitMs: number;
   /** Delay before a refused stream is tried again (ms). */
   retryMs: number;
+  /** How long a hidden tab keeps its stream (ms). */
+  hiddenCloseMs: number;
 }
 
-const DEFAULTS: LiveOptions = { url: '/api/events', failuresBeforePolling: 2, silenceMs: 40_000, readyWaitMs: 1_500, retryMs: 5_000 };
+const DEFAULTS: LiveOptions = { url: '/api/events', failuresBeforePolling: 2, silenceMs: 40_000, readyWaitMs: 1_500, retryMs: 5_000, hiddenCloseMs: 30_000 };
 const RECENT = 1_000;
 
 export class LiveConnection {
@@ -43,6 +49,21 @@ export class LiveConnection {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #readyWaiters: (() => void)[] = [];
+  #hiddenTimer: ReturnType<typeof setTimeout> | undefined;
+  #onVisibility = () => {
+    clearTimeout(this.#hiddenTimer);
+    if (document.visibilityState === 'hidden') {
+      this.#hiddenTimer = setTimeout(() => {
+        clearTimeout(this.#retryTimer);
+        this.#source?.close();
+        this.#source = undefined;
+        this.#setMode('reconnecting');
+      }, this.opts.hiddenCloseMs);
+    } else if (!this.#source) {
+      clearTimeout(this.#retryTimer);
+      this.#open();
+    }
+  };
   #onEvent = new Set<(e: LiveEvent) => void>();
   #onReset = new Set<() => void>();
   #onMode = new Set<(m: LiveMode) => void>();
@@ -54,8 +75,9 @@ export class LiveConnection {
   start(): void {
     if (this.#source) return;
     this.#open();
+    document.addEventListener('visibilitychange', this.#onVisibility);
     this.#watchdog = setInterval(() => {
-      if (this.mode === 'live' && Date.now() - this.lastHeardAt > this.opts.silenceMs) this.#fail(true);
+      if (this.mode === 'live' && this.#source && Date.now() - this.lastHeardAt > this.opts.silenceMs) this.#fail(true);
     }, 1_000);
   }
 
@@ -63,7 +85,9 @@ export class LiveConnection {
     this.#source?.close();
     this.#source = undefined;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#hiddenTimer);
     clearInterval(this.#watchdog);
+    document.removeEventListener('visibilitychange', this.#onVisibility);
   }
 
   onEvent(fn: (e: LiveEvent) => void): () => void {
