@@ -16,6 +16,7 @@ import { DEFAULT_SSE_OPTIONS, SseStreams, type SseOptions } from './http/sse.ts'
 import { dashboardBuilt, registerDashboard } from './http/web.ts';
 import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
+import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
 import { VERSION } from './version.ts';
 
@@ -23,6 +24,7 @@ export interface AppDeps {
   logger: Logger;
   database: Database;
   sessions: SessionService;
+  commands: SessionCommands;
   bodyLimitBytes: number;
   resultMaxBytes: number;
   events: EventBus;
@@ -54,7 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
-  await typed.register(sessionRoutes, { sessions: deps.sessions });
+  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
   await typed.register(hookRoutes, { sessions: deps.sessions, resultMaxBytes: deps.resultMaxBytes });
   const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse });
   // Open event streams never end by themselves; end them first so close() does not wait on them.

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { PERMISSION_MODES, type PermissionMode } from './runner/options.ts';
 
 interface SettingDef {
   env: string;
@@ -21,6 +22,12 @@ export const SETTINGS = [
   { env: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
   { env: 'BODY_LIMIT_BYTES', default: String(5 * 1024 * 1024), description: 'Largest accepted request body (bytes); larger gets 413.' },
   { env: 'RESULT_MAX_BYTES', default: String(50 * 1024), description: 'Tool results longer than this are cut before storage (bytes).' },
+  { env: 'WORKSPACES_DIR', default: './.data/workspaces', description: 'Where new session folders (and clones) are made.' },
+  { env: 'MAX_CONCURRENT_RUNS', default: 'auto', description: 'Turns run at once across sessions; auto = 4 per core, capped by memory (~300 MB each).' },
+  { env: 'TURN_TIMEOUT_S', default: '1800', description: 'Default time limit of one turn (seconds); a session may set timeout_s.' },
+  { env: 'DEFAULT_PERMISSION_MODE', default: 'acceptEdits', description: 'Permission mode when a session gives none: default, acceptEdits, plan, bypassPermissions.' },
+  { env: 'CLAUDE_PATH', default: undefined, description: 'Claude Code binary to run. Unset: the one shipped with @anthropic-ai/claude-agent-sdk.' },
+  { env: 'CLAUDE_ENV_FILE', default: undefined, description: 'KEY=VALUE file of extra environment for Claude Code (e.g. ANTHROPIC_API_KEY); never logged.' },
 ] as const satisfies readonly SettingDef[];
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -37,13 +44,50 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   BODY_LIMIT_BYTES: intFrom(1024, 1024 * 1024 * 1024),
   RESULT_MAX_BYTES: intFrom(1024, 100 * 1024 * 1024),
+  WORKSPACES_DIR: z.string().min(1),
+  MAX_CONCURRENT_RUNS: z.union([z.literal('auto'), intFrom(1, 1000)]),
+  TURN_TIMEOUT_S: intFrom(1, 7 * 24 * 3600),
+  DEFAULT_PERMISSION_MODE: z.enum(PERMISSION_MODES),
+  CLAUDE_PATH: z.string().min(1).optional(),
+  CLAUDE_ENV_FILE: z.string().min(1).optional(),
 });
+
+/** Environment Claude Code receives from the server's own: provider keys and Claude Code's switches. */
+const PASSED_PREFIXES = ['ANTHROPIC_', 'CLAUDE_CODE_'];
+const PASSED_NAMES = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL', 'CLAUDE_CONFIG_DIR', 'DISABLE_AUTOUPDATER', 'DISABLE_TELEMETRY', 'API_TIMEOUT_MS', 'BASH_DEFAULT_TIMEOUT_MS', 'BASH_MAX_TIMEOUT_MS', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY'];
+
+function passedEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && (PASSED_NAMES.includes(k) || PASSED_PREFIXES.some((p) => k.startsWith(p)))) out[k] = v;
+  }
+  return out;
+}
+
+/** 4 turns per core (turns mostly wait on the model), but no more than memory allows at ~300 MB per Claude Code process. */
+export function autoConcurrency(): number {
+  const byCpu = 4 * os.availableParallelism();
+  const byMemory = Math.floor(os.totalmem() / (300 * 1024 * 1024));
+  return Math.max(1, Math.min(byCpu, byMemory));
+}
 
 export interface Config {
   http: { host: string; port: number; bodyLimitBytes: number };
   db: { url: string | undefined; dataDir: string; poolMax: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
+  runner: RunnerConfig;
+}
+
+export interface RunnerConfig {
+  workspacesDir: string;
+  maxConcurrentRuns: number;
+  turnTimeoutS: number;
+  defaultPermissionMode: PermissionMode;
+  claudePath: string | undefined;
+  envFile: string | undefined;
+  /** The subset of the server's environment handed to Claude Code. Never logged. */
+  passEnv: Record<string, string>;
 }
 
 export class ConfigError extends Error {
@@ -68,6 +112,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     db: { url: c.DATABASE_URL, dataDir: path.resolve(expandHome(c.DATA_DIR)), poolMax: c.DB_POOL_MAX },
     logLevel: c.LOG_LEVEL,
     resultMaxBytes: c.RESULT_MAX_BYTES,
+    runner: {
+      workspacesDir: path.resolve(expandHome(c.WORKSPACES_DIR)),
+      maxConcurrentRuns: c.MAX_CONCURRENT_RUNS === 'auto' ? autoConcurrency() : c.MAX_CONCURRENT_RUNS,
+      turnTimeoutS: c.TURN_TIMEOUT_S,
+      defaultPermissionMode: c.DEFAULT_PERMISSION_MODE,
+      claudePath: c.CLAUDE_PATH ? path.resolve(expandHome(c.CLAUDE_PATH)) : undefined,
+      envFile: c.CLAUDE_ENV_FILE ? path.resolve(expandHome(c.CLAUDE_ENV_FILE)) : undefined,
+      passEnv: passedEnv(env),
+    },
   };
 }
 

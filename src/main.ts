@@ -1,22 +1,51 @@
 /**
- * Composition root: config -> logger -> database -> domain -> HTTP. Signals are
- * handled here and only here: the first SIGINT/SIGTERM drains, a second forces.
+ * Composition root: config -> logger -> database -> domain (sessions, workspaces,
+ * runner) -> HTTP. Signals are handled here and only here: the first
+ * SIGINT/SIGTERM drains, a second forces.
  */
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
-import type { Config } from './config.ts';
+import type { Config, RunnerConfig } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { EventBus } from './events/bus.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { Runner } from './runner/runner.ts';
+import { SessionCommands } from './runner/session-commands.ts';
 import { SessionService } from './sessions/service.ts';
+import { LocalWorkspaces } from './workspaces/local.ts';
+import type { WorkspacePort } from './workspaces/port.ts';
+
+export interface Core {
+  events: EventBus;
+  sessions: SessionService;
+  workspaces: WorkspacePort;
+  runner: Runner;
+  commands: SessionCommands;
+}
+
+/** The domain parts, wired; shared by the server and the integration tests. */
+export function createCore(deps: { database: Database; logger: Logger; runner: RunnerConfig; resultMaxBytes: number; workspaces?: WorkspacePort; events?: EventBus }): Core {
+  const events = deps.events ?? new EventBus();
+  const sessions = new SessionService(deps.database, events);
+  const workspaces = deps.workspaces ?? new LocalWorkspaces(deps.runner.workspacesDir);
+  const runner = new Runner({ database: deps.database, sessions, workspaces, logger: deps.logger, config: deps.runner, resultMaxBytes: deps.resultMaxBytes });
+  const commands = new SessionCommands({
+    sessions,
+    runner,
+    workspaces,
+    logger: deps.logger,
+    defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
+  });
+  return { events, sessions, workspaces, runner, commands };
+}
 
 export interface Server {
   readonly url: string;
   readonly app: FastifyInstance;
   readonly database: Database;
-  readonly events: EventBus;
+  readonly core: Core;
   stop(): Promise<void>;
 }
 
@@ -27,33 +56,38 @@ export const WEB_ROOT = fileURLToPath(new URL('../web/dist', import.meta.url));
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
   const database = await openDatabase(config.db);
   let app: FastifyInstance | undefined;
+  let core: Core | undefined;
   try {
     const applied = await migrate(database.db);
     logger.info({ backend: database.backend, applied }, 'database ready');
-    const events = new EventBus();
-    const sessions = new SessionService(database, events);
+    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes });
+    await core.runner.start();
+    logger.info({ maxConcurrentRuns: config.runner.maxConcurrentRuns }, 'runner ready');
     app = await buildApp({
       logger,
       database,
-      sessions,
+      sessions: core.sessions,
+      commands: core.commands,
       bodyLimitBytes: config.http.bodyLimitBytes,
       resultMaxBytes: config.resultMaxBytes,
-      events,
+      events: core.events,
       webRoot: WEB_ROOT,
     });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     logger.info({ url, dashboard: url, docs: `${url}/docs` }, 'server listening');
     const listening = app;
+    const running = core;
     let stopping: Promise<void> | undefined;
     return {
       url,
       app: listening,
       database,
-      events,
+      core: running,
       stop() {
-        // Reverse order of start: stop intake first, then the database.
+        // Reverse order of start: stop intake, let running turns record their interruption, then the database.
         stopping ??= (async () => {
           await listening.close();
+          await running.runner.stop();
           await database.close();
         })();
         return stopping;
@@ -61,6 +95,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     };
   } catch (e: unknown) {
     await app?.close().catch(() => {});
+    await core?.runner.stop().catch(() => {});
     await database.close().catch(() => {});
     throw e;
   }

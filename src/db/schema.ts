@@ -16,6 +16,14 @@ export interface SessionsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   metadata: Json;
+  managed: Generated<boolean>;
+  turn_state: Generated<string>;
+  run_options: ColumnType<Record<string, unknown>, string | undefined, string>;
+  cost_usd: Generated<number>;
+  input_tokens: Generated<number>;
+  output_tokens: Generated<number>;
+  num_turns: Generated<number>;
+  turns: Generated<number>;
 }
 
 export interface SessionMessagesTable {
@@ -55,4 +63,27 @@ export interface DB {
   session_messages: SessionMessagesTable;
   command_logs: CommandLogsTable;
   slack_threads: SlackThreadsTable;
+  turns: TurnsTable;
+}
+
+export interface TurnsTable {
+  id: Generated<number>;
+  session_id: string;
+  message_id: number | null;
+  prompt: string;
+  source: Generated<string>;
+  status: Generated<string>;
+  created_at: Generated<Date>;
+  started_at: Date | null;
+  ended_at: Date | null;
+  pid: number | null;
+  cost_usd: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  num_turns: number | null;
+  duration_ms: number | null;
+  is_error: boolean | null;
+  subtype: string | null;
+  terminal_reason: string | null;
+  error: string | null;
 }

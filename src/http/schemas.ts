@@ -1,6 +1,7 @@
 /** zod schemas shared by request validation, response serialization and the OpenAPI document. */
 import { z } from 'zod';
-import { DIRECTIONS, LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES, SOURCES } from '../sessions/types.ts';
+import { PERMISSION_MODES } from '../runner/options.ts';
+import { DIRECTIONS, LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES, SOURCES, TURN_STATES, TURN_STATUSES } from '../sessions/types.ts';
 
 export const uuidParam = z
   .string()
@@ -25,6 +26,17 @@ export const sessionSchema = z.object({
   created_at: z.string(),
   updated_at: z.string(),
   metadata: metadataSchema,
+  managed: z.boolean(),
+  turn_state: z.enum(TURN_STATES),
+  queue_position: z.number().nullable(),
+  totals: z.object({
+    cost_usd: z.number(),
+    input_tokens: z.number(),
+    output_tokens: z.number(),
+    num_turns: z.number(),
+    turns: z.number(),
+  }),
+  run_options: metadataSchema,
 });
 
 export const messageSchema = z.object({
@@ -57,12 +69,45 @@ export const pageOf = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.ar
 export const limitQuery = z.coerce.number().int().min(1).max(200).default(50).describe('Page size, 1-200 (default 50).');
 export const cursorQuery = z.string().max(500).optional().describe('next_cursor from the previous page.');
 
+const toolList = z.array(z.string().min(1).max(200)).max(100);
+
 export const createSessionBody = z.strictObject({
-  project_path: z.string().min(1).max(500).describe('Workspace folder.'),
+  project_path: z.string().min(1).max(500).optional().describe('Workspace folder. With a prompt and no path, a new folder under WORKSPACES_DIR is made.'),
   project_type: z.enum(PROJECT_TYPES).default('local'),
   claude_session_id: z.string().min(1).max(255).optional(),
   source: z.enum(SOURCES).default('api'),
   metadata: metadataSchema.default({}),
+  prompt: z.string().min(1).max(1_000_000).optional().describe('Start Claude Code on this prompt; the session is then run by the orchestrator.'),
+  permission_mode: z.enum(PERMISSION_MODES).optional().describe('Default: DEFAULT_PERMISSION_MODE (acceptEdits).'),
+  allowed_tools: toolList.optional().describe('Permission rules allowed without asking, e.g. ["Bash(git *)", "Edit"].'),
+  disallowed_tools: toolList.optional(),
+  model: z.string().min(1).max(200).optional(),
+  append_system_prompt: z.string().min(1).max(100_000).optional(),
+  max_turns: z.number().int().min(1).max(10_000).optional().describe('Model round trips allowed per turn.'),
+  timeout_s: z.number().int().min(1).max(7 * 24 * 3600).optional().describe('Time limit of each turn; default TURN_TIMEOUT_S.'),
+});
+
+export const turnInfoSchema = z.object({ id: z.number(), state: z.enum(['queued', 'running']), queue_position: z.number().nullable() });
+
+export const turnSchema = z.object({
+  id: z.number(),
+  session_id: z.string(),
+  message_id: z.number().nullable(),
+  prompt: z.string(),
+  source: z.string(),
+  status: z.enum(TURN_STATUSES),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  ended_at: z.string().nullable(),
+  cost_usd: z.number().nullable(),
+  input_tokens: z.number().nullable(),
+  output_tokens: z.number().nullable(),
+  num_turns: z.number().nullable(),
+  duration_ms: z.number().nullable(),
+  is_error: z.boolean().nullable(),
+  subtype: z.string().nullable(),
+  terminal_reason: z.string().nullable(),
+  error: z.string().nullable(),
 });
 
 export const updateSessionBody = z
@@ -78,6 +123,7 @@ export const createMessageBody = z.strictObject({
   content: z.string().min(1).max(1_000_000),
   source: z.enum(SOURCES).default('api'),
   metadata: metadataSchema.default({}),
+  run: z.boolean().optional().describe('For a user message: run a turn with it. Default: true when the orchestrator runs the session.'),
 });
 
 /** Claude Code's PostToolUse / PostToolUseFailure payload; unknown extra fields are accepted and ignored. */

@@ -2,7 +2,8 @@
 import type { CommandLogRow } from '../db/queries/command-logs.ts';
 import type { MessageRow } from '../db/queries/messages.ts';
 import type { SessionRow } from '../db/queries/sessions.ts';
-import type { CommandLog, Direction, LogStatus, Message, ProjectType, Session, SessionStatus, Source } from './types.ts';
+import type { TurnRow } from '../db/queries/turns.ts';
+import type { CommandLog, Direction, LogStatus, Message, ProjectType, Session, SessionStatus, Source, Turn, TurnState, TurnStatus } from './types.ts';
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
@@ -18,6 +19,17 @@ export function toSession(r: SessionRow): Session {
     created_at: iso(r.created_at),
     updated_at: iso(r.updated_at),
     metadata: r.metadata ?? {},
+    managed: Boolean(r.managed),
+    turn_state: (r.turn_state ?? 'idle') as TurnState,
+    queue_position: null,
+    totals: {
+      cost_usd: Number(r.cost_usd ?? 0),
+      input_tokens: Number(r.input_tokens ?? 0),
+      output_tokens: Number(r.output_tokens ?? 0),
+      num_turns: Number(r.num_turns ?? 0),
+      turns: Number(r.turns ?? 0),
+    },
+    run_options: r.run_options ?? {},
   };
 }
 
@@ -47,5 +59,31 @@ export function toCommandLog(r: CommandLogRow): CommandLog {
     duration_ms: r.duration_ms,
     timestamp: iso(r.timestamp),
     metadata: r.metadata ?? {},
+  };
+}
+
+const isoOrNull = (d: Date | string | null) => (d === null ? null : iso(d));
+
+export function toTurn(r: TurnRow): Turn {
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    id: Number(r.id),
+    session_id: r.session_id,
+    message_id: num(r.message_id),
+    prompt: r.prompt,
+    source: r.source,
+    status: r.status as TurnStatus,
+    created_at: iso(r.created_at),
+    started_at: isoOrNull(r.started_at),
+    ended_at: isoOrNull(r.ended_at),
+    cost_usd: num(r.cost_usd),
+    input_tokens: num(r.input_tokens),
+    output_tokens: num(r.output_tokens),
+    num_turns: num(r.num_turns),
+    duration_ms: num(r.duration_ms),
+    is_error: r.is_error,
+    subtype: r.subtype,
+    terminal_reason: r.terminal_reason,
+    error: r.error,
   };
 }

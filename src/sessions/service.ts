@@ -5,20 +5,31 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
-import { insertCommandLog, listCommandLogs, upsertSessionAndInsertLog, type NewCommandLogRow } from '../db/queries/command-logs.ts';
+import {
+  insertCommandLog,
+  listCommandLogs,
+  upsertSessionAndInsertLog,
+  upsertSessionsAndInsertLogs,
+  type ClaudeLogItem,
+  type ClaudeLogOutcome,
+  type NewCommandLogRow,
+} from '../db/queries/command-logs.ts';
 import { insertMessage, listMessages } from '../db/queries/messages.ts';
+import { addSessionTotals, cancelQueuedTurns, listTurns, setTurnState, type TurnOutcome } from '../db/queries/turns.ts';
 import {
   findSession,
   findSessionForUpdate,
   insertSession,
   listSessions,
+  setManaged,
   updateSession,
   type SessionRow,
 } from '../db/queries/sessions.ts';
 import type { EventBus } from '../events/bus.ts';
 import { decodeCursor, encodeCursor, isIdCursor, isTimeIdCursor } from '../lib/cursor.ts';
+import { Batcher } from '../lib/batcher.ts';
 import { AppError, conflict, notFound } from '../lib/errors.ts';
-import { toCommandLog, toMessage, toSession } from './mappers.ts';
+import { toCommandLog, toMessage, toSession, toTurn } from './mappers.ts';
 import {
   TRANSITIONS,
   type CommandLog,
@@ -30,9 +41,14 @@ import {
   type Session,
   type SessionStatus,
   type Source,
+  type Turn,
+  type TurnState,
 } from './types.ts';
 
 export interface CreateSessionInput {
+  id?: string | undefined;
+  managed?: boolean | undefined;
+  run_options?: Record<string, unknown> | undefined;
   project_path: string;
   project_type: ProjectType;
   claude_session_id?: string | null | undefined;
@@ -77,10 +93,22 @@ export interface ListSessionsInput {
 }
 
 export class SessionService {
+  /** Hook events arrive in bursts from many runs; concurrent ones share a statement and a commit. */
+  readonly #hookWrites: Batcher<ClaudeLogItem, ClaudeLogOutcome>;
+
   constructor(
     private readonly database: Database,
     private readonly events: EventBus,
-  ) {}
+  ) {
+    this.#hookWrites = new Batcher(
+      (items) => upsertSessionsAndInsertLogs(this.db, items),
+      async (item) => {
+        const r = await upsertSessionAndInsertLog(this.db, item.seed, item.log);
+        const created = r.createdSession ? await findSession(this.db, r.sessionId) : undefined;
+        return { sessionId: r.sessionId, createdSession: created, log: r.log };
+      },
+    );
+  }
 
   private get db() {
     return this.database.db;
@@ -90,7 +118,9 @@ export class SessionService {
     let row: SessionRow;
     try {
       row = await insertSession(this.db, {
-        id: randomUUID(),
+        id: input.id ?? randomUUID(),
+        managed: input.managed ?? false,
+        run_options: input.run_options ?? {},
         claude_session_id: input.claude_session_id ?? null,
         project_path: input.project_path,
         project_type: input.project_type,
@@ -194,18 +224,14 @@ export class SessionService {
     claude: { claudeSessionId: string; projectPath: string; metadata: Record<string, unknown> },
     l: NewLogInput,
   ): Promise<{ sessionId: string; log: CommandLog | undefined; createdSession: boolean }> {
-    const r = await upsertSessionAndInsertLog(
-      this.db,
-      { id: randomUUID(), claudeSessionId: claude.claudeSessionId, projectPath: claude.projectPath, metadata: claude.metadata },
-      toLogRow(l),
-    );
-    if (r.createdSession) {
-      const row = await findSession(this.db, r.sessionId);
-      if (row) this.events.publish({ type: 'session.created', session: toSession(row) });
-    }
+    const r = await this.#hookWrites.submit({
+      seed: { id: randomUUID(), claudeSessionId: claude.claudeSessionId, projectPath: claude.projectPath, metadata: claude.metadata },
+      log: toLogRow(l),
+    });
+    if (r.createdSession) this.events.publish({ type: 'session.created', session: toSession(r.createdSession) });
     const log = r.log ? toCommandLog(r.log) : undefined;
     if (log) this.events.publish({ type: 'log.created', log });
-    return { sessionId: r.sessionId, log, createdSession: r.createdSession };
+    return { sessionId: r.sessionId, log, createdSession: r.createdSession !== undefined };
   }
 
   async listLogs(sessionId: string, q: { limit: number; cursor?: string | undefined; tool?: string | undefined; status?: LogStatus | undefined }): Promise<Page<CommandLog>> {
@@ -213,6 +239,48 @@ export class SessionService {
     const afterId = q.cursor ? decodeCursor(q.cursor, isIdCursor) : undefined;
     const rows = await listCommandLogs(this.db, sessionId, { limit: q.limit + 1, afterId, tool: q.tool, status: q.status });
     return pageById(rows.map(toCommandLog), q.limit);
+  }
+
+  /** Sets the runner's view of the session (idle, queued, running) and tells subscribers. */
+  async setTurnState(sessionId: string, state: TurnState): Promise<void> {
+    await setTurnState(this.db, sessionId, state);
+    await this.#publishUpdated(sessionId);
+  }
+
+  async recordTurnTotals(sessionId: string, o: TurnOutcome, cumulativeCostUsd: number | null): Promise<void> {
+    await addSessionTotals(this.db, sessionId, {
+      cumulative_cost_usd: cumulativeCostUsd,
+      input_tokens: o.input_tokens ?? 0,
+      output_tokens: o.output_tokens ?? 0,
+      num_turns: o.num_turns ?? 0,
+    });
+    await this.#publishUpdated(sessionId);
+  }
+
+  /** Marks a session as run by the orchestrator, with the options its turns use. */
+  async setManaged(sessionId: string, runOptions: Record<string, unknown>): Promise<Session> {
+    const row = await setManaged(this.db, sessionId, runOptions);
+    if (!row) throw notFound('session', sessionId);
+    const session = toSession(row);
+    this.events.publish({ type: 'session.updated', session });
+    return session;
+  }
+
+  async listTurns(sessionId: string, limit: number, cursor?: string): Promise<Page<Turn>> {
+    await this.get(sessionId);
+    const afterId = cursor ? decodeCursor(cursor, isIdCursor) : undefined;
+    const rows = await listTurns(this.db, sessionId, limit + 1, afterId);
+    return pageById(rows.map(toTurn), limit);
+  }
+
+  /** Cancels turns still waiting (the session was closed); returns how many. */
+  async cancelQueuedTurns(sessionId: string): Promise<number> {
+    return (await cancelQueuedTurns(this.db, sessionId)).length;
+  }
+
+  async #publishUpdated(sessionId: string): Promise<void> {
+    const row = await findSession(this.db, sessionId);
+    if (row) this.events.publish({ type: 'session.updated', session: toSession(row) });
   }
 }
 

@@ -44,6 +44,27 @@ export interface Session {
   created_at: string;
   updated_at: string;
   metadata: Record<string, unknown>;
+  /** True when the orchestrator runs Claude Code for this session (user messages start turns). */
+  managed: boolean;
+  turn_state: TurnState;
+  /** Place in the wait queue for a free run slot (1 = next), when turn_state is queued. */
+  queue_position: number | null;
+  totals: SessionTotals;
+  run_options: Record<string, unknown>;
+}
+
+export const TURN_STATES = ['idle', 'queued', 'running'] as const;
+export type TurnState = (typeof TURN_STATES)[number];
+
+export interface SessionTotals {
+  /** Claude Code's running total for the session, in USD. */
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  /** Model round trips, summed over turns. */
+  num_turns: number;
+  /** Turns run by the orchestrator. */
+  turns: number;
 }
 
 export interface Message {
@@ -74,4 +95,29 @@ export interface CommandLog {
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
+}
+
+export const TURN_STATUSES = ['queued', 'running', 'completed', 'error', 'interrupted', 'timed_out', 'cancelled'] as const;
+export type TurnStatus = (typeof TURN_STATUSES)[number];
+
+/** One prompt run by the orchestrator, from queue to result. */
+export interface Turn {
+  id: number;
+  session_id: string;
+  message_id: number | null;
+  prompt: string;
+  source: string;
+  status: TurnStatus;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  cost_usd: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  num_turns: number | null;
+  duration_ms: number | null;
+  is_error: boolean | null;
+  subtype: string | null;
+  terminal_reason: string | null;
+  error: string | null;
 }

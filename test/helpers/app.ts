@@ -1,52 +1,76 @@
 /** Builds the real app on a fresh test database; requests go through app.inject(). */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
+import type { RunnerConfig } from '../../src/config.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import type { SseOptions } from '../../src/http/sse.ts';
 import { createLogger } from '../../src/logger.ts';
-import { SessionService } from '../../src/sessions/service.ts';
+import { createCore, type Core } from '../../src/main.ts';
+import type { WorkspacePort } from '../../src/workspaces/port.ts';
 import { createTestDb, type TestDb } from './db.ts';
 
-export interface TestApp {
+export interface TestApp extends Core {
   app: FastifyInstance;
   db: TestDb;
-  events: EventBus;
-  sessions: SessionService;
+  workspacesDir: string;
   close(): Promise<void>;
 }
 
 export interface TestAppOptions {
   bodyLimitBytes?: number;
   resultMaxBytes?: number;
+  runner?: Partial<RunnerConfig>;
+  workspaces?: WorkspacePort;
+  /** Reuse a database (restart tests); it is not closed by close(). */
+  db?: TestDb;
   /** Ring buffer size of the event bus (small to test SSE resets). */
   eventCapacity?: number;
+  /** The built dashboard to serve (test/helpers/browser.ts). */
   webRoot?: string;
   sse?: Partial<SseOptions>;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
-  const db = await createTestDb();
-  const events = new EventBus(opts.eventCapacity);
-  const sessions = new SessionService(db.database, events);
+  const db = opts.db ?? (await createTestDb());
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false });
+  const workspacesDir = opts.runner?.workspacesDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cco-ws-'));
+  const runner: RunnerConfig = {
+    workspacesDir,
+    maxConcurrentRuns: 4,
+    turnTimeoutS: 120,
+    defaultPermissionMode: 'acceptEdits',
+    claudePath: undefined,
+    envFile: undefined,
+    passEnv: {},
+    ...opts.runner,
+  };
+  const resultMaxBytes = opts.resultMaxBytes ?? 50 * 1024;
+  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, events: new EventBus(opts.eventCapacity), ...(opts.workspaces ? { workspaces: opts.workspaces } : {}) });
+  await core.runner.start();
   const app = await buildApp({
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false }),
+    logger,
     database: db.database,
-    sessions,
+    sessions: core.sessions,
+    commands: core.commands,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
-    resultMaxBytes: opts.resultMaxBytes ?? 50 * 1024,
-    events,
+    resultMaxBytes,
+    events: core.events,
     webRoot: opts.webRoot,
     sse: opts.sse,
   });
   await app.ready();
   return {
+    ...core,
     app,
     db,
-    events,
-    sessions,
+    workspacesDir,
     async close() {
       await app.close();
-      await db.close();
+      await core.runner.stop();
+      if (!opts.db) await db.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 /** SQL for command_logs. */
 import { sql, type Selectable } from 'kysely';
 import type { CommandLogsTable } from '../schema.ts';
-import { jsonb, type Executor } from './sessions.ts';
+import { jsonb, type Executor, type SessionRow } from './sessions.ts';
 
 export type CommandLogRow = Selectable<CommandLogsTable>;
 
@@ -89,4 +89,74 @@ export async function listCommandLogs(db: Executor, sessionId: string, q: LogLis
   if (q.status) query = query.where('status', '=', q.status);
   if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
   return query.orderBy('id', 'asc').limit(q.limit).execute();
+}
+
+export interface ClaudeLogItem {
+  seed: ClaudeSessionSeed;
+  log: NewCommandLogRow;
+}
+
+export interface ClaudeLogOutcome {
+  sessionId: string;
+  /** The session row when this item's event created it. */
+  createdSession: SessionRow | undefined;
+  log: CommandLogRow | undefined;
+}
+
+/**
+ * upsertSessionAndInsertLog for many events in one statement (one round trip,
+ * one commit). Sessions are upserted once per Claude session id, in id order so
+ * concurrent batches lock them in the same order. Log ids are drawn up front so
+ * each event learns its own row even without a tool_use_id; an event whose
+ * tool_use_id is already stored (or repeated earlier in the batch) gets no log.
+ */
+export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly ClaudeLogItem[]): Promise<ClaudeLogOutcome[]> {
+  const input = items.map((it, ord) => ({
+    ord,
+    new_id: it.seed.id,
+    claude_session_id: it.seed.claudeSessionId,
+    project_path: it.seed.projectPath,
+    session_metadata: it.seed.metadata,
+    ...it.log,
+    input: it.log.input ?? null,
+  }));
+  const r = await sql<{ sessions: (SessionRow & { created: boolean })[]; logs: CommandLogRow[]; log_ids: number[] }>`
+    with input as materialized (
+      select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id
+      from jsonb_to_recordset(${jsonb(input)}) as x(
+        ord int, new_id uuid, claude_session_id text, project_path text, session_metadata jsonb, tool_use_id text, tool text,
+        input jsonb, result text, result_truncated boolean, result_size int, status text, duration_ms int, metadata jsonb)
+      order by x.ord
+    ),
+    s as (
+      insert into sessions (id, claude_session_id, project_path, project_type, status, source, metadata)
+      select distinct on (claude_session_id) new_id, claude_session_id, project_path, 'local', 'active', 'cli', session_metadata
+      from input order by claude_session_id, ord
+      on conflict (claude_session_id) do update set updated_at = now()
+      returning *, (xmax = 0) as created
+    ),
+    ins as (
+      insert into command_logs (id, session_id, tool_use_id, tool, input, result, result_truncated, result_size, status, duration_ms, metadata)
+      select i.log_id, s.id, i.tool_use_id, i.tool, i.input, i.result, i.result_truncated, i.result_size, i.status, i.duration_ms, i.metadata
+      from input i join s on s.claude_session_id = i.claude_session_id
+      order by i.ord
+      on conflict (session_id, tool_use_id) do nothing
+      returning *
+    )
+    select (select coalesce(jsonb_agg(s), '[]'::jsonb) from s) as sessions,
+           (select coalesce(jsonb_agg(ins), '[]'::jsonb) from ins) as logs,
+           (select jsonb_agg(log_id order by ord) from input) as log_ids`.execute(db);
+  const row = r.rows[0];
+  if (!row) throw new Error('batch upsert returned no row');
+  const sessions = new Map(row.sessions.map((s) => [s.claude_session_id, s]));
+  const logs = new Map(row.logs.map((l) => [Number(l.id), l]));
+  const creators = new Set<string>();
+  return items.map((it, ord) => {
+    const s = sessions.get(it.seed.claudeSessionId);
+    if (!s) throw new Error('batch upsert lost a session');
+    const creates = s.created && !creators.has(s.id);
+    if (creates) creators.add(s.id);
+    const { created: _created, ...session } = s;
+    return { sessionId: s.id, createdSession: creates ? session : undefined, log: logs.get(Number(row.log_ids[ord])) };
+  });
 }

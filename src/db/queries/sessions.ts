@@ -9,6 +9,8 @@ export const jsonb = (value: unknown) => sql<string>`cast(${JSON.stringify(value
 
 export interface NewSessionRow {
   id: string;
+  managed: boolean;
+  run_options: Record<string, unknown>;
   claude_session_id: string | null;
   project_path: string;
   project_type: string;
@@ -21,7 +23,7 @@ export interface NewSessionRow {
 export async function insertSession(db: Executor, s: NewSessionRow): Promise<SessionRow> {
   return db
     .insertInto('sessions')
-    .values({ ...s, metadata: jsonb(s.metadata) })
+    .values({ ...s, metadata: jsonb(s.metadata), run_options: jsonb(s.run_options) })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -80,6 +82,15 @@ export async function updateSession(db: Executor, id: string, c: SessionChanges)
       ...(c.claude_session_id !== undefined ? { claude_session_id: c.claude_session_id } : {}),
       ...(c.metadataPatch ? { metadata: sql`metadata || ${jsonb(c.metadataPatch)}` } : {}),
     })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function setManaged(db: Executor, id: string, runOptions: Record<string, unknown>): Promise<SessionRow | undefined> {
+  return db
+    .updateTable('sessions')
+    .set({ managed: true, run_options: jsonb(runOptions), updated_at: sql`now()` })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirst();

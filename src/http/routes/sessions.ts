@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES } from '../../sessions/types.ts';
+import type { SessionCommands } from '../../runner/session-commands.ts';
 import type { SessionService } from '../../sessions/service.ts';
 import {
   commandLogSchema,
@@ -14,17 +15,24 @@ import {
   messageSchema,
   pageOf,
   sessionSchema,
+  turnInfoSchema,
+  turnSchema,
   updateSessionBody,
 } from '../schemas.ts';
 
 const errors = { 400: errorSchema, 404: errorSchema };
 
-export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService }> = async (app, { sessions }) => {
+export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; commands: SessionCommands }> = async (app, { sessions, commands }) => {
   app.post('/api/sessions', {
-    schema: { tags: ['sessions'], summary: 'Create a session', body: createSessionBody, response: { 201: sessionSchema, 400: errorSchema, 409: errorSchema } },
+    schema: {
+      tags: ['sessions'],
+      summary: 'Create a session; with a prompt, start Claude Code on it',
+      body: createSessionBody,
+      response: { 201: sessionSchema.extend({ turn: turnInfoSchema.optional() }), 400: errorSchema, 409: errorSchema },
+    },
   }, async (req, reply) => {
-    const session = await sessions.create(req.body);
-    return reply.code(201).send(session);
+    const { session, turn } = await commands.create(req.body);
+    return reply.code(201).send(turn ? { ...session, turn } : session);
   });
 
   app.get('/api/sessions', {
@@ -40,11 +48,14 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService }> 
       }),
       response: { 200: pageOf(sessionSchema), 400: errorSchema },
     },
-  }, async (req) => sessions.list(req.query));
+  }, async (req) => {
+    const page = await sessions.list(req.query);
+    return { ...page, data: page.data.map((s) => commands.decorate(s)) };
+  });
 
   app.get('/api/sessions/:id', {
     schema: { tags: ['sessions'], summary: 'Get one session', params: idParams, response: { 200: sessionSchema, ...errors } },
-  }, async (req) => sessions.get(req.params.id));
+  }, async (req) => commands.decorate(await sessions.get(req.params.id)));
 
   app.patch('/api/sessions/:id', {
     schema: {
@@ -55,7 +66,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService }> 
       body: updateSessionBody,
       response: { 200: sessionSchema, ...errors, 409: errorSchema },
     },
-  }, async (req) => (await sessions.update(req.params.id, req.body)).session);
+  }, async (req) => commands.update(req.params.id, req.body));
 
   app.get('/api/sessions/:id/messages', {
     schema: {
@@ -70,12 +81,25 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService }> 
   app.post('/api/sessions/:id/messages', {
     schema: {
       tags: ['messages'],
-      summary: 'Add a message to the conversation',
+      summary: 'Add a message; a user message to a session the orchestrator runs starts (or queues) the next turn',
       params: idParams,
       body: createMessageBody,
-      response: { 201: messageSchema, ...errors },
+      response: { 201: messageSchema.extend({ turn: turnInfoSchema.optional() }), ...errors, 409: errorSchema },
     },
-  }, async (req, reply) => reply.code(201).send(await sessions.addMessage(req.params.id, req.body)));
+  }, async (req, reply) => {
+    const { message, turn } = await commands.postMessage(req.params.id, req.body);
+    return reply.code(201).send(turn ? { ...message, turn } : message);
+  });
+
+  app.get('/api/sessions/:id/turns', {
+    schema: {
+      tags: ['turns'],
+      summary: 'Turns the orchestrator ran (or queued), oldest first, with cost, tokens and outcome',
+      params: idParams,
+      querystring: z.strictObject({ limit: limitQuery, cursor: cursorQuery }),
+      response: { 200: pageOf(turnSchema), ...errors },
+    },
+  }, async (req) => sessions.listTurns(req.params.id, req.query.limit, req.query.cursor));
 
   app.get('/api/sessions/:id/logs', {
     schema: {

@@ -1,0 +1,117 @@
+/**
+ * The HTTP load generator: N senders over keep-alive connections, each sending
+ * its next request as soon as the previous answer is read; per-request latency
+ * measured from write to the last byte of the answer. Runs in a child process
+ * (load-process.ts) so the client never shares an event loop with the server.
+ */
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { hookPayload, type HookPayloadSpec } from './hook-payloads.ts';
+
+export type LoadRequests =
+  | { kind: 'get'; paths: string[] }
+  | { kind: 'hooks'; spec: HookPayloadSpec };
+
+export interface LoadJob {
+  baseUrl: string;
+  concurrency: number;
+  /** Measured requests. */
+  count: number;
+  /** Requests sent first and not measured (connection set-up, JIT). */
+  warmup: number;
+  requests: LoadRequests;
+}
+
+export interface LoadResult {
+  latenciesMs: number[];
+  elapsedMs: number;
+  errors: number;
+  firstError: string | null;
+  /** CPU time the load generator itself used (user + system). */
+  clientCpuMs: number;
+}
+
+interface Prepared {
+  method: 'GET' | 'POST';
+  path: string;
+  body: string | undefined;
+}
+
+function prepare(r: LoadRequests, i: number): Prepared {
+  if (r.kind === 'get') return { method: 'GET', path: r.paths[i % r.paths.length] as string, body: undefined };
+  return { method: 'POST', path: '/api/hooks/tool-complete', body: JSON.stringify(hookPayload(r.spec, i)) };
+}
+
+function send(agent: http.Agent, base: URL, p: Prepared): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { accept: 'application/json' };
+    if (p.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(p.body);
+    }
+    const req = http.request({ agent, host: base.hostname, port: base.port, method: p.method, path: p.path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(p.body);
+  });
+}
+
+export async function runLoad(job: LoadJob): Promise<LoadResult> {
+  const base = new URL(job.baseUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
+  const total = job.warmup + job.count;
+  const latencies = new Array<number>(job.count).fill(0);
+  let next = 0;
+  let errors = 0;
+  let firstError: string | null = null;
+  let measuredStart = 0;
+  const cpuBefore = process.cpuUsage();
+
+  async function sender(): Promise<void> {
+    while (true) {
+      const i = next++;
+      if (i >= total) return;
+      if (i === job.warmup) measuredStart = performance.now();
+      const p = prepare(job.requests, i);
+      const t0 = performance.now();
+      let failure: string | null = null;
+      try {
+        const res = await send(agent, base, p);
+        if (res.status >= 300) failure = `${p.method} ${p.path} -> ${res.status} ${res.body.slice(0, 200)}`;
+      } catch (e: unknown) {
+        failure = `${p.method} ${p.path} -> ${(e as Error).message}`;
+      }
+      const t1 = performance.now();
+      if (i >= job.warmup) latencies[i - job.warmup] = t1 - t0;
+      if (failure !== null) {
+        errors += 1;
+        firstError ??= failure;
+      }
+    }
+  }
+
+  try {
+    // Warm-up runs at the same concurrency so the measured part starts with open connections.
+    await Promise.all(Array.from({ length: job.concurrency }, () => sender()));
+  } finally {
+    agent.destroy();
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  return { latenciesMs: latencies, elapsedMs: performance.now() - measuredStart, errors, firstError, clientCpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/** Nearest-rank percentile of an unsorted sample. */
+export function percentile(sample: readonly number[], p: number): number {
+  if (sample.length === 0) return Number.NaN;
+  const sorted = [...sample].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}

@@ -1,0 +1,96 @@
+/**
+ * Starts the Claude Code process for a turn. Two guarantees the SDK's own spawn
+ * does not give:
+ * - it dies with the server: `setpriv --pdeathsig KILL` makes the kernel kill it
+ *   when the server process dies, even on kill -9;
+ * - its tools die with it: it leads its own process group, and kill() signals the
+ *   whole group, so a Bash tool's children cannot linger after an interrupt.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+
+let setprivPath: string | null | undefined;
+
+function findSetpriv(): string | null {
+  if (setprivPath === undefined) {
+    const r = spawnSync('setpriv', ['--help'], { stdio: 'ignore' });
+    setprivPath = r.status === 0 ? 'setpriv' : null;
+  }
+  return setprivPath;
+}
+
+/** Kills a process group, falling back to the process; never throws. */
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export interface LocalSpawn {
+  spawner: (options: SpawnOptions) => SpawnedProcess;
+  /** The last child started, once started. */
+  child(): ChildProcess | undefined;
+  /** The last few KB of stderr, for error messages. */
+  stderrTail(): string;
+}
+
+export function localSpawner(onStart?: (pid: number) => void): LocalSpawn {
+  let child: ChildProcess | undefined;
+  let tail = '';
+  const spawner = (options: SpawnOptions): SpawnedProcess => {
+    const setpriv = findSetpriv();
+    const [cmd, args] = setpriv
+      ? [setpriv, ['--pdeathsig', 'KILL', '--', options.command, ...options.args]]
+      : [options.command, options.args];
+    const c = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    child = c;
+    c.stderr?.setEncoding('utf8');
+    c.stderr?.on('data', (d: string) => {
+      tail = (tail + d).slice(-4096);
+    });
+    if (c.pid) onStart?.(c.pid);
+    const signalHandler = () => killGroup(c.pid, 'SIGTERM');
+    options.signal?.addEventListener('abort', signalHandler, { once: true });
+    // The SDK kills through this object; route it to the whole group.
+    type Listener = (...args: unknown[]) => void;
+    const wrapped = {
+      get stdin() {
+        return c.stdin!;
+      },
+      get stdout() {
+        return c.stdout!;
+      },
+      get killed() {
+        return c.killed;
+      },
+      get exitCode() {
+        return c.exitCode;
+      },
+      get signalCode() {
+        return c.signalCode;
+      },
+      kill(signal: NodeJS.Signals) {
+        killGroup(c.pid, signal);
+        return true;
+      },
+      on(event: string, listener: Listener) {
+        c.on(event, listener);
+      },
+      once(event: string, listener: Listener) {
+        c.once(event, listener);
+      },
+      off(event: string, listener: Listener) {
+        c.off(event, listener);
+      },
+    };
+    return wrapped as unknown as SpawnedProcess;
+  };
+  return { spawner, child: () => child, stderrTail: () => tail };
+}

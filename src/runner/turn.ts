@@ -1,0 +1,117 @@
+/**
+ * Runs one turn: starts Claude Code through the Agent SDK on one prompt (resuming
+ * the Claude session when there is one), feeds its stream to the recorder, and
+ * ends when the turn's result arrives, when it is interrupted (pause, close,
+ * shutdown, timeout), or when the process dies.
+ */
+import { query, type HookCallback, type Options, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { ClaudeSpawner } from '../workspaces/port.ts';
+import { redact } from './claude-env.ts';
+import type { RunOptions } from './options.ts';
+import { killGroup, localSpawner } from './spawn.ts';
+import type { StreamRecorder, TurnResult } from './stream-recorder.ts';
+
+export type InterruptReason = 'paused' | 'completed' | 'shutdown' | 'timeout';
+
+export interface TurnHandle {
+  /** Asks Claude Code to stop; the turn then ends with `interrupted` (or `timed_out`). */
+  interrupt(reason: InterruptReason): void;
+  done: Promise<TurnEnd>;
+}
+
+export type TurnEnd =
+  | { kind: 'result'; result: TurnResult }
+  | { kind: 'interrupted'; reason: InterruptReason; result: TurnResult | undefined }
+  | { kind: 'failed'; message: string };
+
+export interface TurnSpec {
+  prompt: string;
+  cwd: string;
+  resume: string | undefined;
+  options: RunOptions;
+  env: Record<string, string>;
+  claudePath: string | undefined;
+  /** A workspace's own way to start Claude Code (sandboxes); default: a local child process. */
+  spawner: ClaudeSpawner | undefined;
+  recorder: StreamRecorder;
+  secrets: string[];
+  onProcessStart?: (pid: number) => void;
+}
+
+/** After an interrupt request, how long Claude Code gets to end the turn itself before it is killed. */
+const INTERRUPT_GRACE_MS = 5_000;
+
+export function startTurn(spec: TurnSpec): TurnHandle {
+  const abort = new AbortController();
+  let interruptReason: InterruptReason | undefined;
+  let endInput!: () => void;
+  const inputEnded = new Promise<void>((r) => (endInput = r));
+  const local = localSpawner(spec.onProcessStart);
+
+  // Streaming input keeps the control channel open (interrupt needs it); ending
+  // the generator after the result closes stdin, and Claude Code exits.
+  async function* input(): AsyncGenerator<SDKUserMessage> {
+    yield { type: 'user', message: { role: 'user', content: spec.prompt }, parent_tool_use_id: null, session_id: '' } as SDKUserMessage;
+    await inputEnded;
+  }
+
+  const durationHook: HookCallback = async (hookInput, toolUseId) => {
+    spec.recorder.noteHookDuration(toolUseId, (hookInput as { duration_ms?: unknown }).duration_ms);
+    return {};
+  };
+
+  const o = spec.options;
+  const options: Options = {
+    cwd: spec.cwd,
+    env: spec.env,
+    abortController: abort,
+    ...(spec.resume ? { resume: spec.resume } : {}),
+    ...(spec.claudePath ? { pathToClaudeCodeExecutable: spec.claudePath } : {}),
+    spawnClaudeCodeProcess: spec.spawner ?? local.spawner,
+    systemPrompt: { type: 'preset', preset: 'claude_code', ...(o.append_system_prompt ? { append: o.append_system_prompt } : {}) },
+    settingSources: ['user', 'project', 'local'],
+    permissionMode: o.permission_mode,
+    ...(o.permission_mode === 'bypassPermissions' ? { allowDangerouslySkipPermissions: true } : {}),
+    ...(o.allowed_tools ? { allowedTools: o.allowed_tools } : {}),
+    ...(o.disallowed_tools ? { disallowedTools: o.disallowed_tools } : {}),
+    ...(o.model ? { model: o.model } : {}),
+    ...(o.max_turns ? { maxTurns: o.max_turns } : {}),
+    hooks: { PostToolUse: [{ hooks: [durationHook] }], PostToolUseFailure: [{ hooks: [durationHook] }] },
+  };
+
+  const q = query({ prompt: input(), options });
+  let killTimer: NodeJS.Timeout | undefined;
+
+  const done = (async (): Promise<TurnEnd> => {
+    try {
+      for await (const m of q) {
+        spec.recorder.handle(m);
+        if (m.type === 'result') endInput();
+      }
+    } catch (e: unknown) {
+      if (!interruptReason) {
+        const tail = redact(local.stderrTail().trim().split('\n').slice(-5).join('\n'), spec.secrets);
+        return { kind: 'failed', message: redact((e as Error).message, spec.secrets) + (tail ? `\n${tail}` : '') };
+      }
+    } finally {
+      endInput();
+      clearTimeout(killTimer);
+      // Whatever the turn left running in its process group (tool children) goes too.
+      killGroup(local.child()?.pid, 'SIGKILL');
+    }
+    const result = spec.recorder.result;
+    if (interruptReason) return { kind: 'interrupted', reason: interruptReason, result };
+    if (!result) return { kind: 'failed', message: redact(`Claude Code exited without a result. ${local.stderrTail().slice(-500)}`, spec.secrets) };
+    return { kind: 'result', result };
+  })();
+
+  return {
+    done,
+    interrupt(reason) {
+      if (interruptReason) return;
+      interruptReason = reason;
+      q.interrupt().catch(() => {});
+      killTimer = setTimeout(() => abort.abort(), INTERRUPT_GRACE_MS);
+    },
+  };
+}

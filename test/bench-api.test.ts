@@ -1,0 +1,53 @@
+/**
+ * bench:api at a tiny scale on the test backend: it must run end to end and
+ * produce every figure. The values are not checked (timings belong in
+ * BENCHMARKS.md, not in tests).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { parseCli, runApiBench } from '../bench/api.ts';
+import { markdownTable } from '../bench/api/report.ts';
+import { READ_SCENARIOS, type Latency } from '../bench/api/run.ts';
+import { TEST_BACKEND } from './helpers/db.ts';
+
+test('bench:api runs at a tiny scale and reports every figure', { timeout: 120_000 }, async () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-bench-test-'));
+  try {
+    const opts = {
+      ...parseCli(['--backend', TEST_BACKEND, '--scale', '0.006', '--requests', '20', '--hook-events', '200', '--concurrency', '10', '--out', outDir]),
+      adminUrl: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      log: () => {},
+    };
+    const [result] = await runApiBench(opts);
+    assert.ok(result);
+    assert.equal(result.backend, TEST_BACKEND);
+    assert.deepEqual([result.dataset.sessions, result.dataset.messages, result.dataset.logs], [600, 6000, 6000]);
+    assert.ok(result.dataset.bigSessionMessages > result.dataset.page_limit);
+    for (const s of READ_SCENARIOS) {
+      const l: Latency = result.median[s];
+      assert.equal(l.n, 20, s);
+      assert.equal(l.errors, 0, s);
+      for (const v of [l.p50_ms, l.p95_ms, l.mean_ms, l.server_cpu_ms]) assert.ok(Number.isFinite(v) && v > 0, `${s}: ${v}`);
+    }
+    const h = result.median.hooks;
+    assert.equal(h.n, 200);
+    assert.equal(h.errors, 0);
+    for (const v of [h.events_per_s, h.p50_ms, h.p95_ms, h.p99_ms, h.seconds, h.server_cpu_ms]) assert.ok(Number.isFinite(v) && v > 0, `hooks: ${v}`);
+    for (const l of [...READ_SCENARIOS.map((s) => result.median[s]), h]) {
+      assert.ok(l.client_cpu_ms > 0 && l.db_cpu_ms >= 0, 'CPU per request of client and database');
+      if (TEST_BACKEND === 'pglite') assert.equal(l.db_cpu_ms, 0, 'PGlite runs inside the server process');
+    }
+    assert.ok(result.seed.totalS > 0 && result.machine.database.length > 0);
+
+    const written = JSON.parse(fs.readFileSync(path.join(outDir, `api-${TEST_BACKEND}.json`), 'utf8'));
+    assert.deepEqual(written.median, result.median);
+    const table = markdownTable([result]);
+    assert.match(table, /page 50,000 rows deep/);
+    assert.match(table, /events\/s/);
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+});
