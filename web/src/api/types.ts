@@ -32,9 +32,13 @@ export interface Session {
   created_at: string;
   updated_at: string;
   metadata: Record<string, unknown>;
+  /** Run by the orchestrator (it has turns), as opposed to only observed through hooks. */
+  managed?: boolean;
   turn_state?: TurnState;
   queue_position?: number | null;
   totals?: Totals;
+  /** model, permission_mode, allowed_tools, … the session's turns run with. */
+  run_options?: Record<string, unknown>;
 }
 
 export interface Message {

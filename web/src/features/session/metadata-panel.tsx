@@ -11,16 +11,17 @@ function show(v: unknown): string {
 
 /** Identity, workspace, model, tokens and cost; the rest of the metadata as key/value rows. */
 export function MetadataPanel({ session }: { session: Session }) {
-  const run = (session.metadata.run ?? {}) as Record<string, unknown>;
+  const run = session.run_options ?? {};
   const t = session.totals;
-  const other = Object.entries(session.metadata).filter(([k]) => k !== 'run');
+  const other = Object.entries(session.metadata);
   const rows: [string, string][] = [
     ['Session id', session.id],
     ['Claude session id', show(session.claude_session_id)],
     ['Workspace', `${session.project_path} (${session.project_type})`],
     ['Source', session.source],
+    ['Run by the orchestrator', session.managed ? 'yes' : session.managed === false ? 'no (recorded only)' : '–'],
     ['Created', formatTime(session.created_at)],
-    ['Model', show(run.model)],
+    ['Model', run.model === undefined && session.managed ? 'default' : show(run.model)],
     ['Permission mode', show(run.permission_mode)],
     ['Allowed tools', show(run.allowed_tools)],
     ['Turns', show(t?.turns ?? t?.num_turns)],

@@ -54,7 +54,7 @@ export function SessionTable({ sessions, hasMore, loadingMore, onLoadMore }: { s
       <div ref={sentinel} className="load-more">
         {hasMore ? (
           <button type="button" onClick={onLoadMore} disabled={loadingMore}>{loadingMore ? 'Loading…' : 'Load more'}</button>
-        ) : sessions.length > 0 ? <span className="muted">End of list · {sessions.length} sessions</span> : null}
+        ) : sessions.length > 0 ? <span className="muted">End of list · {sessions.length} {sessions.length === 1 ? 'session' : 'sessions'}</span> : null}
       </div>
     </>
   );
