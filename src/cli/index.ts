@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { ConfigError, describeSettings, loadConfig } from '../config.ts';
 import { VERSION } from '../version.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
 
@@ -13,6 +14,7 @@ export function buildCli(): Command {
     .showHelpAfterError();
   program.addCommand(serveCommand());
   program.addCommand(migrateCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 

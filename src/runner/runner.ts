@@ -62,7 +62,9 @@ export class Runner {
       if (t.status === 'running') {
         // Its process died with the old server (pdeathsig); its tools may not have.
         if (t.pid) killGroup(t.pid, 'SIGKILL');
-        await finishTurn(this.db, t.id, emptyOutcome('interrupted', 'server stopped while the turn ran'));
+        const outcome = emptyOutcome('interrupted', 'server stopped while the turn ran');
+        await finishTurn(this.db, t.id, outcome);
+        await this.deps.sessions.recordTurnTotals(t.session_id, outcome, null);
         await this.deps.sessions.addMessage(t.session_id, {
           direction: 'system',
           content: 'The turn was interrupted because the server stopped while it ran. Send a message to continue.',

@@ -3,6 +3,8 @@
  * against the scripted model server, isolated from the user's ~/.claude.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -14,9 +16,13 @@ export function claudeBinaryPath(): string {
 
 /** A minimal, explicit environment: nothing from the caller's Claude Code setup leaks in. */
 export function claudeTestEnv(opts: { baseUrl: string; configDir: string; extra?: Record<string, string> }): NodeJS.ProcessEnv {
+  // Claude Code's Bash tool runs a login shell that sources ~/.bashrc. The developer's
+  // own shell setup (pyenv's rehash lock, for one) must not slow or break the tests.
+  const home = path.join(opts.configDir, 'home');
+  fs.mkdirSync(home, { recursive: true });
   return {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/root',
+    HOME: home,
     ANTHROPIC_BASE_URL: opts.baseUrl,
     ANTHROPIC_API_KEY: 'sk-fake',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
