@@ -52,8 +52,7 @@ test('a running session’s tool calls appear live in the list and on its page',
   const run = runClaudePrint({
     prompt: `SCRIPT_JSON:${JSON.stringify(script)}`,
     cwd: work,
-    // A HOME of its own, so the Bash tool does not source this machine's shell profile (see runner.test.ts).
-    env: claudeTestEnv({ baseUrl: model.url, configDir, extra: { HOME: configDir } }),
+    env: claudeTestEnv({ baseUrl: model.url, configDir }),
     args: ['--settings', settings, '--allowedTools', 'Bash'],
     timeoutMs: 60_000,
   });

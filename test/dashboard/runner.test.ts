@@ -19,9 +19,7 @@ let configDir: string;
 before(async () => {
   model = await startModelServer({ port: 0 });
   configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-dash-claude-'));
-  // A HOME of its own: Claude Code's Bash tool sources the shell profile, and this machine's runs
-  // `pyenv rehash`, which waits a minute on a lock that a killed process can leave behind.
-  const env = claudeTestEnv({ baseUrl: model.url, configDir, extra: { HOME: configDir } }) as Record<string, string>;
+  const env = claudeTestEnv({ baseUrl: model.url, configDir }) as Record<string, string>;
   d = await startDashboard({ runner: { passEnv: env } });
 });
 after(async () => {
