@@ -33,6 +33,7 @@ export function buildClaudeEnv(opts: {
   passEnv: Record<string, string>;
   fileEnv: Record<string, string>;
   sessionId: string;
+  turnId: number;
   bypassPermissions: boolean;
 }): Record<string, string> {
   return {
@@ -42,6 +43,9 @@ export function buildClaudeEnv(opts: {
     ...opts.fileEnv,
     CCO_MANAGED_RUN: '1',
     CCO_SESSION_ID: opts.sessionId,
+    // Marks every process of this turn (tool children inherit it): crash recovery finds leftovers by it.
+    // The session uuid makes it unique across databases on one machine.
+    CCO_TURN: turnMarker(opts.sessionId, opts.turnId),
     // Claude Code refuses bypassPermissions as root unless told it is sandboxed; the caller asked for it explicitly.
     ...(opts.bypassPermissions ? { IS_SANDBOX: '1' } : {}),
   };
@@ -59,3 +63,5 @@ export function redact(text: string, secrets: string[]): string {
   for (const s of secrets) out = out.split(s).join('[redacted]');
   return out;
 }
+
+export const turnMarker = (sessionId: string, turnId: number) => `${sessionId}/${turnId}`;

@@ -12,10 +12,10 @@ import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Session, Source } from '../sessions/types.ts';
 import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
-import { buildClaudeEnv, readEnvFile, secretValues } from './claude-env.ts';
+import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-env.ts';
 import { parseRunOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
-import { killGroup } from './spawn.ts';
+import { killByEnv } from './spawn.ts';
 import { StreamRecorder } from './stream-recorder.ts';
 import { startTurn, type InterruptReason, type TurnEnd, type TurnHandle } from './turn.ts';
 import { describeEnd, emptyOutcome, outcomeOf } from './outcome.ts';
@@ -60,8 +60,9 @@ export class Runner {
   async #recover(): Promise<void> {
     for (const t of await listOpenTurns(this.db)) {
       if (t.status === 'running') {
-        // Its process died with the old server (pdeathsig); its tools may not have.
-        if (t.pid) killGroup(t.pid, 'SIGKILL');
+        // Its process died with the old server (pdeathsig); its tools may not have. They are
+        // found by the marker in their environment, never by the stored pid, which may be reused.
+        killByEnv('CCO_TURN', turnMarker(t.session_id, t.id));
         const outcome = emptyOutcome('interrupted', 'server stopped while the turn ran');
         await finishTurn(this.db, t.id, outcome);
         await this.deps.sessions.recordTurnTotals(t.session_id, outcome, null);
@@ -159,7 +160,7 @@ export class Runner {
     const options = parseRunOptions(session.run_options, { permission_mode: this.deps.config.defaultPermissionMode, timeout_s: this.deps.config.turnTimeoutS });
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
     const cwd = workspace?.path ?? session.project_path;
-    const env = buildClaudeEnv({ passEnv: this.deps.config.passEnv, fileEnv: this.#fileEnv, sessionId, bypassPermissions: options.permission_mode === 'bypassPermissions' });
+    const env = buildClaudeEnv({ passEnv: this.deps.config.passEnv, fileEnv: this.#fileEnv, sessionId, turnId, bypassPermissions: options.permission_mode === 'bypassPermissions' });
     const secrets = secretValues(env);
     const recorder = new StreamRecorder({
       secrets,

@@ -7,6 +7,7 @@
  *   whole group, so a Bash tool's children cannot linger after an interrupt.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 
 let setprivPath: string | null | undefined;
@@ -31,6 +32,33 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
       // already gone
     }
   }
+}
+
+/**
+ * Kills every process whose environment holds NAME=value. Claude Code's tool
+ * children inherit its environment but may lead their own process groups, so
+ * after a crash this is how the leftovers of a turn are found. Linux only (/proc);
+ * elsewhere it finds nothing.
+ */
+export function killByEnv(name: string, value: string): number {
+  const needle = `${name}=${value}`;
+  let killed = 0;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return 0;
+  }
+  for (const pid of entries) {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(needle)) continue;
+      process.kill(Number(pid), 'SIGKILL');
+      killed++;
+    } catch {
+      // gone meanwhile, or not ours
+    }
+  }
+  return killed;
 }
 
 export interface LocalSpawn {
