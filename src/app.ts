@@ -7,10 +7,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Database } from './db/database.ts';
+import type { HookIngest } from './hooks/ingest.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { hookRoutes } from './http/routes/hooks.ts';
+import { sessionEventRoutes } from './http/routes/session-events.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { DEFAULT_SSE_OPTIONS, SseStreams, type SseOptions } from './http/sse.ts';
 import { dashboardBuilt, registerDashboard } from './http/web.ts';
@@ -24,6 +26,7 @@ export interface AppDeps {
   logger: Logger;
   database: Database;
   sessions: SessionService;
+  hooks: HookIngest;
   commands: SessionCommands;
   bodyLimitBytes: number;
   resultMaxBytes: number;
@@ -57,7 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
   await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
-  await typed.register(hookRoutes, { sessions: deps.sessions, resultMaxBytes: deps.resultMaxBytes });
+  await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
+  await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse });
   // Open event streams never end by themselves; end them first so close() does not wait on them.
   app.addHook('preClose', async () => streams.closeAll());

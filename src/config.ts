@@ -22,6 +22,10 @@ export const SETTINGS = [
   { env: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
   { env: 'BODY_LIMIT_BYTES', default: String(5 * 1024 * 1024), description: 'Largest accepted request body (bytes); larger gets 413.' },
   { env: 'RESULT_MAX_BYTES', default: String(50 * 1024), description: 'Tool results longer than this are cut before storage (bytes).' },
+  { env: 'CCO_HOME', default: '~/.claude-code-orchestrator', description: 'Folder of the hook forwarder (bin/cco-hook.sh) and its default spool (cco hooks).' },
+  { env: 'CCO_SPOOL_DIR', default: undefined, description: 'Spool folder of the hook forwarder. Unset: CCO_HOME/spool. Read by the forwarder at run time too.' },
+  { env: 'CCO_HOOK_URL', default: undefined, description: 'Server URL for cco hooks install/status/flush without --url; overrides the installed URL at hook run time. Unset: http://127.0.0.1:PORT.' },
+  { env: 'CLAUDE_CONFIG_DIR', default: '~/.claude', description: "Claude Code's own setting: where `cco hooks install --user` edits settings.json." },
   { env: 'WORKSPACES_DIR', default: './.data/workspaces', description: 'Where new session folders (and clones) are made.' },
   { env: 'MAX_CONCURRENT_RUNS', default: 'auto', description: 'Turns run at once across sessions; auto = 4 per core, capped by memory (~300 MB each).' },
   { env: 'TURN_TIMEOUT_S', default: '1800', description: 'Default time limit of one turn (seconds); a session may set timeout_s.' },
@@ -44,6 +48,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   BODY_LIMIT_BYTES: intFrom(1024, 1024 * 1024 * 1024),
   RESULT_MAX_BYTES: intFrom(1024, 100 * 1024 * 1024),
+  CCO_HOME: z.string().min(1),
+  CCO_SPOOL_DIR: z.string().min(1).optional(),
+  CCO_HOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  CLAUDE_CONFIG_DIR: z.string().min(1),
   WORKSPACES_DIR: z.string().min(1),
   MAX_CONCURRENT_RUNS: z.union([z.literal('auto'), intFrom(1, 1000)]),
   TURN_TIMEOUT_S: intFrom(1, 7 * 24 * 3600),
@@ -76,6 +84,16 @@ export interface Config {
   db: { url: string | undefined; dataDir: string; poolMax: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
+  /** The `cco hooks` commands: forwarder location, spool, server URL, Claude Code's settings folder. */
+  hooks: {
+    home: string;
+    claudeConfigDir: string;
+    /** CCO_HOOK_URL / CCO_SPOOL_DIR when set: they win over what an installed hook says. */
+    envUrl: string | undefined;
+    envSpoolDir: string | undefined;
+    defaultUrl: string;
+    defaultSpoolDir: string;
+  };
   runner: RunnerConfig;
 }
 
@@ -112,6 +130,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     db: { url: c.DATABASE_URL, dataDir: path.resolve(expandHome(c.DATA_DIR)), poolMax: c.DB_POOL_MAX },
     logLevel: c.LOG_LEVEL,
     resultMaxBytes: c.RESULT_MAX_BYTES,
+    hooks: {
+      home: path.resolve(expandHome(c.CCO_HOME)),
+      claudeConfigDir: path.resolve(expandHome(c.CLAUDE_CONFIG_DIR)),
+      envUrl: c.CCO_HOOK_URL?.replace(/\/+$/, ''),
+      envSpoolDir: c.CCO_SPOOL_DIR ? path.resolve(expandHome(c.CCO_SPOOL_DIR)) : undefined,
+      defaultUrl: `http://127.0.0.1:${c.PORT}`,
+      defaultSpoolDir: path.resolve(expandHome(c.CCO_HOME), 'spool'),
+    },
     runner: {
       workspacesDir: path.resolve(expandHome(c.WORKSPACES_DIR)),
       maxConcurrentRuns: c.MAX_CONCURRENT_RUNS === 'auto' ? autoConcurrency() : c.MAX_CONCURRENT_RUNS,

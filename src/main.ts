@@ -10,6 +10,7 @@ import type { Config, RunnerConfig } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { EventBus } from './events/bus.ts';
+import { HookIngest } from './hooks/ingest.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Runner } from './runner/runner.ts';
 import { SessionCommands } from './runner/session-commands.ts';
@@ -23,6 +24,7 @@ export interface Core {
   workspaces: WorkspacePort;
   runner: Runner;
   commands: SessionCommands;
+  hooks: HookIngest;
 }
 
 /** The domain parts, wired; shared by the server and the integration tests. */
@@ -38,7 +40,8 @@ export function createCore(deps: { database: Database; logger: Logger; runner: R
     logger: deps.logger,
     defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
   });
-  return { events, sessions, workspaces, runner, commands };
+  const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
+  return { events, sessions, workspaces, runner, commands, hooks };
 }
 
 export interface Server {
@@ -68,6 +71,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       database,
       sessions: core.sessions,
       commands: core.commands,
+      hooks: core.hooks,
       bodyLimitBytes: config.http.bodyLimitBytes,
       resultMaxBytes: config.resultMaxBytes,
       events: core.events,

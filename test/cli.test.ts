@@ -64,7 +64,7 @@ test('cco serve answers health and stops cleanly on SIGTERM', async () => {
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`no listen line: ${out}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`no listen line: ${out}`)), 90_000);
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /"url":"(http:\/\/[^"]+)"/.exec(out);

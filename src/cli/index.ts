@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError, describeSettings, loadConfig } from '../config.ts';
 import { VERSION } from '../version.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { hooksCommand } from './commands/hooks.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
 
@@ -15,6 +16,7 @@ export function buildCli(): Command {
   program.addCommand(serveCommand());
   program.addCommand(migrateCommand());
   program.addCommand(doctorCommand());
+  program.addCommand(hooksCommand());
   return program;
 }
 

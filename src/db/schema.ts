@@ -51,6 +51,15 @@ export interface CommandLogsTable {
   metadata: Json;
 }
 
+export interface SessionEventsTable {
+  id: Generated<number>;
+  session_id: string;
+  event: string;
+  event_key: string;
+  data: Json;
+  timestamp: Timestamp;
+}
+
 export interface SlackThreadsTable {
   thread_ts: string;
   session_id: string;
@@ -63,6 +72,7 @@ export interface DB {
   session_messages: SessionMessagesTable;
   command_logs: CommandLogsTable;
   slack_threads: SlackThreadsTable;
+  session_events: SessionEventsTable;
   turns: TurnsTable;
 }
 

@@ -5,17 +5,36 @@
  * the last `capacity` events are kept so a reconnecting client can replay what
  * it missed (SSE Last-Event-ID).
  */
-import type { CommandLog, Message, Session } from '../sessions/types.ts';
+import type { CommandLog, Message, Session, SessionEvent } from '../sessions/types.ts';
 
 export type EventPayload =
   | { type: 'session.created'; session: Session }
   | { type: 'session.updated'; session: Session }
   | { type: 'message.created'; message: Message }
-  | { type: 'log.created'; log: CommandLog };
+  | { type: 'log.created'; log: CommandLog }
+  | { type: 'session_event.created'; event: SessionEvent };
 
 export type OrchestratorEvent = EventPayload & { seq: number; session_id: string; at: string };
 
 export type Listener = (event: OrchestratorEvent) => void;
+
+function sessionIdOf(p: EventPayload): string {
+  switch (p.type) {
+    case 'message.created':
+      return p.message.session_id;
+    case 'log.created':
+      return p.log.session_id;
+    case 'session_event.created':
+      return p.event.session_id;
+    case 'session.created':
+    case 'session.updated':
+      return p.session.id;
+    default: {
+      const never: never = p;
+      throw new Error(`unknown event ${JSON.stringify(never)}`);
+    }
+  }
+}
 
 export class EventBus {
   #seq = 0;
@@ -25,8 +44,7 @@ export class EventBus {
   constructor(private readonly capacity = 2000) {}
 
   publish(payload: EventPayload): OrchestratorEvent {
-    const sessionId =
-      payload.type === 'message.created' ? payload.message.session_id : payload.type === 'log.created' ? payload.log.session_id : payload.session.id;
+    const sessionId = sessionIdOf(payload);
     const event = { ...payload, seq: ++this.#seq, session_id: sessionId, at: new Date().toISOString() } as OrchestratorEvent;
     this.#ring.push(event);
     if (this.#ring.length > this.capacity) this.#ring.shift();

@@ -2,6 +2,7 @@
  * Turns Claude Code's PostToolUse / PostToolUseFailure hook payload into a
  * command log. Payload shapes: shared/reference/claude-code.md §1.3.
  */
+import { z } from 'zod';
 import { truncateUtf8 } from '../lib/truncate.ts';
 import type { NewLogInput } from '../sessions/service.ts';
 
@@ -74,3 +75,15 @@ export function toolHookToLog(p: ToolHookPayload, maxBytes: number): NewLogInput
     maxBytes,
   );
 }
+
+/** Domain check of a tool event's fields (the generic /api/hooks/:event route accepts any event body). */
+export const toolPayloadSchema = z.looseObject({
+  session_id: z.string().min(1).max(255),
+  tool_name: z.string().min(1).max(100),
+  tool_use_id: z.string().min(1).max(255).optional(),
+  error: z.string().optional(),
+  is_interrupt: z.boolean().optional(),
+  duration_ms: z.number().int().min(0).max(2_147_483_647).optional(),
+  agent_id: z.string().max(255).optional(),
+  agent_type: z.string().max(255).optional(),
+});

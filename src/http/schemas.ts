@@ -142,3 +142,19 @@ export const toolHookBody = z.looseObject({
   agent_id: z.string().max(255).optional(),
   agent_type: z.string().max(255).optional(),
 });
+
+/** Any hook event Claude Code sends; event-specific fields are checked by the domain (src/hooks/events.ts). */
+export const hookEventBody = z.looseObject({
+  session_id: z.string().min(1).max(255),
+  hook_event_name: z.string().max(100).optional(),
+  cwd: z.string().max(4096).optional(),
+  transcript_path: z.string().max(4096).optional(),
+});
+
+export const sessionEventSchema = z.object({
+  id: z.number(),
+  session_id: z.string(),
+  event: z.string(),
+  data: metadataSchema,
+  timestamp: z.string(),
+});

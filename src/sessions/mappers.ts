@@ -1,9 +1,10 @@
 /** Row -> API object. Dates become ISO strings; enums are trusted (the DB checks them). */
 import type { CommandLogRow } from '../db/queries/command-logs.ts';
 import type { MessageRow } from '../db/queries/messages.ts';
+import type { SessionEventRow } from '../db/queries/session-events.ts';
 import type { SessionRow } from '../db/queries/sessions.ts';
 import type { TurnRow } from '../db/queries/turns.ts';
-import type { CommandLog, Direction, LogStatus, Message, ProjectType, Session, SessionStatus, Source, Turn, TurnState, TurnStatus } from './types.ts';
+import type { CommandLog, Direction, LogStatus, Message, ProjectType, Session, SessionEvent, SessionStatus, Source, Turn, TurnState, TurnStatus } from './types.ts';
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
@@ -60,6 +61,10 @@ export function toCommandLog(r: CommandLogRow): CommandLog {
     timestamp: iso(r.timestamp),
     metadata: r.metadata ?? {},
   };
+}
+
+export function toSessionEvent(r: SessionEventRow): SessionEvent {
+  return { id: Number(r.id), session_id: r.session_id, event: r.event, data: r.data ?? {}, timestamp: iso(r.timestamp) };
 }
 
 const isoOrNull = (d: Date | string | null) => (d === null ? null : iso(d));

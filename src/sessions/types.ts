@@ -4,7 +4,9 @@
  *   (messages) and a tool log. Maps to one Claude Code session id once known.
  * - message: a user, assistant or system entry in a session's conversation.
  * - command log: one tool execution (Bash, Edit, ...) with input, result and duration.
- * - hook event: a JSON payload Claude Code sends to a hook; tool events become command logs.
+ * - hook event: a JSON payload Claude Code sends to a hook; tool events become command logs,
+ *   the others session events (prompts and Stop also become messages).
+ * - session event: a stored non-tool hook event (SessionStart, SessionEnd, Notification, ...).
  * - source: where a message or session came from (api, dashboard, slack, n8n, cli, schedule).
  */
 export const PROJECT_TYPES = ['github', 'local', 'worktree', 'e2b'] as const;
@@ -90,6 +92,15 @@ export interface CommandLog {
   duration_ms: number | null;
   timestamp: string;
   metadata: Record<string, unknown>;
+}
+
+export interface SessionEvent {
+  id: number;
+  session_id: string;
+  /** Claude Code's hook event name, e.g. SessionStart. */
+  event: string;
+  data: Record<string, unknown>;
+  timestamp: string;
 }
 
 export interface Page<T> {

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts';
 import type { RunnerConfig } from '../../src/config.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import type { SseOptions } from '../../src/http/sse.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
 import type { WorkspacePort } from '../../src/workspaces/port.ts';
 import { createTestDb, type TestDb } from './db.ts';
@@ -31,11 +31,13 @@ export interface TestAppOptions {
   /** The built dashboard to serve (test/helpers/browser.ts). */
   webRoot?: string;
   sse?: Partial<SseOptions>;
+  /** A logger to inspect (default: silent, or TEST_LOG_LEVEL). */
+  logger?: Logger;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = opts.db ?? (await createTestDb());
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false });
+  const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false });
   const workspacesDir = opts.runner?.workspacesDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cco-ws-'));
   const runner: RunnerConfig = {
     workspacesDir,
@@ -55,6 +57,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     database: db.database,
     sessions: core.sessions,
     commands: core.commands,
+    hooks: core.hooks,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
     resultMaxBytes,
     events: core.events,

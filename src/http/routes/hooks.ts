@@ -1,13 +1,34 @@
-/** Endpoints Claude Code's hooks post to. */
+/** Endpoints Claude Code's hooks post to (directly, or through the cco-hook forwarder's spool). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { HOOK_EVENTS, parseEventName } from '../../hooks/events.ts';
+import type { HookIngest } from '../../hooks/ingest.ts';
 import { toolHookToLog } from '../../hooks/tool-event.ts';
 import type { SessionService } from '../../sessions/service.ts';
-import { errorSchema, toolHookBody } from '../schemas.ts';
+import { errorSchema, hookEventBody, toolHookBody } from '../schemas.ts';
 
 const ackSchema = z.object({ ok: z.literal(true), session_id: z.string(), log_id: z.number().nullable(), duplicate: z.boolean() });
 
-export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; resultMaxBytes: number }> = async (app, opts) => {
+const eventAckSchema = z.object({
+  ok: z.literal(true),
+  session_id: z.string(),
+  event: z.enum(HOOK_EVENTS),
+  stored: z.boolean(),
+  duplicate: z.boolean(),
+  ignored: z.string().optional(),
+  log_id: z.number().optional(),
+  event_id: z.number().optional(),
+  message_id: z.number().optional(),
+  session_completed: z.boolean().optional(),
+});
+
+export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks: HookIngest; resultMaxBytes: number }> = async (app, opts) => {
+  // A rejected event (malformed, oversized, unknown kind) is logged once, here; the
+  // forwarder moves it aside instead of retrying, so it does not repeat.
+  app.addHook('onError', async (req, _reply, err) => {
+    req.log.warn({ url: req.url.split('?')[0], code: (err as { code?: string }).code, reason: err.message.slice(0, 300) }, 'hook event rejected');
+  });
+
   app.post('/api/hooks/tool-complete', {
     schema: {
       tags: ['hooks'],
@@ -31,5 +52,26 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; resul
       toolHookToLog(p, opts.resultMaxBytes),
     );
     return { ok: true as const, session_id: r.sessionId, log_id: r.log?.id ?? null, duplicate: r.log === undefined };
+  });
+
+  app.post('/api/hooks/:event', {
+    schema: {
+      tags: ['hooks'],
+      summary: 'Record one hook event of any supported kind',
+      description: [
+        `:event is the Claude Code hook name (${HOOK_EVENTS.join(', ')}) or its kebab-case form (post-tool-use, session-end, ...).`,
+        'The body is the JSON Claude Code gives the hook. Tool events become command logs, UserPromptSubmit a user message,',
+        "Stop an assistant message (last_assistant_message); every non-tool event is listed by GET /api/sessions/{id}/events.",
+        "An unknown Claude Code session_id becomes a new session (source cli); SessionEnd marks it completed.",
+        'A redelivered event is stored once (tool_use_id for tool events, the payload itself for the others): duplicate=true.',
+      ].join(' '),
+      params: z.object({ event: z.string().max(100) }),
+      body: hookEventBody,
+      response: { 200: eventAckSchema, 400: errorSchema, 413: errorSchema, 415: errorSchema },
+    },
+  }, async (req) => {
+    const event = parseEventName(req.params.event);
+    const r = await opts.hooks.ingest(event, req.body);
+    return { ok: true as const, ...r };
   });
 };

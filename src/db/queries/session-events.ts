@@ -1,0 +1,67 @@
+/** SQL for session_events, and the session look-up by Claude Code's session id used by every hook event. */
+import { sql, type Selectable } from 'kysely';
+import type { SessionEventsTable } from '../schema.ts';
+import type { ClaudeSessionSeed } from './command-logs.ts';
+import { jsonb, type Executor, type SessionRow } from './sessions.ts';
+
+export type SessionEventRow = Selectable<SessionEventsTable>;
+
+export interface NewSessionEventRow {
+  session_id: string;
+  event: string;
+  event_key: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Finds the session for Claude Code's session id, creating it (source cli) for a
+ * run started outside the orchestrator. One statement, so concurrent first events
+ * of one run create one session; the row lock it takes serializes the rest of the
+ * caller's transaction per session.
+ */
+export async function upsertClaudeSession(db: Executor, seed: ClaudeSessionSeed): Promise<{ row: SessionRow; created: boolean }> {
+  const r = await sql<SessionRow & { created: boolean }>`
+    insert into sessions (id, claude_session_id, project_path, project_type, status, source, metadata)
+    values (${seed.id}, ${seed.claudeSessionId}, ${seed.projectPath}, 'local', 'active', 'cli', ${jsonb(seed.metadata)})
+    on conflict (claude_session_id) do update set updated_at = now()
+    returning *, (xmax = 0) as created`.execute(db);
+  const row = r.rows[0];
+  if (!row) throw new Error('session upsert returned no row');
+  const { created, ...session } = row;
+  return { row: session as SessionRow, created };
+}
+
+/** Inserts the event; undefined when (session, event, key) is already stored (a redelivery). */
+export async function insertSessionEvent(db: Executor, e: NewSessionEventRow): Promise<SessionEventRow | undefined> {
+  const r = await sql<SessionEventRow>`
+    insert into session_events (session_id, event, event_key, data)
+    values (${e.session_id}, ${e.event}, ${e.event_key}, ${jsonb(e.data)})
+    on conflict (session_id, event, event_key) do nothing
+    returning *`.execute(db);
+  return r.rows[0];
+}
+
+/** Marks a session completed unless it already is; undefined when nothing changed. */
+export async function completeSession(db: Executor, id: string): Promise<SessionRow | undefined> {
+  return db
+    .updateTable('sessions')
+    .set({ status: 'completed', updated_at: sql`now()` })
+    .where('id', '=', id)
+    .where('status', '<>', 'completed')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export interface SessionEventListQuery {
+  limit: number;
+  afterId?: number | undefined;
+  event?: string | undefined;
+}
+
+/** Oldest first, keyset on id. */
+export async function listSessionEvents(db: Executor, sessionId: string, q: SessionEventListQuery): Promise<SessionEventRow[]> {
+  let query = db.selectFrom('session_events').selectAll().where('session_id', '=', sessionId);
+  if (q.event) query = query.where('event', '=', q.event);
+  if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
+  return query.orderBy('id', 'asc').limit(q.limit).execute();
+}

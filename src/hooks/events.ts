@@ -1,0 +1,128 @@
+/**
+ * The hook events the orchestrator stores, and how each payload maps to what is
+ * stored. Payload shapes: shared/reference/claude-code.md §1.3. Pure functions.
+ *
+ * - PostToolUse, PostToolUseFailure -> a command log (deduplicated on tool_use_id)
+ * - UserPromptSubmit -> a user message (source cli) plus a session event
+ * - Stop -> an assistant message (last_assistant_message) plus a session event
+ * - SessionStart, SessionEnd, Notification, PreCompact, SubagentStop -> a session event;
+ *   SessionEnd also marks the session completed
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { truncateUtf8 } from '../lib/truncate.ts';
+import { badRequest } from '../lib/errors.ts';
+
+export const HOOK_EVENTS = [
+  'PostToolUse',
+  'PostToolUseFailure',
+  'UserPromptSubmit',
+  'Stop',
+  'SubagentStop',
+  'Notification',
+  'SessionStart',
+  'SessionEnd',
+  'PreCompact',
+] as const;
+export type HookEventName = (typeof HOOK_EVENTS)[number];
+
+export const TOOL_EVENTS: readonly HookEventName[] = ['PostToolUse', 'PostToolUseFailure'];
+export const isToolEvent = (e: HookEventName) => TOOL_EVENTS.includes(e);
+
+const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+const BY_PATH = new Map<string, HookEventName>(HOOK_EVENTS.flatMap((e) => [[e, e], [kebab(e), e]] as const));
+
+/** `PostToolUse` or `post-tool-use` -> `PostToolUse`; anything else is a 400. */
+export function parseEventName(raw: string): HookEventName {
+  const e = BY_PATH.get(raw);
+  if (!e) {
+    throw badRequest('unknown_event', `unknown hook event "${raw.slice(0, 60)}"; expected one of ${HOOK_EVENTS.join(', ')} (or kebab-case)`);
+  }
+  return e;
+}
+
+/** Fields every hook payload carries (others are kept as they are). */
+export interface HookPayload {
+  session_id: string;
+  hook_event_name?: string | undefined;
+  cwd?: string | undefined;
+  transcript_path?: string | undefined;
+  [field: string]: unknown;
+}
+
+/** What a non-tool event turns into. */
+export interface EventPlan {
+  event: HookEventName;
+  /** Deduplication key within (session, event): identical payloads are the same event. */
+  key: string;
+  data: Record<string, unknown>;
+  message?: { direction: 'user' | 'assistant'; content: string; metadata: Record<string, unknown> } | undefined;
+  completesSession: boolean;
+}
+
+const optString = z.string().optional();
+const PER_EVENT: Partial<Record<HookEventName, z.ZodType>> = {
+  UserPromptSubmit: z.looseObject({ prompt: z.string() }),
+  Stop: z.looseObject({ last_assistant_message: optString }),
+  SubagentStop: z.looseObject({ agent_id: optString, agent_type: optString, last_assistant_message: optString }),
+  Notification: z.looseObject({ message: optString, title: optString, notification_type: optString }),
+  SessionStart: z.looseObject({ source: optString }),
+  SessionEnd: z.looseObject({ reason: optString }),
+  PreCompact: z.looseObject({ trigger: optString, custom_instructions: z.string().nullable().optional() }),
+};
+
+/** Longest string kept inside a session event's data; longer ones are cut (the size is kept). */
+const DATA_STRING_MAX = 8 * 1024;
+/** Longest message content stored from a hook. */
+const MESSAGE_MAX = 1_000_000;
+
+/** Checks the event-specific fields and plans the writes for a non-tool event. */
+export function planEvent(event: HookEventName, p: HookPayload): EventPlan {
+  if (p.hook_event_name !== undefined && p.hook_event_name !== event) {
+    throw badRequest('event_mismatch', `body.hook_event_name is ${String(p.hook_event_name).slice(0, 60)} but the URL says ${event}`);
+  }
+  const schema = PER_EVENT[event];
+  const checked = schema?.safeParse(p);
+  if (checked && !checked.success) {
+    const issue = checked.error.issues[0];
+    throw badRequest('invalid_request', `body.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'} (${event})`);
+  }
+  const key = createHash('sha256').update(JSON.stringify(p)).digest('hex');
+  const { session_id: _s, hook_event_name: _h, ...rest } = p;
+  let message: EventPlan['message'];
+  const meta = { hook_event: event, ...(typeof p.prompt_id === 'string' ? { prompt_id: p.prompt_id } : {}) };
+  if (event === 'UserPromptSubmit' && typeof p.prompt === 'string' && p.prompt !== '') {
+    message = { direction: 'user', ...cut(p.prompt, meta) };
+    delete rest.prompt;
+  }
+  if (event === 'Stop' && typeof p.last_assistant_message === 'string' && p.last_assistant_message !== '') {
+    message = { direction: 'assistant', ...cut(p.last_assistant_message, meta) };
+    delete rest.last_assistant_message;
+  }
+  // Compaction runs internal agents that fire SubagentStop with agent_type "" (reference §0.4).
+  if (event === 'SubagentStop' && p.agent_type === '') rest.internal = true;
+  return { event, key, data: limitStrings(rest), message, completesSession: event === 'SessionEnd' };
+}
+
+function cut(text: string, metadata: Record<string, unknown>) {
+  const c = truncateUtf8(text, MESSAGE_MAX);
+  return { content: c.text, metadata: c.truncated ? { ...metadata, truncated: true, size: c.size } : metadata };
+}
+
+function limitStrings(data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const cutFields: string[] = [];
+  for (const [k, v] of Object.entries(data)) {
+    if (typeof v === 'string' && Buffer.byteLength(v) > DATA_STRING_MAX) {
+      out[k] = truncateUtf8(v, DATA_STRING_MAX).text;
+      cutFields.push(k);
+    } else if (v !== null && typeof v === 'object' && Buffer.byteLength(JSON.stringify(v)) > DATA_STRING_MAX) {
+      out[k] = { _truncated: true, preview: truncateUtf8(JSON.stringify(v), DATA_STRING_MAX).text };
+      cutFields.push(k);
+    } else {
+      out[k] = v;
+    }
+  }
+  if (cutFields.length) out._truncated_fields = cutFields;
+  return out;
+}

@@ -1,0 +1,122 @@
+/**
+ * Stores one hook event from Claude Code (POST /api/hooks/:event). The session is
+ * found by Claude Code's session_id and created for runs started outside the
+ * orchestrator. Redeliveries are absorbed by the database's unique keys: tool
+ * events on (session, tool_use_id) in command_logs, the others on
+ * (session, event, payload hash) in session_events. Every change is published.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/database.ts';
+import { insertMessage } from '../db/queries/messages.ts';
+import { completeSession, insertSessionEvent, listSessionEvents, upsertClaudeSession } from '../db/queries/session-events.ts';
+import type { EventBus } from '../events/bus.ts';
+import { decodeCursor, encodeCursor, isIdCursor } from '../lib/cursor.ts';
+import { badRequest } from '../lib/errors.ts';
+import { toMessage, toSession, toSessionEvent } from '../sessions/mappers.ts';
+import type { SessionService } from '../sessions/service.ts';
+import type { Page, SessionEvent } from '../sessions/types.ts';
+import { isToolEvent, planEvent, type HookEventName, type HookPayload } from './events.ts';
+import { toolHookToLog, toolPayloadSchema, type ToolHookPayload } from './tool-event.ts';
+
+export interface IngestResult {
+  session_id: string;
+  event: HookEventName;
+  /** false when the event was already stored (a redelivery) or ignored. */
+  stored: boolean;
+  duplicate: boolean;
+  /** Why nothing was stored, for events the server deliberately skips. */
+  ignored?: 'managed_by_runner' | undefined;
+  log_id?: number | undefined;
+  event_id?: number | undefined;
+  message_id?: number | undefined;
+  session_completed?: boolean | undefined;
+}
+
+/** Prompt and Stop events of runs the runner started: the runner records those itself. */
+const RUNNER_RECORDED: readonly HookEventName[] = ['UserPromptSubmit', 'Stop'];
+
+export class HookIngest {
+  constructor(
+    private readonly database: Database,
+    private readonly events: EventBus,
+    private readonly sessions: SessionService,
+    private readonly opts: { resultMaxBytes: number },
+  ) {}
+
+  async ingest(event: HookEventName, p: HookPayload): Promise<IngestResult> {
+    return isToolEvent(event) ? this.ingestTool(event, p) : this.ingestEvent(event, p);
+  }
+
+  private seed(p: HookPayload) {
+    return {
+      id: randomUUID(),
+      claudeSessionId: p.session_id,
+      projectPath: (typeof p.cwd === 'string' && p.cwd ? p.cwd : 'unknown').slice(0, 500),
+      metadata: { started_outside_orchestrator: true, ...(typeof p.transcript_path === 'string' ? { transcript_path: p.transcript_path } : {}) },
+    };
+  }
+
+  private async ingestTool(event: HookEventName, p: HookPayload): Promise<IngestResult> {
+    if (p.hook_event_name !== undefined && p.hook_event_name !== event) {
+      throw badRequest('event_mismatch', `body.hook_event_name is ${String(p.hook_event_name).slice(0, 60)} but the URL says ${event}`);
+    }
+    const checked = toolPayloadSchema.safeParse(p);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      throw badRequest('invalid_request', `body.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'} (${event})`);
+    }
+    const payload = { ...(checked.data as ToolHookPayload), hook_event_name: event };
+    const seed = this.seed(p);
+    const r = await this.sessions.addLogByClaudeSession(
+      { claudeSessionId: p.session_id, projectPath: seed.projectPath, metadata: seed.metadata },
+      toolHookToLog(payload, this.opts.resultMaxBytes),
+    );
+    return { session_id: r.sessionId, event, stored: r.log !== undefined, duplicate: r.log === undefined, log_id: r.log?.id };
+  }
+
+  private async ingestEvent(event: HookEventName, p: HookPayload): Promise<IngestResult> {
+    const plan = planEvent(event, p);
+    const r = await this.database.db.transaction().execute(async (tx) => {
+      const s = await upsertClaudeSession(tx, this.seed(p));
+      // The runner's sessions (managed; or metadata.managed_by = runner, the original contract).
+      const managed = Boolean(s.row.managed) || s.row.metadata?.managed_by === 'runner';
+      if (managed && RUNNER_RECORDED.includes(event)) return { s, ignored: true as const };
+      const ev = await insertSessionEvent(tx, { session_id: s.row.id, event, event_key: plan.key, data: plan.data });
+      if (!ev) return { s };
+      const msg =
+        plan.message && !managed
+          ? await insertMessage(tx, { session_id: s.row.id, direction: plan.message.direction, content: plan.message.content, source: 'cli', metadata: plan.message.metadata })
+          : undefined;
+      // The runner owns the status of its sessions; a hand-run session ends with its process.
+      const completed = plan.completesSession && !managed ? await completeSession(tx, s.row.id) : undefined;
+      return { s, ev, msg, completed };
+    });
+    // Published after commit, in the order the rows were written.
+    if (r.s.created) this.events.publish({ type: 'session.created', session: toSession(r.s.row) });
+    if ('ignored' in r) return { session_id: r.s.row.id, event, stored: false, duplicate: false, ignored: 'managed_by_runner' };
+    if (!r.ev) return { session_id: r.s.row.id, event, stored: false, duplicate: true };
+    const sessionEvent = toSessionEvent(r.ev);
+    this.events.publish({ type: 'session_event.created', event: sessionEvent });
+    const message = r.msg ? toMessage(r.msg) : undefined;
+    if (message) this.events.publish({ type: 'message.created', message });
+    if (r.completed) this.events.publish({ type: 'session.updated', session: toSession(r.completed) });
+    return {
+      session_id: r.s.row.id,
+      event,
+      stored: true,
+      duplicate: false,
+      event_id: sessionEvent.id,
+      message_id: message?.id,
+      session_completed: r.completed ? true : undefined,
+    };
+  }
+
+  async listEvents(sessionId: string, q: { limit: number; cursor?: string | undefined; event?: string | undefined }): Promise<Page<SessionEvent>> {
+    await this.sessions.get(sessionId);
+    const afterId = q.cursor ? decodeCursor(q.cursor, isIdCursor) : undefined;
+    const rows = await listSessionEvents(this.database.db, sessionId, { limit: q.limit + 1, afterId, event: q.event });
+    const data = rows.slice(0, q.limit).map(toSessionEvent);
+    const last = data[data.length - 1];
+    return { data, next_cursor: rows.length > q.limit && last ? encodeCursor(last.id) : null };
+  }
+}

@@ -1,0 +1,18 @@
+/** GET /api/sessions/:id/events: the session's non-tool hook events, oldest first. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { HOOK_EVENTS } from '../../hooks/events.ts';
+import type { HookIngest } from '../../hooks/ingest.ts';
+import { cursorQuery, errorSchema, idParams, limitQuery, pageOf, sessionEventSchema } from '../schemas.ts';
+
+export const sessionEventRoutes: FastifyPluginAsyncZod<{ hooks: HookIngest }> = async (app, { hooks }) => {
+  app.get('/api/sessions/:id/events', {
+    schema: {
+      tags: ['sessions'],
+      summary: 'Hook events of the session (SessionStart, SessionEnd, Notification, PreCompact, SubagentStop, UserPromptSubmit, Stop), oldest first',
+      params: idParams,
+      querystring: z.strictObject({ limit: limitQuery, cursor: cursorQuery, event: z.enum(HOOK_EVENTS).optional() }),
+      response: { 200: pageOf(sessionEventSchema), 400: errorSchema, 404: errorSchema },
+    },
+  }, async (req) => hooks.listEvents(req.params.id, req.query));
+};

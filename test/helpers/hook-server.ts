@@ -1,0 +1,136 @@
+/**
+ * A real listening orchestrator server on a fresh test database that can be
+ * stopped and started again on the same port (an outage), for the forwarder
+ * and end-to-end hook tests; plus helpers to run the forwarder script.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import os from 'node:os';
+import path from 'node:path';
+import type { RunnerConfig } from '../../src/config.ts';
+import type { EventBus, OrchestratorEvent } from '../../src/events/bus.ts';
+import { forwarderShell, PACKAGED_SCRIPT } from '../../src/hooks/installer.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createCore } from '../../src/main.ts';
+import { createTestDb, type TestDb } from './db.ts';
+
+export interface HookServer {
+  url: string;
+  db: TestDb;
+  events: EventBus;
+  published: OrchestratorEvent[];
+  /** Requests received per path, counting redeliveries. */
+  requests: string[];
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHookServer(): Promise<HookServer> {
+  const db = await createTestDb();
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false });
+  const workspacesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-ws-'));
+  const runner: RunnerConfig = {
+    workspacesDir, maxConcurrentRuns: 1, turnTimeoutS: 60, defaultPermissionMode: 'acceptEdits', claudePath: undefined, envFile: undefined, passEnv: {},
+  };
+  // The runner is built but never started: these tests only post hook events.
+  const core = createCore({ database: db.database, logger, runner, resultMaxBytes: 50 * 1024 });
+  const published: OrchestratorEvent[] = [];
+  core.events.subscribe((e) => published.push(e));
+  const requests: string[] = [];
+  let app: FastifyInstance | undefined;
+  let port = 0;
+  const start = async () => {
+    const a = await buildApp({
+      logger,
+      database: db.database,
+      sessions: core.sessions,
+      commands: core.commands,
+      hooks: core.hooks,
+      bodyLimitBytes: 5 * 1024 * 1024,
+      resultMaxBytes: 50 * 1024,
+    });
+    a.addHook('onRequest', async (req) => {
+      requests.push(req.url);
+    });
+    await a.listen({ host: '127.0.0.1', port });
+    port = (a.server.address() as { port: number }).port;
+    app = a;
+  };
+  await start();
+  const server: HookServer = {
+    url: `http://127.0.0.1:${port}`,
+    db,
+    events: core.events,
+    published,
+    requests,
+    start,
+    async stop() {
+      await app?.close();
+      app = undefined;
+    },
+    async close() {
+      await server.stop();
+      await db.close();
+      fs.rmSync(workspacesDir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+/** Runs the forwarder in hook mode the way Claude Code does (/bin/sh -c); resolves with its wall time and output. */
+export function runHook(opts: { url: string; spool: string; event: string; payload: unknown; env?: NodeJS.ProcessEnv; shell?: string }) {
+  return new Promise<{ code: number | null; ms: number; stdout: string; stderr: string }>((resolve, reject) => {
+    const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+    const cmd = `exec ${opts.shell ?? forwarderShell()} ${q(PACKAGED_SCRIPT)} --url ${q(opts.url)} --spool ${q(opts.spool)} ${opts.event}`;
+    const t0 = performance.now();
+    const child = spawn('/bin/sh', ['-c', cmd], { env: opts.env ?? { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.on('error', () => {});
+    child.stdin.end(typeof opts.payload === 'string' ? opts.payload : JSON.stringify(opts.payload));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, ms: performance.now() - t0, stdout, stderr }));
+  });
+}
+
+export const queued = (spool: string) => {
+  try {
+    return fs.readdirSync(`${spool}/queue`).filter((f) => f.endsWith('.ok'));
+  } catch {
+    return [];
+  }
+};
+
+/** The delivery worker's pid, if one runs. */
+export function workerPid(spool: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(`${spool}/lock/pid`, 'utf8').trim().split(/\s+/)[0]);
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Waits for the spool to drain and its worker to exit; kills a worker that outlives the test (by its pid). */
+export async function drainSpool(spool: string, timeoutMs = 15_000): Promise<void> {
+  try {
+    await waitFor(() => queued(spool).length === 0 && workerPid(spool) === undefined, timeoutMs, 'the spool to drain');
+  } finally {
+    const pid = workerPid(spool);
+    if (pid) process.kill(pid, 'SIGTERM');
+  }
+}
