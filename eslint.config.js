@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -20,6 +21,18 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    // The dashboard runs in the browser: React's rules of hooks apply there.
+    files: ['web/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: { ...reactHooks.configs.recommended.rules },
+    languageOptions: {
+      globals: {
+        history: 'readonly', IntersectionObserver: 'readonly', MessageEvent: 'readonly', HTMLElement: 'readonly',
+        HTMLDivElement: 'readonly', HTMLAnchorElement: 'readonly', HTMLTextAreaElement: 'readonly', HTMLFormElement: 'readonly', FormData: 'readonly', URLSearchParams: 'readonly',
+      },
     },
   },
 );

@@ -9,11 +9,15 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Database } from './db/database.ts';
 import type { HookIngest } from './hooks/ingest.ts';
 import { registerErrorHandling } from './http/errors.ts';
+import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { hookRoutes } from './http/routes/hooks.ts';
 import { sessionEventRoutes } from './http/routes/session-events.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { workspaceRoutes } from './http/routes/workspaces.ts';
+import { DEFAULT_SSE_OPTIONS, SseStreams, type SseOptions } from './http/sse.ts';
+import { dashboardBuilt, registerDashboard } from './http/web.ts';
+import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
 import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
@@ -30,6 +34,10 @@ export interface AppDeps {
   resultMaxBytes: number;
   /** Serves diffs and disk use; without it those routes are absent. */
   workspaces?: WorkspaceManager | undefined;
+  events: EventBus;
+  /** The built dashboard (web/dist); unset or unbuilt: `/` explains how to build it. */
+  webRoot?: string | undefined;
+  sse?: Partial<SseOptions> | undefined;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -39,7 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandling(app);
+  registerErrorHandling(app, { dashboard: dashboardBuilt(deps.webRoot) });
   // The API speaks JSON only; any other body type is a 415, not a confusing validation error.
   app.removeContentTypeParser('text/plain');
 
@@ -59,5 +67,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
+  const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse });
+  // Open event streams never end by themselves; end them first so close() does not wait on them.
+  app.addHook('preClose', async () => streams.closeAll());
+  await typed.register(eventRoutes, { streams });
+  await registerDashboard(app, deps.webRoot);
   return app;
 }

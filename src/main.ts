@@ -3,6 +3,7 @@
  * runner) -> HTTP. Signals are handled here and only here: the first
  * SIGINT/SIGTERM drains, a second forces.
  */
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { workspacesConfigFor, type Config, type RunnerConfig, type WorkspacesConfig } from './config.ts';
@@ -36,8 +37,9 @@ export function createCore(deps: {
   resultMaxBytes: number;
   /** Workspace settings (the real WorkspaceManager) or a port double; default: the settings' defaults on runner.workspacesDir. */
   workspaces?: WorkspacesConfig | WorkspacePort | undefined;
+  events?: EventBus | undefined;
 }): Core {
-  const events = new EventBus();
+  const events = deps.events ?? new EventBus();
   const sessions = new SessionService(deps.database, events);
   const given = deps.workspaces ?? workspacesConfigFor(deps.runner.workspacesDir);
   const workspaceManager = 'prepare' in given ? undefined : new WorkspaceManager(given, deps.logger);
@@ -63,6 +65,8 @@ export interface Server {
 }
 
 const SHUTDOWN_DEADLINE_MS = 15_000;
+/** The dashboard build (`npm run build:web`; npm start runs it when web/src is newer). */
+export const WEB_ROOT = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
   const database = await openDatabase(config.db);
@@ -83,6 +87,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       hooks: core.hooks,
       bodyLimitBytes: config.http.bodyLimitBytes,
       resultMaxBytes: config.resultMaxBytes,
+      events: core.events,
+      webRoot: WEB_ROOT,
     });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     logger.info({ url, dashboard: url, docs: `${url}/docs` }, 'server listening');

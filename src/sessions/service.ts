@@ -89,6 +89,7 @@ export interface ListSessionsInput {
   cursor?: string | undefined;
   status?: SessionStatus | undefined;
   project_type?: ProjectType | undefined;
+  q?: string | undefined;
 }
 
 export class SessionService {
@@ -148,6 +149,7 @@ export class SessionService {
       limit: q.limit + 1,
       status: q.status,
       projectType: q.project_type,
+      search: q.q?.trim() || undefined,
       after: after ? { updatedAt: new Date(after[0]), id: after[1] } : undefined,
     });
     const data = rows.slice(0, q.limit).map(toSession);

@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { workspacesConfigFor, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
+import { EventBus } from '../../src/events/bus.ts';
+import type { SseOptions } from '../../src/http/sse.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
 import type { WorkspacePort } from '../../src/workspaces/port.ts';
@@ -25,6 +27,11 @@ export interface TestAppOptions {
   workspaces?: WorkspacePort | Partial<WorkspacesConfig>;
   /** Reuse a database (restart tests); it is not closed by close(). */
   db?: TestDb;
+  /** Ring buffer size of the event bus (small to test SSE resets). */
+  eventCapacity?: number;
+  /** The built dashboard to serve (test/helpers/browser.ts). */
+  webRoot?: string;
+  sse?: Partial<SseOptions>;
   /** A logger to inspect (default: silent, or TEST_LOG_LEVEL). */
   logger?: Logger;
 }
@@ -47,7 +54,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const workspaces = opts.workspaces && 'prepare' in opts.workspaces
     ? opts.workspaces
     : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
-  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces });
+  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus(opts.eventCapacity) });
   await core.runner.start();
   const app = await buildApp({
     logger,
@@ -58,6 +65,9 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     hooks: core.hooks,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
     resultMaxBytes,
+    events: core.events,
+    webRoot: opts.webRoot,
+    sse: opts.sse,
   });
   await app.ready();
   return {

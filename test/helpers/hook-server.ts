@@ -51,6 +51,7 @@ export async function startHookServer(): Promise<HookServer> {
       hooks: core.hooks,
       bodyLimitBytes: 5 * 1024 * 1024,
       resultMaxBytes: 50 * 1024,
+      events: core.events,
     });
     a.addHook('onRequest', async (req) => {
       requests.push(req.url);

@@ -44,6 +44,8 @@ export interface SessionListQuery {
   limit: number;
   status?: string | undefined;
   projectType?: string | undefined;
+  /** Case-insensitive substring of project_path or of the metadata's JSON text. */
+  search?: string | undefined;
   /** Keyset position: rows strictly after (updated_at, id) in descending order. */
   after?: { updatedAt: Date; id: string } | undefined;
 }
@@ -53,9 +55,16 @@ export async function listSessions(db: Executor, q: SessionListQuery): Promise<S
   let query = db.selectFrom('sessions').selectAll();
   if (q.status) query = query.where('status', '=', q.status);
   if (q.projectType) query = query.where('project_type', '=', q.projectType);
+  if (q.search) {
+    const pattern = `%${escapeLike(q.search)}%`;
+    query = query.where(sql<boolean>`(project_path ilike ${pattern} or metadata::text ilike ${pattern})`);
+  }
   if (q.after) query = query.where(sql<boolean>`(updated_at, id) < (${q.after.updatedAt}, ${q.after.id})`);
   return query.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
 }
+
+/** LIKE treats % and _ as wildcards and backslash as the escape character; a search is literal text. */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export interface SessionChanges {
   status?: string;

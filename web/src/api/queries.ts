@@ -1,0 +1,62 @@
+/**
+ * Query keys and fetchers. Each fetcher waits briefly for the live stream, notes
+ * the last event seq it had, and folds in events that arrived while it fetched,
+ * so a response that raced with the stream never hides a newer change.
+ */
+import { applyToLogs, applyToMessages, applyToSession, applyToSessionPages, type SessionFilters } from '../features/live/apply-event.ts';
+import type { LiveConnection } from '../features/live/live-connection.ts';
+import { api } from './client.ts';
+import type { CommandLog, LiveEvent, Message, Page, Session } from './types.ts';
+
+export const keys = {
+  sessionsAll: ['sessions'] as const,
+  sessions: (f: SessionFilters) => ['sessions', f] as const,
+  session: (id: string) => ['session', id] as const,
+  messages: (id: string) => ['messages', id] as const,
+  logs: (id: string) => ['logs', id] as const,
+};
+
+const PAGE = 200;
+/** A conversation or tool log is loaded whole up to this many items. */
+export const MAX_ITEMS = 5_000;
+
+function qs(params: Record<string, string | undefined | null>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) p.set(k, v);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+async function fetchAll<T>(path: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Page<T> = await api<Page<T>>('GET', `${path}${qs({ limit: String(PAGE), cursor })}`);
+    items.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor && items.length < MAX_ITEMS);
+  return items;
+}
+
+export function fetchers(live: LiveConnection) {
+  async function caughtUp<T>(load: () => Promise<T>, fold: (data: T, e: LiveEvent) => T): Promise<T> {
+    await live.whenReady();
+    const seq = live.lastSeq;
+    let data: T = await load();
+    for (const e of live.replaySince(seq)) data = fold(data, e);
+    return data;
+  }
+  return {
+    sessionsPage: (filters: SessionFilters, cursor: string | null) =>
+      caughtUp(
+        () => api<Page<Session>>('GET', `/api/sessions${qs({ limit: '50', cursor, status: filters.status, project_type: filters.project_type, q: filters.q })}`),
+        // Only the first page can gain sessions that changed meanwhile.
+        (page, e) => (cursor ? page : (applyToSessionPages({ pages: [page], pageParams: [null] }, filters, e).pages[0] ?? page)),
+      ),
+    session: (id: string) => caughtUp(() => api<Session>('GET', `/api/sessions/${id}`), (s, e) => applyToSession(s, e)),
+    messages: (id: string) => caughtUp(() => fetchAll<Message>(`/api/sessions/${id}/messages`), (m, e) => applyToMessages(m, id, e)),
+    logs: (id: string) => caughtUp(() => fetchAll<CommandLog>(`/api/sessions/${id}/logs`), (l, e) => applyToLogs(l, id, e)),
+  };
+}
+
+export type Fetchers = ReturnType<typeof fetchers>;

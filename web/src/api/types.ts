@@ -1,0 +1,82 @@
+/**
+ * The API's objects as the dashboard sees them. Fields the session runner adds
+ * (turn_state, queue_position, totals) are optional: older servers omit them.
+ */
+export const SESSION_STATUSES = ['active', 'paused', 'completed', 'error'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+export const PROJECT_TYPES = ['github', 'local', 'worktree', 'e2b'] as const;
+export type ProjectType = (typeof PROJECT_TYPES)[number];
+
+export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions'] as const;
+export type PermissionMode = (typeof PERMISSION_MODES)[number];
+
+export type TurnState = 'idle' | 'queued' | 'running';
+
+export interface Totals {
+  cost_usd?: number;
+  input_tokens?: number;
+  output_tokens?: number;
+  num_turns?: number;
+  turns?: number;
+}
+
+export interface Session {
+  id: string;
+  claude_session_id: string | null;
+  project_path: string;
+  project_type: ProjectType;
+  status: SessionStatus;
+  source: string;
+  owner: string | null;
+  created_at: string;
+  updated_at: string;
+  metadata: Record<string, unknown>;
+  /** Run by the orchestrator (it has turns), as opposed to only observed through hooks. */
+  managed?: boolean;
+  turn_state?: TurnState;
+  queue_position?: number | null;
+  totals?: Totals;
+  /** model, permission_mode, allowed_tools, … the session's turns run with. */
+  run_options?: Record<string, unknown>;
+}
+
+export interface Message {
+  id: number;
+  session_id: string;
+  direction: 'user' | 'assistant' | 'system';
+  content: string;
+  source: string;
+  timestamp: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface CommandLog {
+  id: number;
+  session_id: string;
+  tool_use_id: string | null;
+  tool: string;
+  input: unknown;
+  result: string | null;
+  result_truncated: boolean;
+  result_size: number | null;
+  status: 'completed' | 'error';
+  duration_ms: number | null;
+  timestamp: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+/** One event of GET /api/events (see src/http/sse.ts on the server). */
+export type LiveEvent = { seq: number; session_id: string; at: string } & (
+  | { type: 'session.created'; session: Session }
+  | { type: 'session.updated'; session: Session }
+  | { type: 'message.created'; message: Message }
+  | { type: 'log.created'; log: CommandLog }
+);
+
+export const LIVE_EVENT_TYPES = ['session.created', 'session.updated', 'message.created', 'log.created'] as const;

@@ -1,0 +1,178 @@
+/**
+ * The dashboard's one connection to GET /api/events.
+ *
+ * - live: the stream is open; events are applied to the cache as they come.
+ * - reconnecting: the stream dropped; EventSource retries with Last-Event-ID, and
+ *   the server replays what was missed (or sends `reset`: refetch everything).
+ * - polling: the stream could not be held (failed twice in a row, or was refused);
+ *   queries refetch every 3 s while the stream keeps being retried.
+ *
+ * A tab that stays hidden lets go of its stream (browsers allow only about six
+ * connections per server over HTTP/1.1, so idle background tabs would starve a
+ * seventh) and resumes it with ?since= when shown again.
+ *
+ * Recent events are kept so a REST response that raced with the stream can be
+ * brought up to date (see replaySince): a fetch started at seq N may or may not
+ * contain events N+1…, and applying them again is harmless.
+ */
+import { LIVE_EVENT_TYPES, type LiveEvent } from '../../api/types.ts';
+
+export type LiveMode = 'connecting' | 'live' | 'reconnecting' | 'polling';
+
+export interface LiveOptions {
+  url: string;
+  /** Consecutive failures before polling takes over. */
+  failuresBeforePolling: number;
+  /** Silence (no event, no heartbeat) after which the stream counts as dead (ms). */
+  silenceMs: number;
+  /** How long queries wait for the stream before fetching anyway (ms). */
+  readyWaitMs: number;
+  /** Delay before a refused stream is tried again (ms). */
+  retryMs: number;
+  /** How long a hidden tab keeps its stream (ms). */
+  hiddenCloseMs: number;
+}
+
+const DEFAULTS: LiveOptions = { url: '/api/events', failuresBeforePolling: 2, silenceMs: 40_000, readyWaitMs: 1_500, retryMs: 5_000, hiddenCloseMs: 30_000 };
+const RECENT = 1_000;
+
+export class LiveConnection {
+  readonly opts: LiveOptions;
+  mode: LiveMode = 'connecting';
+  /** Last seq received (event id), undefined before the first `ready`. */
+  lastSeq: number | undefined;
+  /** When the last event or heartbeat arrived (ms since epoch). */
+  lastHeardAt = 0;
+  #source: EventSource | undefined;
+  #failures = 0;
+  #recent: LiveEvent[] = [];
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #readyWaiters: (() => void)[] = [];
+  #hiddenTimer: ReturnType<typeof setTimeout> | undefined;
+  #onVisibility = () => {
+    clearTimeout(this.#hiddenTimer);
+    if (document.visibilityState === 'hidden') {
+      this.#hiddenTimer = setTimeout(() => {
+        clearTimeout(this.#retryTimer);
+        this.#source?.close();
+        this.#source = undefined;
+        this.#setMode('reconnecting');
+      }, this.opts.hiddenCloseMs);
+    } else if (!this.#source) {
+      clearTimeout(this.#retryTimer);
+      this.#open();
+    }
+  };
+  #onEvent = new Set<(e: LiveEvent) => void>();
+  #onReset = new Set<() => void>();
+  #onMode = new Set<(m: LiveMode) => void>();
+
+  constructor(opts: Partial<LiveOptions> = {}) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
+
+  start(): void {
+    if (this.#source) return;
+    this.#open();
+    document.addEventListener('visibilitychange', this.#onVisibility);
+    this.#watchdog = setInterval(() => {
+      if (this.mode === 'live' && this.#source && Date.now() - this.lastHeardAt > this.opts.silenceMs) this.#fail(true);
+    }, 1_000);
+  }
+
+  stop(): void {
+    this.#source?.close();
+    this.#source = undefined;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#hiddenTimer);
+    clearInterval(this.#watchdog);
+    document.removeEventListener('visibilitychange', this.#onVisibility);
+  }
+
+  onEvent(fn: (e: LiveEvent) => void): () => void {
+    this.#onEvent.add(fn);
+    return () => this.#onEvent.delete(fn);
+  }
+
+  onReset(fn: () => void): () => void {
+    this.#onReset.add(fn);
+    return () => this.#onReset.delete(fn);
+  }
+
+  onMode(fn: (m: LiveMode) => void): () => void {
+    this.#onMode.add(fn);
+    return () => this.#onMode.delete(fn);
+  }
+
+  /** Resolves once the stream is ready or polling took over, or after readyWaitMs. */
+  whenReady(): Promise<void> {
+    if (this.mode === 'live' || this.mode === 'polling') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.opts.readyWaitMs);
+      this.#readyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Events received after seq, oldest first (only as far back as the recent buffer). */
+  replaySince(seq: number | undefined): LiveEvent[] {
+    return seq === undefined ? [] : this.#recent.filter((e) => e.seq > seq);
+  }
+
+  #setMode(m: LiveMode): void {
+    if (m === this.mode) return;
+    this.mode = m;
+    if (m === 'live' || m === 'polling') for (const w of this.#readyWaiters.splice(0)) w();
+    for (const fn of this.#onMode) fn(m);
+  }
+
+  #open(): void {
+    const url = this.lastSeq === undefined ? this.opts.url : `${this.opts.url}?since=${this.lastSeq}`;
+    const source = new EventSource(url);
+    this.#source = source;
+    const heard = () => {
+      this.lastHeardAt = Date.now();
+    };
+    for (const type of LIVE_EVENT_TYPES) {
+      source.addEventListener(type, (msg) => {
+        heard();
+        const e = JSON.parse((msg as MessageEvent<string>).data) as LiveEvent;
+        this.lastSeq = e.seq;
+        this.#recent.push(e);
+        if (this.#recent.length > RECENT) this.#recent.splice(0, this.#recent.length - RECENT);
+        for (const fn of this.#onEvent) fn(e);
+      });
+    }
+    source.addEventListener('heartbeat', heard);
+    source.addEventListener('reset', (msg) => {
+      heard();
+      this.lastSeq = (JSON.parse((msg as MessageEvent<string>).data) as { seq: number }).seq;
+      this.#recent = [];
+      for (const fn of this.#onReset) fn();
+    });
+    source.addEventListener('ready', (msg) => {
+      heard();
+      this.lastSeq = (JSON.parse((msg as MessageEvent<string>).data) as { seq: number }).seq;
+      this.#failures = 0;
+      this.#setMode('live');
+    });
+    source.addEventListener('error', () => {
+      if (source !== this.#source) return;
+      this.#fail(source.readyState === EventSource.CLOSED);
+    });
+  }
+
+  /** closed: the browser gave up on this EventSource (refused, or we declared it dead); open a new one later. */
+  #fail(closed: boolean): void {
+    this.#failures += 1;
+    this.#setMode(this.#failures >= this.opts.failuresBeforePolling || closed ? 'polling' : 'reconnecting');
+    if (!closed) return; // EventSource retries by itself, sending Last-Event-ID
+    this.#source?.close();
+    this.#source = undefined;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#open(), this.opts.retryMs);
+  }
+}

@@ -1,0 +1,55 @@
+/** Starts the live connection, applies its events to the query cache, and shares its mode. */
+import { useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { fetchers, keys, type Fetchers } from '../../api/queries.ts';
+import type { CommandLog, LiveEvent, Message, Session } from '../../api/types.ts';
+import { applyToLogs, applyToMessages, applyToSession, applyToSessionPages, type SessionFilters, type SessionPages } from './apply-event.ts';
+import { LiveConnection, type LiveMode } from './live-connection.ts';
+
+/** How often queries refetch while the stream is down (PRD: 3 s). */
+export const POLL_MS = 3_000;
+
+interface LiveContextValue {
+  live: LiveConnection;
+  mode: LiveMode;
+  fetch: Fetchers;
+}
+
+const LiveContext = createContext<LiveContextValue | undefined>(undefined);
+
+export function applyEventToCache(qc: QueryClient, e: LiveEvent): void {
+  const id = e.session_id;
+  qc.setQueryData<Message[]>(keys.messages(id), (old) => old && applyToMessages(old, id, e));
+  qc.setQueryData<CommandLog[]>(keys.logs(id), (old) => old && applyToLogs(old, id, e));
+  qc.setQueryData<Session>(keys.session(id), (old) => old && applyToSession(old, e));
+  for (const q of qc.getQueryCache().findAll({ queryKey: keys.sessionsAll })) {
+    const filters = (q.queryKey[1] ?? {}) as SessionFilters;
+    qc.setQueryData<SessionPages>(q.queryKey, (old) => old && applyToSessionPages(old, filters, e));
+  }
+}
+
+export function LiveProvider({ children, live }: { children: ReactNode; live: LiveConnection }) {
+  const qc = useQueryClient();
+  const [mode, setMode] = useState<LiveMode>(live.mode);
+  useEffect(() => {
+    const offs = [
+      live.onEvent((e) => applyEventToCache(qc, e)),
+      // The gap was too old to replay: everything shown may be out of date.
+      live.onReset(() => void qc.invalidateQueries()),
+      live.onMode(setMode),
+    ];
+    live.start();
+    return () => {
+      for (const off of offs) off();
+      live.stop();
+    };
+  }, [live, qc]);
+  const value = useMemo(() => ({ live, mode, fetch: fetchers(live) }), [live, mode]);
+  return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
+}
+
+export function useLive(): LiveContextValue & { refetchInterval: number | false } {
+  const v = useContext(LiveContext);
+  if (!v) throw new Error('useLive outside LiveProvider');
+  return { ...v, refetchInterval: v.mode === 'polling' ? POLL_MS : false };
+}

@@ -1,0 +1,37 @@
+import { useEffect, useRef } from 'react';
+import type { Message } from '../../api/types.ts';
+import { formatTime } from '../../components/format.ts';
+import { Markdown } from '../../components/markdown/markdown.tsx';
+
+const LABEL = { user: 'User', assistant: 'Claude', system: 'System' } as const;
+
+/** The conversation, oldest first; follows new messages while the reader is at the bottom. */
+export function Conversation({ messages }: { messages: Message[] }) {
+  const end = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  useEffect(() => {
+    const onScroll = () => {
+      atBottom.current = window.innerHeight + window.scrollY >= document.body.scrollHeight - 200;
+    };
+    window.addEventListener('scroll', onScroll, { passive: true });
+    return () => window.removeEventListener('scroll', onScroll);
+  }, []);
+  useEffect(() => {
+    if (atBottom.current) end.current?.scrollIntoView({ block: 'end' });
+  }, [messages.length]);
+  if (messages.length === 0) return <p className="empty">No messages yet.</p>;
+  return (
+    <ol className="conversation" aria-label="Conversation" data-testid="conversation">
+      {messages.map((m) => (
+        <li key={m.id} className={`message ${m.direction}`} data-message-id={m.id}>
+          <header>
+            <strong>{LABEL[m.direction]}</strong>
+            <span className="muted"> · {m.source} · <time dateTime={m.timestamp}>{formatTime(m.timestamp)}</time></span>
+          </header>
+          {m.direction === 'assistant' ? <Markdown text={m.content} /> : <div className="plain">{m.content}</div>}
+        </li>
+      ))}
+      <div ref={end} />
+    </ol>
+  );
+}

@@ -1,0 +1,75 @@
+import { useState } from 'react';
+import { ApiError } from '../api/client.ts';
+import { formatTime } from '../components/format.ts';
+import { QueryState, StaleOf } from '../components/notices.tsx';
+import { StatusBadge } from '../components/status-badge.tsx';
+import { Composer } from '../features/session/composer.tsx';
+import { Conversation } from '../features/session/conversation.tsx';
+import { MetadataPanel } from '../features/session/metadata-panel.tsx';
+import { SessionActions } from '../features/session/session-actions.tsx';
+import { ToolTimeline } from '../features/session/tool-timeline.tsx';
+import { useSessionData } from '../features/session/use-session.ts';
+import { Link } from './router.tsx';
+
+const TABS = ['conversation', 'tools', 'details'] as const;
+type Tab = (typeof TABS)[number];
+
+/** One session. Wide screens show all panels; a phone shows one at a time, picked with the tabs. */
+export function SessionPage({ id }: { id: string }) {
+  const { session, messages, logs } = useSessionData(id);
+  const [tab, setTab] = useState<Tab>('conversation');
+  if (session.error instanceof ApiError && session.error.status === 404) {
+    return (
+      <main className="page">
+        <h1>Session not found</h1>
+        <p>There is no session {id}. <Link to="/">Back to sessions</Link></p>
+      </main>
+    );
+  }
+  const s = session.data;
+  const counts: Record<Tab, string> = { conversation: `${messages.data?.length ?? 0}`, tools: `${logs.data?.length ?? 0}`, details: '' };
+  return (
+    <main className="page session-page" data-tab={tab}>
+      <nav className="crumbs" aria-label="Breadcrumb"><Link to="/">Sessions</Link> /</nav>
+      <QueryState q={session} what="the session" stale={false} />
+      <StaleOf queries={[session, messages, logs]} />
+      {s && (
+        <div className="session-head">
+          <div>
+            <h1 title={s.project_path}>{s.project_path}</h1>
+            <p className="muted">
+              <StatusBadge session={s} /> · {s.project_type} · {s.source} · updated <time dateTime={s.updated_at}>{formatTime(s.updated_at)}</time>
+            </p>
+          </div>
+          <SessionActions session={s} />
+        </div>
+      )}
+      <div className="tabs" role="tablist" aria-label="Session panels">
+        {TABS.map((t) => (
+          <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls={`panel-${t}`} onClick={() => setTab(t)}>
+            {t === 'tools' ? 'Tool calls' : t[0]?.toUpperCase() + t.slice(1)} {counts[t] && <span className="count">{counts[t]}</span>}
+          </button>
+        ))}
+      </div>
+      <div className="panels">
+        <section id="panel-conversation" className="panel conversation-panel" aria-labelledby="h-conversation" data-active={tab === 'conversation'}>
+          <h2 id="h-conversation">Conversation</h2>
+          <QueryState q={messages} what="the conversation" stale={false} />
+          {messages.data && <Conversation messages={messages.data} />}
+          {s?.status === 'active' && s.turn_state === 'running' && <p className="working" role="status">Claude is working…</p>}
+          {s?.status === 'active' && s.turn_state === 'queued' && <p className="working" role="status">Queued{s.queue_position != null ? ` (#${s.queue_position})` : ''}: waiting for a free runner…</p>}
+          {s && <Composer session={s} />}
+        </section>
+        <section id="panel-tools" className="panel tools-panel" aria-labelledby="h-tools" data-active={tab === 'tools'}>
+          <h2 id="h-tools">Tool calls</h2>
+          <QueryState q={logs} what="the tool log" stale={false} />
+          {logs.data && <ToolTimeline logs={logs.data} />}
+        </section>
+        <section id="panel-details" className="panel details-panel" aria-labelledby="h-details" data-active={tab === 'details'}>
+          <h2 id="h-details">Details</h2>
+          {s && <MetadataPanel session={s} />}
+        </section>
+      </div>
+    </main>
+  );
+}
