@@ -150,3 +150,33 @@ test('a turn whose Claude Code died before taking the prompt in runs again after
 function claudeEnvOf(h: { model: { url: string }; configDir: string }): Record<string, string> {
   return claudeTestEnv({ baseUrl: h.model.url, configDir: h.configDir }) as Record<string, string>;
 }
+
+test('a session whose Claude Code transcript is gone continues in a new Claude session given the stored conversation', async () => {
+  const { createRunnerHarness, waitIdle, allMessages } = await import('./helpers/runner.ts');
+  const { call } = await import('./helpers/app.ts');
+  const h = await createRunnerHarness();
+  try {
+    const created = await call(h.t.app, 'POST', '/api/sessions', { prompt: 'hello there' });
+    const first = await waitIdle(h.t, created.body.id, 1);
+    // Lose the transcript, as a kill during start-up or a move to another machine would.
+    const projects = path.join(h.configDir, 'projects');
+    const removed = fs.readdirSync(projects, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(`${first.claude_session_id}.jsonl`));
+    assert.equal(removed.length, 1);
+    for (const f of removed) fs.rmSync(path.join(projects, f));
+
+    await call(h.t.app, 'POST', `/api/sessions/${first.id}/messages`, { direction: 'user', content: 'and now?' });
+    const second = await waitIdle(h.t, first.id, 2);
+    assert.notEqual(second.claude_session_id, first.claude_session_id, 'a new Claude Code session');
+    const turns = await call(h.t.app, 'GET', `/api/sessions/${first.id}/turns`);
+    assert.deepEqual(turns.body.data.map((t: Json) => t.status), ['completed', 'completed']);
+    const messages = await allMessages(h.t, first.id);
+    assert.ok(messages.some((m) => m.direction === 'system' && /could not find the transcript/.test(m.content)));
+    const answer = messages.at(-1)!;
+    assert.equal(answer.direction, 'assistant');
+    assert.match(answer.content, /User: hello there/);
+    assert.match(answer.content, /Assistant: Done: hello there/);
+    assert.match(answer.content, /and now\?$/);
+  } finally {
+    await h.close();
+  }
+});

@@ -10,10 +10,10 @@ import type { Database } from '../db/database.ts';
 import { claimTurn, finishTurn, insertTurn, listOpenTurns, listPausedManagedSessionIds, markTurnInit, requeueTurn, resetTurnStates, setTurnPid } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
-import type { Session, Source } from '../sessions/types.ts';
+import type { Message, Session, Source } from '../sessions/types.ts';
 import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
 import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-env.ts';
-import { parseRunOptions } from './options.ts';
+import { parseRunOptions, type RunOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
 import { StreamRecorder } from './stream-recorder.ts';
@@ -186,32 +186,20 @@ export class Runner {
     if (!workspace && !fs.existsSync(cwd)) {
       end = { kind: 'failed', message: `The workspace folder ${cwd} does not exist.` };
     } else {
-      log.info({ cwd, resume: Boolean(session.claude_session_id) }, 'turn started');
-      const handle = startTurn({
-        prompt: turn.prompt,
-        cwd,
-        resume: session.claude_session_id ?? undefined,
-        options,
-        env,
-        claudePath: this.deps.config.claudePath,
-        spawner: workspace ? this.deps.workspaces.spawner(workspace) : undefined,
-        recorder,
-        secrets,
-        onProcessStart: (pid) => void setTurnPid(this.db, turnId, pid).catch(() => {}),
-      });
-      this.#active.set(sessionId, handle);
-      // A pause or close that arrived while the turn was being set up applies now.
-      if (this.#closing.has(sessionId)) handle.interrupt('completed');
-      else if (this.#scheduler.isHeld(sessionId)) handle.interrupt('paused');
-      const timer = setTimeout(() => handle.interrupt('timeout'), options.timeout_s * 1000);
-      try {
-        end = await handle.done;
-      } finally {
-        clearTimeout(timer);
-        this.#active.delete(sessionId);
+      const attempt = { turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
+      end = await this.#execute(attempt, turn.prompt, session.claude_session_id ?? undefined);
+      if (session.claude_session_id && end.kind === 'failed' && MISSING_TRANSCRIPT.test(end.message)) {
+        // Claude Code's transcript is gone (killed before writing it, or another machine's disk):
+        // continue in a new Claude Code session that is handed the conversation we stored.
+        log.warn({ claudeSessionId: session.claude_session_id }, 'transcript missing; starting a new Claude session with the stored conversation');
+        await this.deps.sessions.addMessage(sessionId, {
+          direction: 'system',
+          content: 'Claude Code could not find the transcript of its earlier session, so a new Claude Code session was started and given the conversation so far.',
+          source: 'api',
+          metadata: { turn_id: turnId, reason: 'transcript_missing', previous_claude_session_id: session.claude_session_id },
+        });
+        end = await this.#execute(attempt, await this.#replayPrompt(sessionId, turn.message_id, turn.prompt), undefined);
       }
-      // Tool children that left Claude Code's process group (and survived a kill) carry the marker.
-      if (end.kind !== 'result') killByEnv('CCO_TURN', turnMarker(sessionId, turnId));
     }
     if (end.kind === 'interrupted' && (end.reason === 'shutdown' || end.reason === 'paused') && !recorder.claudeSessionId) {
       // Stopped before Claude Code took the prompt in: nothing ran, so the turn waits to run again.
@@ -225,6 +213,61 @@ export class Runner {
     await recorder.flush();
     await this.#finish(turnId, session, end, options.timeout_s, workspace);
     log.info({ outcome: end.kind }, 'turn ended');
+  }
+
+  async #execute(
+    a: { turnId: number; sessionId: string; cwd: string; options: RunOptions; env: Record<string, string>; secrets: string[]; recorder: StreamRecorder; workspace: WorkspaceRecord | undefined; log: Logger },
+    prompt: string,
+    resume: string | undefined,
+  ): Promise<TurnEnd> {
+    a.log.info({ cwd: a.cwd, resume: Boolean(resume) }, 'turn started');
+    const handle = startTurn({
+      prompt,
+      cwd: a.cwd,
+      resume,
+      options: a.options,
+      env: a.env,
+      claudePath: this.deps.config.claudePath,
+      spawner: a.workspace ? this.deps.workspaces.spawner(a.workspace) : undefined,
+      recorder: a.recorder,
+      secrets: a.secrets,
+      onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
+    });
+    this.#active.set(a.sessionId, handle);
+    // A pause or close that arrived while the turn was being set up applies now.
+    if (this.#closing.has(a.sessionId)) handle.interrupt('completed');
+    else if (this.#scheduler.isHeld(a.sessionId)) handle.interrupt('paused');
+    const timer = setTimeout(() => handle.interrupt('timeout'), a.options.timeout_s * 1000);
+    let end: TurnEnd;
+    try {
+      end = await handle.done;
+    } finally {
+      clearTimeout(timer);
+      this.#active.delete(a.sessionId);
+    }
+    // Tool children that left Claude Code's process group (and survived a kill) carry the marker.
+    if (end.kind !== 'result') killByEnv('CCO_TURN', turnMarker(a.sessionId, a.turnId));
+    return end;
+  }
+
+  /** The prompt for a new Claude session that must carry on a conversation it has not seen. */
+  async #replayPrompt(sessionId: string, beforeMessageId: number | null, prompt: string): Promise<string> {
+    const earlier: Message[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.sessions.listMessages(sessionId, 200, cursor);
+      earlier.push(...page.data.filter((m) => m.direction !== 'system' && (beforeMessageId === null || m.id < beforeMessageId)));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor && earlier.length < 5000);
+    const lines = earlier.slice(-REPLAY_MESSAGES).map((m) => `${m.direction === 'user' ? 'User' : 'Assistant'}: ${m.content.slice(0, 4000)}`);
+    return [
+      'This conversation continues an earlier Claude Code session whose transcript was lost. The conversation so far:',
+      '<conversation>',
+      ...lines,
+      '</conversation>',
+      '',
+      prompt,
+    ].join('\n');
   }
 
   async #finish(turnId: number, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined): Promise<void> {
@@ -245,5 +288,9 @@ export class Runner {
     await this.deps.sessions.setTurnState(sessionId, this.#scheduler.waitingFor(sessionId) > 0 ? 'queued' : 'idle');
   }
 }
+
+/** Claude Code's answer to `--resume` of a session whose transcript it cannot find. */
+const MISSING_TRANSCRIPT = /No conversation found with session ID/;
+const REPLAY_MESSAGES = 50;
 
 export type { InterruptReason };
