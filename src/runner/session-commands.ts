@@ -106,13 +106,23 @@ export class SessionCommands {
     const run = m.direction === 'user' && (m.run ?? session.managed);
     if (!run) return { message: await this.deps.sessions.addMessage(sessionId, m), turn: undefined };
     if (session.status === 'completed') throw conflict('session_completed', 'the session is completed; start a new session to run more turns');
-    if (!session.managed) session = await this.deps.sessions.setManaged(sessionId, this.#runOptions({}));
+    if (!session.managed) {
+      // Taking over a record-only (or hand-started) session: its folder must pass the same checks
+      // as a new workspace (inside ALLOWED_ROOTS), or any stored path could be run in.
+      const workspace = await this.deps.workspaces.prepare({ sessionId, project_type: 'local', project_path: session.project_path });
+      await this.deps.sessions.update(sessionId, { metadata: { workspace } });
+      session = await this.deps.sessions.setManaged(sessionId, this.#runOptions({}));
+    }
     if (session.status === 'error') session = (await this.deps.sessions.update(sessionId, { status: 'active' })).session;
     const message = await this.deps.sessions.addMessage(sessionId, m);
     return { message, turn: await this.#enqueue(session, message) };
   }
 
   async update(sessionId: string, patch: UpdateSessionInput): Promise<Session> {
+    if (patch.metadata && 'workspace' in patch.metadata) {
+      // Claude Code runs in the recorded workspace: letting a client rewrite it would bypass ALLOWED_ROOTS.
+      throw badRequest('workspace_read_only', 'body.metadata.workspace: set by the orchestrator; it cannot be changed');
+    }
     const { session, previousStatus } = await this.deps.sessions.update(sessionId, patch);
     if (session.managed && patch.status && patch.status !== previousStatus) {
       if (patch.status === 'paused') this.deps.runner.pause(sessionId);
