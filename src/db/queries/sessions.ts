@@ -36,10 +36,6 @@ export async function findSessionForUpdate(db: Transaction<DB>, id: string): Pro
   return db.selectFrom('sessions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-export async function findSessionByClaudeId(db: Executor, claudeSessionId: string): Promise<SessionRow | undefined> {
-  return db.selectFrom('sessions').selectAll().where('claude_session_id', '=', claudeSessionId).executeTakeFirst();
-}
-
 export interface SessionListQuery {
   limit: number;
   status?: string | undefined;

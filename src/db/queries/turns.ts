@@ -76,16 +76,6 @@ export async function cancelQueuedTurns(db: Executor, sessionId: string): Promis
     .execute();
 }
 
-export async function countQueuedTurns(db: Executor, sessionId: string): Promise<number> {
-  const r = await db
-    .selectFrom('turns')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('session_id', '=', sessionId)
-    .where('status', '=', 'queued')
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
-
 /**
  * Adds a finished turn to the session's totals. Claude Code reports cost as a
  * running total for the Claude session (it carries across resumes), so cost is
