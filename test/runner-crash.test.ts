@@ -9,7 +9,8 @@ import { startServer } from '../src/main.ts';
 import { startModelServer } from '../src/model-server/server.ts';
 import { claudeTestEnv } from './helpers/claude.ts';
 import { createPgDatabase, TEST_BACKEND } from './helpers/db.ts';
-import { waitFor } from './helpers/runner.ts';
+import { call, createTestApp } from './helpers/app.ts';
+import { allMessages, createRunnerHarness, waitFor, waitIdle } from './helpers/runner.ts';
 import { pidsWithEnv, startServeProcess } from './helpers/serve.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -17,16 +18,31 @@ const get = (url: string): Promise<Json> => fetch(url).then((r) => r.json() as P
 const post = (url: string, body: unknown): Promise<Json> =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Json>);
 
-test('after kill -9 of the server: Claude Code dies with it, the turn is marked interrupted, and the session continues', async () => {
+/** A model server, a data folder, a fresh database and the env a `cco serve` needs for them. */
+async function serverFixture(prefix: string, extra: Record<string, string> = {}) {
   const model = await startModelServer({ port: 0 });
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-crash-'));
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const pg = TEST_BACKEND === 'postgres' ? await createPgDatabase() : undefined;
   const env: Record<string, string> = {
     ...(claudeTestEnv({ baseUrl: model.url, configDir: path.join(dataDir, 'claude') }) as Record<string, string>),
     DATA_DIR: dataDir,
     WORKSPACES_DIR: path.join(dataDir, 'ws'),
     DATABASE_URL: pg?.url ?? '',
+    ...extra,
   };
+  return {
+    model,
+    env,
+    async cleanup() {
+      await model.close();
+      await pg?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+test('after kill -9 of the server: Claude Code dies with it, the turn is marked interrupted, and the session continues', async () => {
+  const { model, env, cleanup } = await serverFixture('cco-crash-');
   try {
     const a = await startServeProcess(env);
     const created = await post(`${a.url}/api/sessions`, { prompt: 'SCRIPT:sleep', allowed_tools: ['Bash'] });
@@ -66,24 +82,12 @@ test('after kill -9 of the server: Claude Code dies with it, the turn is marked 
       await b.stop();
     }
   } finally {
-    await model.close();
-    await pg?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await cleanup();
   }
 });
 
 test('a graceful stop records running turns as interrupted and keeps queued ones for the next start', async () => {
-  const model = await startModelServer({ port: 0 });
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-stop-'));
-  const pg = TEST_BACKEND === 'postgres' ? await createPgDatabase() : undefined;
-  const env: Record<string, string> = {
-    ...(claudeTestEnv({ baseUrl: model.url, configDir: path.join(dataDir, 'claude') }) as Record<string, string>),
-    DATA_DIR: dataDir,
-    WORKSPACES_DIR: path.join(dataDir, 'ws'),
-    DATABASE_URL: pg?.url ?? '',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-  };
+  const { model, env, cleanup } = await serverFixture('cco-stop-', { PORT: '0', LOG_LEVEL: 'silent' });
   const silent = createLogger('silent', { pretty: false });
   try {
     const a = await startServer(loadConfig(env), silent);
@@ -109,16 +113,12 @@ test('a graceful stop records running turns as interrupted and keeps queued ones
       await b.stop();
     }
   } finally {
-    await model.close();
-    await pg?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await cleanup();
   }
 });
 
 
 test('a turn whose Claude Code died before taking the prompt in runs again after a restart', async () => {
-  const { createRunnerHarness, waitIdle, allMessages } = await import('./helpers/runner.ts');
-  const { createTestApp, call } = await import('./helpers/app.ts');
   const first = await createRunnerHarness();
   const db = first.t.db;
   let second: Awaited<ReturnType<typeof createTestApp>> | undefined;
@@ -152,8 +152,6 @@ function claudeEnvOf(h: { model: { url: string }; configDir: string }): Record<s
 }
 
 test('a session whose Claude Code transcript is gone continues in a new Claude session given the stored conversation', async () => {
-  const { createRunnerHarness, waitIdle, allMessages } = await import('./helpers/runner.ts');
-  const { call } = await import('./helpers/app.ts');
   const h = await createRunnerHarness();
   try {
     const created = await call(h.t.app, 'POST', '/api/sessions', { prompt: 'hello there' });

@@ -2,6 +2,11 @@
  * The API's objects as the dashboard sees them. Fields the session runner adds
  * (turn_state, queue_position, totals) are optional: older servers omit them.
  */
+import type { CommandLog, Message } from '../../../src/sessions/types.ts';
+
+// Messages, logs and pages have one definition, the server's (types only, erased at build).
+export type { CommandLog, Message, Page } from '../../../src/sessions/types.ts';
+
 export const SESSION_STATUSES = ['active', 'paused', 'completed', 'error'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
@@ -39,36 +44,6 @@ export interface Session {
   totals?: Totals;
   /** model, permission_mode, allowed_tools, … the session's turns run with. */
   run_options?: Record<string, unknown>;
-}
-
-export interface Message {
-  id: number;
-  session_id: string;
-  direction: 'user' | 'assistant' | 'system';
-  content: string;
-  source: string;
-  timestamp: string;
-  metadata: Record<string, unknown>;
-}
-
-export interface CommandLog {
-  id: number;
-  session_id: string;
-  tool_use_id: string | null;
-  tool: string;
-  input: unknown;
-  result: string | null;
-  result_truncated: boolean;
-  result_size: number | null;
-  status: 'completed' | 'error';
-  duration_ms: number | null;
-  timestamp: string;
-  metadata: Record<string, unknown>;
-}
-
-export interface Page<T> {
-  data: T[];
-  next_cursor: string | null;
 }
 
 /** One event of GET /api/events (see src/http/sse.ts on the server). */
