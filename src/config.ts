@@ -23,6 +23,7 @@ export const SETTINGS = [
   { env: 'DB_POOL_MAX', default: '10', description: 'Maximum PostgreSQL connections in the pool.' },
   { env: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
   { env: 'BODY_LIMIT_BYTES', default: String(5 * 1024 * 1024), description: 'Largest accepted request body (bytes); larger gets 413.' },
+  { env: 'REQUEST_TIMEOUT_MS', default: '60000', description: 'An API request not answered within this time gets 503 request_timeout (ms; 0 = none). Event streams are exempt.' },
   { env: 'RESULT_MAX_BYTES', default: String(50 * 1024), description: 'Tool results longer than this are cut before storage (bytes).' },
   { env: 'WORKSPACES_DIR', default: undefined, description: 'Folder for workspaces the orchestrator makes (clones, worktrees, archives). Unset: DATA_DIR/workspaces.' },
   { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders local sessions and worktree base repos may use. Unset: only WORKSPACES_DIR.' },
@@ -32,6 +33,7 @@ export const SETTINGS = [
   { env: 'GIT_CLONE_MAX_BYTES', default: String(2 * 1024 ** 3), description: 'A clone growing past this many bytes on disk is stopped and removed.' },
   { env: 'GIT_TIMEOUT_MS', default: '60000', description: 'Time limit for any other git command (ms).' },
   { env: 'GIT_CREDENTIALS', default: undefined, description: 'Private repo tokens: https://user:token@host[/prefix], comma separated. Never stored or logged.' },
+  { env: 'MAX_CONCURRENT_GIT_OPS', default: '4', description: 'Clones, fetches (workspace preparation) and diffs run at once; more wait their turn.' },
   { env: 'DIFF_MAX_BYTES', default: String(2 * 1024 * 1024), description: 'GET /api/sessions/:id/diff cuts diffs longer than this (bytes).' },
   { env: 'E2B_API_KEY', default: undefined, description: 'E2B API key; needed for project_type e2b.' },
   { env: 'E2B_TEMPLATE', default: 'base', description: 'E2B sandbox template; it must have git, tar and Claude Code (E2B_CLAUDE_COMMAND) installed.' },
@@ -65,6 +67,7 @@ const schema = z.object({
   DB_POOL_MAX: intFrom(1, 1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   BODY_LIMIT_BYTES: intFrom(1024, 1024 * 1024 * 1024),
+  REQUEST_TIMEOUT_MS: intFrom(0, 24 * 3600 * 1000),
   RESULT_MAX_BYTES: intFrom(1024, 100 * 1024 * 1024),
   WORKSPACES_DIR: z.string().min(1).optional(),
   ALLOWED_ROOTS: z.string().optional(),
@@ -74,6 +77,7 @@ const schema = z.object({
   GIT_CLONE_MAX_BYTES: intFrom(1024 * 1024, Number.MAX_SAFE_INTEGER),
   GIT_TIMEOUT_MS: intFrom(1000, 3600 * 1000),
   GIT_CREDENTIALS: z.string().optional(),
+  MAX_CONCURRENT_GIT_OPS: intFrom(1, 1000),
   DIFF_MAX_BYTES: intFrom(1024, 1024 * 1024 * 1024),
   E2B_API_KEY: z.string().optional(),
   E2B_TEMPLATE: z.string().min(1),
@@ -114,6 +118,8 @@ export interface WorkspacesConfig {
   cleanup: CleanupPolicy;
   git: { cloneDepth: number; cloneTimeoutMs: number; cloneMaxBytes: number; timeoutMs: number; credentials: GitCredential[] };
   diffMaxBytes: number;
+  /** Clones, fetches and diffs in flight at once (MAX_CONCURRENT_GIT_OPS). */
+  maxConcurrentGitOps: number;
   e2b: E2bConfig;
 }
 
@@ -137,7 +143,7 @@ export function autoConcurrency(): number {
 }
 
 export interface Config {
-  http: { host: string; port: number; bodyLimitBytes: number };
+  http: { host: string; port: number; bodyLimitBytes: number; requestTimeoutMs: number };
   db: { url: string | undefined; dataDir: string; poolMax: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
@@ -192,7 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const workspacesDir = c.WORKSPACES_DIR ? path.resolve(expandHome(c.WORKSPACES_DIR)) : path.join(dataDir, 'workspaces');
   return {
-    http: { host: c.HOST, port: c.PORT, bodyLimitBytes: c.BODY_LIMIT_BYTES },
+    http: { host: c.HOST, port: c.PORT, bodyLimitBytes: c.BODY_LIMIT_BYTES, requestTimeoutMs: c.REQUEST_TIMEOUT_MS },
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
     logLevel: c.LOG_LEVEL,
     resultMaxBytes: c.RESULT_MAX_BYTES,
@@ -208,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         credentials,
       },
       diffMaxBytes: c.DIFF_MAX_BYTES,
+      maxConcurrentGitOps: c.MAX_CONCURRENT_GIT_OPS,
       e2b: {
         apiKey: c.E2B_API_KEY,
         template: c.E2B_TEMPLATE,

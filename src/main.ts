@@ -104,6 +104,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         // Reverse order of start: stop intake, let running turns record their interruption, then the database.
         stopping ??= (async () => {
           await listening.close();
+          await running.commands.stop();
           await running.runner.stop();
           await database.close();
         })();

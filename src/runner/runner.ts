@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { claimTurn, finishTurn, insertTurn, listOpenTurns, listPausedManagedSessionIds, markTurnInit, requeueTurn, resetTurnStates, setTurnPid } from '../db/queries/turns.ts';
+import { claimTurn, failPreparingWorkspaces, finishTurn, insertTurnsForUnrunMessages, listOpenTurns, listQueuedTurnIds, listPausedManagedSessionIds, markTurnInit, requeueTurn, resetTurnStates, setTurnPid } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Message, Session, Source } from '../sessions/types.ts';
@@ -58,6 +58,7 @@ export class Runner {
   }
 
   async #recover(): Promise<void> {
+    await this.#recoverWrites();
     for (const t of await listOpenTurns(this.db)) {
       if (t.status === 'running') {
         // Its process died with the old server (pdeathsig); its tools may not have. They are
@@ -87,13 +88,37 @@ export class Runner {
     await resetTurnStates(this.db);
   }
 
-  /** Queues a turn for the prompt already stored as message `messageId`. */
-  async enqueue(session: Session, prompt: string, messageId: number | null, source: Source): Promise<{ turnId: number }> {
-    const turn = await insertTurn(this.db, { session_id: session.id, message_id: messageId, prompt, source });
-    this.#scheduler.add({ turnId: turn.id, sessionId: session.id });
-    if (!this.#scheduler.isRunning(session.id)) await this.deps.sessions.setTurnState(session.id, 'queued');
+  /**
+   * What a crash between writes (or an older version) left: workspaces that were being prepared
+   * (their preparation died with the server) and user messages that were acknowledged without a turn.
+   */
+  async #recoverWrites(): Promise<void> {
+    const failed = await failPreparingWorkspaces(this.db, { code: 'server_restart', message: 'the server stopped while the workspace was being prepared' });
+    for (const sessionId of failed) {
+      await this.deps.sessions.addMessage(sessionId, {
+        direction: 'system',
+        content: 'The workspace could not be prepared because the server stopped while it was being made. Start a new session.',
+        source: 'api',
+        metadata: { reason: 'workspace_failed', error_code: 'server_restart' },
+      });
+    }
+    const queued = await insertTurnsForUnrunMessages(this.db);
+    if (queued.length > 0) this.deps.logger.warn({ turns: queued.map((t) => Number(t.id)) }, 'queued turns for user messages stored without one');
+    if (failed.length > 0) this.deps.logger.warn({ sessions: failed }, 'workspaces left preparing by the previous run marked failed');
+  }
+
+  /** Schedules a turn already stored as queued (with its message, in one transaction). */
+  async enqueue(sessionId: string, turnId: number): Promise<void> {
+    this.#scheduler.add({ turnId, sessionId });
+    if (!this.#scheduler.isRunning(sessionId)) await this.deps.sessions.setTurnState(sessionId, 'queued');
     this.#pump();
-    return { turnId: turn.id };
+  }
+
+  /** Schedules every queued turn of a session whose workspace has just become ready. */
+  async enqueueStored(sessionId: string): Promise<void> {
+    const ids = await listQueuedTurnIds(this.db, sessionId);
+    for (const turnId of ids) this.#scheduler.add({ turnId, sessionId });
+    if (ids.length > 0) await this.enqueue(sessionId, ids[0]!);
   }
 
   isTurnRunning(turnId: number): boolean {
@@ -183,7 +208,11 @@ export class Runner {
     });
 
     let end: TurnEnd;
-    if (!workspace && !fs.existsSync(cwd)) {
+    const state = workspace?.state ?? 'ready';
+    if (state !== 'ready') {
+      // Turns of a session wait until its workspace is ready (SessionCommands); never run in a half-made one.
+      end = { kind: 'failed', message: `The workspace is not ready (${String(state)}).` };
+    } else if (!workspace && !fs.existsSync(cwd)) {
       end = { kind: 'failed', message: `The workspace folder ${cwd} does not exist.` };
     } else {
       const attempt = { turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };

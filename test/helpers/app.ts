@@ -77,6 +77,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     workspacesDir,
     async close() {
       await app.close();
+      await core.commands.stop();
       await core.runner.stop();
       if (!opts.db) await db.close();
     },

@@ -68,6 +68,7 @@ export function testWorkspacesConfig(root: string, over: Partial<WorkspacesConfi
     cleanup: 'keep',
     git: { cloneDepth: 1, cloneTimeoutMs: 60_000, cloneMaxBytes: 512 * 1024 * 1024, timeoutMs: 30_000, credentials: [] },
     diffMaxBytes: 1024 * 1024,
+    maxConcurrentGitOps: 4,
     e2b: {
       apiKey: undefined,
       template: 'base',
