@@ -86,6 +86,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       workspaces: core.workspaceManager,
       hooks: core.hooks,
       bodyLimitBytes: config.http.bodyLimitBytes,
+      requestTimeoutMs: config.http.requestTimeoutMs,
       resultMaxBytes: config.resultMaxBytes,
       events: core.events,
       webRoot: WEB_ROOT,

@@ -53,6 +53,11 @@ export class WorkspaceManager implements WorkspacePort {
     return p;
   }
 
+  /** Clones, fetches and diffs running now and waiting for a slot (MAX_CONCURRENT_GIT_OPS). */
+  get gitOpsInFlight(): { running: number; waiting: number } {
+    return { running: this.gitOps.running, waiting: this.gitOps.waiting };
+  }
+
   async check(req: WorkspaceRequest): Promise<void> {
     this.cleanupOf(req);
     this.provider(req.project_type);

@@ -21,6 +21,7 @@ export interface TestApp extends Core {
 
 export interface TestAppOptions {
   bodyLimitBytes?: number;
+  requestTimeoutMs?: number;
   resultMaxBytes?: number;
   runner?: Partial<RunnerConfig>;
   /** A port double, or workspace settings; default: the real WorkspaceManager on workspacesDir, ALLOWED_ROOTS = the temp folder. */
@@ -64,6 +65,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     workspaces: core.workspaceManager,
     hooks: core.hooks,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
+    requestTimeoutMs: opts.requestTimeoutMs,
     resultMaxBytes,
     events: core.events,
     webRoot: opts.webRoot,
