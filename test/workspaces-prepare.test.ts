@@ -89,6 +89,9 @@ describe('a workspace made in the background', () => {
       const meanwhile = await call(h.t.app, 'GET', `/api/sessions/${created.body.id}`);
       assert.equal(meanwhile.body.metadata.workspace.state, 'preparing');
       assert.equal(meanwhile.body.totals.turns, 0, 'nothing ran in a half-made workspace');
+      const diff = await call(h.t.app, 'GET', `/api/sessions/${created.body.id}/diff`);
+      assert.equal(diff.status, 409);
+      assert.equal(diff.body.error.code, 'workspace_preparing');
     } finally {
       gate.open();
     }
@@ -121,6 +124,28 @@ describe('a workspace made in the background', () => {
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, 'workspace_failed');
     assert.ok(!fs.readdirSync(path.join(root, 'workspaces', 'clones')).some((d) => d.startsWith(created.body.id)), 'the partial clone was removed');
+  });
+
+  test('a session completed while its workspace is prepared: the workspace is released by its policy once made', { timeout: 120_000 }, async () => {
+    closeGate();
+    let id: string;
+    try {
+      const created = await answeredWhileHeld('POST /api/sessions', call(h.t.app, 'POST', '/api/sessions', { prompt: 'never runs', project_type: 'github', repo_url: repoUrl, cleanup: 'delete' }));
+      id = created.body.id;
+      await waitFor('the clone in flight', async () => server.held.now === 1);
+      const closed = await call(h.t.app, 'PATCH', `/api/sessions/${id}`, { status: 'completed' });
+      assert.equal(closed.status, 200);
+    } finally {
+      gate.open();
+    }
+    const s = await waitFor('the workspace recorded', async () => {
+      const r = await call(h.t.app, 'GET', `/api/sessions/${id}`);
+      return r.body.metadata.workspace.state === 'ready' ? r.body : undefined;
+    });
+    assert.equal(s.status, 'completed');
+    await waitFor('the clone removed', async () => !fs.existsSync(s.metadata.workspace.path));
+    assert.equal(s.totals.turns, 0);
+    assert.deepEqual((await call(h.t.app, 'GET', `/api/sessions/${id}/turns`)).body.data.map((t: { status: string }) => t.status), ['cancelled']);
   });
 
   test('bad input is still a 400 inside the request, and nothing is stored', async () => {

@@ -122,8 +122,8 @@ export class SessionCommands {
       await this.deps.workspaces.release({ ...record, cleanup: 'delete' });
       throw e;
     }
-    if (!stored) {
-      // Completed (closed) while its workspace was made: apply its cleanup policy now.
+    if (!stored || stored.status === 'completed') {
+      // Closed while its workspace was made (its close found nothing to release): apply the policy now.
       await this.deps.workspaces.release(record);
       return;
     }

@@ -153,7 +153,7 @@ export class SessionService {
     return { session, message, turnId: Number(w.turn!.id) };
   }
 
-  /** Stores a workspace prepared in the background; undefined when the session was completed meanwhile. */
+  /** Stores a workspace prepared in the background; undefined when the session no longer exists. */
   async storePreparedWorkspace(sessionId: string, record: Record<string, unknown>): Promise<Session | undefined> {
     const row = await storePreparedWorkspace(this.db, sessionId, record);
     if (!row) return undefined;

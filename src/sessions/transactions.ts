@@ -82,13 +82,13 @@ export async function addUserMessageWithTurn(db: Kysely<DB>, sessionId: string, 
 }
 
 /**
- * Stores the workspace made for a session created while it was prepared. Undefined
- * when the session was completed (or deleted) meanwhile: the caller releases the folder.
+ * Stores the workspace made for a session created while it was prepared (also when the
+ * session was completed meanwhile: the caller then releases it, and the record says where
+ * it was). Undefined when the session no longer exists.
  */
 export async function storePreparedWorkspace(db: Kysely<DB>, sessionId: string, record: Record<string, unknown>): Promise<SessionRow | undefined> {
   return db.transaction().execute(async (tx) => {
-    const session = await findSessionForUpdate(tx, sessionId);
-    if (!session || session.status === 'completed') return undefined;
+    if (!(await findSessionForUpdate(tx, sessionId))) return undefined;
     return setWorkspace(tx, sessionId, String(record.path), { ...record, state: 'ready' });
   });
 }
