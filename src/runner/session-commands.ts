@@ -110,7 +110,8 @@ export class SessionCommands {
     try {
       record = await this.deps.workspaces.prepare(req);
     } catch (e: unknown) {
-      const error = e instanceof AppError && e.statusCode < 500 ? { code: e.code, message: e.message } : { code: (e as AppError).code ?? 'workspace_failed', message: 'internal error; see the server log' };
+      // Domain errors carry messages written for users (git's stderr already redacted); anything else stays in the log.
+      const error = e instanceof AppError ? { code: e.code, message: e.message } : { code: 'workspace_failed', message: 'internal error; see the server log' };
       log.warn({ err: e, code: error.code }, 'workspace preparation failed');
       await this.deps.sessions.storeFailedWorkspace(sessionId, error, `The workspace could not be prepared (${error.code}): ${error.message}. Start a new session with a corrected request.`);
       return;
