@@ -25,7 +25,7 @@ export const SETTINGS = [
   { env: 'BODY_LIMIT_BYTES', default: String(5 * 1024 * 1024), description: 'Largest accepted request body (bytes); larger gets 413.' },
   { env: 'RESULT_MAX_BYTES', default: String(50 * 1024), description: 'Tool results longer than this are cut before storage (bytes).' },
   { env: 'WORKSPACES_DIR', default: undefined, description: 'Folder for workspaces the orchestrator makes (clones, worktrees, archives). Unset: DATA_DIR/workspaces.' },
-  { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders local sessions and worktree base repos may use. Unset: only WORKSPACES_DIR.' },
+  { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders (never a root itself) local sessions, worktree base repos and file:// URLs may use; folders holding or inside WORKSPACES_DIR, DATA_DIR, CCO_HOME or CLAUDE_CONFIG_DIR are refused. Unset: none.' },
   { env: 'WORKSPACE_CLEANUP', default: 'keep', description: 'What happens to a workspace the orchestrator made when its session completes: keep, delete or archive.' },
   { env: 'GIT_CLONE_DEPTH', default: '1', description: 'History depth of github clones (0 = full history).' },
   { env: 'GIT_CLONE_TIMEOUT_MS', default: '300000', description: 'Time limit for one clone or fetch (ms).' },
@@ -109,8 +109,10 @@ export interface E2bConfig {
 export interface WorkspacesConfig {
   /** Real, absolute; everything the orchestrator makes or removes lives below it. */
   dir: string;
-  /** Absolute; local folders and worktree base repos must lie below one of these (or below dir). */
+  /** Absolute; local folders and worktree base repos must lie strictly below one of these. */
   allowedRoots: string[];
+  /** The orchestrator's own folders besides dir (DATA_DIR, CCO_HOME, CLAUDE_CONFIG_DIR): no session folder may be, contain or lie in one. */
+  protectedDirs: string[];
   cleanup: CleanupPolicy;
   git: { cloneDepth: number; cloneTimeoutMs: number; cloneMaxBytes: number; timeoutMs: number; credentials: GitCredential[] };
   diffMaxBytes: number;
@@ -199,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workspaces: {
       dir: workspacesDir,
       allowedRoots: splitRoots(c.ALLOWED_ROOTS),
+      protectedDirs: [dataDir, path.resolve(expandHome(c.CCO_HOME)), path.resolve(expandHome(c.CLAUDE_CONFIG_DIR))],
       cleanup: c.WORKSPACE_CLEANUP,
       git: {
         cloneDepth: c.GIT_CLONE_DEPTH,

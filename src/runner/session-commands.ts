@@ -61,6 +61,7 @@ export class SessionCommands {
   }
 
   async create(c: CreateSessionCommand): Promise<{ session: Session; turn: TurnInfo | undefined }> {
+    refuseClientWorkspace(c.metadata, 'body.metadata.workspace');
     // Without a prompt, a session only records where work happens, unless it asks for a workspace to be made.
     const wantsWorkspace = c.repo_url !== undefined || c.base_repo !== undefined || c.project_type === 'e2b';
     if (c.prompt === undefined && !wantsWorkspace) {
@@ -105,6 +106,7 @@ export class SessionCommands {
     let session = await this.deps.sessions.get(sessionId);
     const run = m.direction === 'user' && (m.run ?? session.managed);
     if (!run) return { message: await this.deps.sessions.addMessage(sessionId, m), turn: undefined };
+    refuseClientWorkspace(m.metadata, 'body.metadata.workspace');
     if (session.status === 'completed') throw conflict('session_completed', 'the session is completed; start a new session to run more turns');
     if (!session.managed) {
       // Taking over a record-only (or hand-started) session: its folder must pass the same checks
@@ -119,10 +121,7 @@ export class SessionCommands {
   }
 
   async update(sessionId: string, patch: UpdateSessionInput): Promise<Session> {
-    if (patch.metadata && 'workspace' in patch.metadata) {
-      // Claude Code runs in the recorded workspace: letting a client rewrite it would bypass ALLOWED_ROOTS.
-      throw badRequest('workspace_read_only', 'body.metadata.workspace: set by the orchestrator; it cannot be changed');
-    }
+    refuseClientWorkspace(patch.metadata, 'body.metadata.workspace');
     const { session, previousStatus } = await this.deps.sessions.update(sessionId, patch);
     if (session.managed && patch.status && patch.status !== previousStatus) {
       if (patch.status === 'paused') this.deps.runner.pause(sessionId);
@@ -152,5 +151,16 @@ export class SessionCommands {
     const out: Record<string, unknown> = { permission_mode: this.deps.defaults.permission_mode, timeout_s: this.deps.defaults.timeout_s };
     for (const k of RUN_OPTION_KEYS) if (c[k] !== undefined) out[k] = c[k];
     return out;
+  }
+}
+
+/**
+ * metadata.workspace is written by the server only. Claude Code runs in the recorded folder, the diff
+ * route reads it and cleanup deletes it, so a client-written record would aim all three at another
+ * session's clone (or, for e2b, at any sandbox of the account). Refused on every route that takes metadata.
+ */
+function refuseClientWorkspace(metadata: Record<string, unknown> | undefined, field: string): void {
+  if (metadata && Object.hasOwn(metadata, 'workspace')) {
+    throw badRequest('workspace_read_only', `${field}: set by the orchestrator; it cannot be given or changed`);
   }
 }

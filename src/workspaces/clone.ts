@@ -9,7 +9,7 @@ import { headCommit, localGitHost, type GitHost } from './changes.ts';
 import { applyPolicy } from './cleanup.ts';
 import { credentialEnv } from './credentials.ts';
 import { GitError, runGit } from './git.ts';
-import { diskUsage, makeUniqueDir, removeInside, resolveAllowedDir } from './paths.ts';
+import { diskUsage, makeUniqueDir, removeInside, resolveWorkspaceInput } from './paths.ts';
 import type { CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
 import { isCommitId, parseRepoUrl, validateRef, type RepoUrl } from './validate.ts';
@@ -18,7 +18,7 @@ import type { WorkspacesConfig } from '../config.ts';
 /** Parses a repo URL and, for file:// URLs, checks the repository lies inside the allowed roots. */
 export function checkRepoUrl(input: unknown, config: WorkspacesConfig, field = 'repo_url'): RepoUrl {
   const parsed = parseRepoUrl(input, field);
-  if (parsed.kind === 'file') resolveAllowedDir(parsed.path, [...config.allowedRoots, config.dir], field);
+  if (parsed.kind === 'file') resolveWorkspaceInput(parsed.path, config, field);
   return parsed;
 }
 

@@ -19,7 +19,7 @@ import { checkRepoUrl, cloneInto } from './clone.ts';
 import { SandboxProcess } from './e2b-process.ts';
 import { shellLine, shellQuote } from './e2b-shell.ts';
 import { GitError, redactSecrets } from './git.ts';
-import { makeUniqueDir, removeInside, resolveAllowedDir } from './paths.ts';
+import { makeUniqueDir, removeInside, resolveWorkspaceInput } from './paths.ts';
 import type { ClaudeSpawner, CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, str, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
 import { validateRef } from './validate.ts';
@@ -68,7 +68,7 @@ export class E2bProvider implements Provider {
     if (!config.e2b.apiKey) throw badRequest('e2b_not_configured', 'project_type e2b needs E2B_API_KEY on the server');
     const ref = req.ref === undefined ? undefined : validateRef(req.ref);
     const repo = req.repo_url === undefined ? undefined : checkRepoUrl(req.repo_url, config);
-    const source = req.project_path === undefined ? undefined : resolveAllowedDir(req.project_path, [...config.allowedRoots, config.dir]);
+    const source = req.project_path === undefined ? undefined : resolveWorkspaceInput(req.project_path, config);
     const name = folderName(req.sessionId);
     const staging = makeUniqueDir(config.dir, 'e2b', name);
     const tarball = path.join(os.tmpdir(), `cco-e2b-${name}-${process.pid}.tar.gz`);

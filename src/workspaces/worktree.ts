@@ -17,7 +17,7 @@ import { applyPolicy } from './cleanup.ts';
 import { checkRepoUrl } from './clone.ts';
 import { credentialEnv } from './credentials.ts';
 import { runGit } from './git.ts';
-import { diskUsage, isInside, makeUniqueDir, removeInside, resolveAllowedDir } from './paths.ts';
+import { diskUsage, isInside, makeUniqueDir, removeInside, resolveWorkspaceInput } from './paths.ts';
 import type { CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, str, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
 import { isCommitId, validateRef } from './validate.ts';
@@ -39,7 +39,7 @@ export class WorktreeProvider implements Provider {
     if (req.base_repo === undefined) throw badRequest('base_repo_required', 'project_type worktree needs base_repo (a local repository or a git URL)');
     const ref = req.ref === undefined ? undefined : validateRef(req.ref);
     const looksLikeUrl = typeof req.base_repo === 'string' && !req.base_repo.startsWith('/');
-    const base: Base = looksLikeUrl ? { repo: this.cachePath(req.base_repo), url: checkRepoUrl(req.base_repo, config, 'base_repo').url } : { repo: resolveAllowedDir(req.base_repo, [...config.allowedRoots, config.dir], 'base_repo'), url: undefined };
+    const base: Base = looksLikeUrl ? { repo: this.cachePath(req.base_repo), url: checkRepoUrl(req.base_repo, config, 'base_repo').url } : { repo: resolveWorkspaceInput(req.base_repo, config, 'base_repo'), url: undefined };
 
     return queue.run(base.url ? `url:${base.url}` : base.repo, async () => {
       if (base.url) await this.refreshCache(base.repo, base.url);

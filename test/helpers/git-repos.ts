@@ -65,6 +65,7 @@ export function testWorkspacesConfig(root: string, over: Partial<WorkspacesConfi
   return {
     dir: path.join(root, 'workspaces'),
     allowedRoots: [root],
+    protectedDirs: [],
     cleanup: 'keep',
     git: { cloneDepth: 1, cloneTimeoutMs: 60_000, cloneMaxBytes: 512 * 1024 * 1024, timeoutMs: 30_000, credentials: [] },
     diffMaxBytes: 1024 * 1024,
