@@ -50,6 +50,9 @@ export const SETTINGS = [
   { env: 'DEFAULT_PERMISSION_MODE', default: 'acceptEdits', description: 'Permission mode when a session gives none: default, acceptEdits, plan, bypassPermissions.' },
   { env: 'CLAUDE_PATH', default: undefined, description: 'Claude Code binary to run. Unset: the one shipped with @anthropic-ai/claude-agent-sdk.' },
   { env: 'CLAUDE_ENV_FILE', default: undefined, description: 'KEY=VALUE file of extra environment for Claude Code (e.g. ANTHROPIC_API_KEY); never logged.' },
+  { env: 'ALLOW_DANGEROUS_MODES', default: 'false', description: 'true lets sessions use permission_mode bypassPermissions (and DEFAULT_PERMISSION_MODE / IS_SANDBOX=1 in CLAUDE_ENV_FILE): Claude Code then runs any command without asking, as the server user. Only inside a disposable sandbox.' },
+  { env: 'ALLOW_PROJECT_SETTINGS', default: 'false', description: "true lets github and URL worktree sessions that ask (trust_project_settings) load the repository's own .claude/settings.json (its hooks run on this host)." },
+  { env: 'ALLOW_PRIVATE_GIT_HOSTS', default: undefined, description: 'Git hosts, IP addresses or CIDRs (comma separated) that repository URLs may reach although they are loopback, private or link-local. Unset: none.' },
 ] as const satisfies readonly SettingDef[];
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -92,6 +95,9 @@ const schema = z.object({
   DEFAULT_PERMISSION_MODE: z.enum(PERMISSION_MODES),
   CLAUDE_PATH: z.string().min(1).optional(),
   CLAUDE_ENV_FILE: z.string().min(1).optional(),
+  ALLOW_DANGEROUS_MODES: z.stringbool(),
+  ALLOW_PROJECT_SETTINGS: z.stringbool(),
+  ALLOW_PRIVATE_GIT_HOSTS: z.string().optional(),
 });
 
 export interface E2bConfig {
@@ -114,7 +120,15 @@ export interface WorkspacesConfig {
   /** The orchestrator's own folders besides dir (DATA_DIR, CCO_HOME, CLAUDE_CONFIG_DIR): no session folder may be, contain or lie in one. */
   protectedDirs: string[];
   cleanup: CleanupPolicy;
-  git: { cloneDepth: number; cloneTimeoutMs: number; cloneMaxBytes: number; timeoutMs: number; credentials: GitCredential[] };
+  git: {
+    cloneDepth: number;
+    cloneTimeoutMs: number;
+    cloneMaxBytes: number;
+    timeoutMs: number;
+    credentials: GitCredential[];
+    /** ALLOW_PRIVATE_GIT_HOSTS: host names, IPs or CIDRs remote URLs may reach although private; [] = none. */
+    allowPrivateHosts?: string[] | undefined;
+  };
   diffMaxBytes: number;
   e2b: E2bConfig;
 }
@@ -130,6 +144,29 @@ function passedEnv(env: Record<string, string | undefined>): Record<string, stri
   }
   return out;
 }
+
+/**
+ * Every secret the server itself holds, so stored text can be redacted even when Claude Code never
+ * had the value (a tool can still read the server's environment through /proc): the values of its
+ * secret-looking variables, each GIT_CREDENTIALS token and the database password.
+ */
+function serverSecrets(env: Record<string, string | undefined>, credentials: readonly GitCredential[], databaseUrl: string | undefined): string[] {
+  const out = new Set<string>();
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && SECRET_NAME.test(k) && v.length >= 6) out.add(v);
+  for (const c of credentials) for (const f of c.secretForms()) if (f.length >= 6) out.add(f);
+  if (databaseUrl) {
+    try {
+      const pw = decodeURIComponent(new URL(databaseUrl).password);
+      if (pw.length >= 6) out.add(pw);
+    } catch {
+      // not a URL the parser takes: the whole value is still redacted by its name
+    }
+  }
+  return [...out];
+}
+
+/** Variable names whose values are secrets. */
+export const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL|DATABASE_URL/i;
 
 /** 4 turns per core (turns mostly wait on the model), but no more than memory allows at ~300 MB per Claude Code process. */
 export function autoConcurrency(): number {
@@ -166,6 +203,12 @@ export interface RunnerConfig {
   envFile: string | undefined;
   /** The subset of the server's environment handed to Claude Code. Never logged. */
   passEnv: Record<string, string>;
+  /** ALLOW_DANGEROUS_MODES: bypassPermissions and IS_SANDBOX=1 are accepted. */
+  allowDangerousModes?: boolean | undefined;
+  /** ALLOW_PROJECT_SETTINGS: sessions asking trust_project_settings may load a cloned repo's .claude settings. */
+  allowProjectSettings?: boolean | undefined;
+  /** Every secret the server knows (its secret-looking variables, GIT_CREDENTIALS tokens, the database password): redacted from stored text. Never logged. */
+  secrets?: string[] | undefined;
 }
 
 export class ConfigError extends Error {
@@ -185,6 +228,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nRun \`cco --help\` for every setting.`);
   }
   const c = parsed.data;
+  if (c.DEFAULT_PERMISSION_MODE === 'bypassPermissions' && !c.ALLOW_DANGEROUS_MODES) {
+    throw new ConfigError('Invalid configuration:\n  DEFAULT_PERMISSION_MODE: bypassPermissions runs every command without asking; set ALLOW_DANGEROUS_MODES=true to allow it (only inside a disposable sandbox)');
+  }
   const dataDir = path.resolve(expandHome(c.DATA_DIR));
   let credentials: GitCredential[];
   try {
@@ -209,6 +255,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         cloneMaxBytes: c.GIT_CLONE_MAX_BYTES,
         timeoutMs: c.GIT_TIMEOUT_MS,
         credentials,
+        allowPrivateHosts: (c.ALLOW_PRIVATE_GIT_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
       },
       diffMaxBytes: c.DIFF_MAX_BYTES,
       e2b: {
@@ -238,6 +285,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       claudePath: c.CLAUDE_PATH ? path.resolve(expandHome(c.CLAUDE_PATH)) : undefined,
       envFile: c.CLAUDE_ENV_FILE ? path.resolve(expandHome(c.CLAUDE_ENV_FILE)) : undefined,
       passEnv: passedEnv(env),
+      allowDangerousModes: c.ALLOW_DANGEROUS_MODES,
+      allowProjectSettings: c.ALLOW_PROJECT_SETTINGS,
+      secrets: serverSecrets(env, credentials, c.DATABASE_URL),
     },
   };
 }

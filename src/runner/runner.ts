@@ -42,6 +42,10 @@ export class Runner {
   constructor(private readonly deps: RunnerDeps) {
     this.#scheduler = new Scheduler(deps.config.maxConcurrentRuns);
     this.#fileEnv = readEnvFile(deps.config.envFile);
+    if (this.#fileEnv.IS_SANDBOX !== undefined && !deps.config.allowDangerousModes) {
+      // IS_SANDBOX=1 tells Claude Code it may skip its safety checks (bypassPermissions as root).
+      throw new Error('CLAUDE_ENV_FILE sets IS_SANDBOX, which is refused unless ALLOW_DANGEROUS_MODES=true');
+    }
   }
 
   private get db() {

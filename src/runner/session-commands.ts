@@ -52,7 +52,15 @@ const RUN_OPTION_KEYS = ['permission_mode', 'allowed_tools', 'disallowed_tools',
 
 export class SessionCommands {
   constructor(
-    private readonly deps: { sessions: SessionService; runner: Runner; workspaces: WorkspacePort; logger: Logger; defaults: { permission_mode: PermissionMode; timeout_s: number } },
+    private readonly deps: {
+      sessions: SessionService;
+      runner: Runner;
+      workspaces: WorkspacePort;
+      logger: Logger;
+      defaults: { permission_mode: PermissionMode; timeout_s: number };
+      /** ALLOW_DANGEROUS_MODES and ALLOW_PROJECT_SETTINGS. */
+      policy?: { allowDangerousModes: boolean; allowProjectSettings: boolean } | undefined;
+    },
   ) {}
 
   /** Adds what only the runner knows (queue position) to a stored session. */
@@ -62,6 +70,9 @@ export class SessionCommands {
 
   async create(c: CreateSessionCommand): Promise<{ session: Session; turn: TurnInfo | undefined }> {
     refuseClientWorkspace(c.metadata, 'body.metadata.workspace');
+    if (c.permission_mode === 'bypassPermissions' && !this.deps.policy?.allowDangerousModes) {
+      throw badRequest('dangerous_mode_disabled', 'body.permission_mode: bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES)');
+    }
     // Without a prompt, a session only records where work happens, unless it asks for a workspace to be made.
     const wantsWorkspace = c.repo_url !== undefined || c.base_repo !== undefined || c.project_type === 'e2b';
     if (c.prompt === undefined && !wantsWorkspace) {
