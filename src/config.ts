@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { MIN_SECRET_LENGTH, SECRET_NAME } from './lib/secrets.ts';
 import { parseGitCredentials, type GitCredential } from './workspaces/credentials.ts';
 import { CLEANUP_POLICIES, type CleanupPolicy } from './workspaces/port.ts';
 import { PERMISSION_MODES, type PermissionMode } from './runner/options.ts';
@@ -152,21 +153,18 @@ function passedEnv(env: Record<string, string | undefined>): Record<string, stri
  */
 function serverSecrets(env: Record<string, string | undefined>, credentials: readonly GitCredential[], databaseUrl: string | undefined): string[] {
   const out = new Set<string>();
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && SECRET_NAME.test(k) && v.length >= 6) out.add(v);
-  for (const c of credentials) for (const f of c.secretForms()) if (f.length >= 6) out.add(f);
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && SECRET_NAME.test(k) && v.length >= MIN_SECRET_LENGTH) out.add(v);
+  for (const c of credentials) for (const f of c.secretForms()) if (f.length >= MIN_SECRET_LENGTH) out.add(f);
   if (databaseUrl) {
     try {
       const pw = decodeURIComponent(new URL(databaseUrl).password);
-      if (pw.length >= 6) out.add(pw);
+      if (pw.length >= MIN_SECRET_LENGTH) out.add(pw);
     } catch {
       // not a URL the parser takes: the whole value is still redacted by its name
     }
   }
   return [...out];
 }
-
-/** Variable names whose values are secrets. */
-export const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL|DATABASE_URL/i;
 
 /** 4 turns per core (turns mostly wait on the model), but no more than memory allows at ~300 MB per Claude Code process. */
 export function autoConcurrency(): number {

@@ -172,7 +172,7 @@ export class Runner {
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
     const cwd = workspace?.path ?? session.project_path;
     const env = buildClaudeEnv({ passEnv: this.deps.config.passEnv, fileEnv: this.#fileEnv, sessionId, turnId, bypassPermissions: options.permission_mode === 'bypassPermissions' });
-    const secrets = secretValues(env);
+    const secrets = secretValues(env, this.deps.config.secrets);
     const recorder = new StreamRecorder({
       secrets,
       sessions: this.deps.sessions,
