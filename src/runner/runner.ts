@@ -13,7 +13,7 @@ import type { SessionService } from '../sessions/service.ts';
 import type { Message, Session, Source } from '../sessions/types.ts';
 import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
 import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-env.ts';
-import { parseRunOptions, type RunOptions } from './options.ts';
+import { loadsProjectSettings, parseRunOptions, type RunOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
 import { StreamRecorder } from './stream-recorder.ts';
@@ -235,6 +235,7 @@ export class Runner {
       spawner: a.workspace ? this.deps.workspaces.spawner(a.workspace) : undefined,
       recorder: a.recorder,
       secrets: a.secrets,
+      projectSettings: loadsProjectSettings(a.workspace, a.options, this.deps.config.allowProjectSettings ?? false),
       onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
     });
     this.#active.set(a.sessionId, handle);

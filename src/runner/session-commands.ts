@@ -31,6 +31,7 @@ export interface CreateSessionCommand {
   ref?: string | undefined;
   base_repo?: string | undefined;
   cleanup?: CleanupPolicy | undefined;
+  trust_project_settings?: boolean | undefined;
 }
 
 export interface PostMessageCommand {
@@ -48,7 +49,7 @@ export interface TurnInfo {
   queue_position: number | null;
 }
 
-const RUN_OPTION_KEYS = ['permission_mode', 'allowed_tools', 'disallowed_tools', 'model', 'append_system_prompt', 'max_turns', 'timeout_s'] as const;
+const RUN_OPTION_KEYS = ['permission_mode', 'allowed_tools', 'disallowed_tools', 'model', 'append_system_prompt', 'max_turns', 'timeout_s', 'trust_project_settings'] as const;
 
 export class SessionCommands {
   constructor(
@@ -72,6 +73,9 @@ export class SessionCommands {
     refuseClientWorkspace(c.metadata, 'body.metadata.workspace');
     if (c.permission_mode === 'bypassPermissions' && !this.deps.policy?.allowDangerousModes) {
       throw badRequest('dangerous_mode_disabled', 'body.permission_mode: bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES)');
+    }
+    if (c.trust_project_settings && !this.deps.policy?.allowProjectSettings) {
+      throw badRequest('project_settings_disabled', "body.trust_project_settings: loading a repository's own .claude settings is disabled on this server (ALLOW_PROJECT_SETTINGS)");
     }
     // Without a prompt, a session only records where work happens, unless it asks for a workspace to be made.
     const wantsWorkspace = c.repo_url !== undefined || c.base_repo !== undefined || c.project_type === 'e2b';
