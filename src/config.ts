@@ -5,7 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { MIN_SECRET_LENGTH, SECRET_NAME } from './lib/secrets.ts';
+import { hiddenFromJson, MIN_SECRET_LENGTH, SECRET_NAME } from './lib/secrets.ts';
 import { parseGitCredentials, type GitCredential } from './workspaces/credentials.ts';
 import { CLEANUP_POLICIES, type CleanupPolicy } from './workspaces/port.ts';
 import { PERMISSION_MODES, type PermissionMode } from './runner/options.ts';
@@ -285,7 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       passEnv: passedEnv(env),
       allowDangerousModes: c.ALLOW_DANGEROUS_MODES,
       allowProjectSettings: c.ALLOW_PROJECT_SETTINGS,
-      secrets: serverSecrets(env, credentials, c.DATABASE_URL),
+      secrets: hiddenFromJson(serverSecrets(env, credentials, c.DATABASE_URL)),
     },
   };
 }

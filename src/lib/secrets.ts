@@ -10,3 +10,9 @@ export function redact(text: string, secrets: readonly string[]): string {
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('[redacted]');
   return out;
 }
+
+/** The list as given, but JSON (a logged or printed config) shows none of its values. */
+export function hiddenFromJson(values: string[]): string[] {
+  Object.defineProperty(values, 'toJSON', { value: () => `[${values.length} secrets]`, enumerable: false });
+  return values;
+}

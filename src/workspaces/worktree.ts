@@ -22,6 +22,9 @@ import type { CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts
 import { folderName, str, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
 import { isCommitId, validateRef } from './validate.ts';
 
+/** The stock upload-pack, named on every fetch so a configured one is never used. */
+const UPLOAD_PACK = 'git-upload-pack';
+
 interface Base {
   repo: string;
   url: string | undefined;
@@ -87,9 +90,14 @@ export class WorktreeProvider implements Provider {
       await this.git(['remote', 'add', '--', 'origin', url], repo);
       await this.git(['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*'], repo);
     }
-    await this.git(['fetch', '--quiet', '--prune', '--tags', '--', 'origin'], repo, { timeoutMs: config.git.cloneTimeoutMs, env });
+    // The URL and the upload-pack command are given here, never read from the cache's config: a
+    // session can write that config (its worktree points into the cache), and git takes the *first*
+    // remote.origin.uploadpack it reads, so no override could replace a planted one.
+    const net = { timeoutMs: config.git.cloneTimeoutMs, env };
+    await this.git(['fetch', '--quiet', '--prune', '--tags', `--upload-pack=${UPLOAD_PACK}`, '--', url, '+refs/heads/*:refs/remotes/origin/*'], repo, net);
     // Remember the upstream default branch, so a session without ref starts from it.
-    await this.git(['remote', 'set-head', '--auto', '--', 'origin'], repo, { timeoutMs: config.git.cloneTimeoutMs, env }).catch(() => '');
+    const head = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(await this.git(['ls-remote', '--symref', `--upload-pack=${UPLOAD_PACK}`, '--', url, 'HEAD'], repo, net).catch(() => ''));
+    if (head) await this.git(['symbolic-ref', 'refs/remotes/origin/HEAD', `refs/remotes/origin/${head[1]}`], repo).catch(() => '');
   }
 
   private async checkIsRepo(repo: string): Promise<void> {
