@@ -9,6 +9,8 @@ import { headCommit, localGitHost, type GitHost } from './changes.ts';
 import { applyPolicy } from './cleanup.ts';
 import { credentialEnv } from './credentials.ts';
 import { GitError, runGit } from './git.ts';
+import { withConfigEntries } from './git-config-guard.ts';
+import { checkRemoteTarget } from './remote-target.ts';
 import { diskUsage, makeUniqueDir, removeInside, resolveWorkspaceInput } from './paths.ts';
 import type { CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
@@ -29,7 +31,8 @@ export function checkRepoUrl(input: unknown, config: WorkspacesConfig, field = '
  */
 export async function cloneInto(config: WorkspacesConfig, dir: string, url: string, ref: string | undefined): Promise<void> {
   const { git } = config;
-  const env = credentialEnv(git.credentials, url);
+  const pins = await checkRemoteTarget(url, git.allowPrivateHosts);
+  const env = withConfigEntries(credentialEnv(git.credentials, url), pins);
   const depth = git.cloneDepth > 0 ? [`--depth=${git.cloneDepth}`] : [];
   const watch = async () => {
     const used = await diskUsage(dir);

@@ -17,6 +17,8 @@ import { applyPolicy } from './cleanup.ts';
 import { checkRepoUrl } from './clone.ts';
 import { credentialEnv } from './credentials.ts';
 import { runGit } from './git.ts';
+import { withConfigEntries } from './git-config-guard.ts';
+import { checkRemoteTarget } from './remote-target.ts';
 import { diskUsage, isInside, makeUniqueDir, removeInside, resolveWorkspaceInput } from './paths.ts';
 import type { CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, str, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
@@ -81,7 +83,8 @@ export class WorktreeProvider implements Provider {
 
   private async refreshCache(repo: string, url: string): Promise<void> {
     const { config } = this.ctx;
-    const env = credentialEnv(config.git.credentials, url);
+    const pins = await checkRemoteTarget(url, config.git.allowPrivateHosts);
+    const env = withConfigEntries(credentialEnv(config.git.credentials, url), pins);
     if (!fs.existsSync(path.join(repo, 'HEAD'))) {
       fs.mkdirSync(path.dirname(repo), { recursive: true });
       await removeInside(config.dir, repo); // a half-made cache from an interrupted clone
