@@ -189,6 +189,9 @@ export class Runner {
     let end: TurnEnd;
     if (!workspace && !fs.existsSync(cwd)) {
       end = { kind: 'failed', message: `The workspace folder ${cwd} does not exist.` };
+    } else if (options.permission_mode === 'bypassPermissions' && !this.deps.config.allowDangerousModes) {
+      // Stored while the server allowed it; the setting is checked again for every turn.
+      end = { kind: 'failed', message: 'permission_mode bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES); start a new session with another mode.' };
     } else {
       const attempt = { turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
       end = await this.#execute(attempt, turn.prompt, session.claude_session_id ?? undefined);
