@@ -245,7 +245,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workspaces: {
       dir: workspacesDir,
       allowedRoots: splitRoots(c.ALLOWED_ROOTS),
-      protectedDirs: [dataDir, path.resolve(expandHome(c.CCO_HOME)), path.resolve(expandHome(c.CLAUDE_CONFIG_DIR))],
+      protectedDirs: [
+        dataDir,
+        path.resolve(expandHome(c.CCO_HOME)),
+        path.resolve(expandHome(c.CLAUDE_CONFIG_DIR)),
+        ...(c.CCO_SPOOL_DIR ? [path.resolve(expandHome(c.CCO_SPOOL_DIR))] : []),
+      ],
       cleanup: c.WORKSPACE_CLEANUP,
       git: {
         cloneDepth: c.GIT_CLONE_DEPTH,

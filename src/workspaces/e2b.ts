@@ -19,6 +19,7 @@ import { checkRepoUrl, cloneInto } from './clone.ts';
 import { SandboxProcess } from './e2b-process.ts';
 import { shellLine, shellQuote } from './e2b-shell.ts';
 import { GitError, redactSecrets } from './git.ts';
+import { FIXED_OVERRIDES, withConfigEntries } from './git-config-guard.ts';
 import { makeUniqueDir, removeInside, resolveWorkspaceInput } from './paths.ts';
 import type { ClaudeSpawner, CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, str, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
@@ -117,7 +118,8 @@ export class E2bProvider implements Provider {
 
   private host(sb: Sandbox, workdir: string): GitHost {
     return {
-      git: (args, opts = {}) => this.run(sb, ['git', ...args], { cwd: workdir, envs: { GIT_TERMINAL_PROMPT: '0', ...(opts.env ?? {}) } }),
+      // The fixed overrides only (hooks, fsmonitor, pager...): the sandbox holds none of the server's secrets.
+      git: (args, opts = {}) => this.run(sb, ['git', ...args], { cwd: workdir, envs: withConfigEntries({ GIT_TERMINAL_PROMPT: '0', ...(opts.env ?? {}) }, FIXED_OVERRIDES) }),
       scratchIndex: async (index) => {
         const p = (await this.run(sb, ['mktemp'])).trim();
         await sb.commands.run(`if [ -f ${shellQuote(index)} ]; then cp -- ${shellQuote(index)} ${shellQuote(p)}; else rm -f -- ${shellQuote(p)}; fi`);

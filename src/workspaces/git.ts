@@ -78,7 +78,8 @@ const STDERR_TAIL = 2000;
  * watch abort. Commands named by the repository's configuration never run (git-config-guard.ts).
  */
 export async function runGit(args: readonly string[], opts: GitOptions): Promise<GitResult> {
-  const names = opts.cwd === undefined ? [] : await configuredNames(opts.cwd, gitEnv(), Math.min(opts.timeoutMs, 30_000));
+  // Without a cwd (clone, init) only the user's and system's config apply: listed from "/".
+  const names = await configuredNames(opts.cwd ?? '/', gitEnv(), Math.min(opts.timeoutMs, 30_000));
   const env = withConfigEntries(opts.env ?? {}, [...FIXED_OVERRIDES, ...driverOverrides(names)]);
   return spawnGit(args, { ...opts, env });
 }
