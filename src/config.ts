@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { hiddenFromJson, MIN_SECRET_LENGTH, SECRET_NAME } from './lib/secrets.ts';
 import { parseGitCredentials, type GitCredential } from './workspaces/credentials.ts';
 import { CLEANUP_POLICIES, type CleanupPolicy } from './workspaces/port.ts';
 import { PERMISSION_MODES, type PermissionMode } from './runner/options.ts';
@@ -26,7 +27,7 @@ export const SETTINGS = [
   { env: 'REQUEST_TIMEOUT_MS', default: '60000', description: 'An API request not answered within this time gets 503 request_timeout (ms; 0 = none). Event streams are exempt.' },
   { env: 'RESULT_MAX_BYTES', default: String(50 * 1024), description: 'Tool results longer than this are cut before storage (bytes).' },
   { env: 'WORKSPACES_DIR', default: undefined, description: 'Folder for workspaces the orchestrator makes (clones, worktrees, archives). Unset: DATA_DIR/workspaces.' },
-  { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders local sessions and worktree base repos may use. Unset: only WORKSPACES_DIR.' },
+  { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders (never a root itself) local sessions, worktree base repos and file:// URLs may use; folders holding or inside WORKSPACES_DIR, DATA_DIR, CCO_HOME or CLAUDE_CONFIG_DIR are refused. Unset: none.' },
   { env: 'WORKSPACE_CLEANUP', default: 'keep', description: 'What happens to a workspace the orchestrator made when its session completes: keep, delete or archive.' },
   { env: 'GIT_CLONE_DEPTH', default: '1', description: 'History depth of github clones (0 = full history).' },
   { env: 'GIT_CLONE_TIMEOUT_MS', default: '300000', description: 'Time limit for one clone or fetch (ms).' },
@@ -52,6 +53,9 @@ export const SETTINGS = [
   { env: 'DEFAULT_PERMISSION_MODE', default: 'acceptEdits', description: 'Permission mode when a session gives none: default, acceptEdits, plan, bypassPermissions.' },
   { env: 'CLAUDE_PATH', default: undefined, description: 'Claude Code binary to run. Unset: the one shipped with @anthropic-ai/claude-agent-sdk.' },
   { env: 'CLAUDE_ENV_FILE', default: undefined, description: 'KEY=VALUE file of extra environment for Claude Code (e.g. ANTHROPIC_API_KEY); never logged.' },
+  { env: 'ALLOW_DANGEROUS_MODES', default: 'false', description: 'true lets sessions use permission_mode bypassPermissions (and DEFAULT_PERMISSION_MODE / IS_SANDBOX=1 in CLAUDE_ENV_FILE): Claude Code then runs any command without asking, as the server user. Only inside a disposable sandbox.' },
+  { env: 'ALLOW_PROJECT_SETTINGS', default: 'false', description: "true lets github and URL worktree sessions that ask (trust_project_settings) load the repository's own .claude/settings.json (its hooks run on this host)." },
+  { env: 'ALLOW_PRIVATE_GIT_HOSTS', default: undefined, description: 'Git hosts, IP addresses or CIDRs (comma separated) that repository URLs may reach although they are loopback, private or link-local. Unset: none.' },
 ] as const satisfies readonly SettingDef[];
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -96,6 +100,9 @@ const schema = z.object({
   DEFAULT_PERMISSION_MODE: z.enum(PERMISSION_MODES),
   CLAUDE_PATH: z.string().min(1).optional(),
   CLAUDE_ENV_FILE: z.string().min(1).optional(),
+  ALLOW_DANGEROUS_MODES: z.stringbool(),
+  ALLOW_PROJECT_SETTINGS: z.stringbool(),
+  ALLOW_PRIVATE_GIT_HOSTS: z.string().optional(),
 });
 
 export interface E2bConfig {
@@ -113,10 +120,20 @@ export interface E2bConfig {
 export interface WorkspacesConfig {
   /** Real, absolute; everything the orchestrator makes or removes lives below it. */
   dir: string;
-  /** Absolute; local folders and worktree base repos must lie below one of these (or below dir). */
+  /** Absolute; local folders and worktree base repos must lie strictly below one of these. */
   allowedRoots: string[];
+  /** The orchestrator's own folders besides dir (DATA_DIR, CCO_HOME, CLAUDE_CONFIG_DIR): no session folder may be, contain or lie in one. */
+  protectedDirs: string[];
   cleanup: CleanupPolicy;
-  git: { cloneDepth: number; cloneTimeoutMs: number; cloneMaxBytes: number; timeoutMs: number; credentials: GitCredential[] };
+  git: {
+    cloneDepth: number;
+    cloneTimeoutMs: number;
+    cloneMaxBytes: number;
+    timeoutMs: number;
+    credentials: GitCredential[];
+    /** ALLOW_PRIVATE_GIT_HOSTS: host names, IPs or CIDRs remote URLs may reach although private; [] = none. */
+    allowPrivateHosts?: string[] | undefined;
+  };
   diffMaxBytes: number;
   /** Clones, fetches and diffs in flight at once (MAX_CONCURRENT_GIT_OPS). */
   maxConcurrentGitOps: number;
@@ -133,6 +150,26 @@ function passedEnv(env: Record<string, string | undefined>): Record<string, stri
     if (v !== undefined && (PASSED_NAMES.includes(k) || PASSED_PREFIXES.some((p) => k.startsWith(p)))) out[k] = v;
   }
   return out;
+}
+
+/**
+ * Every secret the server itself holds, so stored text can be redacted even when Claude Code never
+ * had the value (a tool can still read the server's environment through /proc): the values of its
+ * secret-looking variables, each GIT_CREDENTIALS token and the database password.
+ */
+function serverSecrets(env: Record<string, string | undefined>, credentials: readonly GitCredential[], databaseUrl: string | undefined): string[] {
+  const out = new Set<string>();
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && SECRET_NAME.test(k) && v.length >= MIN_SECRET_LENGTH) out.add(v);
+  for (const c of credentials) for (const f of c.secretForms()) if (f.length >= MIN_SECRET_LENGTH) out.add(f);
+  if (databaseUrl) {
+    try {
+      const pw = decodeURIComponent(new URL(databaseUrl).password);
+      if (pw.length >= MIN_SECRET_LENGTH) out.add(pw);
+    } catch {
+      // not a URL the parser takes: the whole value is still redacted by its name
+    }
+  }
+  return [...out];
 }
 
 /** 4 turns per core (turns mostly wait on the model), but no more than memory allows at ~300 MB per Claude Code process. */
@@ -170,6 +207,12 @@ export interface RunnerConfig {
   envFile: string | undefined;
   /** The subset of the server's environment handed to Claude Code. Never logged. */
   passEnv: Record<string, string>;
+  /** ALLOW_DANGEROUS_MODES: bypassPermissions and IS_SANDBOX=1 are accepted. */
+  allowDangerousModes?: boolean | undefined;
+  /** ALLOW_PROJECT_SETTINGS: sessions asking trust_project_settings may load a cloned repo's .claude settings. */
+  allowProjectSettings?: boolean | undefined;
+  /** Every secret the server knows (its secret-looking variables, GIT_CREDENTIALS tokens, the database password): redacted from stored text. Never logged. */
+  secrets?: string[] | undefined;
 }
 
 export class ConfigError extends Error {
@@ -189,6 +232,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nRun \`cco --help\` for every setting.`);
   }
   const c = parsed.data;
+  if (c.DEFAULT_PERMISSION_MODE === 'bypassPermissions' && !c.ALLOW_DANGEROUS_MODES) {
+    throw new ConfigError('Invalid configuration:\n  DEFAULT_PERMISSION_MODE: bypassPermissions runs every command without asking; set ALLOW_DANGEROUS_MODES=true to allow it (only inside a disposable sandbox)');
+  }
   const dataDir = path.resolve(expandHome(c.DATA_DIR));
   let credentials: GitCredential[];
   try {
@@ -205,6 +251,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workspaces: {
       dir: workspacesDir,
       allowedRoots: splitRoots(c.ALLOWED_ROOTS),
+      protectedDirs: [
+        dataDir,
+        path.resolve(expandHome(c.CCO_HOME)),
+        path.resolve(expandHome(c.CLAUDE_CONFIG_DIR)),
+        ...(c.CCO_SPOOL_DIR ? [path.resolve(expandHome(c.CCO_SPOOL_DIR))] : []),
+      ],
       cleanup: c.WORKSPACE_CLEANUP,
       git: {
         cloneDepth: c.GIT_CLONE_DEPTH,
@@ -212,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         cloneMaxBytes: c.GIT_CLONE_MAX_BYTES,
         timeoutMs: c.GIT_TIMEOUT_MS,
         credentials,
+        allowPrivateHosts: (c.ALLOW_PRIVATE_GIT_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
       },
       diffMaxBytes: c.DIFF_MAX_BYTES,
       maxConcurrentGitOps: c.MAX_CONCURRENT_GIT_OPS,
@@ -242,6 +295,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       claudePath: c.CLAUDE_PATH ? path.resolve(expandHome(c.CLAUDE_PATH)) : undefined,
       envFile: c.CLAUDE_ENV_FILE ? path.resolve(expandHome(c.CLAUDE_ENV_FILE)) : undefined,
       passEnv: passedEnv(env),
+      allowDangerousModes: c.ALLOW_DANGEROUS_MODES,
+      allowProjectSettings: c.ALLOW_PROJECT_SETTINGS,
+      secrets: hiddenFromJson(serverSecrets(env, credentials, c.DATABASE_URL)),
     },
   };
 }

@@ -51,6 +51,7 @@ export function createCore(deps: {
     workspaces,
     logger: deps.logger,
     defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
+    policy: { allowDangerousModes: deps.runner.allowDangerousModes ?? false, allowProjectSettings: deps.runner.allowProjectSettings ?? false },
   });
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
   return { events, sessions, workspaces, workspaceManager, runner, commands, hooks };

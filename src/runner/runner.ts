@@ -13,7 +13,7 @@ import type { SessionService } from '../sessions/service.ts';
 import type { Message, Session, Source } from '../sessions/types.ts';
 import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
 import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-env.ts';
-import { parseRunOptions, type RunOptions } from './options.ts';
+import { loadsProjectSettings, parseRunOptions, type RunOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
 import { StreamRecorder } from './stream-recorder.ts';
@@ -42,6 +42,10 @@ export class Runner {
   constructor(private readonly deps: RunnerDeps) {
     this.#scheduler = new Scheduler(deps.config.maxConcurrentRuns);
     this.#fileEnv = readEnvFile(deps.config.envFile);
+    if (this.#fileEnv.IS_SANDBOX !== undefined && !deps.config.allowDangerousModes) {
+      // IS_SANDBOX=1 tells Claude Code it may skip its safety checks (bypassPermissions as root).
+      throw new Error('CLAUDE_ENV_FILE sets IS_SANDBOX, which is refused unless ALLOW_DANGEROUS_MODES=true');
+    }
   }
 
   private get db() {
@@ -193,7 +197,7 @@ export class Runner {
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
     const cwd = workspace?.path ?? session.project_path;
     const env = buildClaudeEnv({ passEnv: this.deps.config.passEnv, fileEnv: this.#fileEnv, sessionId, turnId, bypassPermissions: options.permission_mode === 'bypassPermissions' });
-    const secrets = secretValues(env);
+    const secrets = secretValues(env, this.deps.config.secrets);
     const recorder = new StreamRecorder({
       secrets,
       sessions: this.deps.sessions,
@@ -214,6 +218,9 @@ export class Runner {
       end = { kind: 'failed', message: `The workspace is not ready (${String(state)}).` };
     } else if (!workspace && !fs.existsSync(cwd)) {
       end = { kind: 'failed', message: `The workspace folder ${cwd} does not exist.` };
+    } else if (options.permission_mode === 'bypassPermissions' && !this.deps.config.allowDangerousModes) {
+      // Stored while the server allowed it; the setting is checked again for every turn.
+      end = { kind: 'failed', message: 'permission_mode bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES); start a new session with another mode.' };
     } else {
       const attempt = { turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
       end = await this.#execute(attempt, turn.prompt, session.claude_session_id ?? undefined);
@@ -260,6 +267,7 @@ export class Runner {
       spawner: a.workspace ? this.deps.workspaces.spawner(a.workspace) : undefined,
       recorder: a.recorder,
       secrets: a.secrets,
+      projectSettings: loadsProjectSettings(a.workspace, a.options, this.deps.config.allowProjectSettings ?? false),
       onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
     });
     this.#active.set(a.sessionId, handle);

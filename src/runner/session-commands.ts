@@ -32,6 +32,7 @@ export interface CreateSessionCommand {
   ref?: string | undefined;
   base_repo?: string | undefined;
   cleanup?: CleanupPolicy | undefined;
+  trust_project_settings?: boolean | undefined;
 }
 
 export interface PostMessageCommand {
@@ -49,14 +50,22 @@ export interface TurnInfo {
   queue_position: number | null;
 }
 
-const RUN_OPTION_KEYS = ['permission_mode', 'allowed_tools', 'disallowed_tools', 'model', 'append_system_prompt', 'max_turns', 'timeout_s'] as const;
+const RUN_OPTION_KEYS = ['permission_mode', 'allowed_tools', 'disallowed_tools', 'model', 'append_system_prompt', 'max_turns', 'timeout_s', 'trust_project_settings'] as const;
 
 export class SessionCommands {
   /** Workspaces being prepared in the background. */
   readonly #preparing = new Set<Promise<void>>();
 
   constructor(
-    private readonly deps: { sessions: SessionService; runner: Runner; workspaces: WorkspacePort; logger: Logger; defaults: { permission_mode: PermissionMode; timeout_s: number } },
+    private readonly deps: {
+      sessions: SessionService;
+      runner: Runner;
+      workspaces: WorkspacePort;
+      logger: Logger;
+      defaults: { permission_mode: PermissionMode; timeout_s: number };
+      /** ALLOW_DANGEROUS_MODES and ALLOW_PROJECT_SETTINGS. */
+      policy?: { allowDangerousModes: boolean; allowProjectSettings: boolean } | undefined;
+    },
   ) {}
 
   /** Adds what only the runner knows (queue position) to a stored session. */
@@ -65,6 +74,13 @@ export class SessionCommands {
   }
 
   async create(c: CreateSessionCommand): Promise<{ session: Session; turn: TurnInfo | undefined }> {
+    refuseClientWorkspace(c.metadata, 'body.metadata.workspace');
+    if (c.permission_mode === 'bypassPermissions' && !this.deps.policy?.allowDangerousModes) {
+      throw badRequest('dangerous_mode_disabled', 'body.permission_mode: bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES)');
+    }
+    if (c.trust_project_settings && !this.deps.policy?.allowProjectSettings) {
+      throw badRequest('project_settings_disabled', "body.trust_project_settings: loading a repository's own .claude settings is disabled on this server (ALLOW_PROJECT_SETTINGS)");
+    }
     // Without a prompt, a session only records where work happens, unless it asks for a workspace to be made.
     const wantsWorkspace = c.repo_url !== undefined || c.base_repo !== undefined || c.project_type === 'e2b';
     if (c.prompt === undefined && !wantsWorkspace) {
@@ -152,6 +168,7 @@ export class SessionCommands {
       const metadata = m.direction === 'user' && session.managed ? { ...m.metadata, run: false } : m.metadata;
       return { message: await this.deps.sessions.addMessage(sessionId, { ...m, metadata }), turn: undefined };
     }
+    refuseClientWorkspace(m.metadata, 'body.metadata.workspace');
     if (session.status === 'completed') throw conflict('session_completed', 'the session is completed; start a new session to run more turns');
     let takeover: MessageWithTurnOptions['takeover'];
     if (!session.managed) {
@@ -169,10 +186,7 @@ export class SessionCommands {
   }
 
   async update(sessionId: string, patch: UpdateSessionInput): Promise<Session> {
-    if (patch.metadata && 'workspace' in patch.metadata) {
-      // Claude Code runs in the recorded workspace: letting a client rewrite it would bypass ALLOWED_ROOTS.
-      throw badRequest('workspace_read_only', 'body.metadata.workspace: set by the orchestrator; it cannot be changed');
-    }
+    refuseClientWorkspace(patch.metadata, 'body.metadata.workspace');
     const { session, previousStatus } = await this.deps.sessions.update(sessionId, patch);
     if (session.managed && patch.status && patch.status !== previousStatus) {
       if (patch.status === 'paused') this.deps.runner.pause(sessionId);
@@ -202,5 +216,16 @@ export class SessionCommands {
     const out: Record<string, unknown> = { permission_mode: this.deps.defaults.permission_mode, timeout_s: this.deps.defaults.timeout_s };
     for (const k of RUN_OPTION_KEYS) if (c[k] !== undefined) out[k] = c[k];
     return out;
+  }
+}
+
+/**
+ * metadata.workspace is written by the server only. Claude Code runs in the recorded folder, the diff
+ * route reads it and cleanup deletes it, so a client-written record would aim all three at another
+ * session's clone (or, for e2b, at any sandbox of the account). Refused on every route that takes metadata.
+ */
+function refuseClientWorkspace(metadata: Record<string, unknown> | undefined, field: string): void {
+  if (metadata && Object.hasOwn(metadata, 'workspace')) {
+    throw badRequest('workspace_read_only', `${field}: set by the orchestrator; it cannot be given or changed`);
   }
 }

@@ -35,6 +35,8 @@ export interface TurnSpec {
   spawner: ClaudeSpawner | undefined;
   recorder: StreamRecorder;
   secrets: string[];
+  /** Load the workspace's .claude/settings.json and settings.local.json (false for untrusted clones). */
+  projectSettings: boolean;
   onProcessStart?: (pid: number) => void;
 }
 
@@ -69,7 +71,7 @@ export function startTurn(spec: TurnSpec): TurnHandle {
     ...(spec.claudePath ? { pathToClaudeCodeExecutable: spec.claudePath } : {}),
     spawnClaudeCodeProcess: spec.spawner ?? local.spawner,
     systemPrompt: { type: 'preset', preset: 'claude_code', ...(o.append_system_prompt ? { append: o.append_system_prompt } : {}) },
-    settingSources: ['user', 'project', 'local'],
+    settingSources: spec.projectSettings ? ['user', 'project', 'local'] : ['user'],
     permissionMode: o.permission_mode,
     ...(o.permission_mode === 'bypassPermissions' ? { allowDangerouslySkipPermissions: true } : {}),
     ...(o.allowed_tools ? { allowedTools: o.allowed_tools } : {}),

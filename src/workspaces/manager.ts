@@ -19,7 +19,7 @@ import { CloneProvider } from './clone.ts';
 import { E2bProvider } from './e2b.ts';
 import { KeyedQueue, redactSecrets } from './git.ts';
 import { LocalProvider } from './local.ts';
-import { isInside, resolveAllowedDir } from './paths.ts';
+import { isInside, resolveWorkspaceInput } from './paths.ts';
 import { CLEANUP_POLICIES, PREPARED_IN_BACKGROUND, type ClaudeSpawner, type CleanupPolicy, type WorkspacePort, type WorkspaceRecord, type WorkspaceRequest } from './port.ts';
 import type { Provider, ProviderContext, ReleaseOutcome } from './provider.ts';
 import { WorktreeProvider } from './worktree.ts';
@@ -105,7 +105,7 @@ export class WorkspaceManager implements WorkspacePort {
 
   private isAllowedFolder(p: string): boolean {
     try {
-      resolveAllowedDir(p, [...this.config.allowedRoots, this.config.dir]);
+      resolveWorkspaceInput(p, this.config);
       return true;
     } catch {
       return false;

@@ -49,13 +49,22 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     claudePath: undefined,
     envFile: undefined,
     passEnv: {},
+    allowDangerousModes: false,
+    allowProjectSettings: false,
+    secrets: [],
     ...opts.runner,
   };
   const resultMaxBytes = opts.resultMaxBytes ?? 50 * 1024;
   const workspaces = opts.workspaces && 'prepare' in opts.workspaces
     ? opts.workspaces
     : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
-  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus(opts.eventCapacity) });
+  let core: Core;
+  try {
+    core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus(opts.eventCapacity) });
+  } catch (e: unknown) {
+    if (!opts.db) await db.close();
+    throw e;
+  }
   await core.runner.start();
   const app = await buildApp({
     logger,
