@@ -24,7 +24,7 @@ const eventAckSchema = z.object({
 
 export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks: HookIngest; resultMaxBytes: number }> = async (app, opts) => {
   // A rejected event (malformed, oversized, unknown kind) is logged once, here; the
-  // forwarder moves it aside instead of retrying, so it does not repeat.
+  // forwarder dead-letters a 400/413/415/422 instead of retrying, so it does not repeat.
   app.addHook('onError', async (req, _reply, err) => {
     req.log.warn({ url: req.url.split('?')[0], code: (err as { code?: string }).code, reason: err.message.slice(0, 300) }, 'hook event rejected');
   });
