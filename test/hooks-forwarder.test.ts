@@ -159,6 +159,13 @@ describe('cco-hook.sh', () => {
     const env = { PATH: process.env.PATH, HOME: tmp, LOG_LEVEL: 'silent', CCO_HOME: tmp, CCO_SPOOL_DIR: spool, CCO_HOOK_URL: srv.url, CLAUDE_CONFIG_DIR: path.join(tmp, 'no-user-config') };
     const status = await exec(process.execPath, [path.resolve('bin/cco.mjs'), 'hooks', 'status'], { env, cwd: tmp });
     assert.match(status.stdout, new RegExp(`spool: .*0 queued, 1 dead-lettered \\(newest ${dead[0]!.id}, .*http 403, \\d+ tries: .*not this one`));
+
+    // Once the cause is fixed (the server takes it now), the dead letter can be sent again.
+    const retried = await exec(process.execPath, [path.resolve('bin/cco.mjs'), 'hooks', 'flush', '--retry-dead'], { env, cwd: tmp });
+    assert.match(retried.stdout, /1 dead-lettered event\(s\) put back in the queue/);
+    assert.match(retried.stdout, /1 delivered .*0 queued, 0 dead-lettered/);
+    assert.equal((await logsOf(sid)).length, 4);
+    assert.deepEqual(deadLetters(spool), []);
   });
 
   test('an event the server fails on (500) every time is dead-lettered once later events are accepted; the rest keep their order', async () => {
