@@ -8,7 +8,7 @@ import { query, type HookCallback, type Options, type SDKUserMessage } from '@an
 import type { ClaudeSpawner } from '../workspaces/port.ts';
 import { redact } from './claude-env.ts';
 import type { RunOptions } from './options.ts';
-import { killGroup, localSpawner } from './spawn.ts';
+import { localSpawner } from './spawn.ts';
 import type { StreamRecorder, TurnResult } from './stream-recorder.ts';
 
 export type InterruptReason = 'paused' | 'completed' | 'shutdown' | 'timeout';
@@ -97,7 +97,7 @@ export function startTurn(spec: TurnSpec): TurnHandle {
       endInput();
       clearTimeout(killTimer);
       // Whatever the turn left running in its process group (tool children) goes too.
-      killGroup(local.child()?.pid, 'SIGKILL');
+      local.killAll();
     }
     const result = spec.recorder.result;
     if (interruptReason) return { kind: 'interrupted', reason: interruptReason, result };
