@@ -16,6 +16,7 @@ import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-
 import { parseRunOptions, type RunOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
+import { watchStall } from './stall-watcher.ts';
 import { StreamRecorder } from './stream-recorder.ts';
 import { startTurn, type InterruptReason, type TurnEnd, type TurnHandle } from './turn.ts';
 import { describeEnd, emptyOutcome, outcomeOf } from './outcome.ts';
@@ -221,6 +222,7 @@ export class Runner {
     resume: string | undefined,
   ): Promise<TurnEnd> {
     a.log.info({ cwd: a.cwd, resume: Boolean(resume) }, 'turn started');
+    const stall = watchStall({ afterS: this.deps.config.turnStallWarnS ?? 0, sessions: this.deps.sessions, log: a.log, sessionId: a.sessionId, turnId: a.turnId, describe: () => a.recorder.waitingOn() });
     const handle = startTurn({
       prompt,
       cwd: a.cwd,
@@ -232,6 +234,7 @@ export class Runner {
       recorder: a.recorder,
       secrets: a.secrets,
       onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
+      onActivity: () => stall.progress(),
     });
     this.#active.set(a.sessionId, handle);
     // A pause or close that arrived while the turn was being set up applies now.
@@ -243,6 +246,7 @@ export class Runner {
       end = await handle.done;
     } finally {
       clearTimeout(timer);
+      stall.stop();
       this.#active.delete(a.sessionId);
     }
     // Tool children that left Claude Code's process group (and survived a kill) carry the marker.

@@ -36,6 +36,8 @@ export interface TurnSpec {
   recorder: StreamRecorder;
   secrets: string[];
   onProcessStart?: (pid: number) => void;
+  /** Called on every sign of life from Claude Code (stream message, hook callback), for the stall watch. */
+  onActivity?: () => void;
 }
 
 /** After an interrupt request, how long Claude Code gets to end the turn itself before it is killed. */
@@ -56,6 +58,7 @@ export function startTurn(spec: TurnSpec): TurnHandle {
   }
 
   const durationHook: HookCallback = async (hookInput, toolUseId) => {
+    spec.onActivity?.();
     spec.recorder.noteHookDuration(toolUseId, (hookInput as { duration_ms?: unknown }).duration_ms);
     return {};
   };
@@ -85,6 +88,7 @@ export function startTurn(spec: TurnSpec): TurnHandle {
   const done = (async (): Promise<TurnEnd> => {
     try {
       for await (const m of q) {
+        spec.onActivity?.();
         spec.recorder.handle(m);
         if (m.type === 'result') endInput();
       }
