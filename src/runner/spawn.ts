@@ -8,7 +8,7 @@
  * - its tools die with the server too: the turn watchdog (watchdog.ts) is told the
  *   group and the turn's CCO_TURN marker, and kills both if the server dies first.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import { processWatchdog, type TurnWatchdog } from './watchdog.ts';
@@ -66,8 +66,6 @@ export function killByEnv(name: string, value: string): number {
 
 export interface LocalSpawn {
   spawner: (options: SpawnOptions) => SpawnedProcess;
-  /** The last child started, once started. */
-  child(): ChildProcess | undefined;
   /** The last few KB of stderr, for error messages. */
   stderrTail(): string;
   /** Kills whatever the turn left in its process group; the watchdog then forgets it. */
@@ -75,7 +73,6 @@ export interface LocalSpawn {
 }
 
 export function localSpawner(onStart?: (pid: number) => void, watchdog: TurnWatchdog = processWatchdog()): LocalSpawn {
-  let child: ChildProcess | undefined;
   const watched = new Set<number>();
   let tail = '';
   const spawner = (options: SpawnOptions): SpawnedProcess => {
@@ -84,7 +81,6 @@ export function localSpawner(onStart?: (pid: number) => void, watchdog: TurnWatc
       ? [setpriv, ['--pdeathsig', 'KILL', '--', options.command, ...options.args]]
       : [options.command, options.args];
     const c = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    child = c;
     c.stderr?.setEncoding('utf8');
     c.stderr?.on('data', (d: string) => {
       tail = (tail + d).slice(-4096);
@@ -137,5 +133,5 @@ export function localSpawner(onStart?: (pid: number) => void, watchdog: TurnWatc
     }
     watched.clear();
   };
-  return { spawner, child: () => child, stderrTail: () => tail, killAll };
+  return { spawner, stderrTail: () => tail, killAll };
 }

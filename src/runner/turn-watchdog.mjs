@@ -54,7 +54,7 @@ async function cleanUp() {
 /** @param {Set<string>} markers @returns {number} processes signalled */
 function killMarked(markers) {
   let found = 0;
-  let entries = [];
+  let entries;
   try {
     entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
   } catch {
