@@ -119,13 +119,28 @@ test('a lock file left with our own pid by an earlier life of the process (pid 1
 });
 
 test('a lock file of a dead process, of another boot, or of a reused pid is stale', async () => {
-  const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited and reaped
-  await opensWithLock(String(dead));
-  const live = process.ppid; // alive, but not the lock's owner
-  await opensWithLock(JSON.stringify({ pid: live, boot_id: 'another-boot', pid_ns: pidNs(), start: procStartTicks(live) }));
-  await opensWithLock(JSON.stringify({ pid: live, boot_id: bootId(), pid_ns: pidNs(), start: String(Number(procStartTicks(live)) + 1) }));
-  // Owner in another pid namespace (a restarted container): stale once it stops refreshing the file.
-  await opensWithLock(JSON.stringify({ pid: 1, boot_id: bootId(), pid_ns: 'pid:[1]', start: '5' }), new Date(Date.now() - 3_600_000));
+  await opensWithLock(JSON.stringify({ pid: process.ppid, boot_id: 'another-boot', pid_ns: pidNs(), start: procStartTicks(process.ppid) }));
+  // The rest at the lock itself (opening PGlite takes seconds on a loaded machine).
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-stale-lock-'));
+  const file = path.join(dataDir, 'cco.lock');
+  const takes = async (content: string, mtime?: Date) => {
+    fs.writeFileSync(file, content);
+    if (mtime) fs.utimesSync(file, mtime, mtime);
+    const lock = await acquireDirLock(dataDir);
+    assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).pid, process.pid, content);
+    lock.release();
+  };
+  try {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited and reaped
+    await takes(String(dead));
+    const live = process.ppid; // alive, but not the lock's owner
+    await takes(JSON.stringify({ pid: live, boot_id: bootId(), pid_ns: pidNs(), start: String(Number(procStartTicks(live)) + 1) }));
+    // Owner in another pid namespace (a restarted container): stale once it stops refreshing the file.
+    await takes(JSON.stringify({ pid: 1, boot_id: bootId(), pid_ns: 'pid:[1]', start: '5' }), new Date(Date.now() - 3_600_000));
+    await takes('not a lock file');
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 test('a lock file of a live process is respected', async () => {
