@@ -33,6 +33,11 @@ export class TurnWatchdog {
     if (this.#turns.delete(pgid)) this.#send(`-${pgid}`);
   }
 
+  /** The watchdog's pid while it runs (diagnostics and tests). */
+  pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   #send(line: string): void {
     const child = this.#ensure();
     child?.stdin?.write(`${line}\n`);
@@ -48,6 +53,12 @@ export class TurnWatchdog {
       return undefined; // cannot start one: recovery at the next start still cleans up
     }
     child.on('error', () => {});
+    // Replaced at once if it dies while turns run (killed by hand, out of memory), not at the next turn.
+    child.on('exit', () => {
+      if (this.#child !== child) return;
+      this.#child = undefined;
+      if (this.#turns.size > 0) this.#ensure();
+    });
     child.stdin!.on('error', () => {}); // EPIPE if it died; the next write starts another
     // The server must not stay alive for its watchdog's sake.
     child.unref();
