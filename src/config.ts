@@ -50,6 +50,7 @@ export const SETTINGS = [
   { env: 'CLAUDE_CONFIG_DIR', default: '~/.claude', description: "Claude Code's own setting: where `cco hooks install --user` edits settings.json." },
   { env: 'MAX_CONCURRENT_RUNS', default: 'auto', description: 'Turns run at once across sessions; auto = 4 per core, capped by memory (~300 MB each).' },
   { env: 'TURN_TIMEOUT_S', default: '1800', description: 'Default time limit of one turn (seconds); a session may set timeout_s.' },
+  { env: 'TURN_STALL_WARN_S', default: '120', description: 'A turn with no progress (stream message, tool, hook) for this long gets a system message and a warn log (seconds); 0 = off.' },
   { env: 'DEFAULT_PERMISSION_MODE', default: 'acceptEdits', description: 'Permission mode when a session gives none: default, acceptEdits, plan, bypassPermissions.' },
   { env: 'CLAUDE_PATH', default: undefined, description: 'Claude Code binary to run. Unset: the one shipped with @anthropic-ai/claude-agent-sdk.' },
   { env: 'CLAUDE_ENV_FILE', default: undefined, description: 'KEY=VALUE file of extra environment for Claude Code (e.g. ANTHROPIC_API_KEY); never logged.' },
@@ -97,6 +98,7 @@ const schema = z.object({
   CLAUDE_CONFIG_DIR: z.string().min(1),
   MAX_CONCURRENT_RUNS: z.union([z.literal('auto'), intFrom(1, 1000)]),
   TURN_TIMEOUT_S: intFrom(1, 7 * 24 * 3600),
+  TURN_STALL_WARN_S: intFrom(0, 7 * 24 * 3600),
   DEFAULT_PERMISSION_MODE: z.enum(PERMISSION_MODES),
   CLAUDE_PATH: z.string().min(1).optional(),
   CLAUDE_ENV_FILE: z.string().min(1).optional(),
@@ -202,6 +204,8 @@ export interface RunnerConfig {
   workspacesDir: string;
   maxConcurrentRuns: number;
   turnTimeoutS: number;
+  /** Seconds without progress before a running turn is reported as stalled; 0 or unset = never. */
+  turnStallWarnS?: number;
   defaultPermissionMode: PermissionMode;
   claudePath: string | undefined;
   envFile: string | undefined;
@@ -291,6 +295,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       workspacesDir,
       maxConcurrentRuns: c.MAX_CONCURRENT_RUNS === 'auto' ? autoConcurrency() : c.MAX_CONCURRENT_RUNS,
       turnTimeoutS: c.TURN_TIMEOUT_S,
+      turnStallWarnS: c.TURN_STALL_WARN_S,
       defaultPermissionMode: c.DEFAULT_PERMISSION_MODE,
       claudePath: c.CLAUDE_PATH ? path.resolve(expandHome(c.CLAUDE_PATH)) : undefined,
       envFile: c.CLAUDE_ENV_FILE ? path.resolve(expandHome(c.CLAUDE_ENV_FILE)) : undefined,

@@ -16,6 +16,7 @@ import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-
 import { loadsProjectSettings, parseRunOptions, type RunOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
+import { watchStall } from './stall-watcher.ts';
 import { StreamRecorder } from './stream-recorder.ts';
 import { startTurn, type InterruptReason, type TurnEnd, type TurnHandle } from './turn.ts';
 import { describeEnd, emptyOutcome, outcomeOf } from './outcome.ts';
@@ -257,6 +258,7 @@ export class Runner {
     resume: string | undefined,
   ): Promise<TurnEnd> {
     a.log.info({ cwd: a.cwd, resume: Boolean(resume) }, 'turn started');
+    const stall = watchStall({ afterS: this.deps.config.turnStallWarnS ?? 0, sessions: this.deps.sessions, log: a.log, sessionId: a.sessionId, turnId: a.turnId, describe: () => a.recorder.waitingOn() });
     const handle = startTurn({
       prompt,
       cwd: a.cwd,
@@ -269,6 +271,7 @@ export class Runner {
       secrets: a.secrets,
       projectSettings: loadsProjectSettings(a.workspace, a.options, this.deps.config.allowProjectSettings ?? false),
       onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
+      onActivity: () => stall.progress(),
     });
     this.#active.set(a.sessionId, handle);
     // A pause or close that arrived while the turn was being set up applies now.
@@ -280,6 +283,7 @@ export class Runner {
       end = await handle.done;
     } finally {
       clearTimeout(timer);
+      stall.stop();
       this.#active.delete(a.sessionId);
     }
     // Tool children that left Claude Code's process group (and survived a kill) carry the marker.

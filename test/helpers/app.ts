@@ -45,6 +45,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     workspacesDir,
     maxConcurrentRuns: 4,
     turnTimeoutS: 120,
+    turnStallWarnS: 120,
     defaultPermissionMode: 'acceptEdits',
     claudePath: undefined,
     envFile: undefined,
