@@ -79,8 +79,8 @@ test('a turn ends soon after its result even when Claude Code does not report it
     const script = [{ tool: 'Bash', input: { command: 'cat f.txt', description: 'Read' } }, { text: 'It says hello.' }];
     const handle = startTurn({
       prompt: `SCRIPT_JSON:${JSON.stringify(script)}`, cwd: session.project_path, resume: session.claude_session_id, recorder, spawner,
-      options: { permission_mode: 'acceptEdits', timeout_s: 600 }, env: claudeTestEnv({ baseUrl: h.model.url, configDir: h.configDir }) as Record<string, string>,
-      claudePath: undefined, secrets: [],
+      options: { permission_mode: 'acceptEdits', timeout_s: 600, trust_project_settings: false }, env: claudeTestEnv({ baseUrl: h.model.url, configDir: h.configDir }) as Record<string, string>,
+      claudePath: undefined, secrets: [], projectSettings: true,
     });
     let timer: NodeJS.Timeout | undefined;
     const end = await Promise.race([handle.done, new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 90_000)))]);
