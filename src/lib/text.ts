@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 
+// eslint-disable-next-line no-control-regex -- finding U+0000 is the point
 const BAD_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const BAD_TEXT_ALL = new RegExp(BAD_TEXT.source, 'g');
 /** JSON.stringify writes U+0000 and lone surrogates as \u escapes (paired ones stay raw): a cheap pre-check. */
