@@ -46,7 +46,7 @@ export function registerErrorHandling(app: FastifyInstance, opts: { dashboard: b
 
   app.setNotFoundHandler((req, reply) => {
     if (opts.dashboard && isDashboardPath(req)) return sendDashboardIndex(reply);
-    void reply.code(404).send({ error: { code: 'route_not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+    reply.code(404).send({ error: { code: 'route_not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
   });
 }
 
