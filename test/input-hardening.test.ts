@@ -71,6 +71,9 @@ describe('NUL bytes and lone surrogates in stored text are replaced, and the row
     const clean = await call(t.app, 'POST', `/api/sessions/${id}/messages`, { direction: 'assistant', content: 'fine \uD83D\uDE00' });
     assert.equal(clean.body.content, 'fine \uD83D\uDE00', 'a surrogate pair is a real character and stays');
     assert.deepEqual(clean.body.metadata, {});
+    const escaped = await call(t.app, 'POST', `/api/sessions/${id}/messages`, { direction: 'assistant', content: 'C: "\\u0000"', metadata: { k: '\\ud800' } });
+    assert.equal(escaped.body.content, 'C: "\\u0000"', 'a backslash-u written out is plain text');
+    assert.deepEqual(escaped.body.metadata, { k: '\\ud800' }, 'and is not flagged');
   });
 
   test('session metadata on create and patch, and run options (model, append_system_prompt) with a prompt', async () => {
