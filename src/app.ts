@@ -8,7 +8,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Database } from './db/database.ts';
 import type { HookIngest } from './hooks/ingest.ts';
-import { registerErrorHandling } from './http/errors.ts';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
+import { DEFAULT_GUARD_OPTIONS, genRequestId, registerGuards, type HttpGuardOptions } from './http/guards.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { hookRoutes } from './http/routes/hooks.ts';
@@ -41,6 +42,8 @@ export interface AppDeps {
   /** The built dashboard (web/dist); unset or unbuilt: `/` explains how to build it. */
   webRoot?: string | undefined;
   sse?: Partial<SseOptions> | undefined;
+  /** Host check and CORS (HOST, ALLOWED_HOSTS, CORS_ORIGINS); default: loopback names and IPs, no CORS. */
+  http?: Partial<HttpGuardOptions> | undefined;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -49,11 +52,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestTimeout: deps.requestTimeoutMs ?? 0,
     // Per-request lines would dominate the log at hook rates; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // A random id per request: logged as reqId, returned as x-request-id (and in 5xx bodies).
+    genReqId: genRequestId,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app, { dashboard: dashboardBuilt(deps.webRoot) });
   registerRequestTimeout(app, deps.requestTimeoutMs ?? 0);
+  registerGuards(app, { ...DEFAULT_GUARD_OPTIONS, ...deps.http });
   // The API speaks JSON only; any other body type is a 415, not a confusing validation error.
   app.removeContentTypeParser('text/plain');
 

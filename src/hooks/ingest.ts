@@ -13,6 +13,7 @@ import { completeSession, insertSessionEvent, listSessionEvents, upsertClaudeSes
 import type { EventBus } from '../events/bus.ts';
 import { decodeCursor, encodeCursor, isIdCursor } from '../lib/cursor.ts';
 import { badRequest } from '../lib/errors.ts';
+import { BAD_TEXT_MESSAGE } from '../lib/text.ts';
 import { toMessage, toSession, toSessionEvent } from '../sessions/mappers.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Page, SessionEvent } from '../sessions/types.ts';
@@ -65,7 +66,8 @@ export class HookIngest {
     const checked = toolPayloadSchema.safeParse(p);
     if (!checked.success) {
       const issue = checked.error.issues[0];
-      throw badRequest('invalid_request', `body.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'} (${event})`);
+      const code = issue?.message === BAD_TEXT_MESSAGE ? 'invalid_text' : 'invalid_request';
+      throw badRequest(code, `body.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'} (${event})`);
     }
     const payload = { ...(checked.data as ToolHookPayload), hook_event_name: event };
     const seed = this.seed(p);

@@ -3,6 +3,7 @@
  * command log. Payload shapes: shared/reference/claude-code.md §1.3.
  */
 import { z } from 'zod';
+import { identifierText } from '../lib/text.ts';
 import { truncateUtf8 } from '../lib/truncate.ts';
 import type { NewLogInput } from '../sessions/service.ts';
 
@@ -78,9 +79,9 @@ export function toolHookToLog(p: ToolHookPayload, maxBytes: number): NewLogInput
 
 /** Domain check of a tool event's fields (the generic /api/hooks/:event route accepts any event body). */
 export const toolPayloadSchema = z.looseObject({
-  session_id: z.string().min(1).max(255),
+  session_id: identifierText().min(1).max(255),
   tool_name: z.string().min(1).max(100),
-  tool_use_id: z.string().min(1).max(255).optional(),
+  tool_use_id: identifierText().min(1).max(255).optional(),
   error: z.string().optional(),
   is_interrupt: z.boolean().optional(),
   duration_ms: z.number().int().min(0).max(2_147_483_647).optional(),

@@ -1,5 +1,6 @@
 /** zod schemas shared by request validation, response serialization and the OpenAPI document. */
 import { z } from 'zod';
+import { identifierText } from '../lib/text.ts';
 import { CLEANUP_POLICIES } from '../workspaces/port.ts';
 import { PERMISSION_MODES } from '../runner/options.ts';
 import { DIRECTIONS, LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES, SOURCES, TURN_STATES, TURN_STATUSES } from '../sessions/types.ts';
@@ -13,7 +14,7 @@ export const idParams = z.object({ id: uuidParam });
 export const metadataSchema = z.record(z.string(), z.unknown());
 
 export const errorSchema = z.object({
-  error: z.object({ code: z.string(), message: z.string() }),
+  error: z.object({ code: z.string(), message: z.string(), request_id: z.string().optional().describe('Server errors (5xx): the id of the log line with the cause.') }),
 });
 
 export const sessionSchema = z.object({
@@ -73,9 +74,9 @@ export const cursorQuery = z.string().max(500).optional().describe('next_cursor 
 const toolList = z.array(z.string().min(1).max(200)).max(100);
 
 export const createSessionBody = z.strictObject({
-  project_path: z.string().min(1).max(500).optional().describe('Workspace folder. With a prompt and no path, a new folder under WORKSPACES_DIR is made.'),
+  project_path: identifierText().min(1).max(500).optional().describe('Workspace folder. With a prompt and no path, a new folder under WORKSPACES_DIR is made.'),
   project_type: z.enum(PROJECT_TYPES).default('local'),
-  claude_session_id: z.string().min(1).max(255).optional(),
+  claude_session_id: identifierText().min(1).max(255).optional(),
   source: z.enum(SOURCES).default('api'),
   metadata: metadataSchema.default({}),
   prompt: z.string().min(1).max(1_000_000).optional().describe('Start Claude Code on this prompt; the session is then run by the orchestrator.'),
@@ -86,9 +87,9 @@ export const createSessionBody = z.strictObject({
   append_system_prompt: z.string().min(1).max(100_000).optional(),
   max_turns: z.number().int().min(1).max(10_000).optional().describe('Model round trips allowed per turn.'),
   timeout_s: z.number().int().min(1).max(7 * 24 * 3600).optional().describe('Time limit of each turn; default TURN_TIMEOUT_S.'),
-  repo_url: z.string().min(1).max(2048).optional().describe('github and e2b: the git URL to clone (https, ssh, git@host:path, file:// inside ALLOWED_ROOTS).'),
-  ref: z.string().min(1).max(255).optional().describe('A branch, tag or full commit id to start from.'),
-  base_repo: z.string().min(1).max(2048).optional().describe('worktree: a local repository inside ALLOWED_ROOTS, or a git URL (cached clone).'),
+  repo_url: identifierText().min(1).max(2048).optional().describe('github and e2b: the git URL to clone (https, ssh, git@host:path, file:// inside ALLOWED_ROOTS).'),
+  ref: identifierText().min(1).max(255).optional().describe('A branch, tag or full commit id to start from.'),
+  base_repo: identifierText().min(1).max(2048).optional().describe('worktree: a local repository inside ALLOWED_ROOTS, or a git URL (cached clone).'),
   trust_project_settings: z.boolean().optional().describe("github and URL worktree sessions: load the repository's own .claude settings (its hooks run on the server's host). Needs ALLOW_PROJECT_SETTINGS; default false."),
   cleanup: z.enum(CLEANUP_POLICIES).optional().describe('What happens to the workspace when the session completes: keep, delete or archive. Default WORKSPACE_CLEANUP.'),
 });
@@ -119,7 +120,7 @@ export const turnSchema = z.object({
 export const updateSessionBody = z
   .strictObject({
     status: z.enum(SESSION_STATUSES).optional(),
-    claude_session_id: z.string().min(1).max(255).nullable().optional(),
+    claude_session_id: identifierText().min(1).max(255).nullable().optional(),
     metadata: metadataSchema.optional().describe('Merged into the stored metadata: top-level keys replace.'),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of status, claude_session_id, metadata' });
@@ -134,12 +135,12 @@ export const createMessageBody = z.strictObject({
 
 /** Claude Code's PostToolUse / PostToolUseFailure payload; unknown extra fields are accepted and ignored. */
 export const toolHookBody = z.looseObject({
-  session_id: z.string().min(1).max(255),
+  session_id: identifierText().min(1).max(255),
   hook_event_name: z.enum(['PostToolUse', 'PostToolUseFailure']).optional(),
   cwd: z.string().max(4096).optional(),
   transcript_path: z.string().max(4096).optional(),
   tool_name: z.string().min(1).max(100),
-  tool_use_id: z.string().min(1).max(255).optional(),
+  tool_use_id: identifierText().min(1).max(255).optional(),
   tool_input: z.unknown().optional(),
   tool_response: z.unknown().optional(),
   error: z.string().optional(),
@@ -151,7 +152,7 @@ export const toolHookBody = z.looseObject({
 
 /** Any hook event Claude Code sends; event-specific fields are checked by the domain (src/hooks/events.ts). */
 export const hookEventBody = z.looseObject({
-  session_id: z.string().min(1).max(255),
+  session_id: identifierText().min(1).max(255),
   hook_event_name: z.string().max(100).optional(),
   cwd: z.string().max(4096).optional(),
   transcript_path: z.string().max(4096).optional(),

@@ -21,5 +21,12 @@ export const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID
 
 export const isIdCursor = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-export const isTimeIdCursor = (v: unknown): v is [string, string] =>
-  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && !Number.isNaN(Date.parse(v[0])) && isUuid(v[1]);
+/**
+ * Only the form this API writes (Date#toISOString, years 0001-9999): Date.parse also
+ * takes "99999-01-01" or "+275760-…", which PostgreSQL cannot read (a 500 otherwise).
+ */
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const isIsoTime = (s: unknown): s is string =>
+  typeof s === 'string' && ISO_RE.test(s) && !s.startsWith('0000') && !Number.isNaN(Date.parse(s)) && new Date(s).toISOString() === s;
+
+export const isTimeIdCursor = (v: unknown): v is [string, string] => Array.isArray(v) && v.length === 2 && isIsoTime(v[0]) && isUuid(v[1]);

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { workspacesConfigFor, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
 import { EventBus } from '../../src/events/bus.ts';
+import type { HttpGuardOptions } from '../../src/http/guards.ts';
 import type { SseOptions } from '../../src/http/sse.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
@@ -35,6 +36,8 @@ export interface TestAppOptions {
   sse?: Partial<SseOptions>;
   /** A logger to inspect (default: silent, or TEST_LOG_LEVEL). */
   logger?: Logger;
+  /** Host check and CORS settings (default: loopback names and IPs, no CORS). */
+  http?: Partial<HttpGuardOptions>;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -80,6 +83,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     events: core.events,
     webRoot: opts.webRoot,
     sse: opts.sse,
+    http: opts.http,
   });
   await app.ready();
   return {

@@ -1,6 +1,7 @@
 /** SQL for command_logs. */
 import { sql, type Selectable } from 'kysely';
 import type { CommandLogsTable } from '../schema.ts';
+import { storableRow } from '../text.ts';
 import { jsonb, type Executor, type SessionRow } from './sessions.ts';
 
 export type CommandLogRow = Selectable<CommandLogsTable>;
@@ -22,7 +23,8 @@ export interface NewCommandLogRow {
  * trip. Returns undefined when the session does not exist or the tool_use_id was
  * already stored (a redelivered event).
  */
-export async function insertCommandLog(db: Executor, sessionId: string, l: NewCommandLogRow): Promise<CommandLogRow | undefined> {
+export async function insertCommandLog(db: Executor, sessionId: string, log: NewCommandLogRow): Promise<CommandLogRow | undefined> {
+  const l = storableRow(log, { in: 'metadata' });
   const r = await sql<CommandLogRow>`
     with touched as (
       update sessions set updated_at = now() where id = ${sessionId} returning id
@@ -51,9 +53,11 @@ export interface ClaudeSessionSeed {
  */
 export async function upsertSessionAndInsertLog(
   db: Executor,
-  seed: ClaudeSessionSeed,
-  l: NewCommandLogRow,
+  sessionSeed: ClaudeSessionSeed,
+  newLog: NewCommandLogRow,
 ): Promise<{ sessionId: string; createdSession: boolean; log: CommandLogRow | undefined }> {
+  const seed = storableRow(sessionSeed, { in: 'metadata' });
+  const l = storableRow(newLog, { in: 'metadata' });
   const r = await sql<CommandLogRow & { s_id: string; s_created: boolean }>`
     with s as (
       insert into sessions (id, claude_session_id, project_path, project_type, status, source, metadata)
@@ -111,15 +115,11 @@ export interface ClaudeLogOutcome {
  * tool_use_id is already stored (or repeated earlier in the batch) gets no log.
  */
 export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly ClaudeLogItem[]): Promise<ClaudeLogOutcome[]> {
-  const input = items.map((it, ord) => ({
-    ord,
-    new_id: it.seed.id,
-    claude_session_id: it.seed.claudeSessionId,
-    project_path: it.seed.projectPath,
-    session_metadata: it.seed.metadata,
-    ...it.log,
-    input: it.log.input ?? null,
-  }));
+  const input = items.map((it, ord) => {
+    const seed = storableRow(it.seed, { in: 'metadata' });
+    const log = storableRow(it.log, { in: 'metadata' });
+    return { ord, new_id: seed.id, claude_session_id: seed.claudeSessionId, project_path: seed.projectPath, session_metadata: seed.metadata, ...log, input: log.input ?? null };
+  });
   const r = await sql<{ sessions: (SessionRow & { created: boolean })[]; logs: CommandLogRow[]; log_ids: number[] }>`
     with input as materialized (
       select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id

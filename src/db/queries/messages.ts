@@ -1,6 +1,7 @@
 /** SQL for session_messages. */
 import { sql, type Selectable } from 'kysely';
 import type { SessionMessagesTable } from '../schema.ts';
+import { storableRow } from '../text.ts';
 import { jsonb, type Executor } from './sessions.ts';
 
 export type MessageRow = Selectable<SessionMessagesTable>;
@@ -17,7 +18,8 @@ export interface NewMessageRow {
  * Inserts a message and moves the session's updated_at in the same statement,
  * so the session list order can never miss the activity.
  */
-export async function insertMessage(db: Executor, m: NewMessageRow): Promise<MessageRow | undefined> {
+export async function insertMessage(db: Executor, message: NewMessageRow): Promise<MessageRow | undefined> {
+  const m = storableRow(message, { in: 'metadata' });
   const r = await sql<MessageRow>`
     with touched as (
       update sessions set updated_at = now() where id = ${m.session_id} returning id

@@ -2,6 +2,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { SessionEventsTable } from '../schema.ts';
 import type { ClaudeSessionSeed } from './command-logs.ts';
+import { storableRow } from '../text.ts';
 import { jsonb, type Executor, type SessionRow } from './sessions.ts';
 
 export type SessionEventRow = Selectable<SessionEventsTable>;
@@ -20,7 +21,8 @@ export interface NewSessionEventRow {
  * of one run create one session; the row lock it takes serializes the rest of the
  * caller's transaction per session.
  */
-export async function upsertClaudeSession(db: Executor, seed: ClaudeSessionSeed): Promise<{ row: SessionRow; created: boolean }> {
+export async function upsertClaudeSession(db: Executor, sessionSeed: ClaudeSessionSeed): Promise<{ row: SessionRow; created: boolean }> {
+  const seed = storableRow(sessionSeed, { in: 'metadata' });
   const r = await sql<SessionRow & { created: boolean }>`
     insert into sessions (id, claude_session_id, project_path, project_type, status, source, metadata)
     values (${seed.id}, ${seed.claudeSessionId}, ${seed.projectPath}, 'local', 'active', 'cli', ${jsonb(seed.metadata)})
@@ -33,7 +35,8 @@ export async function upsertClaudeSession(db: Executor, seed: ClaudeSessionSeed)
 }
 
 /** Inserts the event; undefined when (session, event, key) is already stored (a redelivery). A null key never conflicts. */
-export async function insertSessionEvent(db: Executor, e: NewSessionEventRow): Promise<SessionEventRow | undefined> {
+export async function insertSessionEvent(db: Executor, event: NewSessionEventRow): Promise<SessionEventRow | undefined> {
+  const e = storableRow(event, { in: 'data', key: '_text_replaced' });
   const r = await sql<SessionEventRow>`
     insert into session_events (session_id, event, event_key, data)
     values (${e.session_id}, ${e.event}, ${e.event_key}, ${jsonb(e.data)})

@@ -1,6 +1,7 @@
 /** SQL for the sessions table. One statement per function; the executor is passed in. */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DB, SessionsTable } from '../schema.ts';
+import { storableRow } from '../text.ts';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
 export type SessionRow = Selectable<SessionsTable>;
@@ -20,7 +21,8 @@ export interface NewSessionRow {
   metadata: Record<string, unknown>;
 }
 
-export async function insertSession(db: Executor, s: NewSessionRow): Promise<SessionRow> {
+export async function insertSession(db: Executor, session: NewSessionRow): Promise<SessionRow> {
+  const s = storableRow(session, { in: 'metadata' });
   return db
     .insertInto('sessions')
     .values({ ...s, metadata: jsonb(s.metadata), run_options: jsonb(s.run_options) })
@@ -69,7 +71,8 @@ export interface SessionChanges {
   metadataPatch?: Record<string, unknown>;
 }
 
-export async function updateSession(db: Executor, id: string, c: SessionChanges): Promise<SessionRow | undefined> {
+export async function updateSession(db: Executor, id: string, changes: SessionChanges): Promise<SessionRow | undefined> {
+  const c = storableRow(changes, { in: 'metadataPatch' });
   return db
     .updateTable('sessions')
     .set({
@@ -86,7 +89,7 @@ export async function updateSession(db: Executor, id: string, c: SessionChanges)
 export async function setManaged(db: Executor, id: string, runOptions: Record<string, unknown>): Promise<SessionRow | undefined> {
   return db
     .updateTable('sessions')
-    .set({ managed: true, run_options: jsonb(runOptions), updated_at: sql`now()` })
+    .set({ managed: true, run_options: jsonb(storableRow(runOptions)), updated_at: sql`now()` })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirst();

@@ -1,12 +1,14 @@
 /** SQL for turns and the runner's columns on sessions. */
 import { sql, type Selectable } from 'kysely';
 import type { TurnsTable } from '../schema.ts';
+import { storableRow } from '../text.ts';
 import { jsonb, type Executor } from './sessions.ts';
 
 export type TurnRow = Selectable<TurnsTable>;
 
 export async function insertTurn(db: Executor, t: { session_id: string; message_id: number | null; prompt: string; source: string }): Promise<TurnRow> {
-  return db.insertInto('turns').values(t).returningAll().executeTakeFirstOrThrow();
+  // The prompt's message carries the text_replaced flag; the turn keeps a copy of its text.
+  return db.insertInto('turns').values(storableRow(t)).returningAll().executeTakeFirstOrThrow();
 }
 
 /** Moves a queued turn to running; undefined if it was cancelled meanwhile. */
@@ -49,7 +51,7 @@ export interface TurnOutcome {
 export async function finishTurn(db: Executor, id: number, o: TurnOutcome): Promise<TurnRow | undefined> {
   return db
     .updateTable('turns')
-    .set({ ...o, ended_at: sql`now()` })
+    .set({ ...storableRow(o), ended_at: sql`now()` })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirst();
