@@ -91,7 +91,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       webRoot: WEB_ROOT,
     });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
-    logger.info({ url, dashboard: url, docs: `${url}/docs` }, 'server listening');
+    logger.info(
+      { url, dashboard: url, docs: `${url}/docs`, database: database.location },
+      `server listening: dashboard ${url}, API ${url}/api, docs ${url}/docs; database: ${database.location}`,
+    );
     const listening = app;
     const running = core;
     let stopping: Promise<void> | undefined;

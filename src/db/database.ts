@@ -17,6 +17,8 @@ export type Backend = 'postgres' | 'pglite';
 export interface Database {
   readonly db: Kysely<DB>;
   readonly backend: Backend;
+  /** Where the data is, for people (start-up banner); never holds a password. */
+  readonly location: string;
   /** Resolves true when a trivial query answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -49,7 +51,7 @@ function openPostgres(url: string, poolMax: number): Database {
   // An idle client that loses its server must not crash the process.
   pool.on('error', () => {});
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  return makeDatabase(db, 'postgres', async () => {});
+  return makeDatabase(db, 'postgres', describePostgres(url), async () => {});
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
@@ -64,7 +66,8 @@ async function openPglite(dataDir: string): Promise<Database> {
   try {
     const pglite = await PGlite.create(target, { parsers });
     const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
-    return makeDatabase(db, 'pglite', async () => {
+    const location = target ? `embedded PGlite in ${path.resolve(dataDir)}` : 'embedded PGlite in memory';
+    return makeDatabase(db, 'pglite', location, async () => {
       // Kysely only destroys a driver it has initialised; a database closed before its
       // first query would otherwise keep PGlite (and the process) alive.
       if (!pglite.closed) await pglite.close();
@@ -76,11 +79,22 @@ async function openPglite(dataDir: string): Promise<Database> {
   }
 }
 
-function makeDatabase(db: Kysely<DB>, backend: Backend, afterClose: () => Promise<void>): Database {
+/** `PostgreSQL at host:port/db`: the URL without its credentials. */
+function describePostgres(url: string): string {
+  try {
+    const u = new URL(url);
+    return `PostgreSQL at ${u.host || 'local socket'}${u.pathname || ''}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}
+
+function makeDatabase(db: Kysely<DB>, backend: Backend, location: string, afterClose: () => Promise<void>): Database {
   let closing: Promise<void> | undefined;
   return {
     db,
     backend,
+    location,
     async ping() {
       try {
         await sql`select 1`.execute(db);
