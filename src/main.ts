@@ -74,6 +74,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   let core: Core | undefined;
   try {
     const applied = await migrate(database.db);
+    if (database.imported) {
+      const { from, movedTo, rows } = database.imported;
+      logger.info({ from, movedTo, rows }, `carried the PGlite data folder ${from} over to the embedded PostgreSQL (${rows.sessions ?? 0} sessions); the old folder is kept as ${movedTo}`);
+    }
     logger.info({ backend: database.backend, applied }, 'database ready');
     core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces });
     await core.runner.start();

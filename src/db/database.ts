@@ -1,24 +1,26 @@
 /**
- * Opens the database: PostgreSQL through a pg pool when a URL is given, embedded
- * PGlite in a data folder otherwise. Both speak the same SQL through Kysely, so
- * nothing above this file knows which one it has.
+ * Opens the database: PostgreSQL through a pg pool. With DATABASE_URL it is the
+ * server given; without, an embedded PostgreSQL this process starts in
+ * DATA_DIR/postgres (src/db/embedded-postgres.ts). Both are the same engine and
+ * SQL through Kysely, so nothing above this file knows which one it has.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
-import { PGliteDialect } from './pglite-dialect.ts';
-import { acquireDirLock, type DirLock } from './dir-lock.ts';
+import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { importPglite, pgliteFolder, type ImportResult } from './import-pglite.ts';
 
-export type Backend = 'postgres' | 'pglite';
+export type Backend = 'postgres' | 'embedded';
 
 export interface Database {
   readonly db: Kysely<DB>;
   readonly backend: Backend;
   /** Where the data is, for people (start-up banner); never holds a password. */
   readonly location: string;
+  /** Set when this start carried an older PGlite data folder over (once). */
+  readonly imported?: ImportResult | undefined;
   /** Resolves true when a trivial query answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -26,7 +28,7 @@ export interface Database {
 
 export interface DbOptions {
   url: string | undefined;
-  /** Where PGlite keeps its files; `memory://` keeps nothing (tests). */
+  /** Where the embedded PostgreSQL keeps its files (DATA_DIR/postgres). */
   dataDir: string;
   poolMax: number;
 }
@@ -35,10 +37,11 @@ const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
 export async function openDatabase(opts: DbOptions): Promise<Database> {
-  return opts.url ? openPostgres(opts.url, opts.poolMax) : openPglite(opts.dataDir);
+  if (opts.url) return openPostgres(opts.url, opts.poolMax, 'postgres', describePostgres(opts.url), async () => {});
+  return openEmbedded(opts.dataDir, opts.poolMax);
 }
 
-function openPostgres(url: string, poolMax: number): Database {
+function openPostgres(url: string, poolMax: number, backend: Backend, location: string, afterClose: () => Promise<void>, imported?: ImportResult): Database & { pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolMax,
@@ -51,31 +54,28 @@ function openPostgres(url: string, poolMax: number): Database {
   // An idle client that loses its server must not crash the process.
   pool.on('error', () => {});
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  return makeDatabase(db, 'postgres', describePostgres(url), async () => {});
+  return { ...makeDatabase(db, backend, location, afterClose, imported), pool };
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
-  let lock: DirLock | undefined;
-  let target: string | undefined;
-  if (dataDir !== 'memory://') {
-    fs.mkdirSync(dataDir, { recursive: true });
-    lock = acquireDirLock(dataDir);
-    target = path.join(dataDir, 'pglite');
-  }
-  const parsers = { [INT8_OID]: (v: string) => Number(v), [NUMERIC_OID]: (v: string) => Number(v) };
+async function openEmbedded(dataDir: string, poolMax: number): Promise<Database> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const cluster = path.join(path.resolve(dataDir), 'postgres');
+  const server = await startEmbeddedPostgres(cluster);
+  const location = `embedded PostgreSQL in ${cluster}`;
   try {
-    const pglite = await PGlite.create(target, { parsers });
-    const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
-    const location = target ? `embedded PGlite in ${path.resolve(dataDir)}` : 'embedded PGlite in memory';
-    return makeDatabase(db, 'pglite', location, async () => {
-      // Kysely only destroys a driver it has initialised; a database closed before its
-      // first query would otherwise keep PGlite (and the process) alive.
-      if (!pglite.closed) await pglite.close();
-      lock?.release();
-    });
+    if (!pgliteFolder(dataDir)) return openPostgres(server.url, poolMax, 'embedded', location, () => server.stop());
+    // A data folder from the PGlite days: its rows move over once, before anything else writes.
+    const importing = openPostgres(server.url, 2, 'embedded', location, async () => {});
+    let imported: ImportResult;
+    try {
+      imported = await importPglite(dataDir, importing.pool, importing.db);
+    } finally {
+      await importing.close();
+    }
+    return openPostgres(server.url, poolMax, 'embedded', location, () => server.stop(), imported);
   } catch (e: unknown) {
-    lock?.release();
-    throw new Error(`Could not open the embedded database in ${dataDir}: ${(e as Error).message}`, { cause: e });
+    await server.stop();
+    throw new Error(`Could not open the embedded database in ${cluster}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -89,12 +89,13 @@ function describePostgres(url: string): string {
   }
 }
 
-function makeDatabase(db: Kysely<DB>, backend: Backend, location: string, afterClose: () => Promise<void>): Database {
+function makeDatabase(db: Kysely<DB>, backend: Backend, location: string, afterClose: () => Promise<void>, imported?: ImportResult): Database {
   let closing: Promise<void> | undefined;
   return {
     db,
     backend,
     location,
+    imported,
     async ping() {
       try {
         await sql`select 1`.execute(db);
