@@ -4,7 +4,7 @@
  * measures list/page reads and hook ingest over HTTP. Prints a Markdown table and
  * writes bench/results/api-<backend>.json.
  *
- *   npm run bench:api -- [--backend postgres|pglite|both] [--scale 0.01] [--repeat 3]
+ *   npm run bench:api -- [--backend postgres|embedded|both] [--scale 0.01] [--repeat 3]
  *                        [--requests 200] [--hook-events 20000] [--concurrency 50] [--out bench/results]
  */
 import fs from 'node:fs';
@@ -44,11 +44,11 @@ export function parseCli(argv: string[]): CliOptions {
     strict: true,
   });
   const backend = values.backend;
-  if (backend !== 'postgres' && backend !== 'pglite' && backend !== 'both') throw new Error(`--backend must be postgres, pglite or both, got ${backend}`);
+  if (backend !== 'postgres' && backend !== 'embedded' && backend !== 'both') throw new Error(`--backend must be postgres, embedded or both, got ${backend}`);
   const scale = positive('scale', values.scale, 1, false);
   if (scale > 1) throw new Error('--scale is a fraction of the full data set (at most 1)');
   return {
-    backends: backend === 'both' ? ['postgres', 'pglite'] : [backend],
+    backends: backend === 'both' ? ['postgres', 'embedded'] : [backend],
     scale,
     repeat: positive('repeat', values.repeat, 1),
     readRequests: positive('requests', values.requests, 200),

@@ -1,6 +1,6 @@
 /**
  * npm run bench:dashboard: the dashboard in headless Chromium against the real
- * server (PGlite in memory; TEST_DB=postgres for PostgreSQL).
+ * server (embedded PostgreSQL; TEST_DB=postgres for a PostgreSQL server).
  *
  * - live latency: from the moment a tool call is stored (the server publishes it
  *   after the commit) to the frame in which its row is in the page, over 100

@@ -9,7 +9,7 @@
  * 3. 1,000 events (100 runs x 10 events of 5 kinds) at 10/s with the server down
  *    for 60 s in the middle: events lost, rows duplicated, redeliveries absorbed.
  *
- * The server is the real one (`startServer`), on embedded PGlite in a temporary
+ * The server is the real one (`startServer`), on the embedded PostgreSQL in a temporary
  * folder, or on PostgreSQL when DATABASE_URL is set. Env: BENCH_N (default 300),
  * BENCH_OUTAGE_S (default 60), BENCH_EVENTS (default 1000; 0 skips part 3).
  */
@@ -180,7 +180,7 @@ async function outageRun(first: Server): Promise<{ server: Server; report: strin
   await Promise.all(pending);
   await outage;
   const left = await waitDrained(spool, 120_000);
-  // Count in the database itself, with the server stopped (PGlite has one owner at a time).
+  // Count in the database itself, with the server stopped (the embedded database has one owner at a time).
   await server.stop();
   const database = await openDatabase({ url: process.env.DATABASE_URL, dataDir: DATA_DIR, poolMax: 2 });
   const db = database.db;
@@ -209,7 +209,7 @@ async function outageRun(first: Server): Promise<{ server: Server; report: strin
 }
 
 const cores = os.cpus().length;
-process.stdout.write(`bench:hooks ${new Date().toISOString()} node ${process.version}, ${cores} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}\n`);
+process.stdout.write(`bench:hooks ${new Date().toISOString()} node ${process.version}, ${cores} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${process.env.DATABASE_URL ? 'PostgreSQL server' : 'embedded PostgreSQL'}\n`);
 let server = await start();
 try {
   const cost = await hookCost(server);

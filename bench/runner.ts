@@ -6,7 +6,7 @@
  *
  *   npm run bench:runner -- [--quick] [--only latency,burst,cycles] [--runs 20] [--rounds 3]
  *                           [--sessions 40] [--cycle-sessions 10] [--cycles 20]
- *                           [--backend pglite|postgres|both] [--out bench/results]
+ *                           [--backend embedded|postgres|both] [--out bench/results]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,7 +32,7 @@ export interface RunnerCliOptions {
   sessions: number;
   cycleSessions: number;
   cycles: number;
-  backends: ('pglite' | 'postgres')[];
+  backends: ('embedded' | 'postgres')[];
   outDir: string;
   log: (line: string) => void;
 }
@@ -55,7 +55,7 @@ export function parseCli(argv: string[]): RunnerCliOptions {
       sessions: { type: 'string' },
       'cycle-sessions': { type: 'string' },
       cycles: { type: 'string' },
-      backend: { type: 'string', default: 'pglite' },
+      backend: { type: 'string', default: 'embedded' },
       out: { type: 'string' },
     },
     strict: true,
@@ -64,7 +64,7 @@ export function parseCli(argv: string[]): RunnerCliOptions {
   const parts = values.only ? values.only.split(',').map((s) => s.trim()) : [...PARTS];
   for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only takes ${PARTS.join(', ')}; got ${p}`);
   const backend = values.backend;
-  if (backend !== 'pglite' && backend !== 'postgres' && backend !== 'both') throw new Error(`--backend must be pglite, postgres or both, got ${backend}`);
+  if (backend !== 'embedded' && backend !== 'postgres' && backend !== 'both') throw new Error(`--backend must be embedded, postgres or both, got ${backend}`);
   return {
     quick: q,
     parts: parts as Part[],
@@ -74,7 +74,7 @@ export function parseCli(argv: string[]): RunnerCliOptions {
     sessions: positive('sessions', values.sessions, q ? 3 : 40),
     cycleSessions: positive('cycle-sessions', values['cycle-sessions'], q ? 2 : 10),
     cycles: positive('cycles', values.cycles, q ? 3 : 20),
-    backends: backend === 'both' ? ['pglite', 'postgres'] : [backend],
+    backends: backend === 'both' ? ['embedded', 'postgres'] : [backend],
     outDir: values.out ?? path.join(HERE, 'results'),
     log: (line) => console.error(line),
   };
@@ -83,7 +83,7 @@ export function parseCli(argv: string[]): RunnerCliOptions {
 export async function runRunnerBench(o: RunnerCliOptions): Promise<RunnerBenchResult> {
   const result: RunnerBenchResult = { date: new Date().toISOString(), node: process.version, cpus: os.availableParallelism(), quick: o.quick, latency: [], cycles: [] };
   // Each part on each backend gets its own fresh database.
-  const onBackend = async <T>(backend: 'pglite' | 'postgres', run: (databaseUrl: string | undefined) => Promise<T>): Promise<T> => {
+  const onBackend = async <T>(backend: 'embedded' | 'postgres', run: (databaseUrl: string | undefined) => Promise<T>): Promise<T> => {
     const pg = backend === 'postgres' ? await createPgDatabase() : undefined;
     try {
       return await run(pg?.url);

@@ -19,7 +19,7 @@ interface SettingDef {
 export const SETTINGS = [
   { env: 'HOST', default: '127.0.0.1', description: 'Interface the HTTP server listens on (0.0.0.0 to expose it).' },
   { env: 'PORT', default: '3000', description: 'HTTP port for the API and dashboard.' },
-  { env: 'DATABASE_URL', default: undefined, description: 'PostgreSQL 15+ URL. Unset: embedded PGlite stored in DATA_DIR.' },
+  { env: 'DATABASE_URL', default: undefined, description: 'PostgreSQL 15+ URL. Unset: an embedded PostgreSQL that cco serve starts itself, with its data in DATA_DIR/postgres.' },
   { env: 'DATA_DIR', default: './.data', description: 'Folder for the embedded database (and other local state).' },
   { env: 'DB_POOL_MAX', default: '10', description: 'Maximum PostgreSQL connections in the pool.' },
   { env: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },

@@ -75,6 +75,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   let core: Core | undefined;
   try {
     const applied = await migrate(database.db);
+    if (database.imported) {
+      const { from, movedTo, rows } = database.imported;
+      logger.info({ from, movedTo, rows }, `carried the PGlite data folder ${from} over to the embedded PostgreSQL (${rows.sessions ?? 0} sessions); the old folder is kept as ${movedTo}`);
+    }
     logger.info({ backend: database.backend, applied }, 'database ready');
     core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces });
     await core.runner.start();
@@ -93,7 +97,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       webRoot: WEB_ROOT,
     });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
-    logger.info({ url, dashboard: url, docs: `${url}/docs` }, 'server listening');
+    logger.info(
+      { url, dashboard: url, docs: `${url}/docs`, database: database.location },
+      `server listening: dashboard ${url}, API ${url}/api, docs ${url}/docs; database: ${database.location}`,
+    );
     const listening = app;
     const running = core;
     let stopping: Promise<void> | undefined;

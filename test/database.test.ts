@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,33 +13,23 @@ import { listMigrations, migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logger.ts';
 import { startServer } from '../src/main.ts';
 import { createPgDatabase, createTestDb, TEST_BACKEND } from './helpers/db.ts';
+import { startServeProcess } from './helpers/serve.ts';
 
 const silent = createLogger('silent', { pretty: false });
 
 test('migrations started at once apply each migration exactly once', async () => {
-  if (TEST_BACKEND === 'postgres') {
-    const created = await createPgDatabase();
-    // Separate pools stand for separate processes starting together.
-    const dbs = await Promise.all([1, 2, 3].map(() => openDatabase({ url: created.url, dataDir: 'unused', poolMax: 2 })));
-    try {
-      const results = await Promise.all(dbs.map((d) => migrate(d.db)));
-      const all = results.flat();
-      assert.equal(all.length, listMigrations().length, `applied once in total: ${JSON.stringify(results)}`);
-      const rows = await sql<{ n: number }>`select count(*)::int as n from cco_migrations`.execute(dbs[0]!.db);
-      assert.equal(rows.rows[0]!.n, listMigrations().length);
-    } finally {
-      await Promise.all(dbs.map((d) => d.close()));
-      await created.drop();
-    }
-  } else {
-    const t = await createTestDb({ migrate: false });
-    try {
-      const results = await Promise.all([migrate(t.database.db), migrate(t.database.db)]);
-      assert.equal(results.flat().length, listMigrations().length);
-      assert.deepEqual(await migrate(t.database.db), []);
-    } finally {
-      await t.close();
-    }
+  const created = await createPgDatabase();
+  // Separate pools stand for separate processes starting together.
+  const dbs = await Promise.all([1, 2, 3].map(() => openDatabase({ url: created.url, dataDir: 'unused', poolMax: 2 })));
+  try {
+    const results = await Promise.all(dbs.map((d) => migrate(d.db)));
+    const all = results.flat();
+    assert.equal(all.length, listMigrations().length, `applied once in total: ${JSON.stringify(results)}`);
+    const rows = await sql<{ n: number }>`select count(*)::int as n from cco_migrations`.execute(dbs[0]!.db);
+    assert.equal(rows.rows[0]!.n, listMigrations().length);
+  } finally {
+    await Promise.all(dbs.map((d) => d.close()));
+    await created.drop();
   }
 });
 
@@ -162,6 +153,117 @@ test('a lock file of a live process is respected', async () => {
     const lock = await acquireDirLock(dataDir, { staleMs: 600 });
     assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).pid, process.pid);
     lock.release();
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("a postmaster.pid left by a crash whose pid now belongs to another live process does not stop the next start", async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-stale-pm-'));
+  const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    const first = await openDatabase({ url: undefined, dataDir, poolMax: 1 });
+    await first.close();
+    // What a kill -9 of the whole container leaves: the file, naming a pid that is now someone else's.
+    const file = path.join(dataDir, 'postgres', 'postmaster.pid');
+    fs.writeFileSync(file, `${bystander.pid}\n${path.join(dataDir, 'postgres')}\n${Math.floor(Date.now() / 1000) - 3600}\n5432\n${path.join(dataDir, 'run')}\n\n  1234 5\nready   \n`);
+    const again = await openDatabase({ url: undefined, dataDir, poolMax: 1 });
+    try {
+      assert.equal(await again.ping(), true);
+    } finally {
+      await again.close();
+    }
+    assert.equal(bystander.exitCode, null, 'the bystander was left alone');
+  } finally {
+    bystander.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a data folder from the PGlite days is carried over once, and the old folder is kept aside', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-import-'));
+  try {
+    // What an earlier version left: PGlite files in DATA_DIR/pglite, migrated to 0004, with data.
+    const { PGlite } = await import('@electric-sql/pglite');
+    const old = await PGlite.create(path.join(dataDir, 'pglite'));
+    for (const m of listMigrations().filter((x) => x.id <= 4)) {
+      await old.exec(m.sql);
+    }
+    await old.exec(`create table cco_migrations (id integer primary key, name text not null, applied_at timestamptz not null default now());
+      insert into cco_migrations (id, name) values (1, 'init'), (2, 'runner'), (3, 'session_events'), (4, 'turn_init');`);
+    const sid = randomUUID();
+    await old.query(`insert into sessions (id, project_path, project_type, source, metadata) values ($1, '/old/work', 'local', 'api', '{"ticket":"OPS-1","nested":{"a":[1,2]}}')`, [sid]);
+    for (let i = 0; i < 1200; i++) await old.query(`insert into session_messages (session_id, direction, content, source) values ($1, 'user', $2, 'api')`, [sid, `message ${i}`]);
+    await old.close();
+
+    const db = await openDatabase({ url: undefined, dataDir, poolMax: 2 });
+    try {
+      assert.equal(db.backend, 'embedded');
+      assert.ok(db.imported, 'the import is reported (and logged by the server)');
+      assert.equal(db.imported.rows.sessions, 1);
+      assert.equal(db.imported.rows.session_messages, 1200);
+      const got = await sql<{ project_path: string; metadata: unknown; n: number }>`select project_path, metadata, (select count(*)::int from session_messages m where m.session_id = s.id) as n from sessions s`.execute(db.db);
+      assert.deepEqual(got.rows, [{ project_path: '/old/work', metadata: { ticket: 'OPS-1', nested: { a: [1, 2] } }, n: 1200 }]);
+      // Ids go on from where the old database stopped.
+      const next = await sql<{ id: number }>`insert into session_messages (session_id, direction, content, source) values (${sid}, 'user', 'new', 'api') returning id`.execute(db.db);
+      assert.equal(next.rows[0]!.id, 1201);
+    } finally {
+      await db.close();
+    }
+    assert.ok(!fs.existsSync(path.join(dataDir, 'pglite')), 'the old folder moved aside');
+    assert.equal(fs.readdirSync(dataDir).filter((f) => f.startsWith('pglite.imported-')).length, 1);
+
+    const again = await openDatabase({ url: undefined, dataDir, poolMax: 2 });
+    try {
+      assert.equal(again.imported, undefined, 'once only');
+      const n = await sql<{ n: number }>`select count(*)::int as n from session_messages`.execute(again.db);
+      assert.equal(n.rows[0]!.n, 1201);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+/** Pids of processes whose command line holds `needle`. */
+function pidsWithArg(needle: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((pid) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.split(') ')[1]?.[0] !== 'Z' && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+test('the embedded PostgreSQL dies with cco serve, even on kill -9, and the next start finds its data', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-kill-'));
+  const cluster = path.join(dataDir, 'postgres');
+  try {
+    const first = await startServeProcess({ DATA_DIR: dataDir, DATABASE_URL: '' });
+    assert.match(first.output(), /database: embedded PostgreSQL in /);
+    const created = (await (await fetch(`${first.url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ project_path: '/kept', metadata: {} }) })).json()) as { id: string };
+    assert.ok(pidsWithArg(cluster).length > 0, 'postgres runs on the data folder');
+    first.child.kill('SIGKILL');
+    const deadline = Date.now() + 20_000;
+    while (pidsWithArg(cluster).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(pidsWithArg(cluster), [], 'no postgres process outlives the server');
+
+    const second = await startServeProcess({ DATA_DIR: dataDir, DATABASE_URL: '' });
+    try {
+      const got = (await (await fetch(`${second.url}/api/sessions/${created.id}`)).json()) as { project_path: string };
+      assert.equal(got.project_path, '/kept');
+    } finally {
+      second.child.kill('SIGTERM');
+      await new Promise((r) => second.child.once('exit', r));
+    }
+    assert.deepEqual(pidsWithArg(cluster), [], 'a graceful stop stops PostgreSQL too');
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

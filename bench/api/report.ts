@@ -44,7 +44,7 @@ export function checkTargets(r: BackendResult): TargetCheck[] {
   return checks;
 }
 
-const NAMES = { postgres: 'PostgreSQL', pglite: 'PGlite' } as const;
+const NAMES = { postgres: 'PostgreSQL', embedded: 'embedded PostgreSQL' } as const;
 
 /** One row per figure, one column per backend; medians over the repeated runs with their spread. */
 export function markdownTable(results: BackendResult[]): string {

@@ -1,6 +1,6 @@
 /**
  * One backend's benchmark: a fresh database (a new PostgreSQL database, or a
- * PGlite folder in a temp dir), migrated and seeded; then the real server
+ * embedded PostgreSQL in a temp dir), migrated and seeded; then the real server
  * (startServer with a loadConfig config) measured over HTTP from a child process;
  * then everything is removed again.
  */
@@ -44,9 +44,9 @@ export interface Latency {
   p50_ms: number;
   p95_ms: number;
   p99_ms: number;
-  /** CPU time per request of the server process (HTTP, domain, pg client; PGlite's engine too)... */
+  /** CPU time per request of the server process (HTTP, domain, pg client)... */
   server_cpu_ms: number;
-  /** ...of the PostgreSQL backends serving the bench database (0 on PGlite)... */
+  /** ...of the PostgreSQL backends serving the bench database (embedded: its postgres processes)... */
   db_cpu_ms: number;
   /** ...and of the load generator. */
   client_cpu_ms: number;
@@ -102,12 +102,12 @@ interface Measured {
 
 /** Runs a load job and charges it the CPU time of the server, the database backends and the client. */
 async function measured(client: LoadClient, db: Kysely<DB>, backend: Backend, job: LoadJob): Promise<Measured> {
-  const dbBefore = backend === 'postgres' ? await backendCpu(db) : new Map<number, number>();
+  const dbBefore = await backendCpu(db);
   const before = process.cpuUsage();
   const r = await client.run(job);
   const used = process.cpuUsage(before);
   let dbCpuMs = 0;
-  if (backend === 'postgres') for (const [pid, ms] of await backendCpu(db)) dbCpuMs += ms - (dbBefore.get(pid) ?? ms);
+  for (const [pid, ms] of await backendCpu(db)) dbCpuMs += ms - (dbBefore.get(pid) ?? ms);
   return { r, serverCpuMs: (used.user + used.system) / 1000, dbCpuMs };
 }
 
@@ -150,7 +150,7 @@ async function fixtures(db: Kysely<DB>, size: DatasetSize, deepOffset: number): 
 }
 
 async function prepareBackend(backend: Backend, adminUrl: string): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
-  if (backend === 'pglite') {
+  if (backend === 'embedded') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-bench-'));
     return { env: { DATA_DIR: dir, DATABASE_URL: '' }, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
   }

@@ -1,6 +1,6 @@
 /**
  * Seeds the benchmark data set with set-based SQL (INSERT ... SELECT over
- * generate_series, in batches), so it runs unchanged on PostgreSQL and PGlite.
+ * generate_series, in batches), so it runs unchanged on PostgreSQL server and embedded.
  *
  * Session number g (1..sessions) has id md5('cco-bench-s' || g)::uuid and Claude
  * session id md5('cco-bench-c' || g)::uuid, so messages and logs can name their

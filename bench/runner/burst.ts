@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { api, benchEnv, maxConcurrentRunsOf, round, sampleRss, sleep, startServe, type Log, type RssPeaks } from './common.ts';
 
 export interface BurstResult {
-  backend: 'pglite' | 'postgres';
+  backend: 'embedded' | 'postgres';
   sessions: number;
   tool_calls_per_session: number;
   max_concurrent_runs: number | null;
@@ -60,7 +60,7 @@ export async function benchBurst(opts: { sessions: number; databaseUrl?: string;
     }
     const expected = opts.sessions * TOOL_CALLS;
     const result: BurstResult = {
-      backend: opts.databaseUrl ? 'postgres' : 'pglite',
+      backend: opts.databaseUrl ? 'postgres' : 'embedded',
       sessions: opts.sessions,
       tool_calls_per_session: TOOL_CALLS,
       max_concurrent_runs: maxConcurrentRunsOf(serve.output()),

@@ -24,7 +24,7 @@ export interface CycleFailure {
 }
 
 export interface CyclesResult {
-  backend: 'pglite' | 'postgres';
+  backend: 'embedded' | 'postgres';
   sessions: number;
   cycles_per_session: number;
   total_cycles: number;
@@ -230,7 +230,7 @@ export async function benchCycles(opts: { sessions: number; cycles: number; data
       }
     }).length;
     const result: CyclesResult = {
-      backend: opts.databaseUrl ? 'postgres' : 'pglite',
+      backend: opts.databaseUrl ? 'postgres' : 'embedded',
       sessions: opts.sessions,
       cycles_per_session: opts.cycles,
       total_cycles: total,

@@ -29,7 +29,7 @@ export interface LatencyRound {
 }
 
 export interface LatencyResult {
-  backend: 'pglite' | 'postgres';
+  backend: 'embedded' | 'postgres';
   rounds: LatencyRound[];
   median_orchestrator_p50_ms: number;
   median_bare_p50_ms: number;
@@ -106,7 +106,7 @@ export async function sdkRun(env: Record<string, string>, cwd: string): Promise<
 }
 
 export async function benchLatency(opts: { runs: number; rounds: number; warmup: number; databaseUrl?: string; log: Log }): Promise<LatencyResult> {
-  const backend = opts.databaseUrl ? 'postgres' : 'pglite';
+  const backend = opts.databaseUrl ? 'postgres' : 'embedded';
   const b = await benchEnv('latency', opts.databaseUrl);
   const server = await startServer(loadConfig({ ...b.env, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent', { pretty: false }));
   const bareCwd = path.join(b.dir, 'bare');

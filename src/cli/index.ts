@@ -5,6 +5,7 @@ import { VERSION } from '../version.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { hooksCommand } from './commands/hooks.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { modelServerCommand } from './commands/model-server.ts';
 import { serveCommand } from './commands/serve.ts';
 import { workspacesCommand } from './commands/workspaces.ts';
 
@@ -19,6 +20,7 @@ export function buildCli(): Command {
   program.addCommand(doctorCommand());
   program.addCommand(hooksCommand());
   program.addCommand(workspacesCommand());
+  program.addCommand(modelServerCommand());
   return program;
 }
 

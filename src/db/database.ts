@@ -1,22 +1,27 @@
 /**
- * Opens the database: PostgreSQL through a pg pool when a URL is given, embedded
- * PGlite in a data folder otherwise. Both speak the same SQL through Kysely, so
- * nothing above this file knows which one it has.
+ * Opens the database: PostgreSQL through a pg pool. With DATABASE_URL it is the
+ * server given; without, an embedded PostgreSQL this process starts in
+ * DATA_DIR/postgres (src/db/embedded-postgres.ts). Both are the same engine and
+ * SQL through Kysely, so nothing above this file knows which one it has.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
-import { PGliteDialect } from './pglite-dialect.ts';
-import { acquireDirLock, type DirLock } from './dir-lock.ts';
+import { acquireDirLock } from './dir-lock.ts';
+import { removeStaleServerLock, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
+import { importPglite, pgliteFolder, type ImportResult } from './import-pglite.ts';
 
-export type Backend = 'postgres' | 'pglite';
+export type Backend = 'postgres' | 'embedded';
 
 export interface Database {
   readonly db: Kysely<DB>;
   readonly backend: Backend;
+  /** Where the data is, for people (start-up banner); never holds a password. */
+  readonly location: string;
+  /** Set when this start carried an older PGlite data folder over (once). */
+  readonly imported?: ImportResult | undefined;
   /** Resolves true when a trivial query answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -24,7 +29,7 @@ export interface Database {
 
 export interface DbOptions {
   url: string | undefined;
-  /** Where PGlite keeps its files; `memory://` keeps nothing (tests). */
+  /** Where the embedded PostgreSQL keeps its files (DATA_DIR/postgres). */
   dataDir: string;
   poolMax: number;
 }
@@ -33,10 +38,11 @@ const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
 export async function openDatabase(opts: DbOptions): Promise<Database> {
-  return opts.url ? openPostgres(opts.url, opts.poolMax) : openPglite(opts.dataDir);
+  if (opts.url) return openPostgres(opts.url, opts.poolMax, 'postgres', describePostgres(opts.url), async () => {});
+  return openEmbedded(opts.dataDir, opts.poolMax);
 }
 
-function openPostgres(url: string, poolMax: number): Database {
+function openPostgres(url: string, poolMax: number, backend: Backend, location: string, afterClose: () => Promise<void>, imported?: ImportResult): Database & { pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolMax,
@@ -49,38 +55,57 @@ function openPostgres(url: string, poolMax: number): Database {
   // An idle client that loses its server must not crash the process.
   pool.on('error', () => {});
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  return makeDatabase(db, 'postgres', async () => {});
+  return { ...makeDatabase(db, backend, location, afterClose, imported), pool };
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
-  let lock: DirLock | undefined;
-  let target: string | undefined;
-  if (dataDir !== 'memory://') {
-    fs.mkdirSync(dataDir, { recursive: true });
-    lock = await acquireDirLock(dataDir);
-    target = path.join(dataDir, 'pglite');
-  }
-  const parsers = { [INT8_OID]: (v: string) => Number(v), [NUMERIC_OID]: (v: string) => Number(v) };
+async function openEmbedded(dataDir: string, poolMax: number): Promise<Database> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const cluster = path.join(path.resolve(dataDir), 'postgres');
+  // One cco per data folder (DATA_DIR/cco.lock, safe against pid reuse). Holding it, any
+  // postmaster.pid found is a crashed server's, which PostgreSQL alone could mistake for live.
+  const lock = await acquireDirLock(dataDir);
+  let server: EmbeddedPostgres | undefined;
+  const location = `embedded PostgreSQL in ${cluster}`;
+  const stop = async () => {
+    await server?.stop();
+    lock.release();
+  };
   try {
-    const pglite = await PGlite.create(target, { parsers });
-    const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
-    return makeDatabase(db, 'pglite', async () => {
-      // Kysely only destroys a driver it has initialised; a database closed before its
-      // first query would otherwise keep PGlite (and the process) alive.
-      if (!pglite.closed) await pglite.close();
-      lock?.release();
-    });
+    await removeStaleServerLock(cluster);
+    server = await startEmbeddedPostgres(cluster);
+    if (!pgliteFolder(dataDir)) return openPostgres(server.url, poolMax, 'embedded', location, stop);
+    // A data folder from the PGlite days: its rows move over once, before anything else writes.
+    const importing = openPostgres(server.url, 2, 'embedded', location, async () => {});
+    let imported: ImportResult;
+    try {
+      imported = await importPglite(dataDir, importing.pool, importing.db);
+    } finally {
+      await importing.close();
+    }
+    return openPostgres(server.url, poolMax, 'embedded', location, stop, imported);
   } catch (e: unknown) {
-    lock?.release();
-    throw new Error(`Could not open the embedded database in ${dataDir}: ${(e as Error).message}`, { cause: e });
+    await stop();
+    throw new Error(`Could not open the embedded database in ${cluster}: ${(e as Error).message}`, { cause: e });
   }
 }
 
-function makeDatabase(db: Kysely<DB>, backend: Backend, afterClose: () => Promise<void>): Database {
+/** `PostgreSQL at host:port/db`: the URL without its credentials. */
+function describePostgres(url: string): string {
+  try {
+    const u = new URL(url);
+    return `PostgreSQL at ${u.host || 'local socket'}${u.pathname || ''}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}
+
+function makeDatabase(db: Kysely<DB>, backend: Backend, location: string, afterClose: () => Promise<void>, imported?: ImportResult): Database {
   let closing: Promise<void> | undefined;
   return {
     db,
     backend,
+    location,
+    imported,
     async ping() {
       try {
         await sql`select 1`.execute(db);

@@ -51,7 +51,7 @@ export async function runDoctor(opts: { runner: RunnerConfig; modelUrl: string |
   }
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-doctor-'));
-  const database = await openDatabase({ url: undefined, dataDir: 'memory://', poolMax: 1 });
+  const database = await openDatabase({ url: undefined, dataDir: path.join(tmp, 'data'), poolMax: 2 });
   const logger = createLogger('silent', { pretty: false });
   try {
     await migrate(database.db);

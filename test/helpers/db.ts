@@ -1,14 +1,51 @@
 /**
- * A fresh, migrated database per test file: an in-memory PGlite, or a new
- * PostgreSQL database (dropped on close) when TEST_DB=postgres.
+ * A fresh, migrated database per createTestDb call: a new database (dropped on close) in
+ * the PostgreSQL server at TEST_DATABASE_URL when TEST_DB=postgres, or else in an embedded
+ * PostgreSQL that this test process starts through the production code
+ * (startEmbeddedPostgres), from the template cluster the test runner made once.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { openDatabase, type Database } from '../../src/db/database.ts';
+import { initCluster, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/db/migrate.ts';
 
-export const TEST_BACKEND = process.env.TEST_DB === 'postgres' ? 'postgres' : 'pglite';
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_BACKEND: 'postgres' | 'embedded' = process.env.TEST_DB === 'postgres' ? 'postgres' : 'embedded';
+
+let embedded: Promise<{ server: EmbeddedPostgres; dir: string }> | undefined;
+
+/** The embedded PostgreSQL of this test process, started on first use and stopped at exit. */
+function embeddedServer(): Promise<{ server: EmbeddedPostgres; dir: string }> {
+  embedded ??= (async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-test-pg-'));
+    const cluster = path.join(dir, 'postgres');
+    const template = process.env.TEST_PG_TEMPLATE;
+    // cp -a keeps the modes PostgreSQL insists on (0700 data folder).
+    if (template && fs.existsSync(template)) execFileSync('cp', ['-a', template, cluster]);
+    else await initCluster(cluster, { sync: false });
+    const server = await startEmbeddedPostgres(cluster, { keepsProcessAlive: false });
+    process.once('exit', () => {
+      try {
+        process.kill(server.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    return { server, dir };
+  })();
+  return embedded;
+}
+
+const ADMIN_URL_SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function adminUrl(): Promise<string> {
+  return TEST_BACKEND === 'postgres' ? ADMIN_URL_SERVER : (await embeddedServer()).server.url;
+}
 
 export interface TestDb {
   database: Database;
@@ -20,14 +57,13 @@ export interface TestDb {
 /** Creates an empty PostgreSQL database and returns its URL plus a dropper. */
 export async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `cco_test_${randomBytes(6).toString('hex')}`;
+  const ADMIN_URL = await adminUrl();
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   await admin.query(`create database ${name}`);
   await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
   return {
-    url: url.toString(),
+    url: withDatabase(ADMIN_URL, name),
     async drop() {
       const a = new pg.Client({ connectionString: ADMIN_URL });
       await a.connect();
@@ -37,12 +73,14 @@ export async function createPgDatabase(): Promise<{ url: string; drop(): Promise
   };
 }
 
+/** The same URL with another database name (works for TCP and Unix-socket URLs). */
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
 export async function createTestDb(opts: { migrate?: boolean } = {}): Promise<TestDb> {
-  if (TEST_BACKEND === 'pglite') {
-    const database = await openDatabase({ url: undefined, dataDir: 'memory://', poolMax: 1 });
-    if (opts.migrate !== false) await migrate(database.db);
-    return { database, url: undefined, close: () => database.close() };
-  }
   const created = await createPgDatabase();
   const database = await openDatabase({ url: created.url, dataDir: 'unused', poolMax: 10 });
   if (opts.migrate !== false) await migrate(database.db);

@@ -4,7 +4,7 @@ import type { Database } from '../../db/database.ts';
 
 const healthSchema = z.object({
   status: z.enum(['ok', 'degraded']),
-  database: z.object({ backend: z.enum(['postgres', 'pglite']), ok: z.boolean() }),
+  database: z.object({ backend: z.enum(['postgres', 'embedded']), ok: z.boolean() }),
   version: z.string(),
   uptime_s: z.number(),
 });
