@@ -50,6 +50,11 @@ export const SETTINGS = [
   { env: 'DEFAULT_PERMISSION_MODE', default: 'acceptEdits', description: 'Permission mode when a session gives none: default, acceptEdits, plan, bypassPermissions.' },
   { env: 'CLAUDE_PATH', default: undefined, description: 'Claude Code binary to run. Unset: the one shipped with @anthropic-ai/claude-agent-sdk.' },
   { env: 'CLAUDE_ENV_FILE', default: undefined, description: 'KEY=VALUE file of extra environment for Claude Code (e.g. ANTHROPIC_API_KEY); never logged.' },
+  { env: 'SSE_REPLAY_MAX_EVENTS', default: '2000', description: 'Live events kept for replay to reconnecting clients (GET /api/events); an older gap gets `reset`.' },
+  { env: 'SSE_REPLAY_MAX_BYTES', default: String(16 * 1024 * 1024), description: 'Bytes of live events kept for replay; the oldest leave first.' },
+  { env: 'SSE_EVENT_MAX_BYTES', default: String(64 * 1024), description: 'A live event larger than this is sent as a reference (`truncated`, `url`) the client fetches.' },
+  { env: 'SSE_MAX_STREAMS', default: '500', description: 'Open event streams at most; more get 503 with Retry-After.' },
+  { env: 'SSE_SLOW_CLIENT_TIMEOUT_MS', default: '30000', description: 'An event stream whose client reads nothing for this long is dropped (ms); it reconnects and replays.' },
 ] as const satisfies readonly SettingDef[];
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -92,6 +97,14 @@ const schema = z.object({
   DEFAULT_PERMISSION_MODE: z.enum(PERMISSION_MODES),
   CLAUDE_PATH: z.string().min(1).optional(),
   CLAUDE_ENV_FILE: z.string().min(1).optional(),
+  SSE_REPLAY_MAX_EVENTS: intFrom(1, 1_000_000),
+  SSE_REPLAY_MAX_BYTES: intFrom(64 * 1024, 1024 * 1024 * 1024),
+  SSE_EVENT_MAX_BYTES: intFrom(1024, 64 * 1024 * 1024),
+  SSE_MAX_STREAMS: intFrom(1, 100_000),
+  SSE_SLOW_CLIENT_TIMEOUT_MS: intFrom(100, 3600 * 1000),
+}).refine((c) => c.SSE_EVENT_MAX_BYTES <= c.SSE_REPLAY_MAX_BYTES, {
+  path: ['SSE_EVENT_MAX_BYTES'],
+  message: 'must not exceed SSE_REPLAY_MAX_BYTES (a referenced event must fit the replay buffer)',
 });
 
 export interface E2bConfig {
@@ -153,6 +166,11 @@ export interface Config {
     defaultSpoolDir: string;
   };
   runner: RunnerConfig;
+  /** The live event stream: replay buffer (EventBus) and open streams (GET /api/events). */
+  live: {
+    replay: { capacity: number; maxBytes: number; maxEventBytes: number };
+    streams: { maxStreams: number; slowClientTimeoutMs: number };
+  };
 }
 
 export interface RunnerConfig {
@@ -235,6 +253,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       claudePath: c.CLAUDE_PATH ? path.resolve(expandHome(c.CLAUDE_PATH)) : undefined,
       envFile: c.CLAUDE_ENV_FILE ? path.resolve(expandHome(c.CLAUDE_ENV_FILE)) : undefined,
       passEnv: passedEnv(env),
+    },
+    live: {
+      replay: { capacity: c.SSE_REPLAY_MAX_EVENTS, maxBytes: c.SSE_REPLAY_MAX_BYTES, maxEventBytes: c.SSE_EVENT_MAX_BYTES },
+      streams: { maxStreams: c.SSE_MAX_STREAMS, slowClientTimeoutMs: c.SSE_SLOW_CLIENT_TIMEOUT_MS },
     },
   };
 }

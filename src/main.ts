@@ -75,7 +75,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   try {
     const applied = await migrate(database.db);
     logger.info({ backend: database.backend, applied }, 'database ready');
-    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces });
+    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces, events: new EventBus(config.live.replay) });
     await core.runner.start();
     logger.info({ maxConcurrentRuns: config.runner.maxConcurrentRuns }, 'runner ready');
     app = await buildApp({
@@ -89,6 +89,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       resultMaxBytes: config.resultMaxBytes,
       events: core.events,
       webRoot: WEB_ROOT,
+      sse: config.live.streams,
     });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     logger.info({ url, dashboard: url, docs: `${url}/docs` }, 'server listening');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { workspacesConfigFor, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
-import { EventBus } from '../../src/events/bus.ts';
+import { EventBus, type EventBusOptions } from '../../src/events/bus.ts';
 import type { SseOptions } from '../../src/http/sse.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
@@ -29,6 +29,8 @@ export interface TestAppOptions {
   db?: TestDb;
   /** Ring buffer size of the event bus (small to test SSE resets). */
   eventCapacity?: number;
+  /** Other replay buffer bounds of the event bus. */
+  events?: Partial<EventBusOptions>;
   /** The built dashboard to serve (test/helpers/browser.ts). */
   webRoot?: string;
   sse?: Partial<SseOptions>;
@@ -54,7 +56,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const workspaces = opts.workspaces && 'prepare' in opts.workspaces
     ? opts.workspaces
     : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
-  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus(opts.eventCapacity) });
+  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus({ capacity: opts.eventCapacity, ...opts.events }) });
   await core.runner.start();
   const app = await buildApp({
     logger,
