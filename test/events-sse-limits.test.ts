@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import type { Message } from '../src/sessions/types.ts';
 import { call, createTestApp, type TestApp, type TestAppOptions } from './helpers/app.ts';
 import { createTestDb } from './helpers/db.ts';
+import { postToolHook } from './helpers/seed.ts';
 import { openSse, type SseClient } from './helpers/sse.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -168,6 +169,34 @@ describe('huge events', () => {
     const ready = JSON.parse((await behind.waitFor((e) => e.event === 'ready', 30_000)).data);
     assert.equal(ready.reset, false);
     assert.equal(behind.events.filter((e) => e.event === 'message.created').length, 2);
+  });
+
+  test('a tool call with a huge input, and a session with huge metadata, arrive as references to GET routes that return them whole', async () => {
+    const { t, base } = await listening({ resultMaxBytes: 1024 * 1024 }); // inputs are stored whole up to this
+    const c = await sse(`${base}/api/events`);
+    await c.waitFor((e) => e.event === 'ready');
+    const command = `echo ${'c'.repeat(200 * 1024)}`;
+    const { log_id } = await postToolHook(t.app, 'claude-huge-tool', command, 'ok');
+    const logRef = JSON.parse((await c.waitFor((e) => e.event === 'log.created')).data);
+    assert.equal(logRef.truncated, true);
+    assert.equal(logRef.log.id, log_id);
+    const log = await call(t.app, 'GET', logRef.url);
+    assert.equal(log.status, 200);
+    assert.equal(log.body.input.command, command);
+
+    const id = await newSession(t);
+    const patched = await call(t.app, 'PATCH', `/api/sessions/${id}`, { metadata: { notes: 'n'.repeat(100 * 1024) } });
+    assert.equal(patched.status, 200);
+    const sessionRef = JSON.parse((await c.waitFor((e) => e.event === 'session.updated' && e.data.includes(id))).data);
+    assert.equal(sessionRef.truncated, true);
+    assert.equal(sessionRef.url, `/api/sessions/${id}`);
+    assert.equal((await call(t.app, 'GET', sessionRef.url)).body.metadata.notes.length, 100 * 1024);
+
+    // The single-item routes answer 404 JSON for an item of another session.
+    const other = await newSession(t);
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${other}/logs/${log_id}`)).body.error.code, 'not_found');
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${other}/messages/1`)).status, 404);
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${other}/events/1`)).status, 404);
   });
 });
 
