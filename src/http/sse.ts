@@ -94,7 +94,7 @@ class Stream {
   }
 
   heartbeat(): void {
-    if (!this.#waiting && !this.res.writableEnded) this.#write(`event: heartbeat\ndata: ${JSON.stringify({ seq: this.bus.lastSeq })}\n\n`);
+    if (!this.#waiting && !this.res.writableEnded && !this.res.destroyed) this.#write(`event: heartbeat\ndata: ${JSON.stringify({ seq: this.bus.lastSeq })}\n\n`);
   }
 
   close(): void {
