@@ -57,6 +57,11 @@ export const SETTINGS = [
   { env: 'ALLOW_DANGEROUS_MODES', default: 'false', description: 'true lets sessions use permission_mode bypassPermissions (and DEFAULT_PERMISSION_MODE / IS_SANDBOX=1 in CLAUDE_ENV_FILE): Claude Code then runs any command without asking, as the server user. Only inside a disposable sandbox.' },
   { env: 'ALLOW_PROJECT_SETTINGS', default: 'false', description: "true lets github and URL worktree sessions that ask (trust_project_settings) load the repository's own .claude/settings.json (its hooks run on this host)." },
   { env: 'ALLOW_PRIVATE_GIT_HOSTS', default: undefined, description: 'Git hosts, IP addresses or CIDRs (comma separated) that repository URLs may reach although they are loopback, private or link-local. Unset: none.' },
+  { env: 'SSE_REPLAY_MAX_EVENTS', default: '2000', description: 'Live events kept for replay to reconnecting clients (GET /api/events); an older gap gets `reset`.' },
+  { env: 'SSE_REPLAY_MAX_BYTES', default: String(16 * 1024 * 1024), description: 'Bytes of live events kept for replay; the oldest leave first.' },
+  { env: 'SSE_EVENT_MAX_BYTES', default: String(64 * 1024), description: 'A live event larger than this is sent as a reference (`truncated`, `url`) the client fetches.' },
+  { env: 'SSE_MAX_STREAMS', default: '500', description: 'Open event streams at most; more get 503 with Retry-After.' },
+  { env: 'SSE_SLOW_CLIENT_TIMEOUT_MS', default: '30000', description: 'An event stream whose client reads nothing for this long is dropped (ms); it reconnects and replays.' },
 ] as const satisfies readonly SettingDef[];
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -105,6 +110,14 @@ const schema = z.object({
   ALLOW_DANGEROUS_MODES: z.stringbool(),
   ALLOW_PROJECT_SETTINGS: z.stringbool(),
   ALLOW_PRIVATE_GIT_HOSTS: z.string().optional(),
+  SSE_REPLAY_MAX_EVENTS: intFrom(1, 1_000_000),
+  SSE_REPLAY_MAX_BYTES: intFrom(64 * 1024, 1024 * 1024 * 1024),
+  SSE_EVENT_MAX_BYTES: intFrom(1024, 64 * 1024 * 1024),
+  SSE_MAX_STREAMS: intFrom(1, 100_000),
+  SSE_SLOW_CLIENT_TIMEOUT_MS: intFrom(100, 3600 * 1000),
+}).refine((c) => c.SSE_EVENT_MAX_BYTES <= c.SSE_REPLAY_MAX_BYTES, {
+  path: ['SSE_EVENT_MAX_BYTES'],
+  message: 'must not exceed SSE_REPLAY_MAX_BYTES (a referenced event must fit the replay buffer)',
 });
 
 export interface E2bConfig {
@@ -198,6 +211,11 @@ export interface Config {
     defaultSpoolDir: string;
   };
   runner: RunnerConfig;
+  /** The live event stream: replay buffer (EventBus) and open streams (GET /api/events). */
+  live: {
+    replay: { capacity: number; maxBytes: number; maxEventBytes: number };
+    streams: { maxStreams: number; slowClientTimeoutMs: number };
+  };
 }
 
 export interface RunnerConfig {
@@ -303,6 +321,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowDangerousModes: c.ALLOW_DANGEROUS_MODES,
       allowProjectSettings: c.ALLOW_PROJECT_SETTINGS,
       secrets: hiddenFromJson(serverSecrets(env, credentials, c.DATABASE_URL)),
+    },
+    live: {
+      replay: { capacity: c.SSE_REPLAY_MAX_EVENTS, maxBytes: c.SSE_REPLAY_MAX_BYTES, maxEventBytes: c.SSE_EVENT_MAX_BYTES },
+      streams: { maxStreams: c.SSE_MAX_STREAMS, slowClientTimeoutMs: c.SSE_SLOW_CLIENT_TIMEOUT_MS },
     },
   };
 }

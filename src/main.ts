@@ -80,7 +80,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger.info({ from, movedTo, rows }, `carried the PGlite data folder ${from} over to the embedded PostgreSQL (${rows.sessions ?? 0} sessions); the old folder is kept as ${movedTo}`);
     }
     logger.info({ backend: database.backend, applied }, 'database ready');
-    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces });
+    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces, events: new EventBus(config.live.replay) });
     await core.runner.start();
     logger.info({ maxConcurrentRuns: config.runner.maxConcurrentRuns }, 'runner ready');
     app = await buildApp({
@@ -95,6 +95,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       resultMaxBytes: config.resultMaxBytes,
       events: core.events,
       webRoot: WEB_ROOT,
+      sse: config.live.streams,
     });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     logger.info(

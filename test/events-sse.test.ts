@@ -26,12 +26,15 @@ const newSession = async () => (await call(t.app, 'POST', '/api/sessions', { pro
 const say = (id: string, content: string) => call(t.app, 'POST', `/api/sessions/${id}/messages`, { direction: 'assistant', content });
 
 describe('GET /api/events', () => {
-  test('streams stored changes live with id = seq, after a ready event', async () => {
+  test('streams stored changes live with id = <epoch>-<seq>, after a ready event', async () => {
     const c = await sse('/api/events');
     assert.equal(c.status, 200);
     assert.match(String(c.headers['content-type']), /^text\/event-stream/);
     const ready = await c.waitFor((e) => e.event === 'ready');
-    const start = Number(ready.id);
+    const seqOf = (id: string | undefined) => Number(id?.split('-')[1]);
+    const start = seqOf(ready.id);
+    assert.equal(ready.id, t.events.lastId);
+    assert.equal(JSON.parse(ready.data).epoch, t.events.epoch);
     assert.equal(JSON.parse(ready.data).replayed, 0);
     const id = await newSession();
     await say(id, 'hello');
@@ -40,13 +43,13 @@ describe('GET /api/events', () => {
     const body = JSON.parse(msg.data);
     assert.equal(body.session_id, id);
     assert.equal(body.message.content, 'hello');
-    assert.equal(Number(msg.id), body.seq);
-    assert.ok(Number(created.id) > start && Number(msg.id) > Number(created.id));
+    assert.equal(msg.id, `${t.events.epoch}-${body.seq}`);
+    assert.ok(seqOf(created.id) > start && seqOf(msg.id) > seqOf(created.id));
   });
 
   test('Last-Event-ID replays exactly what was missed; ?since= does the same', async () => {
     const id = await newSession();
-    const mark = t.events.lastSeq;
+    const mark = t.events.lastId;
     await say(id, 'one');
     await say(id, 'two');
     for (const c of [await sse('/api/events', { 'last-event-id': String(mark) }), await sse(`/api/events?since=${mark}`)]) {
@@ -54,13 +57,13 @@ describe('GET /api/events', () => {
       const replayed = c.events.filter((e) => e.event === 'message.created').map((e) => JSON.parse(e.data).message.content);
       assert.deepEqual(replayed, ['one', 'two']);
       assert.equal(JSON.parse(ready.data).replayed, 2);
-      assert.equal(Number(ready.id), t.events.lastSeq);
+      assert.equal(ready.id, t.events.lastId);
     }
   });
 
   test('a gap older than the buffer gets a reset event instead of a partial replay', async () => {
     const id = await newSession();
-    const mark = t.events.lastSeq;
+    const mark = t.events.lastId;
     for (let i = 0; i < 25; i++) await say(id, `m${i}`); // capacity is 20
     const c = await sse('/api/events', { 'last-event-id': String(mark) });
     const reset = await c.waitFor((e) => e.event === 'reset');
@@ -72,7 +75,7 @@ describe('GET /api/events', () => {
   test('session_id filters the stream, including the replay', async () => {
     const a = await newSession();
     const b = await newSession();
-    const mark = t.events.lastSeq;
+    const mark = t.events.lastId;
     await say(a, 'for a');
     await say(b, 'for b');
     const c = await sse(`/api/events?session_id=${b}&since=${mark}`);
@@ -92,7 +95,7 @@ describe('GET /api/events', () => {
   });
 
   test('bad parameters are 400 JSON, not a stream', async () => {
-    for (const q of ['since=-1', 'since=abc', 'session_id=nope', 'other=1']) {
+    for (const q of ['since=-1', 'since=abc', 'since=1a2b3c4d-', 'session_id=nope', 'other=1']) {
       const r = await call(t.app, 'GET', `/api/events?${q}`);
       assert.equal(r.status, 400, q);
       assert.equal(r.body.error.code, 'invalid_request');
@@ -105,7 +108,7 @@ describe('shutdown with open streams', () => {
     const own = await createTestApp();
     const url = await own.app.listen({ host: '127.0.0.1', port: 0 });
     const c1 = await openSse(`${url}/api/events`);
-    const c2 = await openSse(`${url}/api/events?since=0`);
+    const c2 = await openSse(`${url}/api/events?since=${own.events.lastId}`);
     await c1.waitFor((e) => e.event === 'ready');
     const started = Date.now();
     await own.app.close(); // would wait for the streams forever if they were not ended

@@ -9,10 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import { insertMessage } from '../db/queries/messages.ts';
-import { completeSession, insertSessionEvent, listSessionEvents, upsertClaudeSession } from '../db/queries/session-events.ts';
+import { completeSession, findSessionEvent, insertSessionEvent, listSessionEvents, upsertClaudeSession } from '../db/queries/session-events.ts';
 import type { EventBus } from '../events/bus.ts';
 import { decodeCursor, encodeCursor, isIdCursor } from '../lib/cursor.ts';
-import { badRequest } from '../lib/errors.ts';
+import { badRequest, notFound } from '../lib/errors.ts';
 import { BAD_TEXT_MESSAGE } from '../lib/text.ts';
 import { toMessage, toSession, toSessionEvent } from '../sessions/mappers.ts';
 import type { SessionService } from '../sessions/service.ts';
@@ -113,6 +113,12 @@ export class HookIngest {
       message_id: message?.id,
       session_completed: r.completed ? true : undefined,
     };
+  }
+
+  async getEvent(sessionId: string, id: number): Promise<SessionEvent> {
+    const row = await findSessionEvent(this.database.db, sessionId, id);
+    if (!row) throw notFound('session event', `${id} of session ${sessionId}`);
+    return toSessionEvent(row);
   }
 
   async listEvents(sessionId: string, q: { limit: number; cursor?: string | undefined; event?: string | undefined }): Promise<Page<SessionEvent>> {

@@ -10,6 +10,8 @@ export const uuidParam = z
   .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID');
 
 export const idParams = z.object({ id: uuidParam });
+/** A session and one of its items (message, log, hook event) by numeric id. */
+export const itemParams = z.object({ id: uuidParam, item_id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
 export const metadataSchema = z.record(z.string(), z.unknown());
 

@@ -1,38 +1,133 @@
 /**
  * Server-Sent Events for the dashboard: one open HTTP response per browser tab,
- * fed by the EventBus. Each event is written with `id: <seq>`, so a browser that
- * reconnects sends Last-Event-ID and gets what it missed from the bus's ring
- * buffer; when that is no longer there it gets a `reset` event and refetches.
+ * fed by the EventBus. Each event is written with `id: <epoch>-<seq>`, so a
+ * browser that reconnects sends Last-Event-ID and gets what it missed from the
+ * bus's buffer; when that is no longer there, or the id is from an earlier
+ * server process, it gets a `reset` event and refetches.
  *
  * Wire format (one block per event):
- *   id: 42 / event: message.created / data: {"seq":42,"type":"message.created",...}
- * Control events: `ready` (after the replay; data {seq, replayed}), `reset`
- * (data {seq}: the gap was too old) and `heartbeat` (data {seq}, no id).
+ *   id: 1a2b3c4d-42 / event: message.created / data: {"seq":42,"type":"message.created",...}
+ * Control events: `ready` (once the replay is written; data {seq, epoch, replayed, reset}),
+ * `reset` (data {seq, epoch}: refetch everything) and `heartbeat` (data {seq}, no id).
+ *
+ * Memory per stream is bounded: a stream does not queue events, it keeps a
+ * cursor (the last seq it wrote) and reads from the bus's buffer in pieces of
+ * about `chunkBytes`, writing the next piece only after the socket drained.
+ * A replay of any size therefore goes out piece by piece, and a client that
+ * stops reading costs at most one piece until it is dropped after
+ * `slowClientTimeoutMs`. One that falls behind the buffer gets a `reset`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EventBus, OrchestratorEvent } from '../events/bus.ts';
+import type { EventBus, StoredEvent } from '../events/bus.ts';
 
 export interface SseOptions {
   /** How often an idle stream gets a heartbeat (ms); proxies close silent connections. */
   heartbeatMs: number;
-  /** A client this far behind (bytes queued in the socket) is dropped; it reconnects and replays. */
-  maxBufferedBytes: number;
+  /** Bytes of events written at once; the next piece waits for the socket to drain. */
+  chunkBytes: number;
+  /** A stream whose socket has not drained for this long is dropped (ms); the client reconnects. */
+  slowClientTimeoutMs: number;
+  /** Open streams at most; more are answered 503 with Retry-After. */
+  maxStreams: number;
   /** Reconnect delay the browser is told to use (ms). */
   retryMs: number;
 }
 
-export const DEFAULT_SSE_OPTIONS: SseOptions = { heartbeatMs: 15_000, maxBufferedBytes: 4 * 1024 * 1024, retryMs: 1_000 };
+export const DEFAULT_SSE_OPTIONS: SseOptions = { heartbeatMs: 15_000, chunkBytes: 64 * 1024, slowClientTimeoutMs: 30_000, maxStreams: 500, retryMs: 1_000 };
 
 export interface StreamRequest {
-  /** Replay events after this seq (Last-Event-ID header, else ?since=). Undefined: live events only. */
-  since: number | undefined;
+  /** Replay events after this position (Last-Event-ID header, else ?since=). Undefined: live events only. */
+  since: string | undefined;
   /** Only events of this session. */
   sessionId: string | undefined;
 }
 
+const frame = (s: StoredEvent, id: string) => `id: ${id}\nevent: ${s.type}\ndata: ${s.json}\n\n`;
+
+/** One open response: a cursor into the bus's buffer and the socket's drain state. */
+class Stream {
+  #cursor: number;
+  #readyAt: number | undefined;
+  #replayed = 0;
+  #reset = false;
+  #waiting = false;
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly res: ServerResponse,
+    private readonly bus: EventBus,
+    private readonly opts: SseOptions,
+    private readonly sessionId: string | undefined,
+    since: string | undefined,
+  ) {
+    const from = since === undefined ? bus.lastSeq : bus.resume(since);
+    this.#cursor = from ?? bus.lastSeq;
+    this.#readyAt = bus.lastSeq;
+    if (from === undefined) this.#resetFrame();
+  }
+
+  /** Writes what the client has not had yet, a piece at a time, until caught up or the socket is full. */
+  pump(): void {
+    while (!this.#waiting && !this.res.writableEnded && !this.res.destroyed) {
+      const batch = this.bus.read(this.#cursor, this.opts.chunkBytes);
+      let out = '';
+      if (batch === undefined) {
+        // Fell behind the buffer (it was stalled): what it missed is gone, so it refetches.
+        this.#cursor = this.bus.lastSeq;
+        out += this.#resetFrame(false);
+      } else {
+        for (const s of batch) {
+          this.#cursor = s.seq;
+          if (this.sessionId !== undefined && s.sessionId !== this.sessionId) continue;
+          out += frame(s, this.bus.idOf(s.seq));
+          if (this.#readyAt !== undefined) this.#replayed += 1;
+        }
+      }
+      if (this.#readyAt !== undefined && this.#cursor >= this.#readyAt) {
+        const seq = this.#cursor;
+        out += `id: ${this.bus.idOf(seq)}\nevent: ready\ndata: ${JSON.stringify({ seq, epoch: this.bus.epoch, replayed: this.#replayed, reset: this.#reset })}\n\n`;
+        this.#readyAt = undefined;
+      }
+      if (out) this.#write(out);
+      if (batch !== undefined && batch.length === 0) return;
+    }
+  }
+
+  heartbeat(): void {
+    if (!this.#waiting && !this.res.writableEnded && !this.res.destroyed) this.#write(`event: heartbeat\ndata: ${JSON.stringify({ seq: this.bus.lastSeq })}\n\n`);
+  }
+
+  close(): void {
+    clearTimeout(this.#stallTimer);
+  }
+
+  #resetFrame(write = true): string {
+    const seq = this.bus.lastSeq;
+    this.#reset = true;
+    const text = `id: ${this.bus.idOf(seq)}\nevent: reset\ndata: ${JSON.stringify({ seq, epoch: this.bus.epoch })}\n\n`;
+    if (write) this.#write(text);
+    return text;
+  }
+
+  #write(text: string): void {
+    if (this.res.write(text)) return;
+    // The socket holds more than its high-water mark: write nothing more until it drains.
+    this.#waiting = true;
+    this.#stallTimer = setTimeout(() => this.res.destroy(), this.opts.slowClientTimeoutMs);
+    this.#stallTimer.unref();
+    this.res.once('drain', () => {
+      clearTimeout(this.#stallTimer);
+      this.#waiting = false;
+      this.pump();
+    });
+  }
+}
+
 export class SseStreams {
-  readonly #open = new Set<ServerResponse>();
+  readonly #open = new Set<Stream>();
   #closed = false;
+  #unsubscribe: (() => void) | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly bus: EventBus,
@@ -41,6 +136,11 @@ export class SseStreams {
 
   get size(): number {
     return this.#open.size;
+  }
+
+  /** False when maxStreams are open: the route answers 503 instead of opening another. */
+  get hasRoom(): boolean {
+    return this.#open.size < this.opts.maxStreams;
   }
 
   /** Takes over `res` until the client goes away or closeAll() runs. */
@@ -57,51 +157,48 @@ export class SseStreams {
       return;
     }
     res.write(`retry: ${this.opts.retryMs}\n\n`);
-    const wanted = (e: OrchestratorEvent) => want.sessionId === undefined || e.session_id === want.sessionId;
-    const send = (e: OrchestratorEvent) => {
-      if (!wanted(e) || res.writableEnded) return;
-      res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      if (res.writableLength > this.opts.maxBufferedBytes) res.destroy();
-    };
-
-    // since() and subscribe() run in the same tick, so no event can fall between
-    // the replay and the live feed, and none is sent twice.
-    const backlog = want.since === undefined ? [] : this.bus.since(want.since);
-    const unsubscribe = this.bus.subscribe(send);
-    const seq = this.bus.lastSeq;
-    if (backlog === undefined) {
-      res.write(`id: ${seq}\nevent: reset\ndata: ${JSON.stringify({ seq })}\n\n`);
-    } else {
-      for (const e of backlog) send(e);
-    }
-    res.write(`id: ${seq}\nevent: ready\ndata: ${JSON.stringify({ seq, replayed: backlog?.filter(wanted).length ?? 0, reset: backlog === undefined })}\n\n`);
-
-    const heartbeat = setInterval(() => {
-      if (!res.writableEnded) res.write(`event: heartbeat\ndata: ${JSON.stringify({ seq: this.bus.lastSeq })}\n\n`);
-    }, this.opts.heartbeatMs);
-    heartbeat.unref();
-
-    this.#open.add(res);
+    // The position is taken and the stream registered in the same tick, so every
+    // later event reaches it through pump(), and none is written twice.
+    const stream = new Stream(res, this.bus, this.opts, want.sessionId, want.since);
+    this.#open.add(stream);
+    this.#start();
     const cleanup = () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      this.#open.delete(res);
+      stream.close();
+      this.#open.delete(stream);
     };
     req.on('close', cleanup);
     res.on('close', cleanup);
+    stream.pump();
   }
 
   /** Ends every stream (server shutdown); the server's close() would otherwise wait on them forever. */
   closeAll(): void {
     this.#closed = true;
-    for (const res of this.#open) res.end();
+    this.#unsubscribe?.();
+    clearInterval(this.#heartbeat);
+    for (const s of this.#open) {
+      s.close();
+      s.res.end();
+    }
     this.#open.clear();
+  }
+
+  /** One bus subscription and one heartbeat timer for all streams. */
+  #start(): void {
+    if (this.#unsubscribe) return;
+    this.#unsubscribe = this.bus.subscribe(() => {
+      for (const s of this.#open) s.pump();
+    });
+    this.#heartbeat = setInterval(() => {
+      for (const s of this.#open) s.heartbeat();
+    }, this.opts.heartbeatMs);
+    this.#heartbeat.unref();
   }
 }
 
-/** Last-Event-ID wins over ?since=; both must be non-negative integers. */
-export function parseSince(lastEventId: string | string[] | undefined, since: number | undefined): number | undefined {
+/** Last-Event-ID wins over ?since=. */
+export function parseSince(lastEventId: string | string[] | undefined, since: string | undefined): string | undefined {
   const header = Array.isArray(lastEventId) ? lastEventId[0] : lastEventId;
-  if (header !== undefined && /^\d{1,15}$/.test(header.trim())) return Number(header.trim());
+  if (header !== undefined && header.trim() !== '') return header.trim();
   return since;
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import {
+  findCommandLog,
   insertCommandLog,
   listCommandLogs,
   upsertSessionAndInsertLog,
@@ -14,7 +15,7 @@ import {
   type ClaudeLogOutcome,
   type NewCommandLogRow,
 } from '../db/queries/command-logs.ts';
-import { insertMessage, listMessages, type NewMessageRow } from '../db/queries/messages.ts';
+import { findMessage, insertMessage, listMessages, type NewMessageRow } from '../db/queries/messages.ts';
 import { addSessionTotals, cancelQueuedTurns, listTurns, setTurnState, type TurnOutcome } from '../db/queries/turns.ts';
 import {
   findSession,
@@ -229,6 +230,18 @@ export class SessionService {
     const afterId = cursor ? decodeCursor(cursor, isIdCursor) : undefined;
     const rows = await listMessages(this.db, sessionId, limit + 1, afterId);
     return pageById(rows.map(toMessage), limit);
+  }
+
+  async getMessage(sessionId: string, id: number): Promise<Message> {
+    const row = await findMessage(this.db, sessionId, id);
+    if (!row) throw notFound('message', `${id} of session ${sessionId}`);
+    return toMessage(row);
+  }
+
+  async getLog(sessionId: string, id: number): Promise<CommandLog> {
+    const row = await findCommandLog(this.db, sessionId, id);
+    if (!row) throw notFound('log', `${id} of session ${sessionId}`);
+    return toCommandLog(row);
   }
 
   /** Stores a tool execution; a repeated tool_use_id for the session is ignored (returns undefined). */

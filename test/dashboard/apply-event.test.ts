@@ -23,6 +23,22 @@ describe('applyToMessages', () => {
   });
 });
 
+describe('references to huge events', () => {
+  test('a truncated event changes nothing: its item is fetched and applied whole', () => {
+    const list = [msg(1)];
+    const stub = { id: 2, session_id: 'a', direction: 'assistant', source: 'api', timestamp: '2026-01-01T00:00:20.000Z' } as Message;
+    const ref = ev({ type: 'message.created', session_id: 'a', message: stub, truncated: true, url: '/api/sessions/a/messages/2' });
+    assert.equal(applyToMessages(list, 'a', ref), list);
+    const s = session('a', '2026-01-01T00:00:05.000Z');
+    assert.equal(applyToSession(s, ref), s);
+    const sref = ev({ type: 'session.updated', session_id: 'a', session: { id: 'a', status: 'paused', updated_at: '2026-01-01T00:00:30.000Z' }, truncated: true, url: '/api/sessions/a' });
+    assert.equal(applyToSession(s, sref), s);
+    const data: SessionPages = { pages: [{ data: [s], next_cursor: null }], pageParams: [null] };
+    assert.equal(applyToSessionPages(data, {}, sref), data);
+    assert.equal(applyToSessionPages(data, {}, ref), data);
+  });
+});
+
 describe('applyToSession', () => {
   test('takes newer versions, keeps the current one over an older replay, and follows activity', () => {
     const s = session('a', '2026-01-01T00:00:05.000Z');

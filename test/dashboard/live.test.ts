@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { call, createTestApp } from '../helpers/app.ts';
 import { screenshot, startDashboard, type Dashboard } from '../helpers/browser.ts';
 import { createSession, postMessage, postToolHook } from '../helpers/seed.ts';
 
@@ -108,7 +109,7 @@ describe('connection loss', () => {
   test('after a dropped connection the stream resumes with Last-Event-ID and replays what was missed', async () => {
     const page = await openSession();
     const before = await toolCount(page);
-    const lastSeq = d.t.events.lastSeq;
+    const lastId = d.t.events.lastId;
     const eventRequests: (string | undefined)[] = [];
     const refetches: string[] = [];
     const headerReads: Promise<void>[] = [];
@@ -128,9 +129,53 @@ describe('connection loss', () => {
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=tool-log] li').length === n, before + 3);
     await page.locator('[data-testid=live][data-mode=live]').waitFor();
     await Promise.all(headerReads);
-    assert.ok(eventRequests.some((h) => h === String(lastSeq) || h === `since:${lastSeq}`), `reconnect resumed from ${lastSeq}: ${eventRequests.join(',')}`);
+    assert.ok(eventRequests.some((h) => h === lastId || h === `since:${lastId}`), `reconnect resumed from ${lastId}: ${eventRequests.join(',')}`);
     assert.deepEqual(refetches, [], 'the missed calls came from the replay, not a refetch');
     await page.close();
+  });
+
+  test('a huge message arrives as a reference: the page fetches that one message and stays live', async () => {
+    const page = await openSession();
+    const fetched: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/messages')) fetched.push(new URL(r.url()).pathname + new URL(r.url()).search);
+    });
+    let modes = '';
+    await page.exposeFunction('__mode', (m: string) => void (modes += `${m},`));
+    await page.evaluate(() => {
+      const el = document.querySelector('[data-testid=live]')!;
+      new MutationObserver(() => (window as unknown as { __mode: (m: string) => void }).__mode(el.getAttribute('data-mode') ?? '')).observe(el, { attributes: true });
+    });
+    // 4.6 MB (in metadata: content is limited to 1 MB): far over SSE_EVENT_MAX_BYTES.
+    const r = await call(d.t.app, 'POST', `/api/sessions/${s.id}/messages`, { direction: 'assistant', content: 'A huge reply arrived', metadata: { blob: 'h'.repeat(4.6 * 1024 * 1024) } });
+    assert.equal(r.status, 201);
+    await page.getByTestId('conversation').getByText('A huge reply arrived').waitFor({ timeout: 30_000 });
+    assert.deepEqual(fetched, [`/api/sessions/${s.id}/messages/${r.body.id}`], 'only the referenced message was fetched');
+    assert.equal(await mode(page), 'live');
+    assert.equal(modes, '', 'the stream never dropped');
+    await page.close();
+  });
+
+  test('after a server restart the page is told to refetch and shows what changed meanwhile', async () => {
+    const page = await openSession();
+    // A second server process on the same database: its event sequence starts again.
+    const restarted = await createTestApp({ db: d.t.db });
+    try {
+      const port = Number(new URL(await restarted.app.listen({ host: '127.0.0.1', port: 0 })).port);
+      // Stored by the new process only; the page, still on the old one, cannot have seen it.
+      await postMessage(restarted.app, s.id, 'assistant', 'Written after the restart');
+      d.proxy!.cut();
+      d.proxy!.retarget(port);
+      d.proxy!.restore();
+      await page.getByTestId('conversation').getByText('Written after the restart').waitFor({ timeout: 30_000 });
+      await page.locator('[data-testid=live][data-mode=live]').waitFor();
+    } finally {
+      d.proxy!.cut();
+      d.proxy!.retarget(Number(new URL(d.serverUrl).port));
+      d.proxy!.restore();
+      await page.close();
+      await restarted.close();
+    }
   });
 
   test('when the stream cannot be held, the page polls every 3 s and marks failures as stale', async () => {

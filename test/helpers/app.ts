@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { workspacesConfigFor, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
-import { EventBus } from '../../src/events/bus.ts';
+import { EventBus, type EventBusOptions } from '../../src/events/bus.ts';
 import type { HttpGuardOptions } from '../../src/http/guards.ts';
 import type { SseOptions } from '../../src/http/sse.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
@@ -31,6 +31,8 @@ export interface TestAppOptions {
   db?: TestDb;
   /** Ring buffer size of the event bus (small to test SSE resets). */
   eventCapacity?: number;
+  /** Other replay buffer bounds of the event bus. */
+  events?: Partial<EventBusOptions>;
   /** The built dashboard to serve (test/helpers/browser.ts). */
   webRoot?: string;
   sse?: Partial<SseOptions>;
@@ -64,7 +66,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
   let core: Core;
   try {
-    core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus(opts.eventCapacity) });
+    core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus({ capacity: opts.eventCapacity, ...opts.events }) });
   } catch (e: unknown) {
     if (!opts.db) await db.close();
     throw e;

@@ -104,6 +104,8 @@ export interface CuttableProxy {
   /** Destroys open connections and refuses new ones until restore(). */
   cut(): void;
   restore(): void;
+  /** Sends new connections to another server (a restarted one). */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,9 @@ async function startProxy(targetPort: number): Promise<CuttableProxy> {
     },
     restore() {
       cut = false;
+    },
+    retarget(port) {
+      targetPort = port;
     },
     close() {
       for (const s of sockets) s.destroy();

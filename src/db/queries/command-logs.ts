@@ -87,6 +87,11 @@ export interface LogListQuery {
   status?: string | undefined;
 }
 
+/** One tool execution of a session (the item a live event refers to). */
+export async function findCommandLog(db: Executor, sessionId: string, id: number): Promise<CommandLogRow | undefined> {
+  return db.selectFrom('command_logs').selectAll().where('session_id', '=', sessionId).where('id', '=', id).executeTakeFirst();
+}
+
 export async function listCommandLogs(db: Executor, sessionId: string, q: LogListQuery): Promise<CommandLogRow[]> {
   let query = db.selectFrom('command_logs').selectAll().where('session_id', '=', sessionId);
   if (q.tool) query = query.where('tool', '=', q.tool);

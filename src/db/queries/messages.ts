@@ -30,6 +30,11 @@ export async function insertMessage(db: Executor, message: NewMessageRow): Promi
   return r.rows[0];
 }
 
+/** One message of a session (the item a live event refers to). */
+export async function findMessage(db: Executor, sessionId: string, id: number): Promise<MessageRow | undefined> {
+  return db.selectFrom('session_messages').selectAll().where('session_id', '=', sessionId).where('id', '=', id).executeTakeFirst();
+}
+
 /** Oldest first, keyset on id. */
 export async function listMessages(db: Executor, sessionId: string, limit: number, afterId?: number): Promise<MessageRow[]> {
   let q = db.selectFrom('session_messages').selectAll().where('session_id', '=', sessionId);

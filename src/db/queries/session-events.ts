@@ -62,6 +62,11 @@ export interface SessionEventListQuery {
   event?: string | undefined;
 }
 
+/** One hook event of a session (the item a live event refers to). */
+export async function findSessionEvent(db: Executor, sessionId: string, id: number): Promise<SessionEventRow | undefined> {
+  return db.selectFrom('session_events').selectAll().where('session_id', '=', sessionId).where('id', '=', id).executeTakeFirst();
+}
+
 /** Oldest first, keyset on id. */
 export async function listSessionEvents(db: Executor, sessionId: string, q: SessionEventListQuery): Promise<SessionEventRow[]> {
   let query = db.selectFrom('session_events').selectAll().where('session_id', '=', sessionId);

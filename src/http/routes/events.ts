@@ -4,22 +4,39 @@ import { z } from 'zod';
 import { errorSchema, uuidParam } from '../schemas.ts';
 import { parseSince, type SseStreams } from '../sse.ts';
 
+/** Seconds a client refused for lack of room waits; streams end when tabs close or go hidden. */
+const RETRY_AFTER_S = 5;
+
 export const eventRoutes: FastifyPluginAsyncZod<{ streams: SseStreams }> = async (app, { streams }) => {
   app.get('/api/events', {
     schema: {
       tags: ['events'],
       summary: 'Live events (Server-Sent Events)',
       description:
-        'A text/event-stream of session.created, session.updated, message.created and log.created events, each with `id:` = seq. ' +
-        'Reconnect with Last-Event-ID (or ?since=seq) to replay what was missed; when that is too old a `reset` event says to refetch. ' +
-        'A `ready` event follows the replay; `heartbeat` events keep idle connections open.',
+        'A text/event-stream of session.created, session.updated, message.created, log.created and session_event.created events, ' +
+        'each with `id: <epoch>-<seq>` (the epoch changes when the server restarts). ' +
+        'Reconnect with Last-Event-ID (or ?since=<id>) to replay what was missed; when that is too old, or from before a restart, a `reset` event says to refetch. ' +
+        'A `ready` event follows the replay; `heartbeat` events keep idle connections open. ' +
+        'An event larger than SSE_EVENT_MAX_BYTES arrives as a reference: its item cut to identifying fields, `truncated: true` and the `url` to GET the whole item. ' +
+        'Beyond SSE_MAX_STREAMS open streams the answer is 503 with Retry-After.',
       querystring: z.strictObject({
-        since: z.coerce.number().int().min(0).optional().describe('Replay events after this seq (Last-Event-ID takes precedence).'),
+        since: z
+          .string()
+          .regex(/^([0-9a-f]{8}-)?\d{1,15}$/, 'must be an event id (<epoch>-<seq>)')
+          .optional()
+          .describe('Replay events after this event id (Last-Event-ID takes precedence); an id from another server process gets `reset`.'),
         session_id: uuidParam.optional().describe('Only events of this session.'),
       }),
-      response: { 400: errorSchema },
+      response: { 400: errorSchema, 503: errorSchema },
     },
   }, async (req, reply) => {
+    if (!streams.hasRoom) {
+      // Each stream holds a socket and up to one piece of buffered events; the cap bounds both.
+      return reply
+        .code(503)
+        .header('retry-after', String(RETRY_AFTER_S))
+        .send({ error: { code: 'too_many_streams', message: 'too many open event streams; retry later (SSE_MAX_STREAMS)' } });
+    }
     reply.hijack();
     streams.open(req.raw, reply.raw, { since: parseSince(req.headers['last-event-id'], req.query.since), sessionId: req.query.session_id });
   });

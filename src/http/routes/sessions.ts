@@ -11,6 +11,7 @@ import {
   cursorQuery,
   errorSchema,
   idParams,
+  itemParams,
   limitQuery,
   messageSchema,
   pageOf,
@@ -78,6 +79,15 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
     },
   }, async (req) => sessions.listMessages(req.params.id, req.query.limit, req.query.cursor));
 
+  app.get('/api/sessions/:id/messages/:item_id', {
+    schema: {
+      tags: ['messages'],
+      summary: 'One message (live events refer to a large one by this URL)',
+      params: itemParams,
+      response: { 200: messageSchema, ...errors },
+    },
+  }, async (req) => sessions.getMessage(req.params.id, req.params.item_id));
+
   app.post('/api/sessions/:id/messages', {
     schema: {
       tags: ['messages'],
@@ -115,4 +125,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
       response: { 200: pageOf(commandLogSchema), ...errors },
     },
   }, async (req) => sessions.listLogs(req.params.id, req.query));
+
+  app.get('/api/sessions/:id/logs/:item_id', {
+    schema: {
+      tags: ['logs'],
+      summary: 'One tool execution (live events refer to a large one by this URL)',
+      params: itemParams,
+      response: { 200: commandLogSchema, ...errors },
+    },
+  }, async (req) => sessions.getLog(req.params.id, req.params.item_id));
 };

@@ -46,8 +46,12 @@ export interface Session {
   run_options?: Record<string, unknown>;
 }
 
-/** One event of GET /api/events (see src/http/sse.ts on the server). */
-export type LiveEvent = { seq: number; session_id: string; at: string } & (
+/**
+ * One event of GET /api/events (see src/http/sse.ts on the server). A huge one
+ * arrives as a reference: `truncated`, its item cut to identifying fields, and
+ * the `url` that returns the whole item (src/events/reference.ts).
+ */
+export type LiveEvent = { seq: number; session_id: string; at: string; truncated?: true; url?: string } & (
   | { type: 'session.created'; session: Session }
   | { type: 'session.updated'; session: Session }
   | { type: 'message.created'; message: Message }

@@ -2,7 +2,9 @@
  * Pure functions that fold one live event into cached API data. They are
  * idempotent (an event applied twice, or one already in a fetched page, changes
  * nothing), because the same event can arrive both in a REST response and on
- * the stream, or twice after a replay.
+ * the stream, or twice after a replay. A reference (`truncated`) carries no
+ * usable item and changes nothing: LiveConnection fetches the item and passes
+ * the whole event on.
  */
 import type { CommandLog, LiveEvent, Message, Page, Session } from '../../api/types.ts';
 
@@ -26,11 +28,11 @@ function insertById<T extends { id: number }>(items: T[], item: T): T[] {
 }
 
 export function applyToMessages(messages: Message[], sessionId: string, e: LiveEvent): Message[] {
-  return e.type === 'message.created' && e.session_id === sessionId ? insertById(messages, e.message) : messages;
+  return e.type === 'message.created' && e.session_id === sessionId && !e.truncated ? insertById(messages, e.message) : messages;
 }
 
 export function applyToLogs(logs: CommandLog[], sessionId: string, e: LiveEvent): CommandLog[] {
-  return e.type === 'log.created' && e.session_id === sessionId ? insertById(logs, e.log) : logs;
+  return e.type === 'log.created' && e.session_id === sessionId && !e.truncated ? insertById(logs, e.log) : logs;
 }
 
 /** The newer of two versions of a session; ties go to the incoming one (turn_state can change within a millisecond). */
@@ -45,7 +47,7 @@ function touched(s: Session, e: LiveEvent): Session {
 }
 
 export function applyToSession(session: Session, e: LiveEvent): Session {
-  if (e.session_id !== session.id) return session;
+  if (e.session_id !== session.id || e.truncated) return session;
   if (e.type === 'session.updated' || e.type === 'session.created') return newer(session, e.session);
   return touched(session, e);
 }
@@ -66,6 +68,7 @@ export function matchesFilters(s: Session, f: SessionFilters): boolean {
  * list view drops such repeats.
  */
 export function applyToSessionPages(data: SessionPages, filters: SessionFilters, e: LiveEvent): SessionPages {
+  if (e.truncated) return data;
   let found: Session | undefined;
   for (const p of data.pages) found ??= p.data.find((s) => s.id === e.session_id);
   let next: Session | undefined;

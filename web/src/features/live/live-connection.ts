@@ -14,7 +14,13 @@
  * Recent events are kept so a REST response that raced with the stream can be
  * brought up to date (see replaySince): a fetch started at seq N may or may not
  * contain events N+1…, and applying them again is harmless.
+ *
+ * Positions are event ids `<epoch>-<seq>`; the epoch changes when the server
+ * restarts, and the server answers an id of another epoch with `reset`. A huge
+ * event arrives as a reference (`truncated`, `url`): its item is fetched and the
+ * whole event passed on then (or, if that fails, everything is refetched).
  */
+import { api } from '../../api/client.ts';
 import { LIVE_EVENT_TYPES, type LiveEvent } from '../../api/types.ts';
 
 export type LiveMode = 'connecting' | 'live' | 'reconnecting' | 'polling';
@@ -31,16 +37,26 @@ export interface LiveOptions {
   retryMs: number;
   /** How long a hidden tab keeps its stream (ms). */
   hiddenCloseMs: number;
+  /** GETs the item a reference points to. */
+  fetchItem: (url: string) => Promise<unknown>;
 }
 
-const DEFAULTS: LiveOptions = { url: '/api/events', failuresBeforePolling: 2, silenceMs: 40_000, readyWaitMs: 1_500, retryMs: 5_000, hiddenCloseMs: 30_000 };
+const DEFAULTS: LiveOptions = {
+  url: '/api/events', failuresBeforePolling: 2, silenceMs: 40_000, readyWaitMs: 1_500, retryMs: 5_000, hiddenCloseMs: 30_000,
+  fetchItem: (url) => api('GET', url),
+};
+
+/** The field of each event type that holds its item. */
+const ITEM_FIELD = { 'session.created': 'session', 'session.updated': 'session', 'message.created': 'message', 'log.created': 'log' } as const;
 const RECENT = 1_000;
 
 export class LiveConnection {
   readonly opts: LiveOptions;
   mode: LiveMode = 'connecting';
-  /** Last seq received (event id), undefined before the first `ready`. */
+  /** Last seq received (of the server's current epoch), undefined before the first `ready`. */
   lastSeq: number | undefined;
+  /** Last event id received (`<epoch>-<seq>`): where a reopened stream resumes. */
+  lastId: string | undefined;
   /** When the last event or heartbeat arrived (ms since epoch). */
   lastHeardAt = 0;
   #source: EventSource | undefined;
@@ -130,7 +146,7 @@ export class LiveConnection {
   }
 
   #open(): void {
-    const url = this.lastSeq === undefined ? this.opts.url : `${this.opts.url}?since=${this.lastSeq}`;
+    const url = this.lastId === undefined ? this.opts.url : `${this.opts.url}?since=${encodeURIComponent(this.lastId)}`;
     const source = new EventSource(url);
     this.#source = source;
     const heard = () => {
@@ -141,21 +157,23 @@ export class LiveConnection {
         heard();
         const e = JSON.parse((msg as MessageEvent<string>).data) as LiveEvent;
         this.lastSeq = e.seq;
-        this.#recent.push(e);
-        if (this.#recent.length > RECENT) this.#recent.splice(0, this.#recent.length - RECENT);
-        for (const fn of this.#onEvent) fn(e);
+        this.lastId = (msg as MessageEvent<string>).lastEventId || this.lastId;
+        if (e.truncated) void this.#resolve(e);
+        else this.#deliver(e);
       });
     }
     source.addEventListener('heartbeat', heard);
     source.addEventListener('reset', (msg) => {
       heard();
       this.lastSeq = (JSON.parse((msg as MessageEvent<string>).data) as { seq: number }).seq;
+      this.lastId = (msg as MessageEvent<string>).lastEventId || this.lastId;
       this.#recent = [];
       for (const fn of this.#onReset) fn();
     });
     source.addEventListener('ready', (msg) => {
       heard();
       this.lastSeq = (JSON.parse((msg as MessageEvent<string>).data) as { seq: number }).seq;
+      this.lastId = (msg as MessageEvent<string>).lastEventId || this.lastId;
       this.#failures = 0;
       this.#setMode('live');
     });
@@ -163,6 +181,31 @@ export class LiveConnection {
       if (source !== this.#source) return;
       this.#fail(source.readyState === EventSource.CLOSED);
     });
+  }
+
+  #deliver(e: LiveEvent): void {
+    this.#recent.push(e);
+    if (this.#recent.length > RECENT) this.#recent.splice(0, this.#recent.length - RECENT);
+    for (const fn of this.#onEvent) fn(e);
+  }
+
+  /**
+   * Fetches the item of a reference and delivers the whole event. Folding is
+   * idempotent and order-free (by id, newest updated_at wins), so it may come
+   * after events that followed it on the stream.
+   */
+  async #resolve(e: LiveEvent): Promise<void> {
+    let item: unknown;
+    try {
+      if (!e.url) throw new Error('reference without url');
+      item = await this.opts.fetchItem(e.url);
+    } catch {
+      // The item cannot be had (gone, or the network): refetch what is shown instead.
+      for (const fn of this.#onReset) fn();
+      return;
+    }
+    const { truncated: _truncated, url: _url, ...rest } = e;
+    this.#deliver({ ...rest, [ITEM_FIELD[e.type]]: item } as LiveEvent);
   }
 
   /** closed: the browser gave up on this EventSource (refused, or we declared it dead); open a new one later. */
