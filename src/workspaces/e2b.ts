@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Sandbox } from 'e2b';
+import type { Sandbox } from 'e2b';
 import { AppError, badRequest } from '../lib/errors.ts';
 import { headCommit, type GitHost } from './changes.ts';
 import { checkRepoUrl, cloneInto } from './clone.ts';
@@ -24,6 +24,10 @@ import { makeUniqueDir, removeInside, resolveWorkspaceInput } from './paths.ts';
 import type { ClaudeSpawner, CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, str, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
 import { validateRef } from './validate.ts';
+
+/** The e2b SDK is loaded on first use: it holds ~30 MB that servers without E2B sessions never need. */
+let e2bModule: Promise<{ Sandbox: typeof Sandbox }> | undefined;
+const loadE2b = () => (e2bModule ??= import('e2b').then((m) => ({ Sandbox: m.Sandbox })));
 
 const exec = promisify(execFile);
 
@@ -49,6 +53,7 @@ export class E2bProvider implements Provider {
     if (!id) throw badRequest('invalid_workspace', 'e2b workspace record has no sandbox_id');
     const known = this.live.get(id);
     if (known) return known;
+    const { Sandbox } = await loadE2b();
     const sb = await Sandbox.connect(id, this.opts);
     this.live.set(id, sb);
     return sb;
@@ -77,6 +82,7 @@ export class E2bProvider implements Provider {
     try {
       if (repo) await cloneInto(config, staging, repo.url, ref);
       await exec('tar', ['-czf', tarball, '-C', source ?? staging, '--', '.'], { timeout: config.git.cloneTimeoutMs });
+      const { Sandbox } = await loadE2b();
       sb = await Sandbox.create(config.e2b.template, { ...this.opts, timeoutMs: config.e2b.timeoutMs, metadata: { cco_session_id: req.sessionId } }).catch((e: unknown) => {
         const msg = redactSecrets((e as Error).message ?? String(e)).split(config.e2b.apiKey ?? '\0').join('***');
         throw new AppError('e2b_unavailable', `could not create an E2B sandbox: ${msg.slice(0, 300)}`, 502, { cause: e });
