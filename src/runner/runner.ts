@@ -27,6 +27,21 @@ export interface RunnerDeps {
   logger: Logger;
   config: RunnerConfig;
   resultMaxBytes: number;
+  /** Test seams; absent in production. */
+  hooks?: RunnerHooks | undefined;
+}
+
+/**
+ * Awaited at fixed points of a turn so a test can force an interleaving (a close
+ * during set-up, a release during the change scan). Production passes none.
+ */
+export interface RunnerHooks {
+  /** The turn was claimed (running in the database); nothing else is done yet. */
+  claimed?(t: { sessionId: string; turnId: number }): Promise<void>;
+  /** Everything is set up; Claude Code is about to start. */
+  beforeStart?(t: { sessionId: string; turnId: number }): Promise<void>;
+  /** The turn is recorded; the workspace's after-turn change scan is about to run. */
+  afterTurnScan?(t: { sessionId: string; turnId: number }): Promise<void>;
 }
 
 export class Runner {
@@ -162,6 +177,7 @@ export class Runner {
     const log = this.deps.logger.child({ sessionId, turnId });
     const turn = await claimTurn(this.db, turnId);
     if (!turn) return; // cancelled while waiting
+    await this.deps.hooks?.claimed?.({ sessionId, turnId });
     const session = await this.deps.sessions.get(sessionId);
     await this.deps.sessions.setTurnState(sessionId, 'running');
     const options = parseRunOptions(session.run_options, { permission_mode: this.deps.config.defaultPermissionMode, timeout_s: this.deps.config.turnTimeoutS });
@@ -220,6 +236,7 @@ export class Runner {
     prompt: string,
     resume: string | undefined,
   ): Promise<TurnEnd> {
+    await this.deps.hooks?.beforeStart?.({ sessionId: a.sessionId, turnId: a.turnId });
     a.log.info({ cwd: a.cwd, resume: Boolean(resume) }, 'turn started');
     const handle = startTurn({
       prompt,
@@ -279,6 +296,7 @@ export class Runner {
     await finishTurn(this.db, turnId, outcome);
     await this.deps.sessions.recordTurnTotals(sessionId, outcome, end.kind === 'failed' ? null : (end.result?.total_cost_usd ?? null));
     if (workspace) {
+      await this.deps.hooks?.afterTurnScan?.({ sessionId, turnId });
       const changes = await this.deps.workspaces.afterTurn(workspace).catch(() => undefined);
       if (changes) await this.deps.sessions.update(sessionId, { metadata: { workspace: { ...workspace, changes } } }).catch(() => {});
     }

@@ -9,6 +9,7 @@ import { EventBus } from '../../src/events/bus.ts';
 import type { SseOptions } from '../../src/http/sse.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
+import type { RunnerHooks } from '../../src/runner/runner.ts';
 import type { WorkspacePort } from '../../src/workspaces/port.ts';
 import { createTestDb, type TestDb } from './db.ts';
 
@@ -34,6 +35,8 @@ export interface TestAppOptions {
   sse?: Partial<SseOptions>;
   /** A logger to inspect (default: silent, or TEST_LOG_LEVEL). */
   logger?: Logger;
+  /** Seams that let a test force an interleaving inside a turn. */
+  runnerHooks?: RunnerHooks;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -54,7 +57,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const workspaces = opts.workspaces && 'prepare' in opts.workspaces
     ? opts.workspaces
     : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
-  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus(opts.eventCapacity) });
+  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus(opts.eventCapacity), runnerHooks: opts.runnerHooks });
   await core.runner.start();
   const app = await buildApp({
     logger,
