@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { claimTurn, finishTurn, insertTurn, listOpenTurns, listPausedManagedSessionIds, markTurnInit, requeueTurn, resetTurnStates, setTurnPid } from '../db/queries/turns.ts';
+import { cancelClaimedTurn, claimTurn, claudeSessionCostBefore, failRunningTurn, finishTurn, insertTurn, listOpenTurns, listPausedManagedSessionIds, markTurnInit, requeueTurn, resetTurnStates, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
-import type { Message, Session, Source } from '../sessions/types.ts';
+import type { Session, Source } from '../sessions/types.ts';
 import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
 import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-env.ts';
 import { parseRunOptions, type RunOptions } from './options.ts';
@@ -19,6 +19,7 @@ import { killByEnv } from './spawn.ts';
 import { StreamRecorder } from './stream-recorder.ts';
 import { startTurn, type InterruptReason, type TurnEnd, type TurnHandle } from './turn.ts';
 import { describeEnd, emptyOutcome, outcomeOf } from './outcome.ts';
+import { replayPrompt } from './replay.ts';
 
 export interface RunnerDeps {
   database: Database;
@@ -44,11 +45,23 @@ export interface RunnerHooks {
   afterTurnScan?(t: { sessionId: string; turnId: number }): Promise<void>;
 }
 
+/** One turn the runner has taken, from its claim to its last write. */
+interface Run {
+  turnId: number;
+  /** A close ('completed') or a shutdown that arrived; every step of the set-up looks at it. */
+  stop: 'completed' | 'shutdown' | undefined;
+  /** Claude Code's handle while it runs. */
+  handle: TurnHandle | undefined;
+  /** Settles when the turn is fully finished: recorded, workspace scanned, turn state set. */
+  done: Promise<void>;
+}
+
+type Attempt = { run: Run; turnId: number; sessionId: string; cwd: string; options: RunOptions; env: Record<string, string>; secrets: string[]; recorder: StreamRecorder; workspace: WorkspaceRecord | undefined; log: Logger };
+
 export class Runner {
   readonly #scheduler: Scheduler;
-  readonly #active = new Map<string, TurnHandle>();
-  readonly #runningTurns = new Set<number>();
-  readonly #closing = new Set<string>();
+  /** The turn each session is running (set-up, Claude Code and finishing), by session id. */
+  readonly #runs = new Map<string, Run>();
   readonly #fileEnv: Record<string, string>;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -93,7 +106,7 @@ export class Runner {
         });
         const outcome = emptyOutcome('interrupted', 'server stopped while the turn ran');
         await finishTurn(this.db, t.id, outcome);
-        await this.deps.sessions.recordTurnTotals(t.session_id, outcome, null);
+        await this.deps.sessions.recordTurnTotals(t.session_id, outcome);
       } else {
         this.#scheduler.add({ turnId: t.id, sessionId: t.session_id });
       }
@@ -112,7 +125,8 @@ export class Runner {
   }
 
   isTurnRunning(turnId: number): boolean {
-    return this.#runningTurns.has(turnId);
+    for (const run of this.#runs.values()) if (run.turnId === turnId) return true;
+    return false;
   }
 
   queuePosition(sessionId: string): number | null {
@@ -122,7 +136,7 @@ export class Runner {
   /** Interrupts the running turn and holds queued ones until resume(). */
   pause(sessionId: string): void {
     this.#scheduler.hold(sessionId);
-    this.#active.get(sessionId)?.interrupt('paused');
+    this.#runs.get(sessionId)?.handle?.interrupt('paused');
   }
 
   resume(sessionId: string): void {
@@ -130,61 +144,74 @@ export class Runner {
     this.#pump();
   }
 
-  /** Interrupts the running turn and drops queued ones (the caller cancels them in the database). */
+  /**
+   * Interrupts the running turn (or stops it before Claude Code starts) and drops queued ones (the
+   * caller cancels them in the database). Resolves when the turn is fully finished, after-turn
+   * change scan included, so the caller may then release the workspace.
+   */
   close(sessionId: string): Promise<void> {
-    this.#closing.add(sessionId);
     this.#scheduler.drop(sessionId);
-    const handle = this.#active.get(sessionId);
-    handle?.interrupt('completed');
-    const done = handle ? handle.done.then(() => undefined) : Promise.resolve();
-    return done.finally(() => this.#closing.delete(sessionId));
+    const run = this.#runs.get(sessionId);
+    if (!run) return Promise.resolve();
+    run.stop = 'completed'; // over a shutdown too: a closed session has nothing to run again
+    run.handle?.interrupt('completed');
+    return run.done;
   }
 
-  /** Stops taking turns and interrupts running ones; they are recorded as interrupted. */
+  /** Stops taking turns and interrupts running ones; they are recorded as interrupted (or queued again if they had not started). */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#accepting = false;
-      const running = [...this.#active.values()];
-      for (const h of running) h.interrupt('shutdown');
-      await Promise.allSettled(running.map((h) => h.done));
-      await this.#settled();
+      for (const run of this.#runs.values()) {
+        run.stop ??= 'shutdown';
+        run.handle?.interrupt('shutdown');
+      }
+      while (this.#runs.size) await Promise.allSettled([...this.#runs.values()].map((r) => r.done));
     })();
     return this.#stopping;
-  }
-
-  #inflight = new Set<Promise<void>>();
-  async #settled(): Promise<void> {
-    while (this.#inflight.size) await Promise.allSettled([...this.#inflight]);
   }
 
   #pump(): void {
     if (!this.#accepting) return;
     for (const t of this.#scheduler.take()) {
-      this.#runningTurns.add(t.turnId);
-      const p = this.#run(t.turnId, t.sessionId)
+      const run: Run = { turnId: t.turnId, stop: undefined, handle: undefined, done: Promise.resolve() };
+      this.#runs.set(t.sessionId, run);
+      run.done = this.#run(run, t.sessionId)
         .catch((e: unknown) => this.deps.logger.error({ err: e, sessionId: t.sessionId, turnId: t.turnId }, 'turn failed unexpectedly'))
         .finally(() => {
-          this.#inflight.delete(p);
-          this.#runningTurns.delete(t.turnId);
+          this.#runs.delete(t.sessionId);
           this.#scheduler.finished(t.sessionId);
           this.#pump();
         });
-      this.#inflight.add(p);
     }
   }
 
-  async #run(turnId: number, sessionId: string): Promise<void> {
-    const log = this.deps.logger.child({ sessionId, turnId });
-    const turn = await claimTurn(this.db, turnId);
+  async #run(run: Run, sessionId: string): Promise<void> {
+    const log = this.deps.logger.child({ sessionId, turnId: run.turnId });
+    const turn = await claimTurn(this.db, run.turnId);
     if (!turn) return; // cancelled while waiting
+    try {
+      await this.#runClaimed(run, turn, log);
+    } catch (e: unknown) {
+      // A database error (or any other) must not leave the turn and the session "running".
+      await this.#recordCrash(run.turnId, sessionId, e, log);
+    }
+  }
+
+  async #runClaimed(run: Run, turn: TurnRow, log: Logger): Promise<void> {
+    const { turnId } = run;
+    const sessionId = turn.session_id;
     await this.deps.hooks?.claimed?.({ sessionId, turnId });
     const session = await this.deps.sessions.get(sessionId);
+    // Closed after the turn was queued (here or by another server): it must not run.
+    if (session.status === 'completed') run.stop = 'completed';
     await this.deps.sessions.setTurnState(sessionId, 'running');
     const options = parseRunOptions(session.run_options, { permission_mode: this.deps.config.defaultPermissionMode, timeout_s: this.deps.config.turnTimeoutS });
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
     const cwd = workspace?.path ?? session.project_path;
     const env = buildClaudeEnv({ passEnv: this.deps.config.passEnv, fileEnv: this.#fileEnv, sessionId, turnId, bypassPermissions: options.permission_mode === 'bypassPermissions' });
     const secrets = secretValues(env);
+    let claudeSessionId = session.claude_session_id;
     const recorder = new StreamRecorder({
       secrets,
       sessions: this.deps.sessions,
@@ -193,8 +220,9 @@ export class Runner {
       source: turn.source as Source,
       resultMaxBytes: this.deps.resultMaxBytes,
       onClaudeSessionId: async (id) => {
-        await markTurnInit(this.db, turnId);
-        if (id !== session.claude_session_id) await this.deps.sessions.update(sessionId, { claude_session_id: id });
+        await markTurnInit(this.db, turnId, id);
+        if (id !== claudeSessionId) await this.deps.sessions.update(sessionId, { claude_session_id: id });
+        claudeSessionId = id;
       },
     });
 
@@ -202,7 +230,7 @@ export class Runner {
     if (!workspace && !fs.existsSync(cwd)) {
       end = { kind: 'failed', message: `The workspace folder ${cwd} does not exist.` };
     } else {
-      const attempt = { turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
+      const attempt: Attempt = { run, turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
       end = await this.#execute(attempt, turn.prompt, session.claude_session_id ?? undefined);
       if (session.claude_session_id && end.kind === 'failed' && MISSING_TRANSCRIPT.test(end.message)) {
         // Claude Code's transcript is gone (killed before writing it, or another machine's disk):
@@ -214,29 +242,40 @@ export class Runner {
           source: 'api',
           metadata: { turn_id: turnId, reason: 'transcript_missing', previous_claude_session_id: session.claude_session_id },
         });
-        end = await this.#execute(attempt, await this.#replayPrompt(sessionId, turn.message_id, turn.prompt), undefined);
+        end = await this.#execute(attempt, await replayPrompt(this.deps.sessions, sessionId, turn.message_id, turn.prompt), undefined);
       }
     }
-    if (end.kind === 'interrupted' && (end.reason === 'shutdown' || end.reason === 'paused') && !recorder.claudeSessionId) {
-      // Stopped before Claude Code took the prompt in: nothing ran, so the turn waits to run again.
-      await requeueTurn(this.db, turnId);
-      this.#scheduler.add({ turnId, sessionId });
-      await this.deps.sessions.setTurnState(sessionId, 'queued');
-      log.info({ reason: end.reason }, 'turn stopped before it started; queued again');
+    if (end.kind === 'interrupted' && !recorder.claudeSessionId && (run.stop === 'completed' || end.reason === 'shutdown' || end.reason === 'paused')) {
+      // Stopped before Claude Code took the prompt in: nothing ran. A closed session's turn is
+      // cancelled; one stopped by shutdown or pause waits to run again.
+      await this.#stoppedBeforeStart(run, sessionId, log, end.reason);
       return;
     }
     if (end.kind !== 'result') recorder.closeOpenTools(end.kind === 'interrupted' ? `Interrupted (${end.reason}) before the tool finished.` : 'The turn failed before the tool finished.');
     await recorder.flush();
-    await this.#finish(turnId, session, end, options.timeout_s, workspace);
+    await this.#finish(turnId, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id);
     log.info({ outcome: end.kind }, 'turn ended');
   }
 
-  async #execute(
-    a: { turnId: number; sessionId: string; cwd: string; options: RunOptions; env: Record<string, string>; secrets: string[]; recorder: StreamRecorder; workspace: WorkspaceRecord | undefined; log: Logger },
-    prompt: string,
-    resume: string | undefined,
-  ): Promise<TurnEnd> {
+  async #stoppedBeforeStart(run: Run, sessionId: string, log: Logger, reason: InterruptReason): Promise<void> {
+    if (run.stop === 'completed') {
+      await cancelClaimedTurn(this.db, run.turnId);
+      await this.deps.sessions.setTurnState(sessionId, 'idle');
+      log.info('session closed before the turn started; turn cancelled');
+      return;
+    }
+    await requeueTurn(this.db, run.turnId);
+    this.#scheduler.add({ turnId: run.turnId, sessionId });
+    await this.deps.sessions.setTurnState(sessionId, 'queued');
+    log.info({ reason }, 'turn stopped before it started; queued again');
+  }
+
+  async #execute(a: Attempt, prompt: string, resume: string | undefined): Promise<TurnEnd> {
     await this.deps.hooks?.beforeStart?.({ sessionId: a.sessionId, turnId: a.turnId });
+    // A close, shutdown or pause that arrived while the turn was set up: Claude Code is not started.
+    // From the check on, nothing awaits until the handle is registered, so none can slip in between.
+    const early = a.run.stop ?? (this.#scheduler.isHeld(a.sessionId) ? 'paused' : undefined);
+    if (early) return { kind: 'interrupted', reason: early, result: undefined };
     a.log.info({ cwd: a.cwd, resume: Boolean(resume) }, 'turn started');
     const handle = startTurn({
       prompt,
@@ -250,65 +289,86 @@ export class Runner {
       secrets: a.secrets,
       onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
     });
-    this.#active.set(a.sessionId, handle);
-    // A pause or close that arrived while the turn was being set up applies now.
-    if (this.#closing.has(a.sessionId)) handle.interrupt('completed');
-    else if (this.#scheduler.isHeld(a.sessionId)) handle.interrupt('paused');
+    a.run.handle = handle;
     const timer = setTimeout(() => handle.interrupt('timeout'), a.options.timeout_s * 1000);
     let end: TurnEnd;
     try {
       end = await handle.done;
     } finally {
       clearTimeout(timer);
-      this.#active.delete(a.sessionId);
+      a.run.handle = undefined;
     }
     // Tool children that left Claude Code's process group (and survived a kill) carry the marker.
     if (end.kind !== 'result') killByEnv('CCO_TURN', turnMarker(a.sessionId, a.turnId));
     return end;
   }
 
-  /** The prompt for a new Claude session that must carry on a conversation it has not seen. */
-  async #replayPrompt(sessionId: string, beforeMessageId: number | null, prompt: string): Promise<string> {
-    const earlier: Message[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.sessions.listMessages(sessionId, 200, cursor);
-      earlier.push(...page.data.filter((m) => m.direction !== 'system' && (beforeMessageId === null || m.id < beforeMessageId)));
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor && earlier.length < 5000);
-    const lines = earlier.slice(-REPLAY_MESSAGES).map((m) => `${m.direction === 'user' ? 'User' : 'Assistant'}: ${m.content.slice(0, 4000)}`);
-    return [
-      'This conversation continues an earlier Claude Code session whose transcript was lost. The conversation so far:',
-      '<conversation>',
-      ...lines,
-      '</conversation>',
-      '',
-      prompt,
-    ].join('\n');
-  }
-
-  async #finish(turnId: number, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined): Promise<void> {
+  async #finish(turnId: number, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null): Promise<void> {
     const sessionId = session.id;
-    const outcome = outcomeOf(end, session.totals.cost_usd);
+    // Claude Code reports cost as a running total of its session (carried across resumes): this
+    // turn's share is that total less what the same Claude session's earlier turns recorded.
+    const cumulative = end.kind === 'failed' ? null : (end.result?.total_cost_usd ?? null);
+    const before = cumulative !== null && claudeSessionId ? await claudeSessionCostBefore(this.db, sessionId, claudeSessionId, turnId) : 0;
+    const outcome = outcomeOf(end, before);
     // The notice goes first: whoever sees the turn's final status also finds its explanation.
     const note = describeEnd(end, timeoutS);
     if (note) await this.deps.sessions.addMessage(sessionId, { direction: 'system', content: note, source: 'api', metadata: { turn_id: turnId, outcome: outcome.status } });
     await finishTurn(this.db, turnId, outcome);
-    await this.deps.sessions.recordTurnTotals(sessionId, outcome, end.kind === 'failed' ? null : (end.result?.total_cost_usd ?? null));
+    await this.deps.sessions.recordTurnTotals(sessionId, outcome);
     if (workspace) {
       await this.deps.hooks?.afterTurnScan?.({ sessionId, turnId });
       const changes = await this.deps.workspaces.afterTurn(workspace).catch(() => undefined);
       if (changes) await this.deps.sessions.update(sessionId, { metadata: { workspace: { ...workspace, changes } } }).catch(() => {});
     }
-    const failed = outcome.status === 'error';
-    const current = await this.deps.sessions.get(sessionId);
-    if (failed && current.status === 'active') await this.deps.sessions.update(sessionId, { status: 'error' }).catch(() => {});
-    await this.deps.sessions.setTurnState(sessionId, this.#scheduler.waitingFor(sessionId) > 0 ? 'queued' : 'idle');
+    // Only an active session turns to error: a paused one stays paused (and held) whatever a turn did.
+    if (outcome.status === 'error') await this.deps.sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }).catch(() => {});
+    await this.#setIdleOrQueued(sessionId);
+  }
+
+  #setIdleOrQueued(sessionId: string): Promise<void> {
+    return this.deps.sessions.setTurnState(sessionId, this.#scheduler.waitingFor(sessionId) > 0 ? 'queued' : 'idle');
+  }
+
+  /**
+   * The turn could not be run or recorded (a database error, most likely): it ends as failed with
+   * a system message, and the session is idle for its next message. Each write is retried for a
+   * few seconds; if the database stays away, start-up recovery settles the turn.
+   */
+  async #recordCrash(turnId: number, sessionId: string, err: unknown, log: Logger): Promise<void> {
+    log.error({ err }, 'turn failed: internal error');
+    killByEnv('CCO_TURN', turnMarker(sessionId, turnId));
+    try {
+      const failed = await retry(() => failRunningTurn(this.db, turnId, emptyOutcome('error', 'internal error while running the turn (see the server log)')));
+      if (failed) {
+        await retry(() => this.deps.sessions.addMessage(sessionId, {
+          direction: 'system',
+          content: 'Turn failed: the orchestrator hit an internal error while running it (details are in the server log). Send a message to try again.',
+          source: 'api',
+          metadata: { turn_id: turnId, outcome: 'error', reason: 'internal_error' },
+        }));
+        await retry(() => this.deps.sessions.recordTurnTotals(sessionId, emptyOutcome('error')));
+        await retry(() => this.deps.sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }));
+      }
+      await retry(() => this.#setIdleOrQueued(sessionId));
+    } catch (e: unknown) {
+      log.error({ err: e }, 'the failed turn could not be recorded; start-up recovery will settle it');
+    }
+  }
+}
+
+/** Runs `fn`, retrying a failure a few times with growing pauses (about 4 s in all). */
+async function retry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e: unknown) {
+      if (i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** (i - 1)));
+    }
   }
 }
 
 /** Claude Code's answer to `--resume` of a session whose transcript it cannot find. */
 const MISSING_TRANSCRIPT = /No conversation found with session ID/;
-const REPLAY_MESSAGES = 50;
 
 export type { InterruptReason };
