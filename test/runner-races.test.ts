@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { insertTurn } from '../src/db/queries/turns.ts';
 import type { RunnerHooks } from '../src/runner/runner.ts';
+import { collectWorkspaces } from '../src/workspaces/gc.ts';
 import type { WorkspaceRecord } from '../src/workspaces/port.ts';
 import { call, createTestApp, type TestApp } from './helpers/app.ts';
 import { claudeTestEnv } from './helpers/claude.ts';
@@ -48,6 +50,7 @@ function turnsSettled(t: TestApp, id: string, count = 1, timeoutMs = 60_000) {
   }, timeoutMs);
 }
 
+const DAY = 86_400_000;
 const modelSaw = (text: string) => h.model.requests.some((r) => JSON.stringify(r.body).includes(text));
 const dbError = () => Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
 
@@ -136,6 +139,27 @@ describe('point 7: release waits for the turn to finish', () => {
     } finally {
       delete (ws as Partial<typeof ws>).release;
     }
+  });
+
+  test('cco workspaces gc leaves the workspace of a completed session whose turn is still running (another server may be finishing it)', async () => {
+    const created = await call(h.t.app, 'POST', '/api/sessions', { prompt: 'gc later' });
+    const id = created.body.id as string;
+    await waitIdle(h.t, id, 1);
+    await call(h.t.app, 'PATCH', `/api/sessions/${id}`, { status: 'completed' });
+    const workspace = created.body.metadata.workspace as WorkspaceRecord;
+    const db = h.t.db.database.db;
+    // A turn still finishing (claimed by a server that has not recorded its end yet).
+    const turn = await insertTurn(db, { session_id: id, message_id: null, prompt: 'still finishing', source: 'api' });
+    await db.updateTable('turns').set({ status: 'running' }).where('id', '=', turn.id).execute();
+    await db.updateTable('sessions').set({ updated_at: new Date(Date.now() - 10 * DAY) }).where('id', '=', id).execute();
+
+    const during = await collectWorkspaces(db, h.t.workspaceManager!, 5 * DAY);
+    assert.ok(!during.removed.includes(id), 'not removed while its turn runs');
+    assert.ok(fs.existsSync(workspace.path));
+    await db.updateTable('turns').set({ status: 'interrupted' }).where('id', '=', turn.id).execute();
+    const afterwards = await collectWorkspaces(db, h.t.workspaceManager!, 5 * DAY);
+    assert.ok(afterwards.removed.includes(id));
+    assert.ok(!fs.existsSync(workspace.path));
   });
 });
 

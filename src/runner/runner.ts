@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { cancelClaimedTurn, claimTurn, claudeSessionCostBefore, failRunningTurn, finishTurn, insertTurn, listOpenTurns, listPausedManagedSessionIds, markTurnInit, requeueTurn, resetTurnStates, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
+import { cancelClaimedTurn, claimTurn, claudeSessionCostBefore, finishTurn, insertTurn, markTurnInit, requeueTurn, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Session, Source } from '../sessions/types.ts';
@@ -18,7 +18,8 @@ import { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
 import { StreamRecorder } from './stream-recorder.ts';
 import { startTurn, type InterruptReason, type TurnEnd, type TurnHandle } from './turn.ts';
-import { describeEnd, emptyOutcome, outcomeOf } from './outcome.ts';
+import { describeEnd, outcomeOf } from './outcome.ts';
+import { recordFailedTurn, recoverTurns } from './recovery.ts';
 import { replayPrompt } from './replay.ts';
 
 export interface RunnerDeps {
@@ -78,41 +79,11 @@ export class Runner {
 
   /** Recovers from the previous run (crash or not), then starts queued turns. Idempotent. */
   start(): Promise<void> {
-    this.#starting ??= this.#recover().then(() => {
+    this.#starting ??= recoverTurns({ db: this.db, sessions: this.deps.sessions, scheduler: this.#scheduler }).then(() => {
       this.#accepting = true;
       this.#pump();
     });
     return this.#starting;
-  }
-
-  async #recover(): Promise<void> {
-    for (const t of await listOpenTurns(this.db)) {
-      if (t.status === 'running') {
-        // Its process died with the old server (pdeathsig); its tools may not have. They are
-        // found by the marker in their environment, never by the stored pid, which may be reused.
-        killByEnv('CCO_TURN', turnMarker(t.session_id, t.id));
-        if (!t.init_at) {
-          // Claude Code never reported the turn's start, so its prompt is not in the
-          // transcript and nothing ran: run the turn again rather than lose the prompt.
-          await requeueTurn(this.db, t.id);
-          this.#scheduler.add({ turnId: t.id, sessionId: t.session_id });
-          continue;
-        }
-        await this.deps.sessions.addMessage(t.session_id, {
-          direction: 'system',
-          content: 'The turn was interrupted because the server stopped while it ran. Send a message to continue.',
-          source: 'api',
-          metadata: { turn_id: t.id, reason: 'server_restart' },
-        });
-        const outcome = emptyOutcome('interrupted', 'server stopped while the turn ran');
-        await finishTurn(this.db, t.id, outcome);
-        await this.deps.sessions.recordTurnTotals(t.session_id, outcome);
-      } else {
-        this.#scheduler.add({ turnId: t.id, sessionId: t.session_id });
-      }
-    }
-    for (const id of await listPausedManagedSessionIds(this.db)) this.#scheduler.hold(id);
-    await resetTurnStates(this.db);
   }
 
   /** Queues a turn for the prompt already stored as message `messageId`. */
@@ -194,7 +165,7 @@ export class Runner {
       await this.#runClaimed(run, turn, log);
     } catch (e: unknown) {
       // A database error (or any other) must not leave the turn and the session "running".
-      await this.#recordCrash(run.turnId, sessionId, e, log);
+      await recordFailedTurn({ db: this.db, sessions: this.deps.sessions, log }, run.turnId, sessionId, e, () => this.#setIdleOrQueued(sessionId));
     }
   }
 
@@ -327,44 +298,6 @@ export class Runner {
 
   #setIdleOrQueued(sessionId: string): Promise<void> {
     return this.deps.sessions.setTurnState(sessionId, this.#scheduler.waitingFor(sessionId) > 0 ? 'queued' : 'idle');
-  }
-
-  /**
-   * The turn could not be run or recorded (a database error, most likely): it ends as failed with
-   * a system message, and the session is idle for its next message. Each write is retried for a
-   * few seconds; if the database stays away, start-up recovery settles the turn.
-   */
-  async #recordCrash(turnId: number, sessionId: string, err: unknown, log: Logger): Promise<void> {
-    log.error({ err }, 'turn failed: internal error');
-    killByEnv('CCO_TURN', turnMarker(sessionId, turnId));
-    try {
-      const failed = await retry(() => failRunningTurn(this.db, turnId, emptyOutcome('error', 'internal error while running the turn (see the server log)')));
-      if (failed) {
-        await retry(() => this.deps.sessions.addMessage(sessionId, {
-          direction: 'system',
-          content: 'Turn failed: the orchestrator hit an internal error while running it (details are in the server log). Send a message to try again.',
-          source: 'api',
-          metadata: { turn_id: turnId, outcome: 'error', reason: 'internal_error' },
-        }));
-        await retry(() => this.deps.sessions.recordTurnTotals(sessionId, emptyOutcome('error')));
-        await retry(() => this.deps.sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }));
-      }
-      await retry(() => this.#setIdleOrQueued(sessionId));
-    } catch (e: unknown) {
-      log.error({ err: e }, 'the failed turn could not be recorded; start-up recovery will settle it');
-    }
-  }
-}
-
-/** Runs `fn`, retrying a failure a few times with growing pauses (about 4 s in all). */
-async function retry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (e: unknown) {
-      if (i >= attempts) throw e;
-      await new Promise((r) => setTimeout(r, 250 * 2 ** (i - 1)));
-    }
   }
 }
 
