@@ -26,7 +26,7 @@ function seamsOf(armed: Partial<Record<SeamName, Seam>>): RunnerHooks {
     armed[name] = undefined;
     await seam?.(p);
   };
-  return { claimed: fire('claimed'), beforeStart: fire('beforeStart'), afterTurnScan: fire('afterTurnScan') };
+  return { claimed: fire('claimed'), beforeStart: fire('beforeStart'), afterTurnScan: fire('afterTurnScan'), settled: fire('settled') };
 }
 
 const armed: Partial<Record<SeamName, Seam>> = {};
@@ -240,6 +240,21 @@ describe('point 9: the queue hold follows the status', () => {
     const s = await waitIdle(h.t, id, 2, 30_000);
     assert.equal(s.status, 'active');
     assert.deepEqual((await turnsOf(h.t, id)).map((x) => x.status), ['completed', 'completed']);
+  });
+
+  test('a message queued on a paused session while its last turn ends leaves the session queued, not idle', async () => {
+    const created = await call(h.t.app, 'POST', '/api/sessions', { prompt: 'first of two' });
+    const id = created.body.id as string;
+    armed.settled = async (p) => {
+      // The turn wrote its final turn state; a pause and a message arrive before the run ends.
+      await call(h.t.app, 'PATCH', `/api/sessions/${p.sessionId}`, { status: 'paused' });
+      await call(h.t.app, 'POST', `/api/sessions/${p.sessionId}/messages`, { direction: 'user', content: 'held' });
+    };
+    await turnsSettled(h.t, id);
+    await waitFor('turn state queued', async () => (await call(h.t.app, 'GET', `/api/sessions/${id}`)).body.turn_state === 'queued', 10_000);
+    assert.equal((await turnsOf(h.t, id))[1]!.status, 'queued', 'held while paused');
+    await call(h.t.app, 'PATCH', `/api/sessions/${id}`, { status: 'active' });
+    await waitIdle(h.t, id, 2);
   });
 });
 

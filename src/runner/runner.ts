@@ -13,14 +13,15 @@ import type { SessionService } from '../sessions/service.ts';
 import type { Session, Source } from '../sessions/types.ts';
 import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
 import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-env.ts';
-import { parseRunOptions, type RunOptions } from './options.ts';
+import { parseRunOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
 import { StreamRecorder } from './stream-recorder.ts';
-import { startTurn, type InterruptReason, type TurnEnd, type TurnHandle } from './turn.ts';
+import { startTurn, type InterruptReason, type TurnEnd } from './turn.ts';
 import { describeEnd, outcomeOf } from './outcome.ts';
 import { recordFailedTurn, recoverTurns } from './recovery.ts';
 import { replayPrompt } from './replay.ts';
+import type { Attempt, Run, RunnerHooks } from './run.ts';
 
 export interface RunnerDeps {
   database: Database;
@@ -33,36 +34,12 @@ export interface RunnerDeps {
   hooks?: RunnerHooks | undefined;
 }
 
-/**
- * Awaited at fixed points of a turn so a test can force an interleaving (a close
- * during set-up, a release during the change scan). Production passes none.
- */
-export interface RunnerHooks {
-  /** The turn was claimed (running in the database); nothing else is done yet. */
-  claimed?(t: { sessionId: string; turnId: number }): Promise<void>;
-  /** Everything is set up; Claude Code is about to start. */
-  beforeStart?(t: { sessionId: string; turnId: number }): Promise<void>;
-  /** The turn is recorded; the workspace's after-turn change scan is about to run. */
-  afterTurnScan?(t: { sessionId: string; turnId: number }): Promise<void>;
-}
-
-/** One turn the runner has taken, from its claim to its last write. */
-interface Run {
-  turnId: number;
-  /** A close ('completed') or a shutdown that arrived; every step of the set-up looks at it. */
-  stop: 'completed' | 'shutdown' | undefined;
-  /** Claude Code's handle while it runs. */
-  handle: TurnHandle | undefined;
-  /** Settles when the turn is fully finished: recorded, workspace scanned, turn state set. */
-  done: Promise<void>;
-}
-
-type Attempt = { run: Run; turnId: number; sessionId: string; cwd: string; options: RunOptions; env: Record<string, string>; secrets: string[]; recorder: StreamRecorder; workspace: WorkspaceRecord | undefined; log: Logger };
-
 export class Runner {
   readonly #scheduler: Scheduler;
   /** The turn each session is running (set-up, Claude Code and finishing), by session id. */
   readonly #runs = new Map<string, Run>();
+  /** The last turn-state write of each session (see #syncTurnState). */
+  readonly #stateWrites = new Map<string, Promise<void>>();
   readonly #fileEnv: Record<string, string>;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -90,7 +67,7 @@ export class Runner {
   async enqueue(session: Session, prompt: string, messageId: number | null, source: Source): Promise<{ turnId: number }> {
     const turn = await insertTurn(this.db, { session_id: session.id, message_id: messageId, prompt, source });
     this.#scheduler.add({ turnId: turn.id, sessionId: session.id });
-    if (!this.#scheduler.isRunning(session.id)) await this.deps.sessions.setTurnState(session.id, 'queued');
+    await this.#syncTurnState(session.id);
     this.#pump();
     return { turnId: turn.id };
   }
@@ -145,7 +122,7 @@ export class Runner {
   #pump(): void {
     if (!this.#accepting) return;
     for (const t of this.#scheduler.take()) {
-      const run: Run = { turnId: t.turnId, stop: undefined, handle: undefined, done: Promise.resolve() };
+      const run: Run = { turnId: t.turnId, stop: undefined, handle: undefined, done: Promise.resolve(), settled: false };
       this.#runs.set(t.sessionId, run);
       run.done = this.#run(run, t.sessionId)
         .catch((e: unknown) => this.deps.logger.error({ err: e, sessionId: t.sessionId, turnId: t.turnId }, 'turn failed unexpectedly'))
@@ -165,7 +142,7 @@ export class Runner {
       await this.#runClaimed(run, turn, log);
     } catch (e: unknown) {
       // A database error (or any other) must not leave the turn and the session "running".
-      await recordFailedTurn({ db: this.db, sessions: this.deps.sessions, log }, run.turnId, sessionId, e, () => this.#setIdleOrQueued(sessionId));
+      await recordFailedTurn({ db: this.db, sessions: this.deps.sessions, log }, run.turnId, sessionId, e, () => this.#settle(run, sessionId));
     }
   }
 
@@ -176,7 +153,7 @@ export class Runner {
     const session = await this.deps.sessions.get(sessionId);
     // Closed after the turn was queued (here or by another server): it must not run.
     if (session.status === 'completed') run.stop = 'completed';
-    await this.deps.sessions.setTurnState(sessionId, 'running');
+    await this.#syncTurnState(sessionId);
     const options = parseRunOptions(session.run_options, { permission_mode: this.deps.config.defaultPermissionMode, timeout_s: this.deps.config.turnTimeoutS });
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
     const cwd = workspace?.path ?? session.project_path;
@@ -224,20 +201,20 @@ export class Runner {
     }
     if (end.kind !== 'result') recorder.closeOpenTools(end.kind === 'interrupted' ? `Interrupted (${end.reason}) before the tool finished.` : 'The turn failed before the tool finished.');
     await recorder.flush();
-    await this.#finish(turnId, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id);
+    await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id);
     log.info({ outcome: end.kind }, 'turn ended');
   }
 
   async #stoppedBeforeStart(run: Run, sessionId: string, log: Logger, reason: InterruptReason): Promise<void> {
     if (run.stop === 'completed') {
       await cancelClaimedTurn(this.db, run.turnId);
-      await this.deps.sessions.setTurnState(sessionId, 'idle');
+      await this.#settle(run, sessionId);
       log.info('session closed before the turn started; turn cancelled');
       return;
     }
     await requeueTurn(this.db, run.turnId);
     this.#scheduler.add({ turnId: run.turnId, sessionId });
-    await this.deps.sessions.setTurnState(sessionId, 'queued');
+    await this.#settle(run, sessionId);
     log.info({ reason }, 'turn stopped before it started; queued again');
   }
 
@@ -274,8 +251,9 @@ export class Runner {
     return end;
   }
 
-  async #finish(turnId: number, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null): Promise<void> {
+  async #finish(run: Run, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null): Promise<void> {
     const sessionId = session.id;
+    const { turnId } = run;
     // Claude Code reports cost as a running total of its session (carried across resumes): this
     // turn's share is that total less what the same Claude session's earlier turns recorded.
     const cumulative = end.kind === 'failed' ? null : (end.result?.total_cost_usd ?? null);
@@ -293,15 +271,36 @@ export class Runner {
     }
     // Only an active session turns to error: a paused one stays paused (and held) whatever a turn did.
     if (outcome.status === 'error') await this.deps.sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }).catch(() => {});
-    await this.#setIdleOrQueued(sessionId);
+    await this.#settle(run, sessionId);
+    await this.deps.hooks?.settled?.({ sessionId, turnId });
   }
 
-  #setIdleOrQueued(sessionId: string): Promise<void> {
-    return this.deps.sessions.setTurnState(sessionId, this.#scheduler.waitingFor(sessionId) > 0 ? 'queued' : 'idle');
+  /** The turn is recorded: the session's turn state becomes idle, or queued if more wait. */
+  #settle(run: Run, sessionId: string): Promise<void> {
+    run.settled = true;
+    return this.#syncTurnState(sessionId);
+  }
+
+  /**
+   * Writes the session's turn state (running, queued or idle) as it is when the write starts.
+   * A session's writes go one at a time, so the last one stored is never stale: a message
+   * queued while its last turn settles is not overwritten by that turn's "idle".
+   */
+  #syncTurnState(sessionId: string): Promise<void> {
+    const write = (this.#stateWrites.get(sessionId) ?? Promise.resolve()).catch(() => {}).then(() => {
+      const run = this.#runs.get(sessionId);
+      const state = run && !run.settled ? 'running' : this.#scheduler.waitingFor(sessionId) > 0 ? 'queued' : 'idle';
+      return this.deps.sessions.setTurnState(sessionId, state);
+    });
+    this.#stateWrites.set(sessionId, write);
+    void write.catch(() => {}).finally(() => {
+      if (this.#stateWrites.get(sessionId) === write) this.#stateWrites.delete(sessionId);
+    });
+    return write;
   }
 }
 
 /** Claude Code's answer to `--resume` of a session whose transcript it cannot find. */
 const MISSING_TRANSCRIPT = /No conversation found with session ID/;
 
-export type { InterruptReason };
+export type { InterruptReason, RunnerHooks };
