@@ -97,7 +97,7 @@ const curlCmd = (url: string) => `curl -s -o /dev/null -m 5 -H 'content-type: ap
 async function waitDrained(spool: string, timeoutMs: number) {
   const end = Date.now() + timeoutMs;
   const left = () => (fs.existsSync(`${spool}/queue`) ? fs.readdirSync(`${spool}/queue`).filter((f) => f.endsWith('.ok')).length : 0);
-  while ((left() > 0 || fs.existsSync(`${spool}/lock`)) && Date.now() < end) await sleep(50);
+  while ((left() > 0 || fs.existsSync(`${spool}/worker.lock`)) && Date.now() < end) await sleep(50);
   return left();
 }
 
@@ -194,14 +194,14 @@ async function outageRun(first: Server): Promise<{ server: Server; report: strin
   const distinctEvents = new Set(events.map((e) => `${e.session_id}/${e.event}`)).size;
   const lost = expected.tool - distinctLogs + (expected.other - distinctEvents);
   const dupRows = logs.length - distinctLogs + (events.length - distinctEvents);
-  const rejected = fs.existsSync(`${spool}/rejected`) ? fs.readdirSync(`${spool}/rejected`).length : 0;
+  const dead = fs.existsSync(`${spool}/dead`) ? fs.readdirSync(`${spool}/dead`).filter((f) => f.endsWith('.json')).length : 0;
   const completed = sessions.filter((s) => s.status === 'completed').length;
   await database.close();
   server = await start();
   return {
     server,
     report: [
-      `  events sent ${all.length} (${runs} runs), still queued ${left}, rejected ${rejected}`,
+      `  events sent ${all.length} (${runs} runs), still queued ${left}, dead-lettered ${dead}`,
       `  sessions ${sessions.length}/${runs} (completed ${completed}), command logs ${logs.length}/${expected.tool}, session events ${events.length}/${expected.other}, messages ${msgs.length}/${runs * 2}`,
       `  LOST ${lost}, DUPLICATED ${dupRows}; tool rows committed during the run ${rows.size - before}`,
     ].join('\n'),

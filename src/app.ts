@@ -16,6 +16,7 @@ import { sessionEventRoutes } from './http/routes/session-events.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { workspaceRoutes } from './http/routes/workspaces.ts';
 import { DEFAULT_SSE_OPTIONS, SseStreams, type SseOptions } from './http/sse.ts';
+import { registerRequestTimeout } from './http/timeout.ts';
 import { dashboardBuilt, registerDashboard } from './http/web.ts';
 import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
@@ -31,6 +32,8 @@ export interface AppDeps {
   hooks: HookIngest;
   commands: SessionCommands;
   bodyLimitBytes: number;
+  /** REQUEST_TIMEOUT_MS: unanswered requests get 503 after this (0: never); event streams are exempt. */
+  requestTimeoutMs?: number | undefined;
   resultMaxBytes: number;
   /** Serves diffs and disk use; without it those routes are absent. */
   workspaces?: WorkspaceManager | undefined;
@@ -42,12 +45,15 @@ export interface AppDeps {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: deps.bodyLimitBytes,
+    // Also bounds how long a client may take to send its request (node's requestTimeout).
+    requestTimeout: deps.requestTimeoutMs ?? 0,
     // Per-request lines would dominate the log at hook rates; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app, { dashboard: dashboardBuilt(deps.webRoot) });
+  registerRequestTimeout(app, deps.requestTimeoutMs ?? 0);
   // The API speaks JSON only; any other body type is a 415, not a confusing validation error.
   app.removeContentTypeParser('text/plain');
 

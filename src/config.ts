@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { hiddenFromJson, MIN_SECRET_LENGTH, SECRET_NAME } from './lib/secrets.ts';
 import { parseGitCredentials, type GitCredential } from './workspaces/credentials.ts';
 import { CLEANUP_POLICIES, type CleanupPolicy } from './workspaces/port.ts';
 import { PERMISSION_MODES, type PermissionMode } from './runner/options.ts';
@@ -23,15 +24,17 @@ export const SETTINGS = [
   { env: 'DB_POOL_MAX', default: '10', description: 'Maximum PostgreSQL connections in the pool.' },
   { env: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
   { env: 'BODY_LIMIT_BYTES', default: String(5 * 1024 * 1024), description: 'Largest accepted request body (bytes); larger gets 413.' },
+  { env: 'REQUEST_TIMEOUT_MS', default: '60000', description: 'An API request not answered within this time gets 503 request_timeout (ms; 0 = none). Event streams are exempt.' },
   { env: 'RESULT_MAX_BYTES', default: String(50 * 1024), description: 'Tool results longer than this are cut before storage (bytes).' },
   { env: 'WORKSPACES_DIR', default: undefined, description: 'Folder for workspaces the orchestrator makes (clones, worktrees, archives). Unset: DATA_DIR/workspaces.' },
-  { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders local sessions and worktree base repos may use. Unset: only WORKSPACES_DIR.' },
+  { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders (never a root itself) local sessions, worktree base repos and file:// URLs may use; folders holding or inside WORKSPACES_DIR, DATA_DIR, CCO_HOME or CLAUDE_CONFIG_DIR are refused. Unset: none.' },
   { env: 'WORKSPACE_CLEANUP', default: 'keep', description: 'What happens to a workspace the orchestrator made when its session completes: keep, delete or archive.' },
   { env: 'GIT_CLONE_DEPTH', default: '1', description: 'History depth of github clones (0 = full history).' },
   { env: 'GIT_CLONE_TIMEOUT_MS', default: '300000', description: 'Time limit for one clone or fetch (ms).' },
   { env: 'GIT_CLONE_MAX_BYTES', default: String(2 * 1024 ** 3), description: 'A clone growing past this many bytes on disk is stopped and removed.' },
   { env: 'GIT_TIMEOUT_MS', default: '60000', description: 'Time limit for any other git command (ms).' },
   { env: 'GIT_CREDENTIALS', default: undefined, description: 'Private repo tokens: https://user:token@host[/prefix], comma separated. Never stored or logged.' },
+  { env: 'MAX_CONCURRENT_GIT_OPS', default: '4', description: 'Clones, fetches (workspace preparation) and diffs run at once; more wait their turn.' },
   { env: 'DIFF_MAX_BYTES', default: String(2 * 1024 * 1024), description: 'GET /api/sessions/:id/diff cuts diffs longer than this (bytes).' },
   { env: 'E2B_API_KEY', default: undefined, description: 'E2B API key; needed for project_type e2b.' },
   { env: 'E2B_TEMPLATE', default: 'base', description: 'E2B sandbox template; it must have git, tar and Claude Code (E2B_CLAUDE_COMMAND) installed.' },
@@ -47,9 +50,13 @@ export const SETTINGS = [
   { env: 'CLAUDE_CONFIG_DIR', default: '~/.claude', description: "Claude Code's own setting: where `cco hooks install --user` edits settings.json." },
   { env: 'MAX_CONCURRENT_RUNS', default: 'auto', description: 'Turns run at once across sessions; auto = 4 per core, capped by memory (~300 MB each).' },
   { env: 'TURN_TIMEOUT_S', default: '1800', description: 'Default time limit of one turn (seconds); a session may set timeout_s.' },
+  { env: 'TURN_STALL_WARN_S', default: '120', description: 'A turn with no progress (stream message, tool, hook) for this long gets a system message and a warn log (seconds); 0 = off.' },
   { env: 'DEFAULT_PERMISSION_MODE', default: 'acceptEdits', description: 'Permission mode when a session gives none: default, acceptEdits, plan, bypassPermissions.' },
   { env: 'CLAUDE_PATH', default: undefined, description: 'Claude Code binary to run. Unset: the one shipped with @anthropic-ai/claude-agent-sdk.' },
   { env: 'CLAUDE_ENV_FILE', default: undefined, description: 'KEY=VALUE file of extra environment for Claude Code (e.g. ANTHROPIC_API_KEY); never logged.' },
+  { env: 'ALLOW_DANGEROUS_MODES', default: 'false', description: 'true lets sessions use permission_mode bypassPermissions (and DEFAULT_PERMISSION_MODE / IS_SANDBOX=1 in CLAUDE_ENV_FILE): Claude Code then runs any command without asking, as the server user. Only inside a disposable sandbox.' },
+  { env: 'ALLOW_PROJECT_SETTINGS', default: 'false', description: "true lets github and URL worktree sessions that ask (trust_project_settings) load the repository's own .claude/settings.json (its hooks run on this host)." },
+  { env: 'ALLOW_PRIVATE_GIT_HOSTS', default: undefined, description: 'Git hosts, IP addresses or CIDRs (comma separated) that repository URLs may reach although they are loopback, private or link-local. Unset: none.' },
 ] as const satisfies readonly SettingDef[];
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -65,6 +72,7 @@ const schema = z.object({
   DB_POOL_MAX: intFrom(1, 1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   BODY_LIMIT_BYTES: intFrom(1024, 1024 * 1024 * 1024),
+  REQUEST_TIMEOUT_MS: intFrom(0, 24 * 3600 * 1000),
   RESULT_MAX_BYTES: intFrom(1024, 100 * 1024 * 1024),
   WORKSPACES_DIR: z.string().min(1).optional(),
   ALLOWED_ROOTS: z.string().optional(),
@@ -74,6 +82,7 @@ const schema = z.object({
   GIT_CLONE_MAX_BYTES: intFrom(1024 * 1024, Number.MAX_SAFE_INTEGER),
   GIT_TIMEOUT_MS: intFrom(1000, 3600 * 1000),
   GIT_CREDENTIALS: z.string().optional(),
+  MAX_CONCURRENT_GIT_OPS: intFrom(1, 1000),
   DIFF_MAX_BYTES: intFrom(1024, 1024 * 1024 * 1024),
   E2B_API_KEY: z.string().optional(),
   E2B_TEMPLATE: z.string().min(1),
@@ -89,9 +98,13 @@ const schema = z.object({
   CLAUDE_CONFIG_DIR: z.string().min(1),
   MAX_CONCURRENT_RUNS: z.union([z.literal('auto'), intFrom(1, 1000)]),
   TURN_TIMEOUT_S: intFrom(1, 7 * 24 * 3600),
+  TURN_STALL_WARN_S: intFrom(0, 7 * 24 * 3600),
   DEFAULT_PERMISSION_MODE: z.enum(PERMISSION_MODES),
   CLAUDE_PATH: z.string().min(1).optional(),
   CLAUDE_ENV_FILE: z.string().min(1).optional(),
+  ALLOW_DANGEROUS_MODES: z.stringbool(),
+  ALLOW_PROJECT_SETTINGS: z.stringbool(),
+  ALLOW_PRIVATE_GIT_HOSTS: z.string().optional(),
 });
 
 export interface E2bConfig {
@@ -109,11 +122,23 @@ export interface E2bConfig {
 export interface WorkspacesConfig {
   /** Real, absolute; everything the orchestrator makes or removes lives below it. */
   dir: string;
-  /** Absolute; local folders and worktree base repos must lie below one of these (or below dir). */
+  /** Absolute; local folders and worktree base repos must lie strictly below one of these. */
   allowedRoots: string[];
+  /** The orchestrator's own folders besides dir (DATA_DIR, CCO_HOME, CLAUDE_CONFIG_DIR): no session folder may be, contain or lie in one. */
+  protectedDirs: string[];
   cleanup: CleanupPolicy;
-  git: { cloneDepth: number; cloneTimeoutMs: number; cloneMaxBytes: number; timeoutMs: number; credentials: GitCredential[] };
+  git: {
+    cloneDepth: number;
+    cloneTimeoutMs: number;
+    cloneMaxBytes: number;
+    timeoutMs: number;
+    credentials: GitCredential[];
+    /** ALLOW_PRIVATE_GIT_HOSTS: host names, IPs or CIDRs remote URLs may reach although private; [] = none. */
+    allowPrivateHosts?: string[] | undefined;
+  };
   diffMaxBytes: number;
+  /** Clones, fetches and diffs in flight at once (MAX_CONCURRENT_GIT_OPS). */
+  maxConcurrentGitOps: number;
   e2b: E2bConfig;
 }
 
@@ -129,6 +154,26 @@ function passedEnv(env: Record<string, string | undefined>): Record<string, stri
   return out;
 }
 
+/**
+ * Every secret the server itself holds, so stored text can be redacted even when Claude Code never
+ * had the value (a tool can still read the server's environment through /proc): the values of its
+ * secret-looking variables, each GIT_CREDENTIALS token and the database password.
+ */
+function serverSecrets(env: Record<string, string | undefined>, credentials: readonly GitCredential[], databaseUrl: string | undefined): string[] {
+  const out = new Set<string>();
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && SECRET_NAME.test(k) && v.length >= MIN_SECRET_LENGTH) out.add(v);
+  for (const c of credentials) for (const f of c.secretForms()) if (f.length >= MIN_SECRET_LENGTH) out.add(f);
+  if (databaseUrl) {
+    try {
+      const pw = decodeURIComponent(new URL(databaseUrl).password);
+      if (pw.length >= MIN_SECRET_LENGTH) out.add(pw);
+    } catch {
+      // not a URL the parser takes: the whole value is still redacted by its name
+    }
+  }
+  return [...out];
+}
+
 /** 4 turns per core (turns mostly wait on the model), but no more than memory allows at ~300 MB per Claude Code process. */
 export function autoConcurrency(): number {
   const byCpu = 4 * os.availableParallelism();
@@ -137,7 +182,7 @@ export function autoConcurrency(): number {
 }
 
 export interface Config {
-  http: { host: string; port: number; bodyLimitBytes: number };
+  http: { host: string; port: number; bodyLimitBytes: number; requestTimeoutMs: number };
   db: { url: string | undefined; dataDir: string; poolMax: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
@@ -159,11 +204,19 @@ export interface RunnerConfig {
   workspacesDir: string;
   maxConcurrentRuns: number;
   turnTimeoutS: number;
+  /** Seconds without progress before a running turn is reported as stalled; 0 or unset = never. */
+  turnStallWarnS?: number;
   defaultPermissionMode: PermissionMode;
   claudePath: string | undefined;
   envFile: string | undefined;
   /** The subset of the server's environment handed to Claude Code. Never logged. */
   passEnv: Record<string, string>;
+  /** ALLOW_DANGEROUS_MODES: bypassPermissions and IS_SANDBOX=1 are accepted. */
+  allowDangerousModes?: boolean | undefined;
+  /** ALLOW_PROJECT_SETTINGS: sessions asking trust_project_settings may load a cloned repo's .claude settings. */
+  allowProjectSettings?: boolean | undefined;
+  /** Every secret the server knows (its secret-looking variables, GIT_CREDENTIALS tokens, the database password): redacted from stored text. Never logged. */
+  secrets?: string[] | undefined;
 }
 
 export class ConfigError extends Error {
@@ -183,6 +236,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nRun \`cco --help\` for every setting.`);
   }
   const c = parsed.data;
+  if (c.DEFAULT_PERMISSION_MODE === 'bypassPermissions' && !c.ALLOW_DANGEROUS_MODES) {
+    throw new ConfigError('Invalid configuration:\n  DEFAULT_PERMISSION_MODE: bypassPermissions runs every command without asking; set ALLOW_DANGEROUS_MODES=true to allow it (only inside a disposable sandbox)');
+  }
   const dataDir = path.resolve(expandHome(c.DATA_DIR));
   let credentials: GitCredential[];
   try {
@@ -192,13 +248,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const workspacesDir = c.WORKSPACES_DIR ? path.resolve(expandHome(c.WORKSPACES_DIR)) : path.join(dataDir, 'workspaces');
   return {
-    http: { host: c.HOST, port: c.PORT, bodyLimitBytes: c.BODY_LIMIT_BYTES },
+    http: { host: c.HOST, port: c.PORT, bodyLimitBytes: c.BODY_LIMIT_BYTES, requestTimeoutMs: c.REQUEST_TIMEOUT_MS },
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
     logLevel: c.LOG_LEVEL,
     resultMaxBytes: c.RESULT_MAX_BYTES,
     workspaces: {
       dir: workspacesDir,
       allowedRoots: splitRoots(c.ALLOWED_ROOTS),
+      protectedDirs: [
+        dataDir,
+        path.resolve(expandHome(c.CCO_HOME)),
+        path.resolve(expandHome(c.CLAUDE_CONFIG_DIR)),
+        ...(c.CCO_SPOOL_DIR ? [path.resolve(expandHome(c.CCO_SPOOL_DIR))] : []),
+      ],
       cleanup: c.WORKSPACE_CLEANUP,
       git: {
         cloneDepth: c.GIT_CLONE_DEPTH,
@@ -206,8 +268,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         cloneMaxBytes: c.GIT_CLONE_MAX_BYTES,
         timeoutMs: c.GIT_TIMEOUT_MS,
         credentials,
+        allowPrivateHosts: (c.ALLOW_PRIVATE_GIT_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
       },
       diffMaxBytes: c.DIFF_MAX_BYTES,
+      maxConcurrentGitOps: c.MAX_CONCURRENT_GIT_OPS,
       e2b: {
         apiKey: c.E2B_API_KEY,
         template: c.E2B_TEMPLATE,
@@ -231,10 +295,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       workspacesDir,
       maxConcurrentRuns: c.MAX_CONCURRENT_RUNS === 'auto' ? autoConcurrency() : c.MAX_CONCURRENT_RUNS,
       turnTimeoutS: c.TURN_TIMEOUT_S,
+      turnStallWarnS: c.TURN_STALL_WARN_S,
       defaultPermissionMode: c.DEFAULT_PERMISSION_MODE,
       claudePath: c.CLAUDE_PATH ? path.resolve(expandHome(c.CLAUDE_PATH)) : undefined,
       envFile: c.CLAUDE_ENV_FILE ? path.resolve(expandHome(c.CLAUDE_ENV_FILE)) : undefined,
       passEnv: passedEnv(env),
+      allowDangerousModes: c.ALLOW_DANGEROUS_MODES,
+      allowProjectSettings: c.ALLOW_PROJECT_SETTINGS,
+      secrets: hiddenFromJson(serverSecrets(env, credentials, c.DATABASE_URL)),
     },
   };
 }

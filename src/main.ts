@@ -53,6 +53,7 @@ export function createCore(deps: {
     workspaces,
     logger: deps.logger,
     defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
+    policy: { allowDangerousModes: deps.runner.allowDangerousModes ?? false, allowProjectSettings: deps.runner.allowProjectSettings ?? false },
   });
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
   return { events, sessions, workspaces, workspaceManager, runner, commands, hooks };
@@ -88,6 +89,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       workspaces: core.workspaceManager,
       hooks: core.hooks,
       bodyLimitBytes: config.http.bodyLimitBytes,
+      requestTimeoutMs: config.http.requestTimeoutMs,
       resultMaxBytes: config.resultMaxBytes,
       events: core.events,
       webRoot: WEB_ROOT,
@@ -106,6 +108,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         // Reverse order of start: stop intake, let running turns record their interruption, then the database.
         stopping ??= (async () => {
           await listening.close();
+          await running.commands.stop();
           await running.runner.stop();
           await database.close();
         })();

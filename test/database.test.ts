@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import { test } from 'node:test';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
+import { acquireDirLock } from '../src/db/dir-lock.ts';
 import { listMigrations, migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logger.ts';
 import { startServer } from '../src/main.ts';
@@ -91,4 +93,76 @@ test('the embedded database refuses a second process with a clear message', asyn
   const again = await openDatabase({ url: undefined, dataDir, poolMax: 1 });
   await again.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Opens and closes the embedded database in `dataDir`, whose lock file was written beforehand. */
+async function opensWithLock(lock: string, mtime?: Date): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-stale-lock-'));
+  try {
+    fs.writeFileSync(path.join(dataDir, 'cco.lock'), lock);
+    if (mtime) fs.utimesSync(path.join(dataDir, 'cco.lock'), mtime, mtime);
+    const db = await openDatabase({ url: undefined, dataDir, poolMax: 1 });
+    await db.close();
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const procStartTicks = (pid: number) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ')[19]!;
+const bootId = () => fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+const pidNs = () => fs.readlinkSync('/proc/self/ns/pid');
+
+test('a lock file left with our own pid by an earlier life of the process (pid 1 in a container) is stale', async () => {
+  // The pid-only format older versions wrote, and the current one with another start time.
+  await opensWithLock(String(process.pid));
+  await opensWithLock(JSON.stringify({ pid: process.pid, boot_id: bootId(), pid_ns: pidNs(), start: '1' }));
+});
+
+test('a lock file of a dead process, of another boot, or of a reused pid is stale', async () => {
+  await opensWithLock(JSON.stringify({ pid: process.ppid, boot_id: 'another-boot', pid_ns: pidNs(), start: procStartTicks(process.ppid) }));
+  // The rest at the lock itself (opening PGlite takes seconds on a loaded machine).
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-stale-lock-'));
+  const file = path.join(dataDir, 'cco.lock');
+  const takes = async (content: string, mtime?: Date) => {
+    fs.writeFileSync(file, content);
+    if (mtime) fs.utimesSync(file, mtime, mtime);
+    const lock = await acquireDirLock(dataDir);
+    assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).pid, process.pid, content);
+    lock.release();
+  };
+  try {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited and reaped
+    await takes(String(dead));
+    const live = process.ppid; // alive, but not the lock's owner
+    await takes(JSON.stringify({ pid: live, boot_id: bootId(), pid_ns: pidNs(), start: String(Number(procStartTicks(live)) + 1) }));
+    // Owner in another pid namespace (a restarted container): stale once it stops refreshing the file.
+    await takes(JSON.stringify({ pid: 1, boot_id: bootId(), pid_ns: 'pid:[1]', start: '5' }), new Date(Date.now() - 3_600_000));
+    await takes('not a lock file');
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a lock file of a live process is respected', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-live-lock-'));
+  try {
+    const live = process.ppid;
+    fs.writeFileSync(path.join(dataDir, 'cco.lock'), JSON.stringify({ pid: live, boot_id: bootId(), pid_ns: pidNs(), start: procStartTicks(live) }));
+    await assert.rejects(openDatabase({ url: undefined, dataDir, poolMax: 1 }), new RegExp(`in use by process ${live}`));
+    // An owner in another pid namespace cannot be looked up: it is alive while it refreshes the file.
+    const file = path.join(dataDir, 'cco.lock');
+    fs.writeFileSync(file, JSON.stringify({ pid: 1, boot_id: bootId(), pid_ns: 'pid:[1]', start: '5' }));
+    const beat = setInterval(() => fs.utimesSync(file, new Date(), new Date()), 50);
+    try {
+      await assert.rejects(acquireDirLock(dataDir, { staleMs: 600 }), /in use by process 1/);
+    } finally {
+      clearInterval(beat);
+    }
+    // Once it stops, the lock is taken after the window.
+    const lock = await acquireDirLock(dataDir, { staleMs: 600 });
+    assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).pid, process.pid);
+    lock.release();
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });

@@ -3,9 +3,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import pino from 'pino';
+import { listMigrations, migrate } from '../src/db/migrate.ts';
 import type { OrchestratorEvent } from '../src/events/bus.ts';
 import { call, createTestApp, type TestApp } from './helpers/app.ts';
+import { createTestDb } from './helpers/db.ts';
 
 const logLines: Array<Record<string, unknown>> = [];
 const sink = new Writable({
@@ -60,6 +63,11 @@ function run(sessionId = randomUUID(), cwd = '/srv/work/proj') {
 }
 
 const post = (event: string, body: unknown) => call(t.app, 'POST', `/api/hooks/${event}`, body);
+async function postWithId(event: string, body: unknown, headers: Record<string, string>) {
+  const res = await t.app.inject({ method: 'POST', url: `/api/hooks/${event}`, headers, payload: body as object });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return { status: res.statusCode, body: res.json() as any };
+}
 const ORDER = ['SessionStart', 'UserPromptSubmit', 'PostToolUse', 'PostToolUseFailure', 'SubagentStop', 'Notification', 'PreCompact', 'Stop', 'SessionEnd'] as const;
 
 describe('POST /api/hooks/:event', () => {
@@ -126,23 +134,66 @@ describe('POST /api/hooks/:event', () => {
     assert.equal(unknown.body.error.code, 'unknown_event');
   });
 
-  test('redelivered events are stored once, by the database', async () => {
+  test('a redelivered event (same x-cco-event-id) is stored once, by the database', async () => {
     const r = run();
     for (const e of ORDER) {
-      const first = await post(e, r[e]);
-      const again = await post(e, r[e]);
+      const id = `${Date.now()}000000-4242-${randomUUID().slice(-12)}-${e}`;
+      const first = await postWithId(e, r[e], { 'x-cco-event-id': id });
+      const again = await postWithId(e, r[e], { 'x-cco-event-id': id });
       assert.equal(again.status, 200);
+      assert.equal(first.body.duplicate, false, e);
       assert.equal(again.body.duplicate, true, e);
       assert.equal(again.body.session_id, first.body.session_id);
     }
-    // Concurrent redeliveries (two workers, two installs) race in the database, not in memory.
-    const burst = await Promise.all([1, 2, 3, 4].map(() => post('Notification', { ...r.Notification, message: 'again' })));
+    // Concurrent redeliveries (two workers, a flush racing a worker) race in the database, not in memory.
+    const burst = await Promise.all([1, 2, 3, 4].map(() => postWithId('Notification', { ...r.Notification, message: 'again' }, { 'x-cco-event-id': 'burst-1' })));
     assert.equal(burst.filter((b) => b.body.stored).length, 1);
-    const sid = (await post('SessionStart', r.SessionStart)).body.session_id;
+    const sid = burst[0]!.body.session_id;
     const ev = (await call(t.app, 'GET', `/api/sessions/${sid}/events?limit=200`)).body.data;
     assert.equal(ev.length, 8);
     assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/messages`)).body.data.length, 2);
     assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/logs`)).body.data.length, 2);
+  });
+
+  test('identical events are each stored: without an id never deduplicated, with different ids twice; Idempotency-Key works like the event id', async () => {
+    const r = run();
+    const stop = await post('Stop', r.Stop);
+    assert.equal((await post('Stop', r.Stop)).body.stored, true, 'the same answer twice is two events');
+    assert.equal((await post('Notification', r.Notification)).body.stored, true);
+    assert.equal((await post('Notification', r.Notification)).body.stored, true, 'a repeated notification is stored again');
+    assert.equal((await postWithId('Notification', r.Notification, { 'x-cco-event-id': 'a' })).body.stored, true);
+    assert.equal((await postWithId('Notification', r.Notification, { 'x-cco-event-id': 'b' })).body.stored, true);
+    assert.equal((await postWithId('Notification', r.Notification, { 'idempotency-key': 'k1' })).body.stored, true);
+    assert.equal((await postWithId('Notification', r.Notification, { 'idempotency-key': 'k1' })).body.duplicate, true);
+    const sid = stop.body.session_id;
+    const msgs = (await call(t.app, 'GET', `/api/sessions/${sid}/messages`)).body.data;
+    assert.deepEqual(msgs.map((m: { content: string }) => m.content), ['Finished script bash.', 'Finished script bash.']);
+    const ev = (await call(t.app, 'GET', `/api/sessions/${sid}/events?event=Notification`)).body.data;
+    assert.equal(ev.length, 5);
+    const bad = await postWithId('Notification', r.Notification, { 'x-cco-event-id': 'x'.repeat(300) });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'invalid_event_id');
+  });
+
+  test('migration 0005 keeps the events stored before it, and their keys still absorb redeliveries', async () => {
+    const db = await createTestDb({ migrate: false });
+    try {
+      const all = listMigrations();
+      await migrate(db.database.db, all.filter((m) => m.id <= 4));
+      const sessionId = randomUUID();
+      await sql`insert into sessions (id, claude_session_id, project_path, project_type) values (${sessionId}, ${randomUUID()}, '/p', 'local')`.execute(db.database.db);
+      await sql`insert into session_events (session_id, event, event_key, data) values (${sessionId}, 'Stop', ${'f'.repeat(64)}, '{"a":1}'::jsonb)`.execute(db.database.db);
+      assert.deepEqual(await migrate(db.database.db, all), all.filter((m) => m.id > 4).map((m) => `${String(m.id).padStart(4, '0')}_${m.name}`));
+      const rows = await sql<{ event_key: string | null }>`select event_key from session_events where session_id = ${sessionId}`.execute(db.database.db);
+      assert.deepEqual(rows.rows.map((x) => x.event_key), ['f'.repeat(64)]);
+      const again = await sql`insert into session_events (session_id, event, event_key, data) values (${sessionId}, 'Stop', ${'f'.repeat(64)}, '{}'::jsonb) on conflict (session_id, event, event_key) do nothing`.execute(db.database.db);
+      assert.equal(Number(again.numAffectedRows ?? 0), 0);
+      for (let i = 0; i < 2; i++) await sql`insert into session_events (session_id, event, event_key, data) values (${sessionId}, 'Stop', null, '{}'::jsonb) on conflict (session_id, event, event_key) do nothing`.execute(db.database.db);
+      const n = await sql<{ n: number }>`select count(*)::int as n from session_events where session_id = ${sessionId}`.execute(db.database.db);
+      assert.equal(n.rows[0]!.n, 3);
+    } finally {
+      await db.close();
+    }
   });
 
   test('events for a completed session are still stored; the status stays completed', async () => {

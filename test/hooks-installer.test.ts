@@ -88,6 +88,12 @@ describe('cco hooks install / uninstall', () => {
     assert.match(status.stdout, /project: .*9\/9 events/);
     assert.match(status.stdout, /user: .*not installed/);
     assert.match(status.stdout, /server: http:\/\/127\.0\.0\.1:4999: does not answer/);
+    assert.doesNotMatch(status.stdout, /warning/);
+    // A second, different forwarder for the user: both would run for every event.
+    await cco('hooks', 'install', '--user', '--url', 'http://127.0.0.1:4998');
+    const both = await cco('hooks', 'status', '--project', proj);
+    assert.match(both.stdout, /warning: installed for the user and for the project with different commands/);
+    await cco('hooks', 'uninstall', '--user');
 
     const removed = await cco('hooks', 'uninstall', '--project', proj);
     assert.equal(removed.code, 0);

@@ -50,11 +50,14 @@ describe('a session on each workspace type', () => {
     test(c.name, { timeout: 120_000 }, async () => {
       const created = await call(h.t.app, 'POST', '/api/sessions', { prompt: 'SCRIPT:write-edit', ...c.body });
       assert.equal(created.status, 201, JSON.stringify(created.body));
-      const workspace = created.body.metadata.workspace;
-      assert.equal(workspace.kind, c.body.project_type);
-      assert.equal(created.body.project_path, workspace.path);
-
+      // Local folders are made inside the request; clones, worktrees and sandboxes in the background.
+      assert.equal(created.body.metadata.workspace.state, c.body.project_type === 'local' ? 'ready' : 'preparing');
       const s = await waitIdle(h.t, created.body.id, 1, 90_000);
+      const workspace = s.metadata.workspace;
+      assert.equal(workspace.kind, c.body.project_type);
+      assert.equal(workspace.state, 'ready');
+      assert.equal(s.project_path, workspace.path);
+
       assert.equal(s.status, 'active');
       assert.equal(fs.readFileSync(path.join(workspace.path, 'notes.txt'), 'utf8'), 'hello from edit\n', 'Claude Code edited the workspace');
       const changes = s.metadata.workspace.changes;

@@ -71,7 +71,7 @@ describe('github: clone into a new unique folder', () => {
       fs.writeFileSync(path.join(big, 'blob.bin'), Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 2654435761) >>> 24)));
       git(big, 'add', '.');
       git(big, 'commit', '--quiet', '-m', 'big');
-      const cfg = testWorkspacesConfig(root, { allowedRoots: [root, big] });
+      const cfg = testWorkspacesConfig(root, { allowedRoots: [root, path.dirname(big)] });
       const m = new WorkspaceManager({ ...cfg, git: { ...cfg.git, cloneMaxBytes: 1024 * 1024 } }, silent);
       const before = fs.readdirSync(path.join(root, 'workspaces', 'clones')).length;
       await assert.rejects(m.prepare({ sessionId: sid(), project_type: 'github', repo_url: `file://${big}` }), (e: Error & { code?: string }) => {

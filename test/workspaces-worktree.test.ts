@@ -88,7 +88,9 @@ describe('worktree', () => {
     const c = await manager.prepare({ sessionId: sid(), project_type: 'worktree', base_repo: origin.work, ref: origin.featureCommit });
     assert.equal(c.base_commit, origin.featureCommit);
     await assert.rejects(manager.prepare({ sessionId: sid(), project_type: 'worktree', base_repo: origin.work, ref: 'nope' }), { statusCode: 400, code: 'ref_not_found' });
-    await assert.rejects(manager.prepare({ sessionId: sid(), project_type: 'worktree', base_repo: root }), { statusCode: 400, code: 'not_a_repository' });
+    const plain = path.join(root, 'not-a-repo');
+    fs.mkdirSync(plain, { recursive: true });
+    await assert.rejects(manager.prepare({ sessionId: sid(), project_type: 'worktree', base_repo: plain }), { statusCode: 400, code: 'not_a_repository' });
     await manager.releaseWith(t, 'delete');
     await manager.releaseWith(c, 'delete');
   });

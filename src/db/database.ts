@@ -57,7 +57,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   let target: string | undefined;
   if (dataDir !== 'memory://') {
     fs.mkdirSync(dataDir, { recursive: true });
-    lock = acquireDirLock(dataDir);
+    lock = await acquireDirLock(dataDir);
     target = path.join(dataDir, 'pglite');
   }
   const parsers = { [INT8_OID]: (v: string) => Number(v), [NUMERIC_OID]: (v: string) => Number(v) };

@@ -55,7 +55,8 @@ export interface SessionEventsTable {
   id: Generated<number>;
   session_id: string;
   event: string;
-  event_key: string;
+  /** The sender's event id (x-cco-event-id or Idempotency-Key); null when it sent none. */
+  event_key: string | null;
   data: Json;
   timestamp: Timestamp;
 }

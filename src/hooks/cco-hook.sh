@@ -9,13 +9,15 @@
 # start costs 40+ ms. Hook mode only writes the payload to DIR/queue/<id>.json,
 # then an empty <id>.ok marker (a shell redirection, no extra process) that tells
 # the worker the payload is whole, and starts or wakes the worker; it never waits
-# for the network and always exits 0. <id> = <epoch ns>-<pid>-<Event>: the glob
-# order of the markers is the order of the hook calls.
+# for the network and always exits 0. <id> = <epoch ns>-<pid>-<random>-<Event>: the
+# glob order of the markers is the order of the hook calls, and <id> is sent as
+# x-cco-event-id, the key the server deduplicates on (a redelivery of this file
+# is stored once; two identical events are two files, two ids, two rows).
 # The spool holds only the hook payload (stdin); nothing from the environment,
 # which carries secrets such as ANTHROPIC_API_KEY, is written anywhere.
 # Env overrides: CCO_HOOK_URL, CCO_SPOOL_DIR. CCO_MANAGED_RUN=1 (runs started by the
 # orchestrator's runner, which records them itself) drops the event.
-# Exit codes of --flush: 0 queue empty, 3 events left (server down or answering 5xx).
+# Exit codes of --flush: 0 queue empty, 3 events left (server down or failing).
 
 # Payloads hold tool inputs and outputs: the spool is readable by its owner only.
 umask 077
@@ -33,7 +35,9 @@ done
 [ -n "${CCO_SPOOL_DIR:-}" ] && spool=$CCO_SPOOL_DIR
 [ -n "$spool" ] || spool="${HOME:-/tmp}/.claude-code-orchestrator/spool"
 url=${url%/}
-Q=$spool/queue; L=$spool/lock
+Q=$spool/queue; D=$spool/dead; LF=$spool/worker.lock
+# Tries before a failing event may be set aside (see deliver_all).
+MAX_TRIES=3; MAX_HELD=3
 
 start_worker() {
   # Detached (own session, no inherited pipes) so Claude Code neither waits for it
@@ -45,58 +49,136 @@ start_worker() {
   fi
 }
 
+# Who a process is: its pid, this boot's id and its start time (clock ticks since
+# boot, /proc/PID/stat field 22), all read with shell builtins. A pid alone is
+# reused; pid + boot + start time names one process for good.
 boot=''
 [ -r /proc/sys/kernel/random/boot_id ] && read -r boot </proc/sys/kernel/random/boot_id
+start_of() {
+  pstart=''; st=''
+  [ -r "/proc/$1/stat" ] && read -r st <"/proc/$1/stat" 2>/dev/null
+  [ -n "$st" ] || return 1
+  set -- ${st##*) }
+  [ $# -ge 20 ] || return 1
+  shift 19
+  pstart=$1
+}
 
-# Is $1 (from lock/pid, written with the boot id $2) still our worker? A lock can
-# outlive its worker (SIGKILL, reboot) and the pid be reused by another process,
-# which USR1 would kill: check the boot and that the process is a shell (Linux).
+# Is "$1 $2 $3" (from the lock: pid, boot id, start time) a live worker? On Linux
+# the start time must match, so a pid reused by another process (which USR1 would
+# kill) is never taken for the worker; elsewhere only the pid can be checked.
 is_worker() {
+  [ -n "$1" ] || return 1
   kill -0 "$1" 2>/dev/null || return 1
   [ "$boot" = "$2" ] || return 1
   [ -r "/proc/$1/stat" ] || return 0
-  read -r st <"/proc/$1/stat" || return 1
-  case $st in *'(sh)'*|*'(dash)'*|*'(bash)'*) return 0 ;; esac
-  return 1
+  start_of "$1" && [ -n "$3" ] && [ "$pstart" = "$3" ]
 }
 
-# Starts a worker, or wakes the running one so it retries now; a lock left by a
-# dead worker is moved aside (rename is atomic: one caller wins).
+# The worker lock is a file holding "<pid> <boot> <start>". It is created whole:
+# written under a private name, then hard-linked to worker.lock (link(2) fails if
+# the name exists), so there is no moment at which the lock exists without its
+# owner, whatever point a worker is killed at. A lock whose owner is not a live
+# worker is stale: it is renamed away (atomic: one taker wins) and checked to be
+# the one judged stale before it is deleted; a fresh lock moved by mistake in a
+# race is linked back.
+take_lock() {
+  start_of $$
+  tmp=$LF.$$
+  echo "$$ $boot $pstart" >"$tmp" || return 1
+  tries=0
+  while [ "$tries" -lt 3 ]; do
+    tries=$((tries + 1))
+    if ln "$tmp" "$LF" 2>/dev/null; then rm -f "$tmp"; return 0; fi
+    wpid=''; wboot=''; wstart=''
+    read -r wpid wboot wstart <"$LF" 2>/dev/null || [ -e "$LF" ] || continue
+    if is_worker "$wpid" "$wboot" "$wstart"; then rm -f "$tmp"; return 1; fi
+    mv "$LF" "$LF.stale.$$" 2>/dev/null || continue
+    s1=''; s2=''; s3=''
+    read -r s1 s2 s3 <"$LF.stale.$$" 2>/dev/null
+    if [ "$s1 $s2 $s3" != "$wpid $wboot $wstart" ]; then
+      ln "$LF.stale.$$" "$LF" 2>/dev/null; rm -f "$LF.stale.$$" "$tmp"; return 1
+    fi
+    rm -f "$LF.stale.$$"
+    log "took over the lock of a dead worker (pid ${wpid:-none})"
+  done
+  rm -f "$tmp"; return 1
+}
+unlock() {
+  p=''; read -r p _ <"$LF" 2>/dev/null
+  [ "$p" = "$$" ] && rm -f "$LF"
+}
+
+# Starts a worker, or wakes the running one so it retries now. A lock whose owner
+# is gone is left to the new worker, which takes it over.
 kick() {
-  if [ -d "$L" ]; then
-    wpid=''; wboot=''
-    [ -f "$L/pid" ] && read -r wpid wboot <"$L/pid" 2>/dev/null
-    [ -n "$wpid" ] || return 0   # a worker is starting right now; it lists the queue after locking
-    is_worker "$wpid" "$wboot" && kill -USR1 "$wpid" 2>/dev/null && return 0
-    mv "$L" "$L.stale.$$" 2>/dev/null && rm -rf "$L.stale.$$"
+  wpid=''; wboot=''; wstart=''
+  if [ -f "$LF" ] && read -r wpid wboot wstart <"$LF" 2>/dev/null && is_worker "$wpid" "$wboot" "$wstart"; then
+    kill -USR1 "$wpid" 2>/dev/null && return 0
   fi
   start_worker
 }
 
 log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$spool/deliver.log" 2>/dev/null; }
 
-# Sends queued events oldest first. Returns 0 when the queue is empty, 1 when the
-# server is unreachable or answers 5xx/404/408/429 (the event stays queued, order kept).
+# Moves event $1 to dead/ with its reason beside it: "<answer>, <n> tries" and the
+# start of the server's last answer body.
+bury() {
+  mkdir -p "$D" || return 1
+  n=0; what='no answer'
+  [ -f "$Q/$1.tries" ] && read -r n what <"$Q/$1.tries"
+  t=tries; [ "$n" = 1 ] && t=try
+  { echo "$what, $n $t"; [ -f "$Q/$1.last" ] && dd if="$Q/$1.last" bs=2048 count=1 2>/dev/null; echo; } >"$D/$1.reason"
+  mv -f "$Q/$1.json" "$D/" 2>/dev/null
+  rm -f "$Q/$1.ok" "$Q/$1.tries" "$Q/$1.last"
+  log "dead-lettered $1: $what, $n $t"
+}
+
+# POSTs queued event $1; sets code (HTTP status, 000 for none) and counts a failed
+# try in $1.tries ("<n> <what>"); the answer body is kept in $1.last. Returns 0 on 2xx.
+send() {
+  code=$(curl -sS -o "$Q/$1.last" -w '%{http_code}' --connect-timeout 2 -m 15 \
+    -H 'content-type: application/json' -H "x-cco-event-id: $1" \
+    --data-binary "@$Q/$1.json" "$url/api/hooks/${1##*-}" 2>/dev/null)
+  rc=$?
+  case $code in
+    2??) rm -f "$Q/$1.json" "$Q/$1.ok" "$Q/$1.tries" "$Q/$1.last"; return 0 ;;
+    ''|000) what="no answer (curl exit $rc)" ;;
+    *) what="http $code" ;;
+  esac
+  n=0; [ -f "$Q/$1.tries" ] && read -r n _ <"$Q/$1.tries"
+  n=$((n + 1)); echo "$n $what" >"$Q/$1.tries"
+  return 1
+}
+
+# Sends queued events oldest first; returns 0 when the queue is empty, 1 to back off.
+# - 2xx: delivered.
+# - 400/413/415/422: the server will never take this payload: dead-lettered at once.
+# - anything else (other 4xx, 408, 429, 5xx, no answer): retried in place, so nothing
+#   overtakes it, for MAX_TRIES tries. Past that the event is held and the next one
+#   is tried. If the server accepts a later event, each held one gets one more try
+#   and, failing again, is dead-lettered: it fails for its own sake. If no later
+#   event is accepted, the server is failing for everyone: back off with nothing set
+#   aside (an outage never empties the queue into dead/).
 deliver_all() {
   while :; do
     set -- "$Q"/*.ok
     [ -e "$1" ] || return 0
+    held=''; nheld=0
     for m in "$@"; do
-      id=${m##*/}; id=${id%.ok}; f=$Q/$id.json; ev=${id##*-}
+      id=${m##*/}; id=${id%.ok}
       # Delivered by a concurrent flush or worker meanwhile: drop the marker.
-      [ -e "$f" ] || { rm -f "$m"; continue; }
-      code=$(curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 2 -m 15 \
-        -H 'content-type: application/json' -H "x-cco-event-id: $id" \
-        --data-binary "@$f" "$url/api/hooks/$ev" 2>/dev/null)
-      case $code in
-        2??) rm -f "$f" "$m" ;;
-        400|413|415|422)
-          # The server will never accept this one: keep it for inspection, unblock the rest.
-          mkdir -p "$spool/rejected" && mv -f "$f" "$spool/rejected/" 2>/dev/null; rm -f "$m"
-          log "rejected $id.json http $code" ;;
-        *) [ -e "$f" ] || { rm -f "$m"; continue; }; return 1 ;;
-      esac
+      [ -e "$Q/$id.json" ] || { rm -f "$m" "$Q/$id.tries" "$Q/$id.last"; continue; }
+      if send "$id"; then
+        for h in $held; do [ -e "$Q/$h.json" ] && { send "$h" || bury "$h"; }; done
+        held=''; nheld=0; continue
+      fi
+      [ -e "$Q/$id.json" ] || { rm -f "$m" "$Q/$id.tries" "$Q/$id.last"; continue; }
+      case $code in 400|413|415|422) bury "$id"; continue ;; esac
+      [ "$n" -ge "$MAX_TRIES" ] && [ "$nheld" -lt "$MAX_HELD" ] || return 1
+      held="$held $id"; nheld=$((nheld + 1))
     done
+    [ -z "$held" ] || return 1
   done
 }
 
@@ -107,7 +189,13 @@ case $mode in
     # bash has the clock built in (EPOCHREALTIME, microseconds); dash needs date(1).
     now=${EPOCHREALTIME:-}
     case $now in *.*) now=${now%.*}${now#*.}000 ;; *) now=$(date +%s%N) ;; esac
-    name="$now-$$-$event"
+    # The random part keeps ids of different machines apart: the kernel's fresh
+    # UUID (a builtin read) where there is one, else bash's $SRANDOM/$RANDOM.
+    rnd=''
+    [ -r /proc/sys/kernel/random/uuid ] && read -r rnd </proc/sys/kernel/random/uuid
+    rnd=${rnd##*-}
+    [ -n "$rnd" ] || rnd=${SRANDOM:-${RANDOM:-0}}
+    name="$now-$$-$rnd-$event"
     if { [ -d "$Q" ] || mkdir -p "$Q" 2>/dev/null; } && cat >"$Q/$name.json" && : >"$Q/$name.ok"; then
       kick
     else
@@ -120,13 +208,13 @@ case $mode in
   flush)
     mkdir -p "$Q" || exit 2
     # Take the worker lock when it is free so hooks do not start a second sender
-    # meanwhile; if a worker holds it, deliver anyway (the server drops duplicates).
+    # meanwhile; if a worker holds it, deliver anyway (the server drops redeliveries
+    # by event id).
     trap ':' USR1
-    if mkdir "$L" 2>/dev/null; then
-      trap 'rm -rf "$L"; exit 3' TERM INT HUP
-      echo "$$ $boot" >"$L/pid"
+    if take_lock; then
+      trap 'unlock; exit 3' TERM INT HUP
       deliver_all; rc=$?
-      rm -rf "$L"
+      unlock
       # A hook that found our lock only poked us: hand what is left to a worker.
       set -- "$Q"/*.ok
       [ -e "$1" ] && start_worker
@@ -136,29 +224,27 @@ case $mode in
     [ "$rc" = 0 ] && exit 0
     exit 3 ;;
   deliver)
-    # Traps first: a hook may send USR1 as soon as the pid file exists.
+    # Traps first: a hook may send USR1 as soon as the lock names us.
     delay=1; failing_since=''; sleeper=''
     trap 'poked=1; [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null' USR1
-    mkdir "$L" 2>/dev/null || exit 0       # another worker is delivering
-    trap 'rm -rf "$L"; [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 0' TERM INT HUP
-    echo "$$ $boot" >"$L/pid"
+    take_lock || exit 0       # another worker is delivering
+    trap 'unlock; [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 0' TERM INT HUP
     while :; do
       poked=0
       if deliver_all; then
-        rm -rf "$L"
+        unlock
         # An event queued after the last listing but before the unlock would wait
         # for the next hook call: look again, and take the lock back if needed.
         set -- "$Q"/*.ok
         [ -e "$1" ] || exit 0
-        mkdir "$L" 2>/dev/null || exit 0
-        echo "$$ $boot" >"$L/pid"
+        take_lock || exit 0
         delay=1; failing_since=''
         continue
       fi
       now=$(date +%s)
-      [ -n "$failing_since" ] || { failing_since=$now; log "server unreachable at $url; events stay queued"; }
+      [ -n "$failing_since" ] || { failing_since=$now; log "delivery to $url failing; events stay queued"; }
       # Give up after 10 minutes; the next hook call or `cco hooks flush` starts again.
-      if [ $((now - failing_since)) -ge 600 ]; then rm -rf "$L"; exit 0; fi
+      if [ $((now - failing_since)) -ge 600 ]; then unlock; exit 0; fi
       sleep "$delay" & sleeper=$!
       wait "$sleeper" 2>/dev/null; sleeper=''
       [ "$poked" = 1 ] && delay=1 || { delay=$((delay * 2)); [ "$delay" -gt 4 ] && delay=4; }

@@ -7,8 +7,9 @@
  * - Stop -> an assistant message (last_assistant_message) plus a session event
  * - SessionStart, SessionEnd, Notification, PreCompact, SubagentStop -> a session event;
  *   SessionEnd also marks the session completed
+ * Non-tool events are deduplicated on the sender's event id only (see parseEventId):
+ * two identical payloads are two events unless they carry the same id.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { truncateUtf8 } from '../lib/truncate.ts';
 import { badRequest } from '../lib/errors.ts';
@@ -53,8 +54,6 @@ export interface HookPayload {
 /** What a non-tool event turns into. */
 export interface EventPlan {
   event: HookEventName;
-  /** Deduplication key within (session, event): identical payloads are the same event. */
-  key: string;
   data: Record<string, unknown>;
   message?: { direction: 'user' | 'assistant'; content: string; metadata: Record<string, unknown> } | undefined;
   completesSession: boolean;
@@ -87,7 +86,6 @@ export function planEvent(event: HookEventName, p: HookPayload): EventPlan {
     const issue = checked.error.issues[0];
     throw badRequest('invalid_request', `body.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'} (${event})`);
   }
-  const key = createHash('sha256').update(JSON.stringify(p)).digest('hex');
   const { session_id: _s, hook_event_name: _h, ...rest } = p;
   let message: EventPlan['message'];
   const meta = { hook_event: event, ...(typeof p.prompt_id === 'string' ? { prompt_id: p.prompt_id } : {}) };
@@ -101,7 +99,7 @@ export function planEvent(event: HookEventName, p: HookPayload): EventPlan {
   }
   // Compaction runs internal agents that fire SubagentStop with agent_type "" (reference §0.4).
   if (event === 'SubagentStop' && p.agent_type === '') rest.internal = true;
-  return { event, key, data: limitStrings(rest), message, completesSession: event === 'SessionEnd' };
+  return { event, data: limitStrings(rest), message, completesSession: event === 'SessionEnd' };
 }
 
 function cut(text: string, metadata: Record<string, unknown>) {
@@ -125,4 +123,21 @@ function limitStrings(data: Record<string, unknown>): Record<string, unknown> {
   }
   if (cutFields.length) out._truncated_fields = cutFields;
   return out;
+}
+
+/** Longest event id accepted (the forwarder's are about 60 characters). */
+const EVENT_ID_MAX = 200;
+
+/**
+ * The sender's id for this event: the forwarder's `x-cco-event-id` (its spool file
+ * name), else an `Idempotency-Key`; undefined when neither is sent (never deduplicated).
+ */
+export function parseEventId(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const raw = headers['x-cco-event-id'] ?? headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const id = Array.isArray(raw) ? raw[0] : raw;
+  if (id === undefined || !/^[\x21-\x7e]+$/.test(id) || id.length > EVENT_ID_MAX) {
+    throw badRequest('invalid_event_id', `x-cco-event-id / idempotency-key must be 1-${EVENT_ID_MAX} visible ASCII characters`);
+  }
+  return id;
 }

@@ -3,7 +3,8 @@
  * found by Claude Code's session_id and created for runs started outside the
  * orchestrator. Redeliveries are absorbed by the database's unique keys: tool
  * events on (session, tool_use_id) in command_logs, the others on
- * (session, event, payload hash) in session_events. Every change is published.
+ * (session, event, the sender's event id) in session_events; an event sent
+ * without an id is always stored. Every change is published.
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
@@ -43,8 +44,9 @@ export class HookIngest {
     private readonly opts: { resultMaxBytes: number },
   ) {}
 
-  async ingest(event: HookEventName, p: HookPayload): Promise<IngestResult> {
-    return isToolEvent(event) ? this.ingestTool(event, p) : this.ingestEvent(event, p);
+  /** `eventId`: the sender's id for this event (see parseEventId); a second event with the same id is a redelivery. */
+  async ingest(event: HookEventName, p: HookPayload, eventId?: string): Promise<IngestResult> {
+    return isToolEvent(event) ? this.ingestTool(event, p) : this.ingestEvent(event, p, eventId ?? null);
   }
 
   private seed(p: HookPayload) {
@@ -74,14 +76,14 @@ export class HookIngest {
     return { session_id: r.sessionId, event, stored: r.log !== undefined, duplicate: r.log === undefined, log_id: r.log?.id };
   }
 
-  private async ingestEvent(event: HookEventName, p: HookPayload): Promise<IngestResult> {
+  private async ingestEvent(event: HookEventName, p: HookPayload, eventId: string | null): Promise<IngestResult> {
     const plan = planEvent(event, p);
     const r = await this.database.db.transaction().execute(async (tx) => {
       const s = await upsertClaudeSession(tx, this.seed(p));
       // The runner's sessions (managed; or metadata.managed_by = runner, the original contract).
       const managed = Boolean(s.row.managed) || s.row.metadata?.managed_by === 'runner';
       if (managed && RUNNER_RECORDED.includes(event)) return { s, ignored: true as const };
-      const ev = await insertSessionEvent(tx, { session_id: s.row.id, event, event_key: plan.key, data: plan.data });
+      const ev = await insertSessionEvent(tx, { session_id: s.row.id, event, event_key: eventId, data: plan.data });
       if (!ev) return { s };
       const msg =
         plan.message && !managed

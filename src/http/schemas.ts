@@ -89,6 +89,7 @@ export const createSessionBody = z.strictObject({
   repo_url: z.string().min(1).max(2048).optional().describe('github and e2b: the git URL to clone (https, ssh, git@host:path, file:// inside ALLOWED_ROOTS).'),
   ref: z.string().min(1).max(255).optional().describe('A branch, tag or full commit id to start from.'),
   base_repo: z.string().min(1).max(2048).optional().describe('worktree: a local repository inside ALLOWED_ROOTS, or a git URL (cached clone).'),
+  trust_project_settings: z.boolean().optional().describe("github and URL worktree sessions: load the repository's own .claude settings (its hooks run on the server's host). Needs ALLOW_PROJECT_SETTINGS; default false."),
   cleanup: z.enum(CLEANUP_POLICIES).optional().describe('What happens to the workspace when the session completes: keep, delete or archive. Default WORKSPACE_CLEANUP.'),
 });
 

@@ -4,6 +4,7 @@
  * the markers our hook forwarder uses to skip runs the runner records itself.
  */
 import fs from 'node:fs';
+import { MIN_SECRET_LENGTH, redact, SECRET_NAME } from '../lib/secrets.ts';
 
 /** Parses a KEY=VALUE file (comments, blank lines, optional quotes, `export` prefix). */
 export function parseEnvFile(text: string): Record<string, string> {
@@ -51,17 +52,18 @@ export function buildClaudeEnv(opts: {
   };
 }
 
-/** Values that must never appear in stored text (error tails): every secret-looking env value. */
-export function secretValues(env: Record<string, string>): string[] {
-  return Object.entries(env)
-    .filter(([k, v]) => /KEY|TOKEN|SECRET|PASSWORD|AUTH/i.test(k) && v.length >= 6)
+/**
+ * Values that must never appear in stored text: every secret-looking value of Claude Code's
+ * environment, plus `known`, the secrets the server itself holds (config's runner.secrets), which a
+ * tool can read from the server's environment through /proc although Claude Code never had them.
+ */
+export function secretValues(env: Record<string, string>, known: readonly string[] = []): string[] {
+  const own = Object.entries(env)
+    .filter(([k, v]) => SECRET_NAME.test(k) && v.length >= MIN_SECRET_LENGTH)
     .map(([, v]) => v);
+  return [...new Set([...own, ...known])];
 }
 
-export function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('[redacted]');
-  return out;
-}
+export { redact };
 
 export const turnMarker = (sessionId: string, turnId: number) => `${sessionId}/${turnId}`;

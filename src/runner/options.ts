@@ -11,6 +11,8 @@ export interface RunOptions {
   max_turns?: number | undefined;
   /** Time limit of one turn, seconds. */
   timeout_s: number;
+  /** The session asked to load a cloned repository's own .claude settings (honoured only with ALLOW_PROJECT_SETTINGS). */
+  trust_project_settings: boolean;
 }
 
 export function parseRunOptions(stored: Record<string, unknown>, defaults: { permission_mode: PermissionMode; timeout_s: number }): RunOptions {
@@ -24,5 +26,16 @@ export function parseRunOptions(stored: Record<string, unknown>, defaults: { per
     append_system_prompt: typeof stored.append_system_prompt === 'string' ? stored.append_system_prompt : undefined,
     max_turns: typeof stored.max_turns === 'number' ? stored.max_turns : undefined,
     timeout_s: typeof stored.timeout_s === 'number' ? stored.timeout_s : defaults.timeout_s,
+    trust_project_settings: stored.trust_project_settings === true,
   };
+}
+
+/**
+ * Whether Claude Code may load the workspace's project settings (.claude/settings*.json, which
+ * include hooks that run on this host). A repository cloned from a URL is someone else's content:
+ * only when the session asked and the server allows it. The user's own folders: always.
+ */
+export function loadsProjectSettings(workspace: { kind: string; base_repo_url?: unknown } | undefined, options: RunOptions, allowProjectSettings: boolean): boolean {
+  const fromUrl = workspace?.kind === 'github' || (workspace?.kind === 'worktree' && typeof workspace.base_repo_url === 'string');
+  return !fromUrl || (options.trust_project_settings && allowProjectSettings);
 }

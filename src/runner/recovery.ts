@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
-import { failRunningTurn, finishTurn, listOpenTurns, listPausedManagedSessionIds, requeueTurn, resetTurnStates } from '../db/queries/turns.ts';
+import { failPreparingWorkspaces, failRunningTurn, finishTurn, insertTurnsForUnrunMessages, listOpenTurns, listPausedManagedSessionIds, requeueTurn, resetTurnStates } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
 import { turnMarker } from './claude-env.ts';
@@ -14,8 +14,9 @@ import type { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
 
 /** Recovers from the previous run (crash or not): queues what waits, settles what ran. */
-export async function recoverTurns(deps: { db: Kysely<DB>; sessions: SessionService; scheduler: Scheduler }): Promise<void> {
+export async function recoverTurns(deps: { db: Kysely<DB>; sessions: SessionService; scheduler: Scheduler; logger: Logger }): Promise<void> {
   const { db, sessions, scheduler } = deps;
+  await recoverWrites(deps);
   for (const t of await listOpenTurns(db)) {
     if (t.status === 'running') {
       // Its process died with the old server (pdeathsig); its tools may not have. They are
@@ -43,6 +44,25 @@ export async function recoverTurns(deps: { db: Kysely<DB>; sessions: SessionServ
   }
   for (const id of await listPausedManagedSessionIds(db)) scheduler.hold(id);
   await resetTurnStates(db);
+}
+
+/**
+ * What a crash between writes (or an older version) left: workspaces that were being prepared
+ * (their preparation died with the server) and user messages that were acknowledged without a turn.
+ */
+async function recoverWrites(deps: { db: Kysely<DB>; sessions: SessionService; logger: Logger }): Promise<void> {
+  const failed = await failPreparingWorkspaces(deps.db, { code: 'server_restart', message: 'the server stopped while the workspace was being prepared' });
+  for (const sessionId of failed) {
+    await deps.sessions.addMessage(sessionId, {
+      direction: 'system',
+      content: 'The workspace could not be prepared because the server stopped while it was being made. Start a new session.',
+      source: 'api',
+      metadata: { reason: 'workspace_failed', error_code: 'server_restart' },
+    });
+  }
+  const queued = await insertTurnsForUnrunMessages(deps.db);
+  if (queued.length > 0) deps.logger.warn({ turns: queued.map((t) => Number(t.id)) }, 'queued turns for user messages stored without one');
+  if (failed.length > 0) deps.logger.warn({ sessions: failed }, 'workspaces left preparing by the previous run marked failed');
 }
 
 /**

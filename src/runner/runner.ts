@@ -7,15 +7,16 @@
 import fs from 'node:fs';
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { cancelClaimedTurn, claimTurn, claudeSessionCostBefore, finishTurn, insertTurn, markTurnInit, requeueTurn, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
+import { cancelClaimedTurn, claimTurn, claudeSessionCostBefore, finishTurn, listQueuedTurnIds, markTurnInit, requeueTurn, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Session, Source } from '../sessions/types.ts';
 import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
 import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-env.ts';
-import { parseRunOptions } from './options.ts';
+import { loadsProjectSettings, parseRunOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
+import { watchStall } from './stall-watcher.ts';
 import { StreamRecorder } from './stream-recorder.ts';
 import { startTurn, type InterruptReason, type TurnEnd } from './turn.ts';
 import { describeEnd, outcomeOf } from './outcome.ts';
@@ -48,6 +49,10 @@ export class Runner {
   constructor(private readonly deps: RunnerDeps) {
     this.#scheduler = new Scheduler(deps.config.maxConcurrentRuns);
     this.#fileEnv = readEnvFile(deps.config.envFile);
+    if (this.#fileEnv.IS_SANDBOX !== undefined && !deps.config.allowDangerousModes) {
+      // IS_SANDBOX=1 tells Claude Code it may skip its safety checks (bypassPermissions as root).
+      throw new Error('CLAUDE_ENV_FILE sets IS_SANDBOX, which is refused unless ALLOW_DANGEROUS_MODES=true');
+    }
   }
 
   private get db() {
@@ -56,20 +61,25 @@ export class Runner {
 
   /** Recovers from the previous run (crash or not), then starts queued turns. Idempotent. */
   start(): Promise<void> {
-    this.#starting ??= recoverTurns({ db: this.db, sessions: this.deps.sessions, scheduler: this.#scheduler }).then(() => {
+    this.#starting ??= recoverTurns({ db: this.db, sessions: this.deps.sessions, scheduler: this.#scheduler, logger: this.deps.logger }).then(() => {
       this.#accepting = true;
       this.#pump();
     });
     return this.#starting;
   }
 
-  /** Queues a turn for the prompt already stored as message `messageId`. */
-  async enqueue(session: Session, prompt: string, messageId: number | null, source: Source): Promise<{ turnId: number }> {
-    const turn = await insertTurn(this.db, { session_id: session.id, message_id: messageId, prompt, source });
-    this.#scheduler.add({ turnId: turn.id, sessionId: session.id });
-    await this.#syncTurnState(session.id);
+  /** Schedules a turn already stored as queued (with its message, in one transaction). */
+  async enqueue(sessionId: string, turnId: number): Promise<void> {
+    this.#scheduler.add({ turnId, sessionId });
+    await this.#syncTurnState(sessionId);
     this.#pump();
-    return { turnId: turn.id };
+  }
+
+  /** Schedules every queued turn of a session whose workspace has just become ready. */
+  async enqueueStored(sessionId: string): Promise<void> {
+    const ids = await listQueuedTurnIds(this.db, sessionId);
+    for (const turnId of ids) this.#scheduler.add({ turnId, sessionId });
+    if (ids.length > 0) await this.enqueue(sessionId, ids[0]!);
   }
 
   isTurnRunning(turnId: number): boolean {
@@ -158,7 +168,7 @@ export class Runner {
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
     const cwd = workspace?.path ?? session.project_path;
     const env = buildClaudeEnv({ passEnv: this.deps.config.passEnv, fileEnv: this.#fileEnv, sessionId, turnId, bypassPermissions: options.permission_mode === 'bypassPermissions' });
-    const secrets = secretValues(env);
+    const secrets = secretValues(env, this.deps.config.secrets);
     let claudeSessionId = session.claude_session_id;
     const recorder = new StreamRecorder({
       secrets,
@@ -175,8 +185,15 @@ export class Runner {
     });
 
     let end: TurnEnd;
-    if (!workspace && !fs.existsSync(cwd)) {
+    const state = workspace?.state ?? 'ready';
+    if (state !== 'ready') {
+      // Turns of a session wait until its workspace is ready (SessionCommands); never run in a half-made one.
+      end = { kind: 'failed', message: `The workspace is not ready (${String(state)}).` };
+    } else if (!workspace && !fs.existsSync(cwd)) {
       end = { kind: 'failed', message: `The workspace folder ${cwd} does not exist.` };
+    } else if (options.permission_mode === 'bypassPermissions' && !this.deps.config.allowDangerousModes) {
+      // Stored while the server allowed it; the setting is checked again for every turn.
+      end = { kind: 'failed', message: 'permission_mode bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES); start a new session with another mode.' };
     } else {
       const attempt: Attempt = { run, turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
       end = await this.#execute(attempt, turn.prompt, session.claude_session_id ?? undefined);
@@ -225,6 +242,7 @@ export class Runner {
     const early = a.run.stop ?? (this.#scheduler.isHeld(a.sessionId) ? 'paused' : undefined);
     if (early) return { kind: 'interrupted', reason: early, result: undefined };
     a.log.info({ cwd: a.cwd, resume: Boolean(resume) }, 'turn started');
+    const stall = watchStall({ afterS: this.deps.config.turnStallWarnS ?? 0, sessions: this.deps.sessions, log: a.log, sessionId: a.sessionId, turnId: a.turnId, describe: () => a.recorder.waitingOn() });
     const handle = startTurn({
       prompt,
       cwd: a.cwd,
@@ -235,7 +253,9 @@ export class Runner {
       spawner: a.workspace ? this.deps.workspaces.spawner(a.workspace) : undefined,
       recorder: a.recorder,
       secrets: a.secrets,
+      projectSettings: loadsProjectSettings(a.workspace, a.options, this.deps.config.allowProjectSettings ?? false),
       onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
+      onActivity: () => stall.progress(),
     });
     a.run.handle = handle;
     const timer = setTimeout(() => handle.interrupt('timeout'), a.options.timeout_s * 1000);
@@ -244,6 +264,7 @@ export class Runner {
       end = await handle.done;
     } finally {
       clearTimeout(timer);
+      stall.stop();
       a.run.handle = undefined;
     }
     // Tool children that left Claude Code's process group (and survived a kill) carry the marker.

@@ -6,10 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.ts';
-import { badRequest, conflict } from '../lib/errors.ts';
+import { AppError, badRequest, conflict } from '../lib/errors.ts';
 import type { SessionService, UpdateSessionInput } from '../sessions/service.ts';
+import { workspaceState, type MessageWithTurnOptions } from '../sessions/transactions.ts';
 import type { Direction, Message, ProjectType, Session, Source } from '../sessions/types.ts';
-import type { CleanupPolicy, WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
+import { PREPARED_IN_BACKGROUND, type CleanupPolicy, type WorkspacePort, type WorkspaceRecord, type WorkspaceRequest } from '../workspaces/port.ts';
 import type { PermissionMode } from './options.ts';
 import type { Runner } from './runner.ts';
 
@@ -31,6 +32,7 @@ export interface CreateSessionCommand {
   ref?: string | undefined;
   base_repo?: string | undefined;
   cleanup?: CleanupPolicy | undefined;
+  trust_project_settings?: boolean | undefined;
 }
 
 export interface PostMessageCommand {
@@ -48,11 +50,22 @@ export interface TurnInfo {
   queue_position: number | null;
 }
 
-const RUN_OPTION_KEYS = ['permission_mode', 'allowed_tools', 'disallowed_tools', 'model', 'append_system_prompt', 'max_turns', 'timeout_s'] as const;
+const RUN_OPTION_KEYS = ['permission_mode', 'allowed_tools', 'disallowed_tools', 'model', 'append_system_prompt', 'max_turns', 'timeout_s', 'trust_project_settings'] as const;
 
 export class SessionCommands {
+  /** Workspaces being prepared in the background. */
+  readonly #preparing = new Set<Promise<void>>();
+
   constructor(
-    private readonly deps: { sessions: SessionService; runner: Runner; workspaces: WorkspacePort; logger: Logger; defaults: { permission_mode: PermissionMode; timeout_s: number } },
+    private readonly deps: {
+      sessions: SessionService;
+      runner: Runner;
+      workspaces: WorkspacePort;
+      logger: Logger;
+      defaults: { permission_mode: PermissionMode; timeout_s: number };
+      /** ALLOW_DANGEROUS_MODES and ALLOW_PROJECT_SETTINGS. */
+      policy?: { allowDangerousModes: boolean; allowProjectSettings: boolean } | undefined;
+    },
   ) {}
 
   /** Adds what only the runner knows (queue position) to a stored session. */
@@ -61,6 +74,13 @@ export class SessionCommands {
   }
 
   async create(c: CreateSessionCommand): Promise<{ session: Session; turn: TurnInfo | undefined }> {
+    refuseClientWorkspace(c.metadata, 'body.metadata.workspace');
+    if (c.permission_mode === 'bypassPermissions' && !this.deps.policy?.allowDangerousModes) {
+      throw badRequest('dangerous_mode_disabled', 'body.permission_mode: bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES)');
+    }
+    if (c.trust_project_settings && !this.deps.policy?.allowProjectSettings) {
+      throw badRequest('project_settings_disabled', "body.trust_project_settings: loading a repository's own .claude settings is disabled on this server (ALLOW_PROJECT_SETTINGS)");
+    }
     // Without a prompt, a session only records where work happens, unless it asks for a workspace to be made.
     const wantsWorkspace = c.repo_url !== undefined || c.base_repo !== undefined || c.project_type === 'e2b';
     if (c.prompt === undefined && !wantsWorkspace) {
@@ -69,60 +89,104 @@ export class SessionCommands {
       return { session: this.decorate(session), turn: undefined };
     }
     const id = randomUUID();
-    const workspace = await this.deps.workspaces.prepare({
-      sessionId: id,
-      project_type: c.project_type,
-      project_path: c.project_path,
-      repo_url: c.repo_url,
-      ref: c.ref,
-      base_repo: c.base_repo,
-      cleanup: c.cleanup,
-    });
-    let session: Session;
+    const req: WorkspaceRequest = { sessionId: id, project_type: c.project_type, project_path: c.project_path, repo_url: c.repo_url, ref: c.ref, base_repo: c.base_repo, cleanup: c.cleanup };
+    // Bad input is a 400 here, before anything is written, even when the workspace is made later.
+    await this.deps.workspaces.check(req);
+    const first = c.prompt === undefined ? undefined : { direction: 'user' as const, content: c.prompt, source: c.source };
+    const row = { id, project_type: c.project_type, claude_session_id: c.claude_session_id, source: c.source, managed: true, run_options: this.#runOptions(c) };
+
+    if (PREPARED_IN_BACKGROUND.includes(c.project_type)) {
+      // A clone can take minutes: answer now with the workspace `preparing`; its turns wait for it.
+      const created = await this.deps.sessions.createWithTurn({ ...row, project_path: '', metadata: { ...c.metadata, workspace: { kind: c.project_type, state: 'preparing' } } }, first);
+      this.#background(this.#prepareInBackground(id, req));
+      const turn = created.turnId === undefined ? undefined : { id: created.turnId, state: 'queued' as const, queue_position: null };
+      return { session: this.decorate(await this.deps.sessions.get(id)), turn };
+    }
+    const workspace = await this.deps.workspaces.prepare(req);
+    let created: Awaited<ReturnType<SessionService['createWithTurn']>>;
     try {
-      session = await this.deps.sessions.create({
-        id,
-        project_path: workspace.path,
-        project_type: c.project_type,
-        claude_session_id: c.claude_session_id,
-        source: c.source,
-        metadata: { ...c.metadata, workspace },
-        managed: true,
-        run_options: this.#runOptions(c),
-      });
+      created = await this.deps.sessions.createWithTurn({ ...row, project_path: workspace.path, metadata: { ...c.metadata, workspace: { ...workspace, state: 'ready' } } }, first);
     } catch (e: unknown) {
       // Never used by anyone: remove it whatever the session's policy said.
       await this.deps.workspaces.release({ ...workspace, cleanup: 'delete' });
       throw e;
     }
-    if (c.prompt === undefined) return { session: this.decorate(session), turn: undefined };
-    const message = await this.deps.sessions.addMessage(id, { direction: 'user', content: c.prompt, source: c.source });
-    const turn = await this.#enqueue(session, message);
+    if (created.turnId === undefined) return { session: this.decorate(created.session), turn: undefined };
+    const turn = await this.#schedule(id, created.turnId);
     return { session: this.decorate(await this.deps.sessions.get(id)), turn };
   }
 
+  /**
+   * Makes the workspace of a session stored as `preparing` (at most MAX_CONCURRENT_GIT_OPS at once,
+   * in the manager), then lets its queued turns run; a failure ends as the session's error.
+   */
+  async #prepareInBackground(sessionId: string, req: WorkspaceRequest): Promise<void> {
+    const log = this.deps.logger.child({ sessionId });
+    let record: WorkspaceRecord;
+    try {
+      record = await this.deps.workspaces.prepare(req);
+    } catch (e: unknown) {
+      // Domain errors carry messages written for users (git's stderr already redacted); anything else stays in the log.
+      const error = e instanceof AppError ? { code: e.code, message: e.message } : { code: 'workspace_failed', message: 'internal error; see the server log' };
+      log.warn({ err: e, code: error.code }, 'workspace preparation failed');
+      await this.deps.sessions.storeFailedWorkspace(sessionId, error, `The workspace could not be prepared (${error.code}): ${error.message}. Start a new session with a corrected request.`);
+      return;
+    }
+    let stored: Session | undefined;
+    try {
+      stored = await this.deps.sessions.storePreparedWorkspace(sessionId, record);
+    } catch (e: unknown) {
+      await this.deps.workspaces.release({ ...record, cleanup: 'delete' });
+      throw e;
+    }
+    if (!stored || stored.status === 'completed') {
+      // Closed while its workspace was made (its close found nothing to release): apply the policy now.
+      await this.deps.workspaces.release(record);
+      return;
+    }
+    // Turns posted meanwhile were stored queued behind the preparation (the session row lock orders them).
+    await this.deps.runner.enqueueStored(sessionId);
+  }
+
+  #background(p: Promise<void>): void {
+    const tracked = p
+      .catch((e: unknown) => this.deps.logger.error({ err: e }, 'workspace preparation could not be recorded'))
+      .finally(() => this.#preparing.delete(tracked));
+    this.#preparing.add(tracked);
+  }
+
+  /** Waits for workspaces being prepared (shutdown); a restart marks any still unfinished as failed. */
+  async stop(): Promise<void> {
+    while (this.#preparing.size > 0) await Promise.allSettled([...this.#preparing]);
+  }
+
   async postMessage(sessionId: string, m: PostMessageCommand): Promise<{ message: Message; turn: TurnInfo | undefined }> {
-    let session = await this.deps.sessions.get(sessionId);
+    const session = await this.deps.sessions.get(sessionId);
     const run = m.direction === 'user' && (m.run ?? session.managed);
-    if (!run) return { message: await this.deps.sessions.addMessage(sessionId, m), turn: undefined };
+    if (!run) {
+      // Marked, so start-up recovery never mistakes it for an acknowledged prompt that lost its turn.
+      const metadata = m.direction === 'user' && session.managed ? { ...m.metadata, run: false } : m.metadata;
+      return { message: await this.deps.sessions.addMessage(sessionId, { ...m, metadata }), turn: undefined };
+    }
+    refuseClientWorkspace(m.metadata, 'body.metadata.workspace');
     if (session.status === 'completed') throw conflict('session_completed', 'the session is completed; start a new session to run more turns');
+    let takeover: MessageWithTurnOptions['takeover'];
     if (!session.managed) {
       // Taking over a record-only (or hand-started) session: its folder must pass the same checks
-      // as a new workspace (inside ALLOWED_ROOTS), or any stored path could be run in.
+      // as a new workspace (inside ALLOWED_ROOTS), or any stored path could be run in. Nothing is
+      // stored until the message and its turn are (one transaction).
       const workspace = await this.deps.workspaces.prepare({ sessionId, project_type: 'local', project_path: session.project_path });
-      await this.deps.sessions.update(sessionId, { metadata: { workspace } });
-      session = await this.deps.sessions.setManaged(sessionId, this.#runOptions({}));
+      takeover = { workspace: { ...workspace, state: 'ready' }, runOptions: this.#runOptions({}) };
     }
-    if (session.status === 'error') session = (await this.deps.sessions.update(sessionId, { status: 'active' })).session;
-    const message = await this.deps.sessions.addMessage(sessionId, m);
-    return { message, turn: await this.#enqueue(session, message) };
+    const stored = await this.deps.sessions.addMessageWithTurn(sessionId, m, { takeover });
+    if (workspaceState(stored.session.metadata) === 'preparing') {
+      return { message: stored.message, turn: { id: stored.turnId, state: 'queued', queue_position: null } };
+    }
+    return { message: stored.message, turn: await this.#schedule(sessionId, stored.turnId) };
   }
 
   async update(sessionId: string, patch: UpdateSessionInput): Promise<Session> {
-    if (patch.metadata && 'workspace' in patch.metadata) {
-      // Claude Code runs in the recorded workspace: letting a client rewrite it would bypass ALLOWED_ROOTS.
-      throw badRequest('workspace_read_only', 'body.metadata.workspace: set by the orchestrator; it cannot be changed');
-    }
+    refuseClientWorkspace(patch.metadata, 'body.metadata.workspace');
     const { session, previousStatus } = await this.deps.sessions.update(sessionId, patch);
     if (session.managed && patch.status && patch.status !== previousStatus) {
       // The queue hold follows the status: only a paused session is held (paused -> error releases it too).
@@ -144,15 +208,26 @@ export class SessionCommands {
       .catch((e: unknown) => this.deps.logger.error({ err: e, sessionId: session.id }, 'closing the session failed'));
   }
 
-  async #enqueue(session: Session, message: Message): Promise<TurnInfo> {
-    const { turnId } = await this.deps.runner.enqueue(session, message.content, message.id, message.source);
+  async #schedule(sessionId: string, turnId: number): Promise<TurnInfo> {
+    await this.deps.runner.enqueue(sessionId, turnId);
     if (this.deps.runner.isTurnRunning(turnId)) return { id: turnId, state: 'running', queue_position: null };
-    return { id: turnId, state: 'queued', queue_position: this.deps.runner.queuePosition(session.id) };
+    return { id: turnId, state: 'queued', queue_position: this.deps.runner.queuePosition(sessionId) };
   }
 
   #runOptions(c: Partial<Record<(typeof RUN_OPTION_KEYS)[number], unknown>>): Record<string, unknown> {
     const out: Record<string, unknown> = { permission_mode: this.deps.defaults.permission_mode, timeout_s: this.deps.defaults.timeout_s };
     for (const k of RUN_OPTION_KEYS) if (c[k] !== undefined) out[k] = c[k];
     return out;
+  }
+}
+
+/**
+ * metadata.workspace is written by the server only. Claude Code runs in the recorded folder, the diff
+ * route reads it and cleanup deletes it, so a client-written record would aim all three at another
+ * session's clone (or, for e2b, at any sandbox of the account). Refused on every route that takes metadata.
+ */
+function refuseClientWorkspace(metadata: Record<string, unknown> | undefined, field: string): void {
+  if (metadata && Object.hasOwn(metadata, 'workspace')) {
+    throw badRequest('workspace_read_only', `${field}: set by the orchestrator; it cannot be given or changed`);
   }
 }

@@ -4,11 +4,14 @@
  * - it dies with the server: `setpriv --pdeathsig KILL` makes the kernel kill it
  *   when the server process dies, even on kill -9;
  * - its tools die with it: it leads its own process group, and kill() signals the
- *   whole group, so a Bash tool's children cannot linger after an interrupt.
+ *   whole group, so a Bash tool's children cannot linger after an interrupt;
+ * - its tools die with the server too: the turn watchdog (watchdog.ts) is told the
+ *   group and the turn's CCO_TURN marker, and kills both if the server dies first.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+import { processWatchdog, type TurnWatchdog } from './watchdog.ts';
 
 let setprivPath: string | null | undefined;
 
@@ -63,14 +66,14 @@ export function killByEnv(name: string, value: string): number {
 
 export interface LocalSpawn {
   spawner: (options: SpawnOptions) => SpawnedProcess;
-  /** The last child started, once started. */
-  child(): ChildProcess | undefined;
   /** The last few KB of stderr, for error messages. */
   stderrTail(): string;
+  /** Kills whatever the turn left in its process group; the watchdog then forgets it. */
+  killAll(): void;
 }
 
-export function localSpawner(onStart?: (pid: number) => void): LocalSpawn {
-  let child: ChildProcess | undefined;
+export function localSpawner(onStart?: (pid: number) => void, watchdog: TurnWatchdog = processWatchdog()): LocalSpawn {
+  const watched = new Set<number>();
   let tail = '';
   const spawner = (options: SpawnOptions): SpawnedProcess => {
     const setpriv = findSetpriv();
@@ -78,12 +81,15 @@ export function localSpawner(onStart?: (pid: number) => void): LocalSpawn {
       ? [setpriv, ['--pdeathsig', 'KILL', '--', options.command, ...options.args]]
       : [options.command, options.args];
     const c = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    child = c;
     c.stderr?.setEncoding('utf8');
     c.stderr?.on('data', (d: string) => {
       tail = (tail + d).slice(-4096);
     });
-    if (c.pid) onStart?.(c.pid);
+    if (c.pid) {
+      watchdog.watch(c.pid, options.env.CCO_TURN ? `CCO_TURN=${options.env.CCO_TURN}` : undefined);
+      watched.add(c.pid);
+      onStart?.(c.pid);
+    }
     const signalHandler = () => killGroup(c.pid, 'SIGTERM');
     options.signal?.addEventListener('abort', signalHandler, { once: true });
     // The SDK kills through this object; route it to the whole group.
@@ -120,5 +126,12 @@ export function localSpawner(onStart?: (pid: number) => void): LocalSpawn {
     };
     return wrapped as unknown as SpawnedProcess;
   };
-  return { spawner, child: () => child, stderrTail: () => tail };
+  const killAll = () => {
+    for (const pid of watched) {
+      killGroup(pid, 'SIGKILL');
+      watchdog.forget(pid);
+    }
+    watched.clear();
+  };
+  return { spawner, stderrTail: () => tail, killAll };
 }

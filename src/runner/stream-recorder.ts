@@ -63,6 +63,12 @@ export class StreamRecorder {
     if (toolUseId && typeof durationMs === 'number') this.#hookDurations.set(toolUseId, durationMs);
   }
 
+  /** The tool calls started and not yet answered, e.g. "waiting on Bash" (for the stall notice). */
+  waitingOn(): string | undefined {
+    const names = [...this.#pending.values()].map((p) => p.name);
+    return names.length ? `waiting on ${names.join(', ')}` : undefined;
+  }
+
   handle(m: SDKMessage): void {
     if (m.type === 'system' && m.subtype === 'init') {
       // A second attempt of a turn (lost transcript) runs in a new Claude Code session.

@@ -4,11 +4,11 @@
  * ends when the turn's result arrives, when it is interrupted (pause, close,
  * shutdown, timeout), or when the process dies.
  */
-import { query, type HookCallback, type Options, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
+import { query, type HookCallback, type Options, type SDKUserMessage, type SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import type { ClaudeSpawner } from '../workspaces/port.ts';
 import { redact } from './claude-env.ts';
 import type { RunOptions } from './options.ts';
-import { killGroup, localSpawner } from './spawn.ts';
+import { localSpawner } from './spawn.ts';
 import type { StreamRecorder, TurnResult } from './stream-recorder.ts';
 
 export type InterruptReason = 'paused' | 'completed' | 'shutdown' | 'timeout';
@@ -35,11 +35,23 @@ export interface TurnSpec {
   spawner: ClaudeSpawner | undefined;
   recorder: StreamRecorder;
   secrets: string[];
+  /** Load the workspace's .claude/settings.json and settings.local.json (false for untrusted clones). */
+  projectSettings: boolean;
   onProcessStart?: (pid: number) => void;
+  /** Called on every sign of life from Claude Code (stream message, hook callback), for the stall watch. */
+  onActivity?: () => void;
 }
 
 /** After an interrupt request, how long Claude Code gets to end the turn itself before it is killed. */
 const INTERRUPT_GRACE_MS = 5_000;
+/**
+ * After the result, how long Claude Code gets to report itself idle before its stdin is
+ * closed for it. With hook callbacks registered, the SDK keeps stdin open after a result
+ * until Claude Code's host-only "idle" state arrives, for up to 10 minutes; normally it
+ * comes with the result, but when it does not the turn would hang with its answer stored
+ * (issue 9, point 25). We run one prompt per process, so nothing needs the channel then.
+ */
+const RESULT_EXIT_GRACE_MS = 2_000;
 
 export function startTurn(spec: TurnSpec): TurnHandle {
   const abort = new AbortController();
@@ -56,6 +68,7 @@ export function startTurn(spec: TurnSpec): TurnHandle {
   }
 
   const durationHook: HookCallback = async (hookInput, toolUseId) => {
+    spec.onActivity?.();
     spec.recorder.noteHookDuration(toolUseId, (hookInput as { duration_ms?: unknown }).duration_ms);
     return {};
   };
@@ -67,9 +80,8 @@ export function startTurn(spec: TurnSpec): TurnHandle {
     abortController: abort,
     ...(spec.resume ? { resume: spec.resume } : {}),
     ...(spec.claudePath ? { pathToClaudeCodeExecutable: spec.claudePath } : {}),
-    spawnClaudeCodeProcess: spec.spawner ?? local.spawner,
     systemPrompt: { type: 'preset', preset: 'claude_code', ...(o.append_system_prompt ? { append: o.append_system_prompt } : {}) },
-    settingSources: ['user', 'project', 'local'],
+    settingSources: spec.projectSettings ? ['user', 'project', 'local'] : ['user'],
     permissionMode: o.permission_mode,
     ...(o.permission_mode === 'bypassPermissions' ? { allowDangerouslySkipPermissions: true } : {}),
     ...(o.allowed_tools ? { allowedTools: o.allowed_tools } : {}),
@@ -79,25 +91,44 @@ export function startTurn(spec: TurnSpec): TurnHandle {
     hooks: { PostToolUse: [{ hooks: [durationHook] }], PostToolUseFailure: [{ hooks: [durationHook] }] },
   };
 
+  let proc: SpawnedProcess | undefined;
+  const spawnClaude = spec.spawner ?? local.spawner;
+  options.spawnClaudeCodeProcess = (o) => (proc = spawnClaude(o));
   const q = query({ prompt: input(), options });
   let killTimer: NodeJS.Timeout | undefined;
+  let exitTimer: NodeJS.Timeout | undefined;
+  let endedAfterResult = false;
+  const endAfterResult = () => {
+    exitTimer = setTimeout(() => {
+      proc?.stdin.end();
+      exitTimer = setTimeout(() => {
+        endedAfterResult = true;
+        abort.abort();
+      }, INTERRUPT_GRACE_MS);
+    }, RESULT_EXIT_GRACE_MS);
+  };
 
   const done = (async (): Promise<TurnEnd> => {
     try {
       for await (const m of q) {
+        spec.onActivity?.();
         spec.recorder.handle(m);
-        if (m.type === 'result') endInput();
+        if (m.type === 'result' && !exitTimer) {
+          endInput();
+          endAfterResult();
+        }
       }
     } catch (e: unknown) {
-      if (!interruptReason) {
+      if (!interruptReason && !endedAfterResult) {
         const tail = redact(local.stderrTail().trim().split('\n').slice(-5).join('\n'), spec.secrets);
         return { kind: 'failed', message: redact((e as Error).message, spec.secrets) + (tail ? `\n${tail}` : '') };
       }
     } finally {
       endInput();
       clearTimeout(killTimer);
+      clearTimeout(exitTimer);
       // Whatever the turn left running in its process group (tool children) goes too.
-      killGroup(local.child()?.pid, 'SIGKILL');
+      local.killAll();
     }
     const result = spec.recorder.result;
     if (interruptReason) return { kind: 'interrupted', reason: interruptReason, result };

@@ -14,7 +14,7 @@ import {
   type ClaudeLogOutcome,
   type NewCommandLogRow,
 } from '../db/queries/command-logs.ts';
-import { insertMessage, listMessages } from '../db/queries/messages.ts';
+import { insertMessage, listMessages, type NewMessageRow } from '../db/queries/messages.ts';
 import { addSessionTotals, cancelQueuedTurns, listTurns, setTurnState, type TurnOutcome } from '../db/queries/turns.ts';
 import {
   findSession,
@@ -23,6 +23,7 @@ import {
   listSessions,
   setManaged,
   updateSession,
+  type NewSessionRow,
   type SessionRow,
 } from '../db/queries/sessions.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -30,6 +31,7 @@ import { decodeCursor, encodeCursor, isIdCursor, isTimeIdCursor } from '../lib/c
 import { Batcher } from '../lib/batcher.ts';
 import { AppError, conflict, notFound } from '../lib/errors.ts';
 import { toCommandLog, toMessage, toSession, toTurn } from './mappers.ts';
+import { addUserMessageWithTurn, createSessionWithTurn, storeFailedWorkspace, storePreparedWorkspace, type MessageWithTurnOptions, type Written } from './transactions.ts';
 import {
   TRANSITIONS,
   type CommandLog,
@@ -117,24 +119,55 @@ export class SessionService {
   async create(input: CreateSessionInput): Promise<Session> {
     let row: SessionRow;
     try {
-      row = await insertSession(this.db, {
-        id: input.id ?? randomUUID(),
-        managed: input.managed ?? false,
-        run_options: input.run_options ?? {},
-        claude_session_id: input.claude_session_id ?? null,
-        project_path: input.project_path,
-        project_type: input.project_type,
-        status: input.status ?? 'active',
-        source: input.source ?? 'api',
-        owner: input.owner ?? null,
-        metadata: input.metadata ?? {},
-      });
+      row = await insertSession(this.db, sessionRow(input));
     } catch (e: unknown) {
       throw mapUniqueViolation(e);
     }
     const session = toSession(row);
     this.events.publish({ type: 'session.created', session });
     return session;
+  }
+
+  /** A managed session and, with a first prompt, its message and queued turn: all stored or none. */
+  async createWithTurn(input: CreateSessionInput, prompt: NewMessageInput | undefined): Promise<{ session: Session; message?: Message | undefined; turnId?: number | undefined }> {
+    let w: Written;
+    try {
+      w = await createSessionWithTurn(this.db, sessionRow(input), prompt && messageRow(prompt));
+    } catch (e: unknown) {
+      throw mapUniqueViolation(e);
+    }
+    const session = toSession(w.session);
+    this.events.publish({ type: 'session.created', session });
+    const message = w.message && toMessage(w.message);
+    if (message) this.events.publish({ type: 'message.created', message });
+    return { session, message, turnId: w.turn && Number(w.turn.id) };
+  }
+
+  /** A user message and the queued turn that runs it, in one transaction (see transactions.ts). */
+  async addMessageWithTurn(sessionId: string, m: NewMessageInput, opts: MessageWithTurnOptions = {}): Promise<{ session: Session; message: Message; turnId: number }> {
+    const w = await addUserMessageWithTurn(this.db, sessionId, messageRow(m), opts);
+    const session = toSession(w.session);
+    if (w.sessionChanged) this.events.publish({ type: 'session.updated', session });
+    const message = toMessage(w.message!);
+    this.events.publish({ type: 'message.created', message });
+    return { session, message, turnId: Number(w.turn!.id) };
+  }
+
+  /** Stores a workspace prepared in the background; undefined when the session no longer exists. */
+  async storePreparedWorkspace(sessionId: string, record: Record<string, unknown>): Promise<Session | undefined> {
+    const row = await storePreparedWorkspace(this.db, sessionId, record);
+    if (!row) return undefined;
+    const session = toSession(row);
+    this.events.publish({ type: 'session.updated', session });
+    return session;
+  }
+
+  /** Records a workspace that could not be prepared (state failed, status error, a system message). */
+  async storeFailedWorkspace(sessionId: string, error: { code: string; message: string }, note: string): Promise<void> {
+    const w = await storeFailedWorkspace(this.db, sessionId, error, note);
+    if (!w) return;
+    this.events.publish({ type: 'message.created', message: toMessage(w.message) });
+    this.events.publish({ type: 'session.updated', session: toSession(w.session) });
   }
 
   async get(id: string): Promise<Session> {
@@ -188,13 +221,7 @@ export class SessionService {
   }
 
   async addMessage(sessionId: string, m: NewMessageInput): Promise<Message> {
-    const row = await insertMessage(this.db, {
-      session_id: sessionId,
-      direction: m.direction,
-      content: m.content,
-      source: m.source ?? 'api',
-      metadata: m.metadata ?? {},
-    });
+    const row = await insertMessage(this.db, { session_id: sessionId, ...messageRow(m) });
     if (!row) throw notFound('session', sessionId);
     const message = toMessage(row);
     this.events.publish({ type: 'message.created', message });
@@ -286,6 +313,25 @@ export class SessionService {
     const row = await findSession(this.db, sessionId);
     if (row) this.events.publish({ type: 'session.updated', session: toSession(row) });
   }
+}
+
+function sessionRow(input: CreateSessionInput): NewSessionRow {
+  return {
+    id: input.id ?? randomUUID(),
+    managed: input.managed ?? false,
+    run_options: input.run_options ?? {},
+    claude_session_id: input.claude_session_id ?? null,
+    project_path: input.project_path,
+    project_type: input.project_type,
+    status: input.status ?? 'active',
+    source: input.source ?? 'api',
+    owner: input.owner ?? null,
+    metadata: input.metadata ?? {},
+  };
+}
+
+function messageRow(m: NewMessageInput): Omit<NewMessageRow, 'session_id'> {
+  return { direction: m.direction, content: m.content, source: m.source ?? 'api', metadata: m.metadata ?? {} };
 }
 
 function pageById<T extends { id: number }>(items: T[], limit: number): Page<T> {

@@ -98,7 +98,7 @@ export async function summarizeChanges(host: GitHost, baseCommit: string | null)
     return { git: false, branch: null, commit: null, base_commit: null, files_changed: 0, lines_added: 0, lines_removed: 0, files: [], measured_at };
   }
   const [branch, commit] = await Promise.all([currentBranch(run), headCommit(run)]);
-  const numstat = await withScratchIndex(host, (env) => run(['diff', '--cached', '--numstat', '-z', '--no-renames', baseCommit ?? EMPTY_TREE, '--'], { env }));
+  const numstat = await withScratchIndex(host, (env) => run(['diff', '--cached', '--numstat', '-z', '--no-renames', '--no-ext-diff', '--no-textconv', baseCommit ?? EMPTY_TREE, '--'], { env }));
   const files: ChangeSummary['files'] = [];
   let added = 0;
   let removed = 0;
@@ -129,7 +129,7 @@ export async function diffChanges(host: GitHost, baseCommit: string | null, maxB
   if (!(await isGitWorkTree(run))) return { base_commit: null, commit: null, diff: '', truncated: false };
   const commit = await headCommit(run);
   const out = await withScratchIndex(host, (env) =>
-    run(['diff', '--cached', '--no-color', '--no-ext-diff', '--binary', baseCommit ?? EMPTY_TREE, '--'], { env, maxOutputBytes: maxBytes + 1 }),
+    run(['diff', '--cached', '--no-color', '--no-ext-diff', '--no-textconv', '--binary', baseCommit ?? EMPTY_TREE, '--'], { env, maxOutputBytes: maxBytes + 1 }),
   );
   const truncated = Buffer.byteLength(out) > maxBytes;
   return { base_commit: baseCommit, commit, diff: truncated ? Buffer.from(out).subarray(0, maxBytes).toString('utf8') : out, truncated };

@@ -9,7 +9,9 @@ import { headCommit, localGitHost, type GitHost } from './changes.ts';
 import { applyPolicy } from './cleanup.ts';
 import { credentialEnv } from './credentials.ts';
 import { GitError, runGit } from './git.ts';
-import { diskUsage, makeUniqueDir, removeInside, resolveAllowedDir } from './paths.ts';
+import { withConfigEntries } from './git-config-guard.ts';
+import { checkRemoteTarget } from './remote-target.ts';
+import { diskUsage, makeUniqueDir, removeInside, resolveWorkspaceInput } from './paths.ts';
 import type { CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
 import { isCommitId, parseRepoUrl, validateRef, type RepoUrl } from './validate.ts';
@@ -18,7 +20,7 @@ import type { WorkspacesConfig } from '../config.ts';
 /** Parses a repo URL and, for file:// URLs, checks the repository lies inside the allowed roots. */
 export function checkRepoUrl(input: unknown, config: WorkspacesConfig, field = 'repo_url'): RepoUrl {
   const parsed = parseRepoUrl(input, field);
-  if (parsed.kind === 'file') resolveAllowedDir(parsed.path, [...config.allowedRoots, config.dir], field);
+  if (parsed.kind === 'file') resolveWorkspaceInput(parsed.path, config, field);
   return parsed;
 }
 
@@ -29,7 +31,8 @@ export function checkRepoUrl(input: unknown, config: WorkspacesConfig, field = '
  */
 export async function cloneInto(config: WorkspacesConfig, dir: string, url: string, ref: string | undefined): Promise<void> {
   const { git } = config;
-  const env = credentialEnv(git.credentials, url);
+  const pins = await checkRemoteTarget(url, git.allowPrivateHosts);
+  const env = withConfigEntries(credentialEnv(git.credentials, url), pins);
   const depth = git.cloneDepth > 0 ? [`--depth=${git.cloneDepth}`] : [];
   const watch = async () => {
     const used = await diskUsage(dir);

@@ -19,7 +19,8 @@ import { checkRepoUrl, cloneInto } from './clone.ts';
 import { SandboxProcess } from './e2b-process.ts';
 import { shellLine, shellQuote } from './e2b-shell.ts';
 import { GitError, redactSecrets } from './git.ts';
-import { makeUniqueDir, removeInside, resolveAllowedDir } from './paths.ts';
+import { FIXED_OVERRIDES, withConfigEntries } from './git-config-guard.ts';
+import { makeUniqueDir, removeInside, resolveWorkspaceInput } from './paths.ts';
 import type { ClaudeSpawner, CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, str, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
 import { validateRef } from './validate.ts';
@@ -68,7 +69,7 @@ export class E2bProvider implements Provider {
     if (!config.e2b.apiKey) throw badRequest('e2b_not_configured', 'project_type e2b needs E2B_API_KEY on the server');
     const ref = req.ref === undefined ? undefined : validateRef(req.ref);
     const repo = req.repo_url === undefined ? undefined : checkRepoUrl(req.repo_url, config);
-    const source = req.project_path === undefined ? undefined : resolveAllowedDir(req.project_path, [...config.allowedRoots, config.dir]);
+    const source = req.project_path === undefined ? undefined : resolveWorkspaceInput(req.project_path, config);
     const name = folderName(req.sessionId);
     const staging = makeUniqueDir(config.dir, 'e2b', name);
     const tarball = path.join(os.tmpdir(), `cco-e2b-${name}-${process.pid}.tar.gz`);
@@ -117,7 +118,8 @@ export class E2bProvider implements Provider {
 
   private host(sb: Sandbox, workdir: string): GitHost {
     return {
-      git: (args, opts = {}) => this.run(sb, ['git', ...args], { cwd: workdir, envs: { GIT_TERMINAL_PROMPT: '0', ...(opts.env ?? {}) } }),
+      // The fixed overrides only (hooks, fsmonitor, pager...): the sandbox holds none of the server's secrets.
+      git: (args, opts = {}) => this.run(sb, ['git', ...args], { cwd: workdir, envs: withConfigEntries({ GIT_TERMINAL_PROMPT: '0', ...(opts.env ?? {}) }, FIXED_OVERRIDES) }),
       scratchIndex: async (index) => {
         const p = (await this.run(sb, ['mktemp'])).trim();
         await sb.commands.run(`if [ -f ${shellQuote(index)} ]; then cp -- ${shellQuote(index)} ${shellQuote(p)}; else rm -f -- ${shellQuote(p)}; fi`);

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { AppError } from '../lib/errors.ts';
+import { configuredNames, driverOverrides, FIXED_OVERRIDES, withConfigEntries } from './git-config-guard.ts';
 
 export interface GitOptions {
   cwd?: string | undefined;
@@ -29,9 +30,10 @@ export const GIT_ALLOW_PROTOCOL = 'http:https:ssh:git:file';
 export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const inherited = { ...process.env };
   // Tracing could print request headers (our credentials) to stderr, which feeds error messages.
-  for (const k of ['GIT_CURL_VERBOSE', 'GIT_TRACE_CURL', 'GIT_TRACE', 'GIT_TRACE_PACKET', 'GIT_CONFIG_COUNT', 'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE']) {
+  for (const k of ['GIT_CURL_VERBOSE', 'GIT_TRACE_CURL', 'GIT_TRACE', 'GIT_TRACE_PACKET', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_PARAMETERS', 'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_EXTERNAL_DIFF']) {
     delete inherited[k];
   }
+  for (const k of Object.keys(inherited)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(k)) delete inherited[k];
   return {
     ...inherited,
     GIT_TRACE_REDACT: '1',
@@ -40,7 +42,10 @@ export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     SSH_ASKPASS: '',
     GIT_ALLOW_PROTOCOL,
     // ssh must fail rather than ask about an unknown host key.
+    // The environment wins over core.sshCommand, so a repository's own ssh command never runs.
     GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes',
+    // Set (even empty) it hides core.gitProxy, which a repository could point at any command.
+    GIT_PROXY_COMMAND: '',
     LC_ALL: 'C',
     ...extra,
   };
@@ -68,8 +73,18 @@ export class GitError extends AppError {
 
 const STDERR_TAIL = 2000;
 
-/** Runs `git ...args`; rejects with GitError (already redacted) on a non-zero exit, a timeout or a watch abort. */
-export function runGit(args: readonly string[], opts: GitOptions): Promise<GitResult> {
+/**
+ * Runs `git ...args`; rejects with GitError (already redacted) on a non-zero exit, a timeout or a
+ * watch abort. Commands named by the repository's configuration never run (git-config-guard.ts).
+ */
+export async function runGit(args: readonly string[], opts: GitOptions): Promise<GitResult> {
+  // Without a cwd (clone, init) only the user's and system's config apply: listed from "/".
+  const names = await configuredNames(opts.cwd ?? '/', gitEnv(), Math.min(opts.timeoutMs, 30_000));
+  const env = withConfigEntries(opts.env ?? {}, [...FIXED_OVERRIDES, ...driverOverrides(names)]);
+  return spawnGit(args, { ...opts, env });
+}
+
+function spawnGit(args: readonly string[], opts: GitOptions): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', [...args], {
       cwd: opts.cwd,

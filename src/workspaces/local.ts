@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { headCommit, isGitWorkTree, localGitHost, type GitHost } from './changes.ts';
 import { applyPolicy } from './cleanup.ts';
 import { runGit } from './git.ts';
-import { diskUsage, makeUniqueDir, resolveAllowedDir } from './paths.ts';
+import { diskUsage, makeUniqueDir, resolveWorkspaceInput } from './paths.ts';
 import type { CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
 
@@ -21,7 +21,7 @@ export class LocalProvider implements Provider {
       await runGit(['init', '--quiet', '--', path], { timeoutMs: config.git.timeoutMs });
       return { kind: 'local', path, cleanup, owned: true, base_commit: null, created_at: new Date().toISOString() };
     }
-    const path = resolveAllowedDir(req.project_path, [...config.allowedRoots, config.dir]);
+    const path = resolveWorkspaceInput(req.project_path, config);
     const host = localGitHost(path, config.git.timeoutMs);
     const base = (await isGitWorkTree(host.git)) ? await headCommit(host.git) : null;
     return { kind: 'local', path, cleanup, owned: false, base_commit: base, created_at: new Date().toISOString() };

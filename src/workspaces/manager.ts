@@ -10,15 +10,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkspacesConfig } from '../config.ts';
 import { AppError, badRequest } from '../lib/errors.ts';
+import { Limiter } from '../lib/limiter.ts';
 import type { Logger } from '../logger.ts';
 import { PROJECT_TYPES, type ProjectType } from '../sessions/types.ts';
+import { checkRequest } from './check.ts';
 import { diffChanges, summarizeChanges, type ChangeSummary, type DiffResult } from './changes.ts';
 import { CloneProvider } from './clone.ts';
 import { E2bProvider } from './e2b.ts';
 import { KeyedQueue, redactSecrets } from './git.ts';
 import { LocalProvider } from './local.ts';
-import { isInside, resolveAllowedDir } from './paths.ts';
-import { CLEANUP_POLICIES, type ClaudeSpawner, type CleanupPolicy, type WorkspacePort, type WorkspaceRecord, type WorkspaceRequest } from './port.ts';
+import { isInside, resolveWorkspaceInput } from './paths.ts';
+import { CLEANUP_POLICIES, PREPARED_IN_BACKGROUND, type ClaudeSpawner, type CleanupPolicy, type WorkspacePort, type WorkspaceRecord, type WorkspaceRequest } from './port.ts';
 import type { Provider, ProviderContext, ReleaseOutcome } from './provider.ts';
 import { WorktreeProvider } from './worktree.ts';
 
@@ -27,12 +29,15 @@ export const KIND_FOLDERS: Record<ProjectType, string> = { local: 'local', githu
 
 export class WorkspaceManager implements WorkspacePort {
   private readonly providers: Record<ProjectType, Provider | undefined>;
+  /** Clones, fetches and diffs in flight (MAX_CONCURRENT_GIT_OPS); the rest wait their turn. */
+  private readonly gitOps: Limiter;
 
   constructor(
     private readonly config: WorkspacesConfig,
     private readonly logger: Logger,
   ) {
     fs.mkdirSync(config.dir, { recursive: true });
+    this.gitOps = new Limiter(config.maxConcurrentGitOps);
     const ctx: ProviderContext = { config, logger, queue: new KeyedQueue() };
     this.providers = {
       local: new LocalProvider(ctx),
@@ -48,11 +53,29 @@ export class WorkspaceManager implements WorkspacePort {
     return p;
   }
 
-  async prepare(req: WorkspaceRequest): Promise<WorkspaceRecord> {
+  /** Clones, fetches and diffs running now and waiting for a slot (MAX_CONCURRENT_GIT_OPS). */
+  get gitOpsInFlight(): { running: number; waiting: number } {
+    return { running: this.gitOps.running, waiting: this.gitOps.waiting };
+  }
+
+  async check(req: WorkspaceRequest): Promise<void> {
+    this.cleanupOf(req);
+    this.provider(req.project_type);
+    await checkRequest(req, this.config);
+  }
+
+  private cleanupOf(req: WorkspaceRequest): CleanupPolicy {
     const cleanup = req.cleanup ?? this.config.cleanup;
     if (!CLEANUP_POLICIES.includes(cleanup)) throw badRequest('invalid_cleanup', `cleanup must be one of ${CLEANUP_POLICIES.join(', ')}`);
+    return cleanup;
+  }
+
+  async prepare(req: WorkspaceRequest): Promise<WorkspaceRecord> {
+    const cleanup = this.cleanupOf(req);
     const provider = this.provider(req.project_type);
-    const record = await provider.prepare(req, cleanup);
+    // Local folders take milliseconds and are made inside a request: they never wait behind clones.
+    const heavy = PREPARED_IN_BACKGROUND.includes(req.project_type);
+    const record = heavy ? await this.gitOps.run(() => provider.prepare(req, cleanup)) : await provider.prepare(req, cleanup);
     record.session_id = req.sessionId;
     this.logger.info({ sessionId: req.sessionId, kind: record.kind, path: record.path, owned: record.owned }, 'workspace prepared');
     return record;
@@ -82,7 +105,7 @@ export class WorkspaceManager implements WorkspacePort {
 
   private isAllowedFolder(p: string): boolean {
     try {
-      resolveAllowedDir(p, [...this.config.allowedRoots, this.config.dir]);
+      resolveWorkspaceInput(p, this.config);
       return true;
     } catch {
       return false;
@@ -102,7 +125,7 @@ export class WorkspaceManager implements WorkspacePort {
     this.checkLocation(record);
     const host = await this.provider(record.kind).gitHost(record);
     if (!host) throw new AppError('workspace_gone', 'the workspace no longer exists (cleaned up)', 409);
-    return diffChanges(host, baseCommit(record), this.config.diffMaxBytes);
+    return this.gitOps.run(() => diffChanges(host, baseCommit(record), this.config.diffMaxBytes));
   }
 
   async release(record: WorkspaceRecord): Promise<void> {

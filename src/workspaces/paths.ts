@@ -24,19 +24,32 @@ function realOrUndefined(p: string): string | undefined {
 
 /**
  * Resolves a client-supplied folder to its real path and checks it is an
- * existing directory inside one of `roots` (themselves resolved). Refused: "..",
- * a symlink leading outside, a missing folder, a file.
+ * existing directory strictly inside one of `roots` (themselves resolved), and
+ * neither inside nor above any of `protectedDirs` (the orchestrator's own
+ * folders: WORKSPACES_DIR, DATA_DIR, CCO_HOME...). A root itself is refused: a
+ * session given a root (or WORKSPACES_DIR) would see every other session's
+ * folder. Refused as well: "..", a symlink leading outside, a missing folder, a file.
  */
-export function resolveAllowedDir(input: unknown, roots: readonly string[], field = 'project_path'): string {
+export function resolveAllowedDir(input: unknown, roots: readonly string[], field = 'project_path', protectedDirs: readonly string[] = []): string {
   const p = validateLocalPath(input, field);
   const real = realOrUndefined(p);
   if (real === undefined) throw badRequest('path_not_found', `${field} does not exist`);
   const realRoots = roots.map(realOrUndefined).filter((r): r is string => r !== undefined);
-  if (!realRoots.some((r) => isInside(r, real))) {
-    throw badRequest('path_not_allowed', `${field} is outside the allowed roots (ALLOWED_ROOTS)`);
+  if (!realRoots.some((r) => r !== real && isInside(r, real))) {
+    throw badRequest('path_not_allowed', `${field} must be a folder strictly inside the allowed roots (ALLOWED_ROOTS)`);
+  }
+  // A protected folder that does not exist yet still protects its would-be parents.
+  const guarded = protectedDirs.map((d) => realOrUndefined(d) ?? path.resolve(d));
+  if (guarded.some((d) => isInside(d, real) || isInside(real, d))) {
+    throw badRequest('path_not_allowed', `${field} is, contains or lies inside a folder of the orchestrator (WORKSPACES_DIR, DATA_DIR, CCO_HOME)`);
   }
   if (!fs.statSync(real).isDirectory()) throw badRequest('path_not_directory', `${field} is not a directory`);
   return real;
+}
+
+/** resolveAllowedDir with a workspace config's roots and the orchestrator's folders (WORKSPACES_DIR first). */
+export function resolveWorkspaceInput(input: unknown, config: { dir: string; allowedRoots: readonly string[]; protectedDirs?: readonly string[] | undefined }, field = 'project_path'): string {
+  return resolveAllowedDir(input, config.allowedRoots, field, [config.dir, ...(config.protectedDirs ?? [])]);
 }
 
 /**

@@ -40,7 +40,20 @@ export interface WorkspaceRecord {
 
 export type ClaudeSpawner = (options: SpawnOptions) => SpawnedProcess;
 
+/**
+ * Kinds whose workspace needs network or heavy git work (a clone, a fetch, a sandbox): their session is
+ * stored first with metadata.workspace.state `preparing` and the workspace is made in the background.
+ * Local folders are made inside the request (they take milliseconds).
+ */
+export const PREPARED_IN_BACKGROUND: readonly ProjectType[] = ['github', 'worktree', 'e2b'];
+
+/** A workspace's state as shown in metadata.workspace.state (a record without one is ready). */
+export const WORKSPACE_STATES = ['preparing', 'ready', 'failed'] as const;
+export type WorkspaceState = (typeof WORKSPACE_STATES)[number];
+
 export interface WorkspacePort {
+  /** Checks the request as prepare() would, making nothing (AppError 400 on bad input). */
+  check(req: WorkspaceRequest): Promise<void>;
   /** Validates the request (AppError 400 on bad input) and makes the workspace. */
   prepare(req: WorkspaceRequest): Promise<WorkspaceRecord>;
   /** Called after each turn; what it returns is stored as metadata.workspace.changes. */

@@ -17,10 +17,15 @@ import { applyPolicy } from './cleanup.ts';
 import { checkRepoUrl } from './clone.ts';
 import { credentialEnv } from './credentials.ts';
 import { runGit } from './git.ts';
-import { diskUsage, isInside, makeUniqueDir, removeInside, resolveAllowedDir } from './paths.ts';
+import { withConfigEntries } from './git-config-guard.ts';
+import { checkRemoteTarget } from './remote-target.ts';
+import { diskUsage, isInside, makeUniqueDir, removeInside, resolveWorkspaceInput } from './paths.ts';
 import type { CleanupPolicy, WorkspaceRecord, WorkspaceRequest } from './port.ts';
 import { folderName, str, type Provider, type ProviderContext, type ReleaseOutcome } from './provider.ts';
 import { isCommitId, validateRef } from './validate.ts';
+
+/** The stock upload-pack, named on every fetch so a configured one is never used. */
+const UPLOAD_PACK = 'git-upload-pack';
 
 interface Base {
   repo: string;
@@ -39,7 +44,7 @@ export class WorktreeProvider implements Provider {
     if (req.base_repo === undefined) throw badRequest('base_repo_required', 'project_type worktree needs base_repo (a local repository or a git URL)');
     const ref = req.ref === undefined ? undefined : validateRef(req.ref);
     const looksLikeUrl = typeof req.base_repo === 'string' && !req.base_repo.startsWith('/');
-    const base: Base = looksLikeUrl ? { repo: this.cachePath(req.base_repo), url: checkRepoUrl(req.base_repo, config, 'base_repo').url } : { repo: resolveAllowedDir(req.base_repo, [...config.allowedRoots, config.dir], 'base_repo'), url: undefined };
+    const base: Base = looksLikeUrl ? { repo: this.cachePath(req.base_repo), url: checkRepoUrl(req.base_repo, config, 'base_repo').url } : { repo: resolveWorkspaceInput(req.base_repo, config, 'base_repo'), url: undefined };
 
     return queue.run(base.url ? `url:${base.url}` : base.repo, async () => {
       if (base.url) await this.refreshCache(base.repo, base.url);
@@ -78,7 +83,8 @@ export class WorktreeProvider implements Provider {
 
   private async refreshCache(repo: string, url: string): Promise<void> {
     const { config } = this.ctx;
-    const env = credentialEnv(config.git.credentials, url);
+    const pins = await checkRemoteTarget(url, config.git.allowPrivateHosts);
+    const env = withConfigEntries(credentialEnv(config.git.credentials, url), pins);
     if (!fs.existsSync(path.join(repo, 'HEAD'))) {
       fs.mkdirSync(path.dirname(repo), { recursive: true });
       await removeInside(config.dir, repo); // a half-made cache from an interrupted clone
@@ -87,9 +93,14 @@ export class WorktreeProvider implements Provider {
       await this.git(['remote', 'add', '--', 'origin', url], repo);
       await this.git(['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*'], repo);
     }
-    await this.git(['fetch', '--quiet', '--prune', '--tags', '--', 'origin'], repo, { timeoutMs: config.git.cloneTimeoutMs, env });
+    // The URL and the upload-pack command are given here, never read from the cache's config: a
+    // session can write that config (its worktree points into the cache), and git takes the *first*
+    // remote.origin.uploadpack it reads, so no override could replace a planted one.
+    const net = { timeoutMs: config.git.cloneTimeoutMs, env };
+    await this.git(['fetch', '--quiet', '--prune', '--tags', `--upload-pack=${UPLOAD_PACK}`, '--', url, '+refs/heads/*:refs/remotes/origin/*'], repo, net);
     // Remember the upstream default branch, so a session without ref starts from it.
-    await this.git(['remote', 'set-head', '--auto', '--', 'origin'], repo, { timeoutMs: config.git.cloneTimeoutMs, env }).catch(() => '');
+    const head = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(await this.git(['ls-remote', '--symref', `--upload-pack=${UPLOAD_PACK}`, '--', url, 'HEAD'], repo, net).catch(() => ''));
+    if (head) await this.git(['symbolic-ref', 'refs/remotes/origin/HEAD', `refs/remotes/origin/${head[1]}`], repo).catch(() => '');
   }
 
   private async checkIsRepo(repo: string): Promise<void> {

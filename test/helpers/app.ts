@@ -22,6 +22,7 @@ export interface TestApp extends Core {
 
 export interface TestAppOptions {
   bodyLimitBytes?: number;
+  requestTimeoutMs?: number;
   resultMaxBytes?: number;
   runner?: Partial<RunnerConfig>;
   /** A port double, or workspace settings; default: the real WorkspaceManager on workspacesDir, ALLOWED_ROOTS = the temp folder. */
@@ -47,17 +48,27 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     workspacesDir,
     maxConcurrentRuns: 4,
     turnTimeoutS: 120,
+    turnStallWarnS: 120,
     defaultPermissionMode: 'acceptEdits',
     claudePath: undefined,
     envFile: undefined,
     passEnv: {},
+    allowDangerousModes: false,
+    allowProjectSettings: false,
+    secrets: [],
     ...opts.runner,
   };
   const resultMaxBytes = opts.resultMaxBytes ?? 50 * 1024;
   const workspaces = opts.workspaces && 'prepare' in opts.workspaces
     ? opts.workspaces
     : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
-  const core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus(opts.eventCapacity), runnerHooks: opts.runnerHooks });
+  let core: Core;
+  try {
+    core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus(opts.eventCapacity), runnerHooks: opts.runnerHooks });
+  } catch (e: unknown) {
+    if (!opts.db) await db.close();
+    throw e;
+  }
   await core.runner.start();
   const app = await buildApp({
     logger,
@@ -67,6 +78,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     workspaces: core.workspaceManager,
     hooks: core.hooks,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
+    requestTimeoutMs: opts.requestTimeoutMs,
     resultMaxBytes,
     events: core.events,
     webRoot: opts.webRoot,
@@ -80,6 +92,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     workspacesDir,
     async close() {
       await app.close();
+      await core.commands.stop();
       await core.runner.stop();
       if (!opts.db) await db.close();
     },

@@ -2,6 +2,8 @@
  * A private git server for credential tests: `git http-backend` (smart HTTP)
  * behind a node HTTP server that demands Basic auth. It records every
  * Authorization header it sees, so a test can prove the credential was sent.
+ * With `hold`, each clone's first request (ref discovery) waits until `hold`
+ * resolves: a test can keep clones in flight as long as it wants and count them.
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -10,15 +12,18 @@ export interface GitHttpServer {
   url: string;
   /** Authorization headers received, in order ('' when none was sent). */
   auth: string[];
+  /** Ref discovery requests waiting on `hold` now, and the most ever waiting at once. */
+  held: { now: number; most: number };
   close(): Promise<void>;
 }
 
 const BACKEND = '/usr/lib/git-core/git-http-backend';
 
-export async function startGitHttpServer(projectRoot: string, user: string, password: string): Promise<GitHttpServer> {
+export async function startGitHttpServer(projectRoot: string, user: string, password: string, opts: { hold?: () => Promise<void> } = {}): Promise<GitHttpServer> {
   const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   const auth: string[] = [];
-  const server = http.createServer((req, res) => {
+  const held = { now: 0, most: 0 };
+  const server = http.createServer(async (req, res) => {
     auth.push(req.headers.authorization ?? '');
     if (req.headers.authorization !== expected) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="private"' });
@@ -26,6 +31,12 @@ export async function startGitHttpServer(projectRoot: string, user: string, pass
       return;
     }
     const u = new URL(req.url ?? '/', 'http://x');
+    if (opts.hold && u.pathname.endsWith('/info/refs')) {
+      held.now += 1;
+      held.most = Math.max(held.most, held.now);
+      await opts.hold();
+      held.now -= 1;
+    }
     const cgi = spawn(BACKEND, [], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -70,6 +81,7 @@ export async function startGitHttpServer(projectRoot: string, user: string, pass
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     auth,
+    held,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

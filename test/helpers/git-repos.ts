@@ -65,9 +65,12 @@ export function testWorkspacesConfig(root: string, over: Partial<WorkspacesConfi
   return {
     dir: path.join(root, 'workspaces'),
     allowedRoots: [root],
+    protectedDirs: [],
     cleanup: 'keep',
-    git: { cloneDepth: 1, cloneTimeoutMs: 60_000, cloneMaxBytes: 512 * 1024 * 1024, timeoutMs: 30_000, credentials: [] },
+    // The local git HTTP servers of the tests listen on 127.0.0.1 (ALLOW_PRIVATE_GIT_HOSTS=127.0.0.1).
+    git: { cloneDepth: 1, cloneTimeoutMs: 60_000, cloneMaxBytes: 512 * 1024 * 1024, timeoutMs: 30_000, credentials: [], allowPrivateHosts: ['127.0.0.1'] },
     diffMaxBytes: 1024 * 1024,
+    maxConcurrentGitOps: 4,
     e2b: {
       apiKey: undefined,
       template: 'base',

@@ -23,6 +23,8 @@ export interface HookServer {
   published: OrchestratorEvent[];
   /** Requests received per path, counting redeliveries. */
   requests: string[];
+  /** Set by a test to answer some requests itself (a refusal, a failure) before the app sees them. */
+  respond: ((url: string, body: unknown) => { status: number; body: unknown } | undefined) | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
@@ -56,6 +58,12 @@ export async function startHookServer(): Promise<HookServer> {
     a.addHook('onRequest', async (req) => {
       requests.push(req.url);
     });
+    a.addHook('preValidation', async (req, reply) => {
+      const forced = server.respond?.(req.url, req.body);
+      if (!forced) return;
+      await reply.code(forced.status).send(forced.body);
+      return reply;
+    });
     await a.listen({ host: '127.0.0.1', port });
     port = (a.server.address() as { port: number }).port;
     app = a;
@@ -67,6 +75,7 @@ export async function startHookServer(): Promise<HookServer> {
     events: core.events,
     published,
     requests,
+    respond: undefined,
     start,
     async stop() {
       await app?.close();
@@ -107,10 +116,11 @@ export const queued = (spool: string) => {
   }
 };
 
-/** The delivery worker's pid, if one runs. */
+/** The delivery worker's pid, if one runs (worker.lock holds "<pid> <boot id> <start time>"). */
 export function workerPid(spool: string): number | undefined {
   try {
-    const pid = Number(fs.readFileSync(`${spool}/lock/pid`, 'utf8').trim().split(/\s+/)[0]);
+    const pid = Number(fs.readFileSync(`${spool}/worker.lock`, 'utf8').trim().split(/\s+/)[0]);
+    if (!(pid > 0)) return undefined;
     process.kill(pid, 0);
     return pid;
   } catch {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { readSettings, settingsPath } from '../../hooks/installer.ts';
 import { findForwarder } from '../../hooks/settings-merge.ts';
-import { flushSpool, inspectSpool, type SpoolState } from '../../hooks/spool.ts';
+import { flushSpool, inspectSpool, requeueDead, type SpoolState } from '../../hooks/spool.ts';
 import { HOOK_EVENTS } from '../../hooks/events.ts';
 import { parseUrl, resolveDir } from './hooks-args.ts';
 
@@ -32,10 +32,14 @@ function installedForwarder(claudeConfigDir: string) {
   return undefined;
 }
 
+const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+
 function describeSpool(s: SpoolState): string {
-  const age = s.oldestAgeMs !== undefined ? `, oldest ${Math.round(s.oldestAgeMs / 1000)} s old` : '';
+  const age = s.oldestAgeMs !== undefined ? `, oldest ${seconds(s.oldestAgeMs)} old` : '';
+  const failing = s.headFailing ? ` (failed so far: ${s.headFailing.replace(/^(\d+) (.*)$/, '$2, $1 tries')})` : '';
+  const dead = s.newestDead ? ` (newest ${s.newestDead.id}, ${seconds(s.newestDead.ageMs)} ago: ${s.newestDead.reason})` : '';
   const worker = s.workerPid ? `, delivery worker running (pid ${s.workerPid})` : '';
-  return `${s.queued} queued${age}, ${s.rejected} rejected${worker}`;
+  return `${s.queued} queued${age}${failing}, ${s.dead} dead-lettered${dead}${worker}`;
 }
 
 export function hooksStatusCommand(): Command {
@@ -47,6 +51,7 @@ export function hooksStatusCommand(): Command {
       const lines: string[] = [];
       const urls = new Set<string>();
       const spools = new Set<string>();
+      const commands: Array<Set<string>> = [];
       for (const [label, file] of [
         ['user', settingsPath({}, config.hooks.claudeConfigDir)],
         ['project', settingsPath({ project: opts.project ?? process.cwd() }, config.hooks.claudeConfigDir)],
@@ -61,10 +66,16 @@ export function hooksStatusCommand(): Command {
         const events = new Set(found.map((f) => f.event));
         const missing = HOOK_EVENTS.filter((e) => !events.has(e));
         lines.push(`${label}: ${file}: ${found.length ? `${events.size}/${HOOK_EVENTS.length} events${missing.length ? ` (missing: ${missing.join(', ')})` : ''}` : 'not installed'}`);
+        if (found.length) commands.push(new Set(found.map((f) => f.command)));
         for (const f of found) {
           if (f.url) urls.add(f.url);
           if (f.spoolDir) spools.add(f.spoolDir);
         }
+      }
+      // Two different commands both run for every event, each with its own event id, so non-tool events are stored twice.
+      const [a, b] = commands;
+      if (a && b && (a.size !== b.size || [...a].some((c) => !b.has(c)))) {
+        lines.push('warning: installed for the user and for the project with different commands: both run, so events other than tool calls are stored twice; keep one (cco hooks uninstall --user or --project)');
       }
       if (config.hooks.envUrl) urls.add(config.hooks.envUrl);
       if (config.hooks.envSpoolDir) spools.add(config.hooks.envSpoolDir);
@@ -84,20 +95,24 @@ export function hooksFlushCommand(): Command {
     .description('Deliver queued hook events now, in order; exits 1 if some are still queued (for the end of a CI job).')
     .option('--url <url>', 'server URL (default CCO_HOOK_URL or http://127.0.0.1:PORT)', parseUrl)
     .option('--spool <dir>', 'spool folder (default CCO_SPOOL_DIR or CCO_HOME/spool)')
+    .option('--retry-dead', 'first put dead-lettered events back in the queue (after the cause is fixed)')
     .option('--wait <seconds>', 'keep retrying while the server is down, up to this long', (v) => {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds');
       return n;
     }, 0)
-    .action(async (opts: { url?: string; spool?: string; wait: number }) => {
+    .action(async (opts: { url?: string; spool?: string; wait: number; retryDead?: boolean }) => {
       const config = loadConfig();
       // Without flags: the environment, else what the hooks of this project (or the user) were installed with.
       const installed = installedForwarder(config.hooks.claudeConfigDir);
       const spoolDir = opts.spool ? resolveDir(opts.spool) : (config.hooks.envSpoolDir ?? installed?.spoolDir ?? config.hooks.defaultSpoolDir);
       const url = opts.url ?? config.hooks.envUrl ?? installed?.url ?? config.hooks.defaultUrl;
+      const requeued = opts.retryDead ? requeueDead(spoolDir) : 0;
       const before = inspectSpool(spoolDir);
       const after = await flushSpool({ url, spoolDir, waitMs: opts.wait * 1000 });
-      const delivered = Math.max(0, before.queued - after.queued);
+      // Dead letters made by this flush left the queue without being delivered.
+      const delivered = Math.max(0, before.queued - after.queued - Math.max(0, after.dead - before.dead));
+      if (requeued) process.stdout.write(`${requeued} dead-lettered event(s) put back in the queue\n`);
       process.stdout.write(`${path.resolve(spoolDir)}: ${delivered} delivered to ${url}; ${describeSpool(after)}\n`);
       if (after.queued > 0) process.exitCode = 1;
     });

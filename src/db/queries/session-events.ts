@@ -9,7 +9,8 @@ export type SessionEventRow = Selectable<SessionEventsTable>;
 export interface NewSessionEventRow {
   session_id: string;
   event: string;
-  event_key: string;
+  /** The sender's event id (x-cco-event-id or Idempotency-Key); null when it sent none. */
+  event_key: string | null;
   data: Record<string, unknown>;
 }
 
@@ -31,7 +32,7 @@ export async function upsertClaudeSession(db: Executor, seed: ClaudeSessionSeed)
   return { row: session as SessionRow, created };
 }
 
-/** Inserts the event; undefined when (session, event, key) is already stored (a redelivery). */
+/** Inserts the event; undefined when (session, event, key) is already stored (a redelivery). A null key never conflicts. */
 export async function insertSessionEvent(db: Executor, e: NewSessionEventRow): Promise<SessionEventRow | undefined> {
   const r = await sql<SessionEventRow>`
     insert into session_events (session_id, event, event_key, data)

@@ -91,3 +91,13 @@ export async function setManaged(db: Executor, id: string, runOptions: Record<st
     .returningAll()
     .executeTakeFirst();
 }
+
+/** Stores a prepared workspace: its folder becomes project_path, its record metadata.workspace. */
+export async function setWorkspace(db: Executor, id: string, projectPath: string, workspace: Record<string, unknown>): Promise<SessionRow | undefined> {
+  return db
+    .updateTable('sessions')
+    .set({ project_path: projectPath, metadata: sql`jsonb_set(metadata, '{workspace}', ${jsonb(workspace)})`, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,7 +1,7 @@
 /** SQL for turns and the runner's columns on sessions. */
 import { sql, type Selectable } from 'kysely';
 import type { TurnsTable } from '../schema.ts';
-import type { Executor } from './sessions.ts';
+import { jsonb, type Executor } from './sessions.ts';
 
 export type TurnRow = Selectable<TurnsTable>;
 
@@ -140,4 +140,52 @@ export async function resetTurnStates(db: Executor): Promise<void> {
 export async function listPausedManagedSessionIds(db: Executor): Promise<string[]> {
   const rows = await db.selectFrom('sessions').select('id').where('managed', '=', true).where('status', '=', 'paused').execute();
   return rows.map((r) => r.id);
+}
+
+export async function listQueuedTurnIds(db: Executor, sessionId: string): Promise<number[]> {
+  const rows = await db.selectFrom('turns').select('id').where('session_id', '=', sessionId).where('status', '=', 'queued').orderBy('id', 'asc').execute();
+  return rows.map((r) => Number(r.id));
+}
+
+/**
+ * Start-up recovery: gives a queued turn to every user message a managed session
+ * acknowledged but never ran (stored by an older version, or by a crash between
+ * the two writes). Left alone: messages stored without a run on purpose
+ * (`metadata.run = false`), prompts recorded from hooks (they ran outside), and
+ * anything older than the session's newest turn (its history before the
+ * orchestrator took it over). Returns the turns made, oldest first.
+ */
+export async function insertTurnsForUnrunMessages(db: Executor): Promise<TurnRow[]> {
+  const r = await sql<TurnRow>`
+    insert into turns (session_id, message_id, prompt, source)
+    select m.session_id, m.id, m.content, m.source
+    from session_messages m join sessions s on s.id = m.session_id
+    where m.direction = 'user' and s.managed and s.status <> 'completed'
+      and coalesce(s.metadata->'workspace'->>'state', 'ready') = 'ready'
+      and m.metadata->'hook_event' is null
+      and coalesce(m.metadata->>'run', '') <> 'false'
+      and not exists (select 1 from turns t where t.message_id = m.id)
+      and m.id > coalesce((select max(t.message_id) from turns t where t.session_id = m.session_id), 0)
+    order by m.id
+    returning *`.execute(db);
+  return r.rows;
+}
+
+/**
+ * Start-up recovery: sessions whose workspace was still being prepared when the
+ * server stopped. Their preparation died with it; they are marked failed (state
+ * failed, status error) and their queued turns cancelled. Returns their ids.
+ */
+export async function failPreparingWorkspaces(db: Executor, error: { code: string; message: string }): Promise<string[]> {
+  const r = await sql<{ id: string }>`
+    with failed as (
+      update sessions set status = case when status = 'completed' then status else 'error' end, turn_state = 'idle', updated_at = now(),
+        metadata = jsonb_set(metadata, '{workspace}', (metadata->'workspace') || jsonb_build_object('state', 'failed', 'error', ${jsonb(error)}))
+      where metadata->'workspace'->>'state' = 'preparing'
+      returning id
+    ), cancelled as (
+      update turns set status = 'cancelled', ended_at = now() where status = 'queued' and session_id in (select id from failed)
+    )
+    select id from failed`.execute(db);
+  return r.rows.map((row) => row.id);
 }

@@ -1,7 +1,7 @@
 /** Endpoints Claude Code's hooks post to (directly, or through the cco-hook forwarder's spool). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { HOOK_EVENTS, parseEventName } from '../../hooks/events.ts';
+import { HOOK_EVENTS, parseEventId, parseEventName } from '../../hooks/events.ts';
 import type { HookIngest } from '../../hooks/ingest.ts';
 import { toolHookToLog } from '../../hooks/tool-event.ts';
 import type { SessionService } from '../../sessions/service.ts';
@@ -24,7 +24,7 @@ const eventAckSchema = z.object({
 
 export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks: HookIngest; resultMaxBytes: number }> = async (app, opts) => {
   // A rejected event (malformed, oversized, unknown kind) is logged once, here; the
-  // forwarder moves it aside instead of retrying, so it does not repeat.
+  // forwarder dead-letters a 400/413/415/422 instead of retrying, so it does not repeat.
   app.addHook('onError', async (req, _reply, err) => {
     req.log.warn({ url: req.url.split('?')[0], code: (err as { code?: string }).code, reason: err.message.slice(0, 300) }, 'hook event rejected');
   });
@@ -63,15 +63,21 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
         'The body is the JSON Claude Code gives the hook. Tool events become command logs, UserPromptSubmit a user message,',
         "Stop an assistant message (last_assistant_message); every non-tool event is listed by GET /api/sessions/{id}/events.",
         "An unknown Claude Code session_id becomes a new session (source cli); SessionEnd marks it completed.",
-        'A redelivered event is stored once (tool_use_id for tool events, the payload itself for the others): duplicate=true.',
+        'Tool events are stored once per tool_use_id. Other events are deduplicated on the sender\'s event id, the x-cco-event-id header',
+        '(the cco-hook forwarder sends one per event) or else an Idempotency-Key header: a redelivery with the same id gives duplicate=true;',
+        'an event without either is always stored, so two identical events are two rows.',
       ].join(' '),
       params: z.object({ event: z.string().max(100) }),
+      headers: z.looseObject({
+        'x-cco-event-id': z.string().optional().describe("The sender's id for this event (1-200 visible ASCII characters); a second event with the same id is a redelivery."),
+        'idempotency-key': z.string().optional().describe('Used as the event id when x-cco-event-id is absent.'),
+      }),
       body: hookEventBody,
       response: { 200: eventAckSchema, 400: errorSchema, 413: errorSchema, 415: errorSchema },
     },
   }, async (req) => {
     const event = parseEventName(req.params.event);
-    const r = await opts.hooks.ingest(event, req.body);
+    const r = await opts.hooks.ingest(event, req.body, parseEventId(req.headers));
     return { ok: true as const, ...r };
   });
 };

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.ts';
 import type { SessionService } from '../../sessions/service.ts';
+import { workspaceState } from '../../sessions/transactions.ts';
 import { asWorkspaceRecord, type WorkspaceManager } from '../../workspaces/manager.ts';
 import type { WorkspaceRecord } from '../../workspaces/port.ts';
 import { errorSchema, idParams } from '../schemas.ts';
@@ -23,7 +24,11 @@ const errors = { 404: errorSchema, 409: errorSchema };
 
 export const workspaceRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; workspaces: WorkspaceManager }> = async (app, { sessions, workspaces }) => {
   const recordOf = async (id: string): Promise<WorkspaceRecord> => {
-    const record = asWorkspaceRecord((await sessions.get(id)).metadata.workspace);
+    const { metadata } = await sessions.get(id);
+    const state = workspaceState(metadata);
+    if (state === 'preparing') throw new AppError('workspace_preparing', 'the workspace is still being prepared; try again when metadata.workspace.state is ready', 409);
+    if (state === 'failed') throw new AppError('workspace_failed', 'the workspace could not be prepared (see metadata.workspace.error)', 409);
+    const record = asWorkspaceRecord(metadata.workspace);
     if (!record) throw new AppError('no_workspace', 'this session has no workspace record', 404);
     return record;
   };

@@ -14,10 +14,13 @@ export function MetadataPanel({ session }: { session: Session }) {
   const run = session.run_options ?? {};
   const t = session.totals;
   const other = Object.entries(session.metadata);
+  // preparing while a clone runs in the background, failed if it could not be made (README, Workspace state).
+  const state = (session.metadata.workspace as { state?: unknown } | undefined)?.state;
+  const notReady = typeof state === 'string' && state !== 'ready' ? `, workspace ${state}` : '';
   const rows: [string, string][] = [
     ['Session id', session.id],
     ['Claude session id', show(session.claude_session_id)],
-    ['Workspace', `${session.project_path} (${session.project_type})`],
+    ['Workspace', `${session.project_path || '–'} (${session.project_type}${notReady})`],
     ['Source', session.source],
     ['Run by the orchestrator', session.managed ? 'yes' : session.managed === false ? 'no (recorded only)' : '–'],
     ['Created', formatTime(session.created_at)],
