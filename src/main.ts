@@ -12,7 +12,7 @@ import { migrate } from './db/migrate.ts';
 import { EventBus } from './events/bus.ts';
 import { HookIngest } from './hooks/ingest.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { Runner } from './runner/runner.ts';
+import { Runner, type RunnerHooks } from './runner/runner.ts';
 import { SessionCommands } from './runner/session-commands.ts';
 import { SessionService } from './sessions/service.ts';
 import { WorkspaceManager } from './workspaces/manager.ts';
@@ -38,13 +38,15 @@ export function createCore(deps: {
   /** Workspace settings (the real WorkspaceManager) or a port double; default: the settings' defaults on runner.workspacesDir. */
   workspaces?: WorkspacesConfig | WorkspacePort | undefined;
   events?: EventBus | undefined;
+  /** Test seams for the runner (tests only). */
+  runnerHooks?: RunnerHooks | undefined;
 }): Core {
   const events = deps.events ?? new EventBus();
   const sessions = new SessionService(deps.database, events);
   const given = deps.workspaces ?? workspacesConfigFor(deps.runner.workspacesDir);
   const workspaceManager = 'prepare' in given ? undefined : new WorkspaceManager(given, deps.logger);
   const workspaces: WorkspacePort = workspaceManager ?? (given as WorkspacePort);
-  const runner = new Runner({ database: deps.database, sessions, workspaces, logger: deps.logger, config: deps.runner, resultMaxBytes: deps.resultMaxBytes });
+  const runner = new Runner({ database: deps.database, sessions, workspaces, logger: deps.logger, config: deps.runner, resultMaxBytes: deps.resultMaxBytes, hooks: deps.runnerHooks });
   const commands = new SessionCommands({
     sessions,
     runner,

@@ -88,6 +88,8 @@ export interface TurnsTable {
   started_at: Date | null;
   ended_at: Date | null;
   init_at: Date | null;
+  /** The Claude Code session the turn ran in (per-turn cost is computed within it). */
+  claude_session_id: string | null;
   pid: number | null;
   cost_usd: number | null;
   input_tokens: number | null;

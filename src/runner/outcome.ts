@@ -9,8 +9,11 @@ const REASON_TEXT = {
   timeout: '',
 } as const;
 
-/** `previousCost` is the session's running total before this turn: Claude Code reports cost cumulatively. */
-export function outcomeOf(end: TurnEnd, previousCost: number): TurnOutcome {
+/**
+ * `costBefore` is what earlier turns of the same Claude Code session recorded: Claude Code reports
+ * cost as that session's running total (carried across resumes), so the turn's share is the difference.
+ */
+export function outcomeOf(end: TurnEnd, costBefore: number): TurnOutcome {
   if (end.kind === 'failed') {
     return { status: 'error', cost_usd: null, input_tokens: null, output_tokens: null, num_turns: null, duration_ms: null, is_error: true, subtype: null, terminal_reason: null, error: end.message.slice(0, 4000) };
   }
@@ -18,7 +21,7 @@ export function outcomeOf(end: TurnEnd, previousCost: number): TurnOutcome {
   const status = end.kind === 'interrupted' ? (end.reason === 'timeout' ? 'timed_out' : 'interrupted') : end.result.is_error ? 'error' : 'completed';
   return {
     status,
-    cost_usd: r?.total_cost_usd != null ? Math.max(0, r.total_cost_usd - previousCost) : null,
+    cost_usd: r?.total_cost_usd != null ? Math.max(0, r.total_cost_usd - costBefore) : null,
     input_tokens: r?.input_tokens ?? null,
     output_tokens: r?.output_tokens ?? null,
     num_turns: r?.num_turns ?? null,

@@ -7,19 +7,22 @@
 import fs from 'node:fs';
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { claimTurn, failPreparingWorkspaces, finishTurn, insertTurnsForUnrunMessages, listOpenTurns, listQueuedTurnIds, listPausedManagedSessionIds, markTurnInit, requeueTurn, resetTurnStates, setTurnPid } from '../db/queries/turns.ts';
+import { cancelClaimedTurn, claimTurn, claudeSessionCostBefore, finishTurn, listQueuedTurnIds, markTurnInit, requeueTurn, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
-import type { Message, Session, Source } from '../sessions/types.ts';
+import type { Session, Source } from '../sessions/types.ts';
 import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
 import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-env.ts';
-import { loadsProjectSettings, parseRunOptions, type RunOptions } from './options.ts';
+import { loadsProjectSettings, parseRunOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
 import { watchStall } from './stall-watcher.ts';
 import { StreamRecorder } from './stream-recorder.ts';
-import { startTurn, type InterruptReason, type TurnEnd, type TurnHandle } from './turn.ts';
-import { describeEnd, emptyOutcome, outcomeOf } from './outcome.ts';
+import { startTurn, type InterruptReason, type TurnEnd } from './turn.ts';
+import { describeEnd, outcomeOf } from './outcome.ts';
+import { recordFailedTurn, recoverTurns } from './recovery.ts';
+import { replayPrompt } from './replay.ts';
+import type { Attempt, Run, RunnerHooks } from './run.ts';
 
 export interface RunnerDeps {
   database: Database;
@@ -28,13 +31,16 @@ export interface RunnerDeps {
   logger: Logger;
   config: RunnerConfig;
   resultMaxBytes: number;
+  /** Test seams; absent in production. */
+  hooks?: RunnerHooks | undefined;
 }
 
 export class Runner {
   readonly #scheduler: Scheduler;
-  readonly #active = new Map<string, TurnHandle>();
-  readonly #runningTurns = new Set<number>();
-  readonly #closing = new Set<string>();
+  /** The turn each session is running (set-up, Claude Code and finishing), by session id. */
+  readonly #runs = new Map<string, Run>();
+  /** The last turn-state write of each session (see #syncTurnState). */
+  readonly #stateWrites = new Map<string, Promise<void>>();
   readonly #fileEnv: Record<string, string>;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -55,67 +61,17 @@ export class Runner {
 
   /** Recovers from the previous run (crash or not), then starts queued turns. Idempotent. */
   start(): Promise<void> {
-    this.#starting ??= this.#recover().then(() => {
+    this.#starting ??= recoverTurns({ db: this.db, sessions: this.deps.sessions, scheduler: this.#scheduler, logger: this.deps.logger }).then(() => {
       this.#accepting = true;
       this.#pump();
     });
     return this.#starting;
   }
 
-  async #recover(): Promise<void> {
-    await this.#recoverWrites();
-    for (const t of await listOpenTurns(this.db)) {
-      if (t.status === 'running') {
-        // Its process died with the old server (pdeathsig); its tools may not have. They are
-        // found by the marker in their environment, never by the stored pid, which may be reused.
-        killByEnv('CCO_TURN', turnMarker(t.session_id, t.id));
-        if (!t.init_at) {
-          // Claude Code never reported the turn's start, so its prompt is not in the
-          // transcript and nothing ran: run the turn again rather than lose the prompt.
-          await requeueTurn(this.db, t.id);
-          this.#scheduler.add({ turnId: t.id, sessionId: t.session_id });
-          continue;
-        }
-        await this.deps.sessions.addMessage(t.session_id, {
-          direction: 'system',
-          content: 'The turn was interrupted because the server stopped while it ran. Send a message to continue.',
-          source: 'api',
-          metadata: { turn_id: t.id, reason: 'server_restart' },
-        });
-        const outcome = emptyOutcome('interrupted', 'server stopped while the turn ran');
-        await finishTurn(this.db, t.id, outcome);
-        await this.deps.sessions.recordTurnTotals(t.session_id, outcome, null);
-      } else {
-        this.#scheduler.add({ turnId: t.id, sessionId: t.session_id });
-      }
-    }
-    for (const id of await listPausedManagedSessionIds(this.db)) this.#scheduler.hold(id);
-    await resetTurnStates(this.db);
-  }
-
-  /**
-   * What a crash between writes (or an older version) left: workspaces that were being prepared
-   * (their preparation died with the server) and user messages that were acknowledged without a turn.
-   */
-  async #recoverWrites(): Promise<void> {
-    const failed = await failPreparingWorkspaces(this.db, { code: 'server_restart', message: 'the server stopped while the workspace was being prepared' });
-    for (const sessionId of failed) {
-      await this.deps.sessions.addMessage(sessionId, {
-        direction: 'system',
-        content: 'The workspace could not be prepared because the server stopped while it was being made. Start a new session.',
-        source: 'api',
-        metadata: { reason: 'workspace_failed', error_code: 'server_restart' },
-      });
-    }
-    const queued = await insertTurnsForUnrunMessages(this.db);
-    if (queued.length > 0) this.deps.logger.warn({ turns: queued.map((t) => Number(t.id)) }, 'queued turns for user messages stored without one');
-    if (failed.length > 0) this.deps.logger.warn({ sessions: failed }, 'workspaces left preparing by the previous run marked failed');
-  }
-
   /** Schedules a turn already stored as queued (with its message, in one transaction). */
   async enqueue(sessionId: string, turnId: number): Promise<void> {
     this.#scheduler.add({ turnId, sessionId });
-    if (!this.#scheduler.isRunning(sessionId)) await this.deps.sessions.setTurnState(sessionId, 'queued');
+    await this.#syncTurnState(sessionId);
     this.#pump();
   }
 
@@ -127,7 +83,8 @@ export class Runner {
   }
 
   isTurnRunning(turnId: number): boolean {
-    return this.#runningTurns.has(turnId);
+    for (const run of this.#runs.values()) if (run.turnId === turnId) return true;
+    return false;
   }
 
   queuePosition(sessionId: string): number | null {
@@ -137,7 +94,7 @@ export class Runner {
   /** Interrupts the running turn and holds queued ones until resume(). */
   pause(sessionId: string): void {
     this.#scheduler.hold(sessionId);
-    this.#active.get(sessionId)?.interrupt('paused');
+    this.#runs.get(sessionId)?.handle?.interrupt('paused');
   }
 
   resume(sessionId: string): void {
@@ -145,60 +102,74 @@ export class Runner {
     this.#pump();
   }
 
-  /** Interrupts the running turn and drops queued ones (the caller cancels them in the database). */
+  /**
+   * Interrupts the running turn (or stops it before Claude Code starts) and drops queued ones (the
+   * caller cancels them in the database). Resolves when the turn is fully finished, after-turn
+   * change scan included, so the caller may then release the workspace.
+   */
   close(sessionId: string): Promise<void> {
-    this.#closing.add(sessionId);
     this.#scheduler.drop(sessionId);
-    const handle = this.#active.get(sessionId);
-    handle?.interrupt('completed');
-    const done = handle ? handle.done.then(() => undefined) : Promise.resolve();
-    return done.finally(() => this.#closing.delete(sessionId));
+    const run = this.#runs.get(sessionId);
+    if (!run) return Promise.resolve();
+    run.stop = 'completed'; // over a shutdown too: a closed session has nothing to run again
+    run.handle?.interrupt('completed');
+    return run.done;
   }
 
-  /** Stops taking turns and interrupts running ones; they are recorded as interrupted. */
+  /** Stops taking turns and interrupts running ones; they are recorded as interrupted (or queued again if they had not started). */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#accepting = false;
-      const running = [...this.#active.values()];
-      for (const h of running) h.interrupt('shutdown');
-      await Promise.allSettled(running.map((h) => h.done));
-      await this.#settled();
+      for (const run of this.#runs.values()) {
+        run.stop ??= 'shutdown';
+        run.handle?.interrupt('shutdown');
+      }
+      while (this.#runs.size) await Promise.allSettled([...this.#runs.values()].map((r) => r.done));
     })();
     return this.#stopping;
-  }
-
-  #inflight = new Set<Promise<void>>();
-  async #settled(): Promise<void> {
-    while (this.#inflight.size) await Promise.allSettled([...this.#inflight]);
   }
 
   #pump(): void {
     if (!this.#accepting) return;
     for (const t of this.#scheduler.take()) {
-      this.#runningTurns.add(t.turnId);
-      const p = this.#run(t.turnId, t.sessionId)
+      const run: Run = { turnId: t.turnId, stop: undefined, handle: undefined, done: Promise.resolve(), settled: false };
+      this.#runs.set(t.sessionId, run);
+      run.done = this.#run(run, t.sessionId)
         .catch((e: unknown) => this.deps.logger.error({ err: e, sessionId: t.sessionId, turnId: t.turnId }, 'turn failed unexpectedly'))
         .finally(() => {
-          this.#inflight.delete(p);
-          this.#runningTurns.delete(t.turnId);
+          this.#runs.delete(t.sessionId);
           this.#scheduler.finished(t.sessionId);
           this.#pump();
         });
-      this.#inflight.add(p);
     }
   }
 
-  async #run(turnId: number, sessionId: string): Promise<void> {
-    const log = this.deps.logger.child({ sessionId, turnId });
-    const turn = await claimTurn(this.db, turnId);
+  async #run(run: Run, sessionId: string): Promise<void> {
+    const log = this.deps.logger.child({ sessionId, turnId: run.turnId });
+    const turn = await claimTurn(this.db, run.turnId);
     if (!turn) return; // cancelled while waiting
+    try {
+      await this.#runClaimed(run, turn, log);
+    } catch (e: unknown) {
+      // A database error (or any other) must not leave the turn and the session "running".
+      await recordFailedTurn({ db: this.db, sessions: this.deps.sessions, log }, run.turnId, sessionId, e, () => this.#settle(run, sessionId));
+    }
+  }
+
+  async #runClaimed(run: Run, turn: TurnRow, log: Logger): Promise<void> {
+    const { turnId } = run;
+    const sessionId = turn.session_id;
+    await this.deps.hooks?.claimed?.({ sessionId, turnId });
     const session = await this.deps.sessions.get(sessionId);
-    await this.deps.sessions.setTurnState(sessionId, 'running');
+    // Closed after the turn was queued (here or by another server): it must not run.
+    if (session.status === 'completed') run.stop = 'completed';
+    await this.#syncTurnState(sessionId);
     const options = parseRunOptions(session.run_options, { permission_mode: this.deps.config.defaultPermissionMode, timeout_s: this.deps.config.turnTimeoutS });
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
     const cwd = workspace?.path ?? session.project_path;
     const env = buildClaudeEnv({ passEnv: this.deps.config.passEnv, fileEnv: this.#fileEnv, sessionId, turnId, bypassPermissions: options.permission_mode === 'bypassPermissions' });
     const secrets = secretValues(env, this.deps.config.secrets);
+    let claudeSessionId = session.claude_session_id;
     const recorder = new StreamRecorder({
       secrets,
       sessions: this.deps.sessions,
@@ -207,8 +178,9 @@ export class Runner {
       source: turn.source as Source,
       resultMaxBytes: this.deps.resultMaxBytes,
       onClaudeSessionId: async (id) => {
-        await markTurnInit(this.db, turnId);
-        if (id !== session.claude_session_id) await this.deps.sessions.update(sessionId, { claude_session_id: id });
+        await markTurnInit(this.db, turnId, id);
+        if (id !== claudeSessionId) await this.deps.sessions.update(sessionId, { claude_session_id: id });
+        claudeSessionId = id;
       },
     });
 
@@ -223,7 +195,7 @@ export class Runner {
       // Stored while the server allowed it; the setting is checked again for every turn.
       end = { kind: 'failed', message: 'permission_mode bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES); start a new session with another mode.' };
     } else {
-      const attempt = { turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
+      const attempt: Attempt = { run, turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
       end = await this.#execute(attempt, turn.prompt, session.claude_session_id ?? undefined);
       if (session.claude_session_id && end.kind === 'failed' && MISSING_TRANSCRIPT.test(end.message)) {
         // Claude Code's transcript is gone (killed before writing it, or another machine's disk):
@@ -235,28 +207,40 @@ export class Runner {
           source: 'api',
           metadata: { turn_id: turnId, reason: 'transcript_missing', previous_claude_session_id: session.claude_session_id },
         });
-        end = await this.#execute(attempt, await this.#replayPrompt(sessionId, turn.message_id, turn.prompt), undefined);
+        end = await this.#execute(attempt, await replayPrompt(this.deps.sessions, sessionId, turn.message_id, turn.prompt), undefined);
       }
     }
-    if (end.kind === 'interrupted' && (end.reason === 'shutdown' || end.reason === 'paused') && !recorder.claudeSessionId) {
-      // Stopped before Claude Code took the prompt in: nothing ran, so the turn waits to run again.
-      await requeueTurn(this.db, turnId);
-      this.#scheduler.add({ turnId, sessionId });
-      await this.deps.sessions.setTurnState(sessionId, 'queued');
-      log.info({ reason: end.reason }, 'turn stopped before it started; queued again');
+    if (end.kind === 'interrupted' && !recorder.claudeSessionId && (run.stop === 'completed' || end.reason === 'shutdown' || end.reason === 'paused')) {
+      // Stopped before Claude Code took the prompt in: nothing ran. A closed session's turn is
+      // cancelled; one stopped by shutdown or pause waits to run again.
+      await this.#stoppedBeforeStart(run, sessionId, log, end.reason);
       return;
     }
     if (end.kind !== 'result') recorder.closeOpenTools(end.kind === 'interrupted' ? `Interrupted (${end.reason}) before the tool finished.` : 'The turn failed before the tool finished.');
     await recorder.flush();
-    await this.#finish(turnId, session, end, options.timeout_s, workspace);
+    await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id);
     log.info({ outcome: end.kind }, 'turn ended');
   }
 
-  async #execute(
-    a: { turnId: number; sessionId: string; cwd: string; options: RunOptions; env: Record<string, string>; secrets: string[]; recorder: StreamRecorder; workspace: WorkspaceRecord | undefined; log: Logger },
-    prompt: string,
-    resume: string | undefined,
-  ): Promise<TurnEnd> {
+  async #stoppedBeforeStart(run: Run, sessionId: string, log: Logger, reason: InterruptReason): Promise<void> {
+    if (run.stop === 'completed') {
+      await cancelClaimedTurn(this.db, run.turnId);
+      await this.#settle(run, sessionId);
+      log.info('session closed before the turn started; turn cancelled');
+      return;
+    }
+    await requeueTurn(this.db, run.turnId);
+    this.#scheduler.add({ turnId: run.turnId, sessionId });
+    await this.#settle(run, sessionId);
+    log.info({ reason }, 'turn stopped before it started; queued again');
+  }
+
+  async #execute(a: Attempt, prompt: string, resume: string | undefined): Promise<TurnEnd> {
+    await this.deps.hooks?.beforeStart?.({ sessionId: a.sessionId, turnId: a.turnId });
+    // A close, shutdown or pause that arrived while the turn was set up: Claude Code is not started.
+    // From the check on, nothing awaits until the handle is registered, so none can slip in between.
+    const early = a.run.stop ?? (this.#scheduler.isHeld(a.sessionId) ? 'paused' : undefined);
+    if (early) return { kind: 'interrupted', reason: early, result: undefined };
     a.log.info({ cwd: a.cwd, resume: Boolean(resume) }, 'turn started');
     const stall = watchStall({ afterS: this.deps.config.turnStallWarnS ?? 0, sessions: this.deps.sessions, log: a.log, sessionId: a.sessionId, turnId: a.turnId, describe: () => a.recorder.waitingOn() });
     const handle = startTurn({
@@ -273,10 +257,7 @@ export class Runner {
       onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
       onActivity: () => stall.progress(),
     });
-    this.#active.set(a.sessionId, handle);
-    // A pause or close that arrived while the turn was being set up applies now.
-    if (this.#closing.has(a.sessionId)) handle.interrupt('completed');
-    else if (this.#scheduler.isHeld(a.sessionId)) handle.interrupt('paused');
+    a.run.handle = handle;
     const timer = setTimeout(() => handle.interrupt('timeout'), a.options.timeout_s * 1000);
     let end: TurnEnd;
     try {
@@ -284,54 +265,63 @@ export class Runner {
     } finally {
       clearTimeout(timer);
       stall.stop();
-      this.#active.delete(a.sessionId);
+      a.run.handle = undefined;
     }
     // Tool children that left Claude Code's process group (and survived a kill) carry the marker.
     if (end.kind !== 'result') killByEnv('CCO_TURN', turnMarker(a.sessionId, a.turnId));
     return end;
   }
 
-  /** The prompt for a new Claude session that must carry on a conversation it has not seen. */
-  async #replayPrompt(sessionId: string, beforeMessageId: number | null, prompt: string): Promise<string> {
-    const earlier: Message[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.sessions.listMessages(sessionId, 200, cursor);
-      earlier.push(...page.data.filter((m) => m.direction !== 'system' && (beforeMessageId === null || m.id < beforeMessageId)));
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor && earlier.length < 5000);
-    const lines = earlier.slice(-REPLAY_MESSAGES).map((m) => `${m.direction === 'user' ? 'User' : 'Assistant'}: ${m.content.slice(0, 4000)}`);
-    return [
-      'This conversation continues an earlier Claude Code session whose transcript was lost. The conversation so far:',
-      '<conversation>',
-      ...lines,
-      '</conversation>',
-      '',
-      prompt,
-    ].join('\n');
-  }
-
-  async #finish(turnId: number, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined): Promise<void> {
+  async #finish(run: Run, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null): Promise<void> {
     const sessionId = session.id;
-    const outcome = outcomeOf(end, session.totals.cost_usd);
+    const { turnId } = run;
+    // Claude Code reports cost as a running total of its session (carried across resumes): this
+    // turn's share is that total less what the same Claude session's earlier turns recorded.
+    const cumulative = end.kind === 'failed' ? null : (end.result?.total_cost_usd ?? null);
+    const before = cumulative !== null && claudeSessionId ? await claudeSessionCostBefore(this.db, sessionId, claudeSessionId, turnId) : 0;
+    const outcome = outcomeOf(end, before);
     // The notice goes first: whoever sees the turn's final status also finds its explanation.
     const note = describeEnd(end, timeoutS);
     if (note) await this.deps.sessions.addMessage(sessionId, { direction: 'system', content: note, source: 'api', metadata: { turn_id: turnId, outcome: outcome.status } });
     await finishTurn(this.db, turnId, outcome);
-    await this.deps.sessions.recordTurnTotals(sessionId, outcome, end.kind === 'failed' ? null : (end.result?.total_cost_usd ?? null));
+    await this.deps.sessions.recordTurnTotals(sessionId, outcome);
     if (workspace) {
+      await this.deps.hooks?.afterTurnScan?.({ sessionId, turnId });
       const changes = await this.deps.workspaces.afterTurn(workspace).catch(() => undefined);
       if (changes) await this.deps.sessions.update(sessionId, { metadata: { workspace: { ...workspace, changes } } }).catch(() => {});
     }
-    const failed = outcome.status === 'error';
-    const current = await this.deps.sessions.get(sessionId);
-    if (failed && current.status === 'active') await this.deps.sessions.update(sessionId, { status: 'error' }).catch(() => {});
-    await this.deps.sessions.setTurnState(sessionId, this.#scheduler.waitingFor(sessionId) > 0 ? 'queued' : 'idle');
+    // Only an active session turns to error: a paused one stays paused (and held) whatever a turn did.
+    if (outcome.status === 'error') await this.deps.sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }).catch(() => {});
+    await this.#settle(run, sessionId);
+    await this.deps.hooks?.settled?.({ sessionId, turnId });
+  }
+
+  /** The turn is recorded: the session's turn state becomes idle, or queued if more wait. */
+  #settle(run: Run, sessionId: string): Promise<void> {
+    run.settled = true;
+    return this.#syncTurnState(sessionId);
+  }
+
+  /**
+   * Writes the session's turn state (running, queued or idle) as it is when the write starts.
+   * A session's writes go one at a time, so the last one stored is never stale: a message
+   * queued while its last turn settles is not overwritten by that turn's "idle".
+   */
+  #syncTurnState(sessionId: string): Promise<void> {
+    const write = (this.#stateWrites.get(sessionId) ?? Promise.resolve()).catch(() => {}).then(() => {
+      const run = this.#runs.get(sessionId);
+      const state = run && !run.settled ? 'running' : this.#scheduler.waitingFor(sessionId) > 0 ? 'queued' : 'idle';
+      return this.deps.sessions.setTurnState(sessionId, state);
+    });
+    this.#stateWrites.set(sessionId, write);
+    void write.catch(() => {}).finally(() => {
+      if (this.#stateWrites.get(sessionId) === write) this.#stateWrites.delete(sessionId);
+    });
+    return write;
   }
 }
 
 /** Claude Code's answer to `--resume` of a session whose transcript it cannot find. */
 const MISSING_TRANSCRIPT = /No conversation found with session ID/;
-const REPLAY_MESSAGES = 50;
 
-export type { InterruptReason };
+export type { InterruptReason, RunnerHooks };

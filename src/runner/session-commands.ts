@@ -189,9 +189,10 @@ export class SessionCommands {
     refuseClientWorkspace(patch.metadata, 'body.metadata.workspace');
     const { session, previousStatus } = await this.deps.sessions.update(sessionId, patch);
     if (session.managed && patch.status && patch.status !== previousStatus) {
+      // The queue hold follows the status: only a paused session is held (paused -> error releases it too).
       if (patch.status === 'paused') this.deps.runner.pause(sessionId);
-      else if (patch.status === 'active') this.deps.runner.resume(sessionId);
       else if (patch.status === 'completed') await this.#close(session);
+      else this.deps.runner.resume(sessionId);
     }
     return this.decorate(await this.deps.sessions.get(sessionId));
   }
@@ -200,7 +201,8 @@ export class SessionCommands {
     await this.deps.sessions.cancelQueuedTurns(session.id);
     const closed = this.deps.runner.close(session.id);
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
-    // The interrupted turn finishes in the background; the workspace goes after it.
+    // The interrupted turn finishes in the background; the workspace goes after it (its after-turn
+    // change scan included: runner.close resolves only when the turn is fully finished).
     void closed
       .then(() => (workspace ? this.deps.workspaces.release(workspace) : undefined))
       .catch((e: unknown) => this.deps.logger.error({ err: e, sessionId: session.id }, 'closing the session failed'));

@@ -53,7 +53,7 @@ export class StreamRecorder {
       resultMaxBytes: number;
       /** Values (API keys, tokens) that must not be stored: a tool that prints the environment would show them. */
       secrets: string[];
-      /** Called once with Claude Code's session id, as soon as it is reported. */
+      /** Called with Claude Code's session id as soon as it is reported (again if it changes). */
       onClaudeSessionId: (id: string) => Promise<void>;
     },
   ) {}
@@ -71,7 +71,8 @@ export class StreamRecorder {
 
   handle(m: SDKMessage): void {
     if (m.type === 'system' && m.subtype === 'init') {
-      if (!this.claudeSessionId) {
+      // A second attempt of a turn (lost transcript) runs in a new Claude Code session.
+      if (this.claudeSessionId !== m.session_id) {
         this.claudeSessionId = m.session_id;
         this.#enqueue(() => this.deps.onClaudeSessionId(m.session_id));
       }

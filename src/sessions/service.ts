@@ -191,12 +191,16 @@ export class SessionService {
     return { data, next_cursor: rows.length > q.limit && last ? encodeCursor([last.updated_at, last.id]) : null };
   }
 
-  /** Applies a status change (checked against TRANSITIONS), a claude_session_id and a metadata merge atomically. */
-  async update(id: string, patch: UpdateSessionInput): Promise<{ session: Session; previousStatus: SessionStatus }> {
+  /**
+   * Applies a status change (checked against TRANSITIONS), a claude_session_id and a metadata merge atomically.
+   * With `onlyFrom`, nothing changes unless the session's status is that one (checked under the row lock).
+   */
+  async update(id: string, patch: UpdateSessionInput, opts: { onlyFrom?: SessionStatus } = {}): Promise<{ session: Session; previousStatus: SessionStatus }> {
     const { row, previous } = await this.db.transaction().execute(async (tx) => {
       const current = await findSessionForUpdate(tx, id);
       if (!current) throw notFound('session', id);
       const from = current.status as SessionStatus;
+      if (opts.onlyFrom && from !== opts.onlyFrom) return { row: current, previous: from };
       if (patch.status && patch.status !== from && !TRANSITIONS[from].includes(patch.status)) {
         throw conflict('invalid_transition', `cannot change status from ${from} to ${patch.status}${from === 'completed' ? ' (completed is final)' : ''}`);
       }
@@ -287,9 +291,9 @@ export class SessionService {
     await this.#publishUpdated(sessionId);
   }
 
-  async recordTurnTotals(sessionId: string, o: TurnOutcome, cumulativeCostUsd: number | null): Promise<void> {
+  async recordTurnTotals(sessionId: string, o: TurnOutcome): Promise<void> {
     await addSessionTotals(this.db, sessionId, {
-      cumulative_cost_usd: cumulativeCostUsd,
+      cost_usd: o.cost_usd ?? 0,
       input_tokens: o.input_tokens ?? 0,
       output_tokens: o.output_tokens ?? 0,
       num_turns: o.num_turns ?? 0,

@@ -10,6 +10,7 @@ import type { HttpGuardOptions } from '../../src/http/guards.ts';
 import type { SseOptions } from '../../src/http/sse.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
+import type { RunnerHooks } from '../../src/runner/runner.ts';
 import type { WorkspacePort } from '../../src/workspaces/port.ts';
 import { createTestDb, type TestDb } from './db.ts';
 
@@ -40,6 +41,8 @@ export interface TestAppOptions {
   logger?: Logger;
   /** Host check and CORS settings (default: loopback names and IPs, no CORS). */
   http?: Partial<HttpGuardOptions>;
+  /** Seams that let a test force an interleaving inside a turn. */
+  runnerHooks?: RunnerHooks;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -66,7 +69,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
   let core: Core;
   try {
-    core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus({ capacity: opts.eventCapacity, ...opts.events }) });
+    core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus({ capacity: opts.eventCapacity, ...opts.events }), runnerHooks: opts.runnerHooks });
   } catch (e: unknown) {
     if (!opts.db) await db.close();
     throw e;

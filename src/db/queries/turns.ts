@@ -22,13 +22,39 @@ export async function claimTurn(db: Executor, id: number): Promise<TurnRow | und
     .executeTakeFirst();
 }
 
-export async function markTurnInit(db: Executor, id: number): Promise<void> {
-  await db.updateTable('turns').set({ init_at: sql`now()` }).where('id', '=', id).where('init_at', 'is', null).execute();
+/** Claude Code reported the turn's start (system/init) in Claude session `claudeSessionId`. */
+export async function markTurnInit(db: Executor, id: number, claudeSessionId: string): Promise<void> {
+  await db.updateTable('turns').set({ init_at: sql`coalesce(init_at, now())`, claude_session_id: claudeSessionId }).where('id', '=', id).execute();
 }
 
 /** Puts a turn that never reached Claude Code back in the queue. */
 export async function requeueTurn(db: Executor, id: number): Promise<void> {
   await db.updateTable('turns').set({ status: 'queued', started_at: null, pid: null }).where('id', '=', id).execute();
+}
+
+/** A claimed turn whose session was closed before Claude Code started: it never ran. */
+export async function cancelClaimedTurn(db: Executor, id: number): Promise<void> {
+  await db.updateTable('turns').set({ status: 'cancelled', ended_at: sql`now()`, pid: null }).where('id', '=', id).where('status', '=', 'running').execute();
+}
+
+/** Ends a turn still marked running as failed; undefined when it was already finished. */
+export async function failRunningTurn(db: Executor, id: number, o: TurnOutcome): Promise<TurnRow | undefined> {
+  return db.updateTable('turns').set({ ...o, ended_at: sql`now()` }).where('id', '=', id).where('status', '=', 'running').returningAll().executeTakeFirst();
+}
+
+/**
+ * What the earlier turns run in one Claude Code session recorded as cost. Claude Code reports
+ * cost as a running total of its session, so a turn's own cost is that total less this sum.
+ */
+export async function claudeSessionCostBefore(db: Executor, sessionId: string, claudeSessionId: string, turnId: number): Promise<number> {
+  const row = await db
+    .selectFrom('turns')
+    .select(sql<string | number | null>`sum(cost_usd)`.as('cost'))
+    .where('session_id', '=', sessionId)
+    .where('claude_session_id', '=', claudeSessionId)
+    .where('id', '<', turnId)
+    .executeTakeFirst();
+  return Number(row?.cost ?? 0);
 }
 
 export async function setTurnPid(db: Executor, id: number, pid: number): Promise<void> {
@@ -79,19 +105,19 @@ export async function cancelQueuedTurns(db: Executor, sessionId: string): Promis
 }
 
 /**
- * Adds a finished turn to the session's totals. Claude Code reports cost as a
- * running total for the Claude session (it carries across resumes), so cost is
- * the latest figure; tokens and model calls are per turn and are summed.
+ * Adds a finished turn to the session's totals. Every figure is the turn's own
+ * (cost included: the runner turns Claude Code's running total into the turn's
+ * share), so the session's totals are the sums over its turns.
  */
 export async function addSessionTotals(
   db: Executor,
   sessionId: string,
-  t: { cumulative_cost_usd: number | null; input_tokens: number; output_tokens: number; num_turns: number },
+  t: { cost_usd: number; input_tokens: number; output_tokens: number; num_turns: number },
 ): Promise<void> {
   await db
     .updateTable('sessions')
     .set({
-      cost_usd: t.cumulative_cost_usd === null ? sql`cost_usd` : sql`greatest(cost_usd, ${t.cumulative_cost_usd})`,
+      cost_usd: sql`cost_usd + ${t.cost_usd}`,
       input_tokens: sql`input_tokens + ${t.input_tokens}`,
       output_tokens: sql`output_tokens + ${t.output_tokens}`,
       num_turns: sql`num_turns + ${t.num_turns}`,

@@ -10,7 +10,7 @@ export interface ReleasableWorkspaceRow {
   position: string;
 }
 
-/** Completed sessions last changed before `cutoff` whose workspace the orchestrator owns and has not removed yet. */
+/** Completed sessions last changed before `cutoff`, with no turn left unfinished, whose workspace the orchestrator owns and has not removed yet. */
 export async function listReleasableWorkspaces(
   db: Executor,
   cutoff: Date,
@@ -23,7 +23,9 @@ export async function listReleasableWorkspaces(
     .where('status', '=', 'completed')
     .where('updated_at', '<', cutoff)
     .where(sql<boolean>`metadata->'workspace'->>'owned' = 'true'`)
-    .where(sql<boolean>`metadata->'workspace'->'removed_at' is null`);
+    .where(sql<boolean>`metadata->'workspace'->'removed_at' is null`)
+    // A turn still finishing (its after-turn change scan, on this server or another) uses the folder.
+    .where(sql<boolean>`not exists (select 1 from turns t where t.session_id = sessions.id and t.status in ('queued', 'running'))`);
   if (after) query = query.where(sql<boolean>`(updated_at, id) > (cast(${after.position} as timestamptz), ${after.id})`);
   return query.orderBy('updated_at', 'asc').orderBy('id', 'asc').limit(limit).execute();
 }
