@@ -4,7 +4,7 @@
  * ends when the turn's result arrives, when it is interrupted (pause, close,
  * shutdown, timeout), or when the process dies.
  */
-import { query, type HookCallback, type Options, type SDKUserMessage, type SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+import type { HookCallback, Options, Query, SDKUserMessage, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import type { ClaudeSpawner } from '../workspaces/port.ts';
 import { redact } from './claude-env.ts';
 import type { RunOptions } from './options.ts';
@@ -53,6 +53,13 @@ const INTERRUPT_GRACE_MS = 5_000;
  */
 const RESULT_EXIT_GRACE_MS = 2_000;
 
+/**
+ * The Agent SDK is loaded with the first turn, not at start-up: it holds about 40 MB that an
+ * idle server does not need (BENCHMARKS.md, bench:footprint).
+ */
+let sdkModule: Promise<typeof import('@anthropic-ai/claude-agent-sdk')> | undefined;
+const loadSdk = () => (sdkModule ??= import('@anthropic-ai/claude-agent-sdk'));
+
 export function startTurn(spec: TurnSpec): TurnHandle {
   const abort = new AbortController();
   let interruptReason: InterruptReason | undefined;
@@ -94,7 +101,7 @@ export function startTurn(spec: TurnSpec): TurnHandle {
   let proc: SpawnedProcess | undefined;
   const spawnClaude = spec.spawner ?? local.spawner;
   options.spawnClaudeCodeProcess = (o) => (proc = spawnClaude(o));
-  const q = query({ prompt: input(), options });
+  const q: Promise<Query> = loadSdk().then((sdk) => sdk.query({ prompt: input(), options }));
   let killTimer: NodeJS.Timeout | undefined;
   let exitTimer: NodeJS.Timeout | undefined;
   let endedAfterResult = false;
@@ -110,7 +117,7 @@ export function startTurn(spec: TurnSpec): TurnHandle {
 
   const done = (async (): Promise<TurnEnd> => {
     try {
-      for await (const m of q) {
+      for await (const m of await q) {
         spec.onActivity?.();
         spec.recorder.handle(m);
         if (m.type === 'result' && !exitTimer) {
@@ -141,7 +148,7 @@ export function startTurn(spec: TurnSpec): TurnHandle {
     interrupt(reason) {
       if (interruptReason) return;
       interruptReason = reason;
-      q.interrupt().catch(() => {});
+      q.then((started) => started.interrupt()).catch(() => {});
       killTimer = setTimeout(() => abort.abort(), INTERRUPT_GRACE_MS);
     },
   };
