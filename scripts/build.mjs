@@ -14,8 +14,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'src');
 const dist = path.join(root, 'dist');
 const stamp = path.join(dist, '.build-stamp');
-/** Files the compiled code reads next to itself, copied as they are. */
-const ASSETS = [/^db\/migrations\/.*\.sql$/, /^hooks\/cco-hook\.sh$/];
+/** Files the compiled code reads or runs next to itself (SQL migrations, the hook forwarder, the turn watchdog): every non-TypeScript file, copied as it is. */
+const isAsset = (rel) => !rel.endsWith('.ts');
 
 function walk(dir, rel = '') {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
@@ -47,7 +47,7 @@ export function buildServer({ ifStale = false, quiet = false } = {}) {
   fs.rmSync(dist, { recursive: true, force: true });
   const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) throw new Error('build: the TypeScript compiler reported errors (above)');
-  for (const rel of walk(src).filter((f) => ASSETS.some((re) => re.test(f)))) {
+  for (const rel of walk(src).filter(isAsset)) {
     fs.mkdirSync(path.dirname(path.join(dist, rel)), { recursive: true });
     fs.copyFileSync(path.join(src, rel), path.join(dist, rel));
   }

@@ -46,8 +46,9 @@ test("a cloned repository's .claude/settings.json hooks do not run unless truste
     ]) {
       const s = await call(off.t.app, 'POST', '/api/sessions', body);
       assert.equal(s.status, 201, JSON.stringify(s.body));
-      await waitIdle(off.t, s.body.id, 1, 90_000);
-      assert.ok(fs.existsSync(path.join(s.body.project_path, '.claude', 'settings.json')), 'the settings file is in the workspace');
+      // The workspace is made in the background: its folder is known once it is ready.
+      const done = await waitIdle(off.t, s.body.id, 1, 90_000);
+      assert.ok(fs.existsSync(path.join(done.project_path, '.claude', 'settings.json')), 'the settings file is in the workspace');
       assert.ok((await allLogs(off.t, s.body.id)).some((l) => l.tool === 'Bash' && /ran/.test(l.result)), 'the turn ran its tool');
       assert.ok(!fs.existsSync(marker), `${body.project_type}: a hook of the cloned repository ran on the host`);
     }

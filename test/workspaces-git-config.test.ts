@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { call, createTestApp, type TestApp } from './helpers/app.ts';
+import { call, createTestApp, workspaceSettled, type TestApp } from './helpers/app.ts';
 import { startGitHttpServer } from './helpers/git-http.ts';
 import { git, makeOrigin, tempRoot, testWorkspacesConfig, type Origin } from './helpers/git-repos.ts';
 
@@ -77,7 +77,9 @@ const scanCases: [string, (ws: string, marker: string) => void][] = [
 async function cloneSession(): Promise<{ id: string; ws: string }> {
   const r = await call(t.app, 'POST', '/api/sessions', { project_type: 'github', repo_url: origin.url });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  return { id: r.body.id, ws: r.body.metadata.workspace.path };
+  const s = await workspaceSettled(t.app, r.body.id);
+  assert.equal(s.metadata.workspace.state, 'ready', JSON.stringify(s));
+  return { id: r.body.id, ws: s.metadata.workspace.path };
 }
 
 describe('the change scan and the diff route ignore repository-controlled commands', () => {
@@ -112,7 +114,8 @@ describe('worktree creation and cache fetches ignore repository-controlled comma
     git(base, 'config', 'core.fsmonitor', `env > ${marker}`);
     const r = await call(t.app, 'POST', '/api/sessions', { project_type: 'worktree', base_repo: base });
     assert.equal(r.status, 201, JSON.stringify(r.body));
-    assert.ok(fs.existsSync(path.join(r.body.project_path, 'README.md')));
+    const ready = await workspaceSettled(t.app, r.body.id);
+    assert.ok(fs.existsSync(path.join(ready.project_path, 'README.md')), JSON.stringify(ready));
     assert.ok(!fs.existsSync(marker), 'a command planted in the base repository ran');
   });
 
@@ -120,7 +123,7 @@ describe('worktree creation and cache fetches ignore repository-controlled comma
     const marker = markerFor('worktree-cache');
     const first = await call(t.app, 'POST', '/api/sessions', { project_type: 'worktree', base_repo: origin.url });
     assert.equal(first.status, 201, JSON.stringify(first.body));
-    const cache = first.body.metadata.workspace.base_repo as string;
+    const cache = (await workspaceSettled(t.app, first.body.id)).metadata.workspace.base_repo as string;
     assert.equal(cache, path.join(t.workspaceManager!['config'].dir, 'cache', `${createHash('sha256').update(origin.url).digest('hex').slice(0, 24)}.git`));
     // A session can reach the cache (its worktree's .git points into it) and write its config and hooks.
     git(cache, 'config', 'remote.origin.uploadpack', `env > ${marker}; git-upload-pack`);
@@ -135,7 +138,7 @@ describe('worktree creation and cache fetches ignore repository-controlled comma
 
     const second = await call(t.app, 'POST', '/api/sessions', { project_type: 'worktree', base_repo: origin.url });
     assert.equal(second.status, 201, JSON.stringify(second.body));
-    assert.equal(second.body.metadata.workspace.base_commit, git(origin.work, 'rev-parse', 'HEAD'), 'the cache was fetched');
+    assert.equal((await workspaceSettled(t.app, second.body.id)).metadata.workspace.base_commit, git(origin.work, 'rev-parse', 'HEAD'), 'the cache was fetched');
     assert.ok(!fs.existsSync(marker), 'a command planted in the cache ran');
   });
 
@@ -144,14 +147,17 @@ describe('worktree creation and cache fetches ignore repository-controlled comma
     const server = await startGitHttpServer(root, 'u', 'p4ssword');
     try {
       const url = `${server.url}/origin.git`;
+      // 401 from the server (no credentials configured): the background preparation fails.
       const first = await call(t.app, 'POST', '/api/sessions', { project_type: 'worktree', base_repo: url });
-      assert.equal(first.status, 400, JSON.stringify(first.body)); // 401 from the server: no credentials configured
+      assert.equal(first.status, 201, JSON.stringify(first.body));
+      assert.equal((await workspaceSettled(t.app, first.body.id)).metadata.workspace.state, 'failed');
       const cache = path.join(t.workspaceManager!['config'].dir, 'cache', `${createHash('sha256').update(url).digest('hex').slice(0, 24)}.git`);
       assert.ok(fs.existsSync(path.join(cache, 'HEAD')), 'the cache was made before the fetch failed');
       git(cache, 'config', 'credential.helper', `!env > ${marker}; echo username=u; echo password=p4ssword`);
       git(cache, 'config', `credential.${server.url}.helper`, `!env > ${marker}; echo username=u; echo password=p4ssword`);
       const second = await call(t.app, 'POST', '/api/sessions', { project_type: 'worktree', base_repo: url });
-      assert.equal(second.status, 400, JSON.stringify(second.body));
+      assert.equal(second.status, 201, JSON.stringify(second.body));
+      assert.equal((await workspaceSettled(t.app, second.body.id)).metadata.workspace.state, 'failed');
       assert.ok(!fs.existsSync(marker), 'the planted credential helper ran');
     } finally {
       await server.close();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { call, createTestApp, type TestApp } from './helpers/app.ts';
+import { call, createTestApp, workspaceSettled, type TestApp } from './helpers/app.ts';
 import { makeOrigin, tempRoot, testWorkspacesConfig, type Origin } from './helpers/git-repos.ts';
 
 let root: string;
@@ -28,7 +28,9 @@ before(async () => {
   // Another session's clone: the target a forged record would aim at.
   const made = await call(t.app, 'POST', '/api/sessions', { project_type: 'github', repo_url: origin.url });
   assert.equal(made.status, 201, JSON.stringify(made.body));
-  victim = { id: made.body.id, path: made.body.metadata.workspace.path };
+  const ready = await workspaceSettled(t.app, made.body.id);
+  assert.equal(ready.metadata.workspace.state, 'ready', JSON.stringify(ready));
+  victim = { id: made.body.id, path: ready.metadata.workspace.path };
 });
 after(async () => {
   await t.close();

@@ -117,3 +117,17 @@ export async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'PATCH
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return { status: res.statusCode, body: json as any, headers: res.headers };
 }
+
+/**
+ * Waits until a session's workspace is no longer `preparing` (github, worktree and e2b workspaces
+ * are made in the background) and returns the session as the API shows it then.
+ */
+export async function workspaceSettled(app: FastifyInstance, id: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await call(app, 'GET', `/api/sessions/${id}`);
+    if (s.body.metadata?.workspace?.state !== 'preparing') return s.body;
+    if (Date.now() > deadline) throw new Error(`session ${id}: workspace still preparing after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -85,6 +85,9 @@ test('the installed package has compiled code and production dependencies only',
   assert.ok(fs.existsSync(path.join(root, 'dist', 'cli', 'index.js')), 'compiled CLI');
   assert.ok(fs.existsSync(path.join(root, 'dist', 'cli', 'index.js.map')), 'source maps kept');
   assert.ok(fs.existsSync(path.join(root, 'web', 'dist', 'index.html')), 'built dashboard');
+  for (const asset of ['db/migrations/0001_init.sql', 'hooks/cco-hook.sh', 'runner/turn-watchdog.mjs']) {
+    assert.ok(fs.existsSync(path.join(root, 'dist', asset)), `${asset} ships beside the compiled code`);
+  }
   assert.ok(!fs.existsSync(path.join(root, 'src')), 'no TypeScript sources');
   for (const dev of ['tsx', 'typescript', 'vite', 'react']) {
     assert.ok(!fs.existsSync(path.join(root, 'node_modules', dev)), `${dev} (a dev dependency) is not installed`);
