@@ -34,6 +34,9 @@ case "$step" in
     tgz=$2 prefix=$3
     npm install --global --prefix "$prefix" --omit=dev --no-fund --no-audit "$tgz"
     "$prefix/bin/cco" --version >/dev/null
+    # npm does not run install scripts on global installs: complete the embedded PostgreSQL's
+    # library symlinks now, while the install folder is writable (the server runs as another user).
+    node --input-type=module -e "const m = await import('$prefix/lib/node_modules/claude-code-orchestrator/dist/db/embedded-postgres.js'); console.log('embedded PostgreSQL:', await m.prepareEmbeddedBinaries());"
     ;;
   user)
     name=$2 home=$3

