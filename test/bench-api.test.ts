@@ -38,6 +38,8 @@ test('bench:api runs at a tiny scale and reports every figure', { timeout: 120_0
     for (const v of [h.events_per_s, h.p50_ms, h.p95_ms, h.p99_ms, h.seconds, h.server_cpu_ms]) assert.ok(Number.isFinite(v) && v > 0, `hooks: ${v}`);
     const b = result.median.hook_batches;
     assert.equal(b.errors, 0);
+    assert.equal(b.offered_per_s, 7500, 'paced at the issue\'s target by default');
+    assert.equal(parseCli(['--batch-rate', '0']).hookBatchRate, 0, '0: closed loop');
     assert.ok(b.n >= 1 && b.events > b.n && b.events_per_request >= 20 && b.events_per_request <= 50, JSON.stringify(b));
     for (const v of [b.events_per_s, b.p50_ms, b.p95_ms, b.p99_ms, b.seconds, b.server_cpu_ms]) assert.ok(Number.isFinite(v) && v > 0, `hook batches: ${v}`);
     for (const l of [...READ_SCENARIOS.map((s) => result.median[s]), h, b]) {

@@ -22,6 +22,13 @@ export interface LoadJob {
   /** Requests sent first and not measured (connection set-up, JIT). */
   warmup: number;
   requests: LoadRequests;
+  /**
+   * Open loop: each sender sends one request every intervalMs (senders staggered); a request that
+   * cannot go on time (the previous answer is late) goes at once, and its latency counts from when it
+   * was due, so a server that falls behind shows it. Unset: each sender sends as soon as its previous
+   * answer is in (closed loop).
+   */
+  intervalMs?: number | undefined;
 }
 
 export interface LoadResult {
@@ -76,12 +83,17 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const cpuBefore = process.cpuUsage();
 
   async function sender(k: number): Promise<void> {
+    const interval = job.intervalMs ?? 0;
+    const origin = performance.now() + (interval * k) / job.concurrency;
+    let sent = 0;
     while (true) {
       const i = next++;
       if (i >= total) return;
+      const due = interval > 0 ? origin + sent++ * interval : undefined;
+      if (due !== undefined && due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
       if (i === job.warmup) measuredStart = performance.now();
       const p = prepare(job.requests, i, k);
-      const t0 = performance.now();
+      const t0 = due === undefined ? performance.now() : Math.min(performance.now(), due);
       let failure: string | null = null;
       try {
         const res = await send(agent, base, p);

@@ -28,6 +28,8 @@ export interface ApiBenchOptions {
   readRequests: number;
   hookEvents: number;
   hookConcurrency: number;
+  /** Events/s the batch scenario's senders offer together; 0: as fast as answered. */
+  hookBatchRate: number;
   repeat: number;
   /** PostgreSQL server where the bench database is created (and dropped). */
   adminUrl: string;
