@@ -124,6 +124,37 @@ describe('POST /api/hooks/batch', () => {
     assert.equal(lines[2], `${ok.id} duplicate`);
   });
 
+  test('the same batch sent by several senders at once (a flush racing the worker): every event stored once, no error', async () => {
+    const a = run();
+    const b = run();
+    const events = [a, b, a, b].flatMap((r, n) => [
+      { event: 'UserPromptSubmit', id: eid('UserPromptSubmit'), payload: r.UserPromptSubmit },
+      ...[0, 1, 2].map((i) => ({ event: 'PostToolUse', id: eid('PostToolUse'), payload: { ...r.PostToolUse, tool_use_id: `toolu_${r.sessionId}_${n}_${i}` } })),
+      { event: 'Notification', id: eid('Notification'), payload: r.Notification },
+    ]);
+    // Reversed copies lock nothing in a different order: sessions are always taken in claude_session_id order.
+    const answers = await Promise.all([events, [...events].reverse(), events, [...events].reverse()].map((e) => batch(e)));
+    assert.deepEqual(answers.map((x) => x.status), [200, 200, 200, 200]);
+    const stored = new Map<string, number>();
+    for (const x of answers) for (const r of x.body.results as Array<{ id: string; status: string }>) if (r.status === 'stored') stored.set(r.id, (stored.get(r.id) ?? 0) + 1);
+    assert.deepEqual([...stored.values()].sort(), events.map(() => 1), 'each event stored by exactly one of the senders');
+    for (const r of [a, b]) {
+      const sid = answers[0]!.body.results[r === a ? 0 : 5].session_id;
+      assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/logs?limit=100`)).body.data.length, 6);
+      assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/events?limit=100`)).body.data.length, 4);
+      assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/messages`)).body.data.length, 2);
+    }
+  });
+
+  test('the route is in the OpenAPI document with its body schema', async () => {
+    const doc = (await call(t.app, 'GET', '/api/openapi.json')).body;
+    const op = doc.paths['/api/hooks/batch']?.post;
+    assert.ok(op, 'POST /api/hooks/batch documented');
+    const schema = op.requestBody.content['application/json'].schema;
+    assert.equal(schema.properties.events.maxItems, 500);
+    assert.deepEqual(Object.keys(schema.properties.events.items.properties).sort(), ['event', 'id', 'payload']);
+  });
+
   test('a batch over the limits is refused whole: more than 500 events is 400, over the body limit 413, an empty one 400', async () => {
     const r = run();
     const many = Array.from({ length: 501 }, (_, i) => ({ event: 'Notification', id: `n-${i}`, payload: { session_id: r.sessionId } }));
