@@ -105,6 +105,7 @@ describe('cco-hook.sh batches', () => {
     assert.deepEqual(await toolIdsOf(sid), Array.from({ length: 230 }, (_, i) => `toolu_${sid.slice(0, 8)}_${i}`));
     assert.deepEqual(await eventsOf(sid), ['SessionStart', 'UserPromptSubmit', 'Notification', 'Notification', 'Notification', 'Notification', 'Stop', 'SessionEnd']);
     assert.deepEqual(deadLetters(spool), []);
+    assert.equal(fs.readFileSync(path.join(spool, 'batch', 'body'), 'utf8'), '', 'no copy of the payloads is left behind');
   });
 
   test('an event the server refuses inside a batch is dead-lettered with its reason; the others are delivered by the same request', async () => {

@@ -198,6 +198,8 @@ send_batch() (
   code=$(curl -sS -o "$B/answer" -w '%{http_code}' --connect-timeout 2 -m 30 \
     -H 'content-type: application/json' -H 'accept: text/plain' \
     --data-binary "@$B/body" "$url/api/hooks/batch" 2>/dev/null)
+  # The payloads stay in their queue files only (emptied by a builtin, no process).
+  : >"$B/body"
   case $code in
     200) ;;
     400|404) exit 2 ;;
