@@ -130,6 +130,17 @@ describe('cco-hook.sh batches', () => {
     assert.match(fs.readFileSync(path.join(spool, 'deliver.log'), 'utf8'), /dead-lettered .*-Stop: refused in a batch/);
   });
 
+  test('an event too big for a batch (over 1 MB) goes alone; the events after it go in a batch again', async () => {
+    const spool = newSpool();
+    const sid = randomUUID();
+    const big = { ...tool(sid, 0), tool_response: { stdout: 'x'.repeat(1_100_000), stderr: '' } };
+    enqueue(spool, [['PostToolUse', big], ...Array.from({ length: 5 }, (_, i): [string, unknown] => ['PostToolUse', tool(sid, i + 1)])]);
+    const from = srv.requests.length;
+    assert.equal(await flush(spool), 0);
+    assert.deepEqual(srv.requests.slice(from), ['/api/hooks/PostToolUse', '/api/hooks/batch']);
+    assert.deepEqual(await toolIdsOf(sid), Array.from({ length: 6 }, (_, i) => `toolu_${sid.slice(0, 8)}_${i}`));
+  });
+
   for (const old of [
     { name: '404', status: 404, body: { error: { code: 'not_found', message: 'Route POST:/api/hooks/batch not found' } } },
     // What the server before the batch route answers: "batch" taken for an event name, the body for its payload.

@@ -164,8 +164,10 @@ send() {
 # duplicate or ignored -> removed; refused -> dead-lettered, as a 400 alone is.
 # Status: 0 answered; 1 failed as a whole (no answer, non-2xx, none of our ids
 # in the answer: the caller sends one event per request this pass); 2 no batch
-# route (400/404). A subshell, so the cd into the queue (file names without
-# spaces, whatever the spool path) stays here; it forks once per batch.
+# route (400/404); 3 only the oldest event fits (it alone is over BATCH_BYTES, or
+# the next is): the caller sends it alone, then batches again.
+# A subshell, so the cd into the queue (file names without spaces, whatever the
+# spool path) stays here; it forks once per batch.
 send_batch() (
   case $spool in /*) ;; *) spool=$PWD/$spool; Q=$spool/queue; D=$spool/dead ;; esac
   B=$spool/batch
@@ -193,6 +195,7 @@ send_batch() (
     set -- "$@" "$B/h$k" "$f"
     sep='},'; k=$((k + 1)); bytes=$((bytes + sz))
   done <"$B/sizes"
+  [ "$k" = 1 ] && exit 3
   [ "$k" -ge 2 ] || exit 1
   printf '}]}' >"$B/tail" && cat "$@" "$B/tail" >"$B/body" 2>/dev/null || exit 1
   code=$(curl -sS -o "$B/answer" -w '%{http_code}' --connect-timeout 2 -m 30 \
@@ -237,11 +240,13 @@ deliver_all() {
   while :; do
     set -- "$Q"/*.ok
     [ -e "$1" ] || return 0
+    alone=''
     if [ $# -gt 1 ] && [ -z "$nobatch" ]; then
       send_batch "$@"
       case $? in
         0) continue ;;
         2) nobatch=1; log "$url has no batch route (POST /api/hooks/batch): one event per request" ;;
+        3) alone=1 ;;
       esac
     fi
     held=''; nheld=0
@@ -251,7 +256,10 @@ deliver_all() {
       [ -e "$Q/$id.json" ] || { rm -f "$m" "$Q/$id.tries" "$Q/$id.last"; continue; }
       if send "$id"; then
         for h in $held; do [ -e "$Q/$h.json" ] && { send "$h" || bury "$h"; }; done
-        held=''; nheld=0; continue
+        held=''; nheld=0
+        # The oldest went alone because it was too big for a batch: batch the rest.
+        [ -z "$alone" ] || continue 2
+        continue
       fi
       [ -e "$Q/$id.json" ] || { rm -f "$m" "$Q/$id.tries" "$Q/$id.last"; continue; }
       case $code in 400|413|415|422) bury "$id"; continue ;; esac
