@@ -141,6 +141,19 @@ describe('cco-hook.sh batches', () => {
     assert.deepEqual(await toolIdsOf(sid), Array.from({ length: 6 }, (_, i) => `toolu_${sid.slice(0, 8)}_${i}`));
   });
 
+  test('an empty payload (a hook given no stdin) is dead-lettered alone; batches go on around it', async () => {
+    const spool = newSpool();
+    const sid = randomUUID();
+    const ids = enqueue(spool, [
+      ['PostToolUse', tool(sid, 0)], ['PostToolUse', tool(sid, 1)], ['Stop', ''], ['PostToolUse', tool(sid, 2)], ['PostToolUse', tool(sid, 3)],
+    ]);
+    const from = srv.requests.length;
+    assert.equal(await flush(spool), 0);
+    assert.deepEqual(srv.requests.slice(from), ['/api/hooks/batch', '/api/hooks/Stop', '/api/hooks/batch']);
+    assert.deepEqual(await toolIdsOf(sid), [0, 1, 2, 3].map((i) => `toolu_${sid.slice(0, 8)}_${i}`));
+    assert.deepEqual(deadLetters(spool).map((d) => d.id), [ids[2]]);
+  });
+
   for (const old of [
     { name: '404', status: 404, body: { error: { code: 'not_found', message: 'Route POST:/api/hooks/batch not found' } } },
     // What the server before the batch route answers: "batch" taken for an event name, the body for its payload.

@@ -164,8 +164,8 @@ send() {
 # duplicate or ignored -> removed; refused -> dead-lettered, as a 400 alone is.
 # Status: 0 answered; 1 failed as a whole (no answer, non-2xx, none of our ids
 # in the answer: the caller sends one event per request this pass); 2 no batch
-# route (400/404); 3 only the oldest event fits (it alone is over BATCH_BYTES, or
-# the next is): the caller sends it alone, then batches again.
+# route (400/404); 3 only the oldest event fits (it is over BATCH_BYTES with the
+# next, or the next is empty; or it is empty): it goes alone, then batches again.
 # A subshell, so the cd into the queue (file names without spaces, whatever the
 # spool path) stays here; it forks once per batch.
 send_batch() (
@@ -195,8 +195,7 @@ send_batch() (
     set -- "$@" "$B/h$k" "$f"
     sep='},'; k=$((k + 1)); bytes=$((bytes + sz))
   done <"$B/sizes"
-  [ "$k" = 1 ] && exit 3
-  [ "$k" -ge 2 ] || exit 1
+  [ "$k" -ge 2 ] || exit 3
   printf '}]}' >"$B/tail" && cat "$@" "$B/tail" >"$B/body" 2>/dev/null || exit 1
   code=$(curl -sS -o "$B/answer" -w '%{http_code}' --connect-timeout 2 -m 30 \
     -H 'content-type: application/json' -H 'accept: text/plain' \
@@ -262,7 +261,7 @@ deliver_all() {
         continue
       fi
       [ -e "$Q/$id.json" ] || { rm -f "$m" "$Q/$id.tries" "$Q/$id.last"; continue; }
-      case $code in 400|413|415|422) bury "$id"; continue ;; esac
+      case $code in 400|413|415|422) bury "$id"; [ -z "$alone" ] || continue 2; continue ;; esac
       [ "$n" -ge "$MAX_TRIES" ] && [ "$nheld" -lt "$MAX_HELD" ] || return 1
       held="$held $id"; nheld=$((nheld + 1))
     done
