@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { forwarderShell, PACKAGED_SCRIPT } from '../src/hooks/installer.ts';
-import { queued, startHookServer, type HookServer } from './helpers/hook-server.ts';
+import { queued, startHookServer, waitFor, workerPid, type HookServer } from './helpers/hook-server.ts';
 
 const exec = promisify(execFile);
 let srv: HookServer;
@@ -46,8 +47,8 @@ function enqueue(spool: string, events: Array<[string, unknown]>): string[] {
   });
 }
 
-async function flush(spool: string): Promise<number> {
-  return exec(forwarderShell(), [PACKAGED_SCRIPT, '--url', srv.url, '--spool', spool, '--flush'], { env: { PATH: process.env.PATH, HOME: tmp } }).then(
+async function flush(spool: string, url = srv.url): Promise<number> {
+  return exec(forwarderShell(), [PACKAGED_SCRIPT, '--url', url, '--spool', spool, '--flush'], { env: { PATH: process.env.PATH, HOME: tmp } }).then(
     () => 0,
     (e: { code: number }) => e.code,
   );
@@ -152,6 +153,31 @@ describe('cco-hook.sh batches', () => {
     assert.deepEqual(srv.requests.slice(from), ['/api/hooks/batch', '/api/hooks/Stop', '/api/hooks/batch']);
     assert.deepEqual(await toolIdsOf(sid), [0, 1, 2, 3].map((i) => `toolu_${sid.slice(0, 8)}_${i}`));
     assert.deepEqual(deadLetters(spool).map((d) => d.id), [ids[2]]);
+  });
+
+  test('a server that cannot be reached at all holds nothing back: no later event is tried past the first, so none overtakes it when the server returns', async () => {
+    const spool = newSpool();
+    const sid = randomUUID();
+    enqueue(spool, Array.from({ length: 3 }, (_, i): [string, unknown] => ['PostToolUse', tool(sid, i)]));
+    // A port nobody listens on: every connection is refused, nothing reaches a server.
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const deadUrl = `http://127.0.0.1:${(probe.address() as net.AddressInfo).port}`;
+    await new Promise((r) => probe.close(r));
+    // Each flush is one delivery pass; past MAX_TRIES (3) a failing event would be held and the next tried.
+    for (let pass = 0; pass < 5; pass++) assert.equal(await flush(spool, deadUrl), 3);
+    // A failed flush leaves the queue to a background worker (retrying the same dead URL): stop it.
+    const worker = workerPid(spool);
+    if (worker) process.kill(worker, 'SIGTERM');
+    await waitFor(() => workerPid(spool) === undefined, 10_000, 'the worker to stop');
+    const q = path.join(spool, 'queue');
+    const tries = fs.readdirSync(q).filter((f) => f.endsWith('.tries')).sort();
+    assert.equal(tries.length, 1, `only the oldest was tried: ${tries.join(', ')}`);
+    const [n, what] = fs.readFileSync(path.join(q, tries[0]!), 'utf8').split(/ (.*)/s);
+    assert.ok(Number(n) >= 5, `tried ${n} times`);
+    assert.match(what!, /^no answer \(curl exit 7\)/);
+    assert.equal(await flush(spool), 0);
+    assert.deepEqual(await toolIdsOf(sid), [0, 1, 2].map((i) => `toolu_${sid.slice(0, 8)}_${i}`));
   });
 
   for (const old of [

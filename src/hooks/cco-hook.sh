@@ -229,6 +229,7 @@ send_batch() (
 #   fails as a whole, this pass falls back to one event per request, below.
 # - 2xx: delivered.
 # - 400/413/415/422: the server will never take this payload: dead-lettered at once.
+# - server unreachable (no connection): back off; nothing is held (see below).
 # - anything else (other 4xx, 408, 429, 5xx, no answer): retried in place, so nothing
 #   overtakes it, for MAX_TRIES tries. Past that the event is held and the next one
 #   is tried. If the server accepts a later event, each held one gets one more try
@@ -262,6 +263,10 @@ deliver_all() {
       fi
       [ -e "$Q/$id.json" ] || { rm -f "$m" "$Q/$id.tries" "$Q/$id.last"; continue; }
       case $code in 400|413|415|422) bury "$id"; [ -z "$alone" ] || continue 2; continue ;; esac
+      # Not even connected (curl 6: no such host, 7: refused): nothing was sent, so the
+      # event cannot be at fault. Holding it would let a later event overtake it the
+      # moment the server came back within this pass.
+      case $rc in 6|7) return 1 ;; esac
       [ "$n" -ge "$MAX_TRIES" ] && [ "$nheld" -lt "$MAX_HELD" ] || return 1
       held="$held $id"; nheld=$((nheld + 1))
     done
