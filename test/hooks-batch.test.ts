@@ -102,6 +102,16 @@ describe('POST /api/hooks/batch', () => {
     }
   });
 
+  test('a new session takes its project path from its first event in the batch, as when the events are sent alone', async () => {
+    const r = run(randomUUID(), '/srv/work/first');
+    const res = await batch([
+      { event: 'SessionStart', id: eid('SessionStart'), payload: r.SessionStart },
+      { event: 'PostToolUse', id: eid('PostToolUse'), payload: { ...r.PostToolUse, cwd: '/srv/work/later' } },
+    ]);
+    const sid = res.body.results[0].session_id;
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}`)).body.project_path, '/srv/work/first');
+  });
+
   test("a runner session's prompt and Stop are ignored, as on the single-event route", async () => {
     const r = run();
     const s = await t.sessions.create({ project_path: '/srv/work/proj', project_type: 'local', claude_session_id: r.sessionId, managed: true });

@@ -83,7 +83,9 @@ export async function storeHookBatch(
   const others = prepared.filter((p) => p.kind === 'event');
   const write = async (db: Executor): Promise<BatchWrite> => {
     // Every session of the batch, locked once in a fixed order before anything else takes its row lock.
-    const sessions = others.length ? await upsertClaudeSessions(db, [...tools, ...others].map((p) => p.seed)) : undefined;
+    // In batch order, so a new session takes its project path from its first event, as when sent alone.
+    const seeds = prepared.flatMap((p) => (p.kind === 'refused' ? [] : [p.seed]));
+    const sessions = others.length ? await upsertClaudeSessions(db, seeds) : undefined;
     const toolOut: ClaudeLogOutcome[] = tools.length ? await upsertSessionsAndInsertLogs(db, tools.map((t) => ({ seed: t.seed, log: t.log }))) : [];
     const eventOut: EventWrite[] = [];
     for (const e of others) {
