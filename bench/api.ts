@@ -6,6 +6,7 @@
  *
  *   npm run bench:api -- [--backend postgres|embedded|both] [--scale 0.01] [--repeat 3]
  *                        [--requests 200] [--hook-events 20000] [--concurrency 50] [--out bench/results]
+ *                        [--batch-rate 7500]   (events/s the batch scenario offers; 0: as fast as answered)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,6 +40,7 @@ export function parseCli(argv: string[]): CliOptions {
       requests: { type: 'string' },
       'hook-events': { type: 'string' },
       concurrency: { type: 'string' },
+      'batch-rate': { type: 'string' },
       out: { type: 'string' },
     },
     strict: true,
@@ -54,6 +56,7 @@ export function parseCli(argv: string[]): CliOptions {
     readRequests: positive('requests', values.requests, 200),
     hookEvents: positive('hook-events', values['hook-events'], Math.max(200, Math.round(20_000 * Math.sqrt(scale)))),
     hookConcurrency: positive('concurrency', values.concurrency, 50),
+    hookBatchRate: values['batch-rate'] === '0' ? 0 : positive('batch-rate', values['batch-rate'], 7500),
     adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     outDir: values.out ?? path.join(HERE, 'results'),
     log: (line) => console.error(line),

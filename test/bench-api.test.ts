@@ -36,7 +36,13 @@ test('bench:api runs at a tiny scale and reports every figure', { timeout: 120_0
     assert.equal(h.n, 200);
     assert.equal(h.errors, 0);
     for (const v of [h.events_per_s, h.p50_ms, h.p95_ms, h.p99_ms, h.seconds, h.server_cpu_ms]) assert.ok(Number.isFinite(v) && v > 0, `hooks: ${v}`);
-    for (const l of [...READ_SCENARIOS.map((s) => result.median[s]), h]) {
+    const b = result.median.hook_batches;
+    assert.equal(b.errors, 0);
+    assert.equal(b.offered_per_s, 7500, 'paced at the issue\'s target by default');
+    assert.equal(parseCli(['--batch-rate', '0']).hookBatchRate, 0, '0: closed loop');
+    assert.ok(b.n >= 1 && b.events > b.n && b.events_per_request >= 20 && b.events_per_request <= 50, JSON.stringify(b));
+    for (const v of [b.events_per_s, b.p50_ms, b.p95_ms, b.p99_ms, b.seconds, b.server_cpu_ms]) assert.ok(Number.isFinite(v) && v > 0, `hook batches: ${v}`);
+    for (const l of [...READ_SCENARIOS.map((s) => result.median[s]), h, b]) {
       assert.ok(l.client_cpu_ms > 0 && l.db_cpu_ms >= 0, 'CPU per request of client and database');
     }
     assert.ok(h.db_cpu_ms > 0, 'the database processes are charged (embedded or server, both are separate processes)');
@@ -47,6 +53,8 @@ test('bench:api runs at a tiny scale and reports every figure', { timeout: 120_0
     const table = markdownTable([result]);
     assert.match(table, /page 50,000 rows deep/);
     assert.match(table, /events\/s/);
+    assert.match(table, /POST \/api\/hooks\/batch \(forwarder batches/);
+    assert.match(table, /CPU per hook event in batches/);
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }

@@ -80,3 +80,32 @@ export function hookPayload(spec: HookPayloadSpec, i: number): Record<string, un
       };
   }
 }
+
+/** The busy sessions' forwarders of the batch scenario: sender k stands for session k. */
+export interface HookBatchSpec {
+  claudeSessionIds: readonly string[];
+  runTag: string;
+}
+
+/** Events in batch request i: 20 to 50, what a busy session's spool holds when its worker comes round. */
+export const batchSize = (i: number) => 20 + ((i * 13) % 31);
+/** One batch in ten carries a turn's edges: a UserPromptSubmit first and a Stop last (session events and messages). */
+export const batchHasTurn = (i: number) => i % 10 === 0;
+const SLOT = 64; // > the largest batch: event j of batch i is event number i * SLOT + j
+
+/** Body of batch request i from forwarder `sender`, as cco-hook.sh builds it (event, spool file name as id, payload). */
+export function hookBatch(spec: HookBatchSpec, i: number, sender: number): { events: Array<{ event: string; id: string; payload: Record<string, unknown> }> } {
+  const sessionId = spec.claudeSessionIds[sender % spec.claudeSessionIds.length] as string;
+  const one = { claudeSessionIds: [sessionId], runTag: spec.runTag };
+  const n = batchSize(i);
+  const turn = batchHasTurn(i);
+  const events = Array.from({ length: n }, (_, j) => {
+    const k = i * SLOT + j;
+    const id = (event: string) => `${spec.runTag}-${k}-${sender}-${event}`;
+    if (turn && j === 0) return { event: 'UserPromptSubmit', id: id('UserPromptSubmit'), payload: { session_id: sessionId, cwd: '/srv/work/proj', hook_event_name: 'UserPromptSubmit', prompt: `step ${i}: make the tests pass` } };
+    if (turn && j === n - 1) return { event: 'Stop', id: id('Stop'), payload: { session_id: sessionId, cwd: '/srv/work/proj', hook_event_name: 'Stop', stop_hook_active: false, last_assistant_message: `Done with step ${i}.` } };
+    const payload = hookPayload(one, k);
+    return { event: payload.hook_event_name as string, id: id(payload.hook_event_name as string), payload };
+  });
+  return { events };
+}

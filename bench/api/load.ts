@@ -6,11 +6,13 @@
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { hookPayload, type HookPayloadSpec } from './hook-payloads.ts';
+import { hookBatch, hookPayload, type HookBatchSpec, type HookPayloadSpec } from './hook-payloads.ts';
 
 export type LoadRequests =
   | { kind: 'get'; paths: string[] }
-  | { kind: 'hooks'; spec: HookPayloadSpec };
+  | { kind: 'hooks'; spec: HookPayloadSpec }
+  /** POST /api/hooks/batch with a text/plain answer, as the forwarder sends; sender k is forwarder k. */
+  | { kind: 'hook-batches'; spec: HookBatchSpec };
 
 export interface LoadJob {
   baseUrl: string;
@@ -20,6 +22,13 @@ export interface LoadJob {
   /** Requests sent first and not measured (connection set-up, JIT). */
   warmup: number;
   requests: LoadRequests;
+  /**
+   * Open loop: each sender sends one request every intervalMs (senders staggered); a request that
+   * cannot go on time (the previous answer is late) goes at once, and its latency counts from when it
+   * was due, so a server that falls behind shows it. Unset: each sender sends as soon as its previous
+   * answer is in (closed loop).
+   */
+  intervalMs?: number | undefined;
 }
 
 export interface LoadResult {
@@ -35,16 +44,18 @@ interface Prepared {
   method: 'GET' | 'POST';
   path: string;
   body: string | undefined;
+  accept: string;
 }
 
-function prepare(r: LoadRequests, i: number): Prepared {
-  if (r.kind === 'get') return { method: 'GET', path: r.paths[i % r.paths.length] as string, body: undefined };
-  return { method: 'POST', path: '/api/hooks/tool-complete', body: JSON.stringify(hookPayload(r.spec, i)) };
+function prepare(r: LoadRequests, i: number, sender: number): Prepared {
+  if (r.kind === 'get') return { method: 'GET', path: r.paths[i % r.paths.length] as string, body: undefined, accept: 'application/json' };
+  if (r.kind === 'hook-batches') return { method: 'POST', path: '/api/hooks/batch', body: JSON.stringify(hookBatch(r.spec, i, sender)), accept: 'text/plain' };
+  return { method: 'POST', path: '/api/hooks/tool-complete', body: JSON.stringify(hookPayload(r.spec, i)), accept: 'application/json' };
 }
 
 function send(agent: http.Agent, base: URL, p: Prepared): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { accept: 'application/json' };
+    const headers: Record<string, string | number> = { accept: p.accept };
     if (p.body !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(p.body);
@@ -71,17 +82,23 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   let measuredStart = 0;
   const cpuBefore = process.cpuUsage();
 
-  async function sender(): Promise<void> {
+  async function sender(k: number): Promise<void> {
+    const interval = job.intervalMs ?? 0;
+    const origin = performance.now() + (interval * k) / job.concurrency;
+    let sent = 0;
     while (true) {
       const i = next++;
       if (i >= total) return;
+      const due = interval > 0 ? origin + sent++ * interval : undefined;
+      if (due !== undefined && due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
       if (i === job.warmup) measuredStart = performance.now();
-      const p = prepare(job.requests, i);
-      const t0 = performance.now();
+      const p = prepare(job.requests, i, k);
+      const t0 = due === undefined ? performance.now() : Math.min(performance.now(), due);
       let failure: string | null = null;
       try {
         const res = await send(agent, base, p);
         if (res.status >= 300) failure = `${p.method} ${p.path} -> ${res.status} ${res.body.slice(0, 200)}`;
+        else if (p.accept === 'text/plain' && / refused /.test(res.body)) failure = `${p.method} ${p.path}: refused events ${res.body.slice(0, 200)}`;
       } catch (e: unknown) {
         failure = `${p.method} ${p.path} -> ${(e as Error).message}`;
       }
@@ -96,7 +113,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
 
   try {
     // Warm-up runs at the same concurrency so the measured part starts with open connections.
-    await Promise.all(Array.from({ length: job.concurrency }, () => sender()));
+    await Promise.all(Array.from({ length: job.concurrency }, (_, k) => sender(k)));
   } finally {
     agent.destroy();
   }

@@ -17,6 +17,7 @@ import type { DB } from '../../src/db/schema.ts';
 import { encodeCursor } from '../../src/lib/cursor.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/main.ts';
+import { measureHookBatches, type HookBatchFigures } from './hook-batches.ts';
 import { LoadClient } from './load-client.ts';
 import { median, percentile, type LoadJob, type LoadResult } from './load.ts';
 import { benchClaudeSessionId, benchSessionId, datasetFor, seed, type DatasetSize, type SeedTimings } from './seed.ts';
@@ -27,6 +28,8 @@ export interface ApiBenchOptions {
   readRequests: number;
   hookEvents: number;
   hookConcurrency: number;
+  /** Events/s the batch scenario's senders offer together; 0: as fast as answered. */
+  hookBatchRate: number;
   repeat: number;
   /** PostgreSQL server where the bench database is created (and dropped). */
   adminUrl: string;
@@ -56,7 +59,7 @@ export interface HookFigures extends Latency {
   seconds: number;
   events_per_s: number;
 }
-export type RunFigures = Record<ReadScenario, Latency> & { hooks: HookFigures };
+export type RunFigures = Record<ReadScenario, Latency> & { hooks: HookFigures; hook_batches: HookBatchFigures };
 
 export interface BackendResult {
   backend: Backend;
@@ -101,7 +104,7 @@ interface Measured {
 }
 
 /** Runs a load job and charges it the CPU time of the server, the database backends and the client. */
-async function measured(client: LoadClient, db: Kysely<DB>, backend: Backend, job: LoadJob): Promise<Measured> {
+export async function measured(client: LoadClient, db: Kysely<DB>, backend: Backend, job: LoadJob): Promise<Measured> {
   const dbBefore = await backendCpu(db);
   const before = process.cpuUsage();
   const r = await client.run(job);
@@ -111,7 +114,7 @@ async function measured(client: LoadClient, db: Kysely<DB>, backend: Backend, jo
   return { r, serverCpuMs: (used.user + used.system) / 1000, dbCpuMs };
 }
 
-function latency({ r, serverCpuMs, dbCpuMs }: Measured, warmup: number): Latency {
+export function latency({ r, serverCpuMs, dbCpuMs }: Measured, warmup: number): Latency {
   const n = r.latenciesMs.length;
   const perRequest = (ms: number) => Math.round((ms / (n + warmup)) * 1000) / 1000;
   const round = (v: number) => Math.round(v * 100) / 100;
@@ -224,9 +227,11 @@ export async function benchBackend(backend: Backend, opts: ApiBenchOptions): Pro
           reads[s] = latency(await measured(client, server.database.db, backend, job), job.warmup);
         }
         const hooks = await measureHooks(client, base, server.database, size, opts);
-        runs.push({ ...reads, hooks });
+        const hookBatches = await measureHookBatches(client, base, server.database, opts);
+        runs.push({ ...reads, hooks, hook_batches: hookBatches });
         opts.log(`[${backend}] run ${rep}/${opts.repeat}: list p95 ${reads.list_first.p95_ms}/${reads.list_deep.p95_ms} ms, ` +
-          `messages p95 ${reads.messages_first.p95_ms}/${reads.messages_last.p95_ms} ms, hooks ${hooks.events_per_s}/s p99 ${hooks.p99_ms} ms`);
+          `messages p95 ${reads.messages_first.p95_ms}/${reads.messages_last.p95_ms} ms, hooks ${hooks.events_per_s}/s p99 ${hooks.p99_ms} ms, ` +
+          `batched ${hookBatches.events_per_s}/s p99 ${hookBatches.p99_ms} ms`);
       }
       return {
         backend,

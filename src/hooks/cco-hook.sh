@@ -38,6 +38,12 @@ url=${url%/}
 Q=$spool/queue; D=$spool/dead; LF=$spool/worker.lock
 # Tries before a failing event may be set aside (see deliver_all).
 MAX_TRIES=3; MAX_HELD=3
+# One batch request carries at most this many events and bytes of payload (the
+# server takes up to 500 events and BODY_LIMIT_BYTES, 5 MB by default).
+BATCH_MAX=100; BATCH_BYTES=1000000
+# Set once the server turned a batch down as a whole with 400/404 (a server older
+# than POST /api/hooks/batch): this worker then sends one event per request.
+nobatch=''
 
 start_worker() {
   # Detached (own session, no inherited pipes) so Claude Code neither waits for it
@@ -151,9 +157,79 @@ send() {
   return 1
 }
 
+# Sends the oldest queued events (markers in $@, up to BATCH_MAX events and
+# BATCH_BYTES of payload, stopping at an empty payload) in one POST to
+# /api/hooks/batch, and acts on the line the server answers per event (asked
+# with accept: text/plain: "<id> <status>[ <code> <message>]"): stored,
+# duplicate or ignored -> removed; refused -> dead-lettered, as a 400 alone is.
+# Status: 0 answered; 1 failed as a whole (no answer, non-2xx, none of our ids
+# in the answer: the caller sends one event per request this pass); 2 no batch
+# route (400/404); 3 only the oldest event fits (it is over BATCH_BYTES with the
+# next, or the next is empty; or it is empty): it goes alone, then batches again.
+# A subshell, so the cd into the queue (file names without spaces, whatever the
+# spool path) stays here; it forks once per batch.
+send_batch() (
+  case $spool in /*) ;; *) spool=$PWD/$spool; Q=$spool/queue; D=$spool/dead ;; esac
+  B=$spool/batch
+  { [ -d "$B" ] || mkdir -p "$B"; } 2>/dev/null && cd "$Q" 2>/dev/null || exit 1
+  names=''; k=0
+  for m in "$@"; do
+    [ "$k" -lt "$BATCH_MAX" ] || break
+    id=${m##*/}; id=${id%.ok}
+    # Our names are [0-9a-f-] plus the event; anything else ends the batch (order is kept).
+    case $id in *[!A-Za-z0-9-]*|'') break ;; esac
+    names="$names $id.json"; k=$((k + 1))
+  done
+  [ "$k" -ge 2 ] || exit 1
+  # One wc for all the sizes; a file delivered meanwhile by a flush is left out.
+  wc -c $names >"$B/sizes" 2>/dev/null
+  set --; bytes=0; k=0; sep='{"events":['
+  while read -r sz f; do
+    case $f in *.json) ;; *) continue ;; esac
+    [ "$sz" -gt 0 ] || break
+    [ "$k" -gt 0 ] && [ $((bytes + sz)) -gt "$BATCH_BYTES" ] && break
+    id=${f%.json}
+    # The wrapper around each payload is written by printf (a builtin) and joined
+    # with the payloads by one cat, so building a batch starts two processes.
+    printf '%s{"event":"%s","id":"%s","payload":' "$sep" "${id##*-}" "$id" >"$B/h$k" || exit 1
+    set -- "$@" "$B/h$k" "$f"
+    sep='},'; k=$((k + 1)); bytes=$((bytes + sz))
+  done <"$B/sizes"
+  [ "$k" -ge 2 ] || exit 3
+  printf '}]}' >"$B/tail" && cat "$@" "$B/tail" >"$B/body" 2>/dev/null || exit 1
+  code=$(curl -sS -o "$B/answer" -w '%{http_code}' --connect-timeout 2 -m 30 \
+    -H 'content-type: application/json' -H 'accept: text/plain' \
+    --data-binary "@$B/body" "$url/api/hooks/batch" 2>/dev/null)
+  # The payloads stay in their queue files only (emptied by a builtin, no process).
+  : >"$B/body"
+  case $code in
+    200) ;;
+    400|404) exit 2 ;;
+    *) exit 1 ;;
+  esac
+  answered=''
+  while read -r rid st rcode rmsg; do
+    case $rid in *[!A-Za-z0-9-]*|'') continue ;; esac
+    [ -e "$rid.json" ] || continue
+    case $st in
+      stored|duplicate|ignored) rm -f "$rid.json" "$rid.ok" "$rid.tries" "$rid.last"; answered=1 ;;
+      refused)
+        n=0; [ -f "$rid.tries" ] && read -r n _ <"$rid.tries"
+        echo "$((n + 1)) refused in a batch: $rcode" >"$rid.tries"
+        printf '%s\n' "$rmsg" >"$rid.last"
+        bury "$rid"; answered=1 ;;
+    esac
+  done <"$B/answer"
+  [ -n "$answered" ] || exit 1
+  exit 0
+)
+
 # Sends queued events oldest first; returns 0 when the queue is empty, 1 to back off.
+# - several queued: up to BATCH_MAX in one request (send_batch); if that request
+#   fails as a whole, this pass falls back to one event per request, below.
 # - 2xx: delivered.
 # - 400/413/415/422: the server will never take this payload: dead-lettered at once.
+# - server unreachable (no connection): back off; nothing is held (see below).
 # - anything else (other 4xx, 408, 429, 5xx, no answer): retried in place, so nothing
 #   overtakes it, for MAX_TRIES tries. Past that the event is held and the next one
 #   is tried. If the server accepts a later event, each held one gets one more try
@@ -164,6 +240,15 @@ deliver_all() {
   while :; do
     set -- "$Q"/*.ok
     [ -e "$1" ] || return 0
+    alone=''
+    if [ $# -gt 1 ] && [ -z "$nobatch" ]; then
+      send_batch "$@"
+      case $? in
+        0) continue ;;
+        2) nobatch=1; log "$url has no batch route (POST /api/hooks/batch): one event per request" ;;
+        3) alone=1 ;;
+      esac
+    fi
     held=''; nheld=0
     for m in "$@"; do
       id=${m##*/}; id=${id%.ok}
@@ -171,10 +256,17 @@ deliver_all() {
       [ -e "$Q/$id.json" ] || { rm -f "$m" "$Q/$id.tries" "$Q/$id.last"; continue; }
       if send "$id"; then
         for h in $held; do [ -e "$Q/$h.json" ] && { send "$h" || bury "$h"; }; done
-        held=''; nheld=0; continue
+        held=''; nheld=0
+        # The oldest went alone because it was too big for a batch: batch the rest.
+        [ -z "$alone" ] || continue 2
+        continue
       fi
       [ -e "$Q/$id.json" ] || { rm -f "$m" "$Q/$id.tries" "$Q/$id.last"; continue; }
-      case $code in 400|413|415|422) bury "$id"; continue ;; esac
+      case $code in 400|413|415|422) bury "$id"; [ -z "$alone" ] || continue 2; continue ;; esac
+      # Not even connected (curl 6: no such host, 7: refused): nothing was sent, so the
+      # event cannot be at fault. Holding it would let a later event overtake it the
+      # moment the server came back within this pass.
+      case $rc in 6|7) return 1 ;; esac
       [ "$n" -ge "$MAX_TRIES" ] && [ "$nheld" -lt "$MAX_HELD" ] || return 1
       held="$held $id"; nheld=$((nheld + 1))
     done

@@ -135,9 +135,13 @@ const EVENT_ID_MAX = 200;
 export function parseEventId(headers: Record<string, string | string[] | undefined>): string | undefined {
   const raw = headers['x-cco-event-id'] ?? headers['idempotency-key'];
   if (raw === undefined) return undefined;
-  const id = Array.isArray(raw) ? raw[0] : raw;
+  return checkEventId(Array.isArray(raw) ? raw[0] : raw, 'x-cco-event-id / idempotency-key');
+}
+
+/** An event id as sent (a header, or a batch entry's id): 1-200 visible ASCII characters, else a 400. */
+export function checkEventId(id: string | undefined, what = 'id'): string {
   if (id === undefined || !/^[\x21-\x7e]+$/.test(id) || id.length > EVENT_ID_MAX) {
-    throw badRequest('invalid_event_id', `x-cco-event-id / idempotency-key must be 1-${EVENT_ID_MAX} visible ASCII characters`);
+    throw badRequest('invalid_event_id', `${what} must be 1-${EVENT_ID_MAX} visible ASCII characters`);
   }
   return id;
 }

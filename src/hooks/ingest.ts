@@ -7,7 +7,9 @@
  * without an id is always stored. Every change is published.
  */
 import { randomUUID } from 'node:crypto';
+import type { ClaudeSessionSeed } from '../db/queries/command-logs.ts';
 import type { Database } from '../db/database.ts';
+import type { SessionRow } from '../db/queries/sessions.ts';
 import { insertMessage } from '../db/queries/messages.ts';
 import { completeSession, findSessionEvent, insertSessionEvent, listSessionEvents, upsertClaudeSession } from '../db/queries/session-events.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -15,8 +17,9 @@ import { decodeCursor, encodeCursor, isIdCursor } from '../lib/cursor.ts';
 import { badRequest, notFound } from '../lib/errors.ts';
 import { BAD_TEXT_MESSAGE } from '../lib/text.ts';
 import { toMessage, toSession, toSessionEvent } from '../sessions/mappers.ts';
-import type { SessionService } from '../sessions/service.ts';
+import type { NewLogInput, SessionService } from '../sessions/service.ts';
 import type { Page, SessionEvent } from '../sessions/types.ts';
+import { storeHookBatch, type BatchEventInput, type BatchEventResult } from './ingest-batch.ts';
 import { isToolEvent, planEvent, type HookEventName, type HookPayload } from './events.ts';
 import { toolHookToLog, toolPayloadSchema, type ToolHookPayload } from './tool-event.ts';
 
@@ -35,7 +38,34 @@ export interface IngestResult {
 }
 
 /** Prompt and Stop events of runs the runner started: the runner records those itself. */
-const RUNNER_RECORDED: readonly HookEventName[] = ['UserPromptSubmit', 'Stop'];
+export const RUNNER_RECORDED: readonly HookEventName[] = ['UserPromptSubmit', 'Stop'];
+
+/** The runner's sessions (managed; or metadata.managed_by = runner, the original contract). */
+export const isRunnerSession = (row: SessionRow) => Boolean(row.managed) || row.metadata?.managed_by === 'runner';
+
+/** The session a hook event creates when its Claude session is new (a run started outside the orchestrator). */
+export function claudeSeed(p: HookPayload): ClaudeSessionSeed {
+  return {
+    id: randomUUID(),
+    claudeSessionId: p.session_id,
+    projectPath: (typeof p.cwd === 'string' && p.cwd ? p.cwd : 'unknown').slice(0, 500),
+    metadata: { started_outside_orchestrator: true, ...(typeof p.transcript_path === 'string' ? { transcript_path: p.transcript_path } : {}) },
+  };
+}
+
+/** Checks a tool event's fields and turns it into a command log (a 400 when it does not fit). */
+export function prepareToolLog(event: HookEventName, p: HookPayload, resultMaxBytes: number): NewLogInput {
+  if (p.hook_event_name !== undefined && p.hook_event_name !== event) {
+    throw badRequest('event_mismatch', `body.hook_event_name is ${String(p.hook_event_name).slice(0, 60)} but the URL says ${event}`);
+  }
+  const checked = toolPayloadSchema.safeParse(p);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const code = issue?.message === BAD_TEXT_MESSAGE ? 'invalid_text' : 'invalid_request';
+    throw badRequest(code, `body.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'} (${event})`);
+  }
+  return toolHookToLog({ ...(checked.data as ToolHookPayload), hook_event_name: event }, resultMaxBytes);
+}
 
 export class HookIngest {
   constructor(
@@ -51,30 +81,13 @@ export class HookIngest {
   }
 
   private seed(p: HookPayload) {
-    return {
-      id: randomUUID(),
-      claudeSessionId: p.session_id,
-      projectPath: (typeof p.cwd === 'string' && p.cwd ? p.cwd : 'unknown').slice(0, 500),
-      metadata: { started_outside_orchestrator: true, ...(typeof p.transcript_path === 'string' ? { transcript_path: p.transcript_path } : {}) },
-    };
+    return claudeSeed(p);
   }
 
   private async ingestTool(event: HookEventName, p: HookPayload): Promise<IngestResult> {
-    if (p.hook_event_name !== undefined && p.hook_event_name !== event) {
-      throw badRequest('event_mismatch', `body.hook_event_name is ${String(p.hook_event_name).slice(0, 60)} but the URL says ${event}`);
-    }
-    const checked = toolPayloadSchema.safeParse(p);
-    if (!checked.success) {
-      const issue = checked.error.issues[0];
-      const code = issue?.message === BAD_TEXT_MESSAGE ? 'invalid_text' : 'invalid_request';
-      throw badRequest(code, `body.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'} (${event})`);
-    }
-    const payload = { ...(checked.data as ToolHookPayload), hook_event_name: event };
+    const log = prepareToolLog(event, p, this.opts.resultMaxBytes);
     const seed = this.seed(p);
-    const r = await this.sessions.addLogByClaudeSession(
-      { claudeSessionId: p.session_id, projectPath: seed.projectPath, metadata: seed.metadata },
-      toolHookToLog(payload, this.opts.resultMaxBytes),
-    );
+    const r = await this.sessions.addLogByClaudeSession({ claudeSessionId: p.session_id, projectPath: seed.projectPath, metadata: seed.metadata }, log);
     return { session_id: r.sessionId, event, stored: r.log !== undefined, duplicate: r.log === undefined, log_id: r.log?.id };
   }
 
@@ -82,8 +95,7 @@ export class HookIngest {
     const plan = planEvent(event, p);
     const r = await this.database.db.transaction().execute(async (tx) => {
       const s = await upsertClaudeSession(tx, this.seed(p));
-      // The runner's sessions (managed; or metadata.managed_by = runner, the original contract).
-      const managed = Boolean(s.row.managed) || s.row.metadata?.managed_by === 'runner';
+      const managed = isRunnerSession(s.row);
       if (managed && RUNNER_RECORDED.includes(event)) return { s, ignored: true as const };
       const ev = await insertSessionEvent(tx, { session_id: s.row.id, event, event_key: eventId, data: plan.data });
       if (!ev) return { s };
@@ -119,6 +131,11 @@ export class HookIngest {
     const row = await findSessionEvent(this.database.db, sessionId, id);
     if (!row) throw notFound('session event', `${id} of session ${sessionId}`);
     return toSessionEvent(row);
+  }
+
+  /** Stores a batch of events as if each were sent alone, in order (see ingest-batch.ts). */
+  async ingestBatch(items: readonly BatchEventInput[]): Promise<BatchEventResult[]> {
+    return storeHookBatch({ database: this.database, events: this.events, resultMaxBytes: this.opts.resultMaxBytes }, items);
   }
 
   async listEvents(sessionId: string, q: { limit: number; cursor?: string | undefined; event?: string | undefined }): Promise<Page<SessionEvent>> {

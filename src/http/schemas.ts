@@ -160,6 +160,35 @@ export const hookEventBody = z.looseObject({
   transcript_path: z.string().max(4096).optional(),
 });
 
+/** Most events one POST /api/hooks/batch may carry (the body limit applies as well). */
+export const HOOK_BATCH_MAX = 500;
+
+/**
+ * POST /api/hooks/batch. Each payload is checked on its own against hookEventBody (the
+ * single-event route's body schema) by the route, so one bad event is refused alone.
+ */
+export const hookBatchBody = z.object({
+  events: z
+    .array(
+      z.object({
+        event: z.string().max(100).describe('The hook event name, as in POST /api/hooks/{event} (PostToolUse or post-tool-use, ...).'),
+        id: z.string().max(200).optional().describe("The sender's event id (the forwarder's spool file name): a second event with the same id is a redelivery."),
+        payload: z.unknown().describe('The JSON Claude Code gives the hook: the body POST /api/hooks/{event} takes, checked by the same schema.'),
+      }),
+    )
+    .min(1)
+    .max(HOOK_BATCH_MAX),
+});
+
+export const hookBatchResultSchema = z.object({
+  id: z.string().nullable(),
+  status: z.enum(['stored', 'duplicate', 'ignored', 'refused']),
+  session_id: z.string().optional(),
+  code: z.string().optional(),
+  http_status: z.number().optional(),
+  message: z.string().optional(),
+});
+
 export const sessionEventSchema = z.object({
   id: z.number(),
   session_id: z.string(),

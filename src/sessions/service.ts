@@ -353,7 +353,7 @@ function pageById<T extends { id: number }>(items: T[], limit: number): Page<T> 
   return { data, next_cursor: items.length > limit && last ? encodeCursor(last.id) : null };
 }
 
-function toLogRow(l: NewLogInput): NewCommandLogRow {
+export function toLogRow(l: NewLogInput): NewCommandLogRow {
   return {
     tool_use_id: l.tool_use_id ?? null,
     tool: l.tool,

@@ -74,3 +74,20 @@ export async function listSessionEvents(db: Executor, sessionId: string, q: Sess
   if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
   return query.orderBy('id', 'asc').limit(q.limit).execute();
 }
+
+/**
+ * upsertClaudeSession for the distinct Claude sessions of a hook batch, in one
+ * statement, locking them in claude_session_id order (the order every batch
+ * statement uses, so concurrent batches cannot deadlock). Keyed by Claude session id.
+ */
+export async function upsertClaudeSessions(db: Executor, seeds: readonly ClaudeSessionSeed[]): Promise<Map<string, { row: SessionRow; created: boolean }>> {
+  const input = seeds.map((s, ord) => ({ ord, new_id: s.id, claude_session_id: s.claudeSessionId, project_path: s.projectPath, session_metadata: s.metadata }));
+  const r = await sql<SessionRow & { created: boolean }>`
+    insert into sessions (id, claude_session_id, project_path, project_type, status, source, metadata)
+    select distinct on (claude_session_id) new_id, claude_session_id, project_path, 'local', 'active', 'cli', session_metadata
+    from jsonb_to_recordset(${jsonb(input)}) as x(ord int, new_id uuid, claude_session_id text, project_path text, session_metadata jsonb)
+    order by claude_session_id, ord
+    on conflict (claude_session_id) do update set updated_at = now()
+    returning *, (xmax = 0) as created`.execute(db);
+  return new Map(r.rows.map(({ created, ...row }) => [row.claude_session_id as string, { row: row as SessionRow, created }]));
+}

@@ -5,7 +5,8 @@ import { HOOK_EVENTS, parseEventId, parseEventName } from '../../hooks/events.ts
 import type { HookIngest } from '../../hooks/ingest.ts';
 import { toolHookToLog } from '../../hooks/tool-event.ts';
 import type { SessionService } from '../../sessions/service.ts';
-import { errorSchema, hookEventBody, toolHookBody } from '../schemas.ts';
+import type { BatchEventInput, BatchEventResult } from '../../hooks/ingest-batch.ts';
+import { errorSchema, HOOK_BATCH_MAX, hookBatchBody, hookBatchResultSchema, hookEventBody, toolHookBody } from '../schemas.ts';
 
 const ackSchema = z.object({ ok: z.literal(true), session_id: z.string(), log_id: z.number().nullable(), duplicate: z.boolean() });
 
@@ -54,6 +55,34 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
     return { ok: true as const, session_id: r.sessionId, log_id: r.log?.id ?? null, duplicate: r.log === undefined };
   });
 
+  app.post('/api/hooks/batch', {
+    schema: {
+      tags: ['hooks'],
+      summary: 'Record many hook events in one request (what the cco-hook forwarder sends when it has several queued)',
+      description: [
+        `Up to ${HOOK_BATCH_MAX} events, each {event, id, payload} as POST /api/hooks/{event} would take them (event name, x-cco-event-id, body).`,
+        'The answer lists one result per event, in request order: stored, duplicate (already stored: same tool_use_id, or same event id),',
+        "ignored (a runner session's prompt or Stop) or refused (with the code and HTTP status the single-event route would answer; the event",
+        'will never be taken). A refused event does not fail the others. Everything stored is committed before the answer; the events are',
+        'stored as if each were sent alone, in order. With `accept: text/plain` the answer is one line per event instead:',
+        '`<id or -> <status>[ <code> <message>]` (what the shell forwarder reads).',
+      ].join(' '),
+      body: hookBatchBody,
+      response: { 200: z.object({ results: z.array(hookBatchResultSchema) }), 400: errorSchema, 413: errorSchema, 415: errorSchema },
+    },
+  }, async (req, reply) => {
+    const items = req.body.events.map((e): BatchEventInput => {
+      const checked = hookEventBody.safeParse(e.payload);
+      if (checked.success) return { event: e.event, id: e.id, payload: checked.data };
+      const issue = checked.error.issues[0];
+      return { event: e.event, id: e.id, payload: { session_id: '' }, payloadError: `${issue?.path.length ? '.' : ''}${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` };
+    });
+    const results = await opts.hooks.ingestBatch(items);
+    // A string with a text content type is sent as it is (the JSON response schema is not applied).
+    if (prefersText(req.headers.accept)) return reply.type('text/plain; charset=utf-8').send(results.map(textLine).join('') as never);
+    return { results };
+  });
+
   app.post('/api/hooks/:event', {
     schema: {
       tags: ['hooks'],
@@ -81,3 +110,14 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
     return { ok: true as const, ...r };
   });
 };
+
+/** `accept: text/plain` (and not JSON first): the line answer a shell script can read with `read`. */
+const prefersText = (accept: string | undefined) => accept !== undefined && /^\s*text\/plain/i.test(accept);
+
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+function textLine(r: BatchEventResult): string {
+  const extra = r.status === 'refused' ? ` ${r.code ?? 'refused'} ${oneLine(r.message ?? '').slice(0, 500)}` : '';
+  const id = r.id !== null && /^[\x21-\x7e]+$/.test(r.id) ? r.id : '-';
+  return `${id} ${r.status}${extra}\n`;
+}

@@ -1,0 +1,178 @@
+/** POST /api/hooks/batch: per-event results, dedup by id, order, side effects, limits, the text answer. */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { OrchestratorEvent } from '../src/events/bus.ts';
+import { call, createTestApp, type TestApp } from './helpers/app.ts';
+import { run } from './helpers/hook-payloads.ts';
+
+let t: TestApp;
+const published: OrchestratorEvent[] = [];
+before(async () => {
+  t = await createTestApp({ bodyLimitBytes: 256 * 1024 });
+  t.events.subscribe((e) => published.push(e));
+});
+after(async () => {
+  await t.close();
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function batch(events: unknown[], headers: Record<string, string> = {}): Promise<{ status: number; body: any; text: string; type: string }> {
+  const res = await t.app.inject({ method: 'POST', url: '/api/hooks/batch', headers, payload: { events } });
+  const type = String(res.headers['content-type'] ?? '');
+  return { status: res.statusCode, body: type.includes('json') ? res.json() : undefined, text: res.body, type };
+}
+const eid = (event: string) => `${process.hrtime.bigint()}-4242-${randomUUID().slice(-12)}-${event}`;
+const ORDER = ['SessionStart', 'UserPromptSubmit', 'PostToolUse', 'PostToolUseFailure', 'SubagentStop', 'Notification', 'PreCompact', 'Stop', 'SessionEnd'] as const;
+
+describe('POST /api/hooks/batch', () => {
+  test('a whole run in one batch, with bad events among it: one result each in order, the bad ones refused, the rest stored with every side effect', async () => {
+    const r = run();
+    const events: { event: string; id: string; payload: unknown }[] = ORDER.map((e) => ({ event: e, id: eid(e), payload: r[e] }));
+    events.splice(2, 0, { event: 'NoSuchEvent', id: eid('NoSuchEvent'), payload: r.Notification });
+    events.splice(5, 0, { event: 'post-tool-use', id: eid('PostToolUse'), payload: { ...r.PostToolUse, tool_name: undefined, tool_use_id: 'toolu_bad' } });
+    events.splice(7, 0, { event: 'Stop', id: eid('Stop'), payload: { cwd: '/no/session/id' } });
+    events.splice(8, 0, { event: 'Notification', id: 'has spaces', payload: r.Notification });
+    const from = published.length;
+    const res = await batch(events);
+    assert.equal(res.status, 200);
+    const results = res.body.results as Array<{ id: string; status: string; code?: string; http_status?: number; session_id?: string }>;
+    assert.deepEqual(results.map((x) => x.id), events.map((e) => e.id), 'one result per event, in order');
+    assert.deepEqual(results.map((x) => x.status), events.map((e, i) => ([2, 5, 7, 8].includes(i) ? 'refused' : 'stored')), JSON.stringify(results));
+    assert.deepEqual([2, 5, 7, 8].map((i) => results[i]!.code), ['unknown_event', 'invalid_request', 'invalid_request', 'invalid_event_id']);
+    assert.ok([2, 5, 7, 8].every((i) => results[i]!.http_status === 400));
+    const sid = results[0]!.session_id!;
+    assert.ok(results.every((x) => x.status === 'refused' || x.session_id === sid));
+
+    const session = (await call(t.app, 'GET', `/api/sessions/${sid}`)).body;
+    assert.equal(session.status, 'completed', 'SessionEnd completed it');
+    assert.equal(session.source, 'cli');
+    const msgs = (await call(t.app, 'GET', `/api/sessions/${sid}/messages`)).body.data;
+    assert.deepEqual(msgs.map((m: { direction: string; content: string }) => [m.direction, m.content]), [['user', 'SCRIPT:bash'], ['assistant', 'Finished script bash.']]);
+    const logs = (await call(t.app, 'GET', `/api/sessions/${sid}/logs`)).body.data;
+    assert.deepEqual(logs.map((l: { status: string }) => l.status), ['completed', 'error']);
+    const evs = (await call(t.app, 'GET', `/api/sessions/${sid}/events?limit=50`)).body.data;
+    assert.deepEqual(evs.map((e: { event: string }) => e.event), ORDER.filter((e) => !e.startsWith('PostToolUse')));
+
+    // After the commit, in batch order, the new session first.
+    const mine = published.slice(from).map((e) => e.type);
+    assert.deepEqual(mine, [
+      'session.created', 'session_event.created', 'session_event.created', 'message.created', 'log.created', 'log.created',
+      'session_event.created', 'session_event.created', 'session_event.created', 'session_event.created', 'message.created',
+      'session_event.created', 'session.updated',
+    ]);
+  });
+
+  test('a redelivered batch stores nothing twice; an id repeated inside one batch is stored once; the same payload under two ids is two events', async () => {
+    const r = run();
+    const events = ORDER.map((e) => ({ event: e, id: eid(e), payload: r[e] }));
+    const note = { event: 'Notification', id: eid('Notification'), payload: r.Notification };
+    const body = [...events, note, note, { ...note, id: eid('Notification') }];
+    const first = await batch(body);
+    assert.deepEqual(first.body.results.map((x: { status: string }) => x.status), [...ORDER.map(() => 'stored'), 'stored', 'duplicate', 'stored']);
+    const again = await batch(body);
+    assert.equal(again.status, 200);
+    assert.ok(again.body.results.every((x: { status: string }) => x.status === 'duplicate'), JSON.stringify(again.body.results));
+    const sid = first.body.results[0].session_id;
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/events?limit=50`)).body.data.length, 7 + 2);
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/messages`)).body.data.length, 2);
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/logs`)).body.data.length, 2);
+    // The single-event route and the batch share the keys: a batch redelivering single sends stores nothing.
+    const n = { event: 'Notification', id: eid('Notification'), payload: { ...r.Notification, message: 'single' } };
+    const single = await t.app.inject({ method: 'POST', url: '/api/hooks/Notification', headers: { 'x-cco-event-id': n.id }, payload: n.payload });
+    assert.equal(single.json().stored, true);
+    assert.equal((await batch([n])).body.results[0].status, 'duplicate');
+  });
+
+  test('events of several sessions keep their order per session; tool events only take one statement and still announce new sessions', async () => {
+    const a = run();
+    const b = run();
+    const tools = Array.from({ length: 30 }, (_, i) => {
+      const r = i % 2 ? a : b;
+      return { event: 'PostToolUse', id: eid('PostToolUse'), payload: { ...r.PostToolUse, tool_use_id: `toolu_${r.sessionId}_${i}` } };
+    });
+    const from = published.length;
+    const res = await batch(tools);
+    assert.ok(res.body.results.every((x: { status: string }) => x.status === 'stored'));
+    assert.equal(published.slice(from).filter((e) => e.type === 'session.created').length, 2);
+    for (const [r, parity] of [[a, 1], [b, 0]] as const) {
+      const sid = res.body.results[parity].session_id;
+      const logs = (await call(t.app, 'GET', `/api/sessions/${sid}/logs?limit=100`)).body.data;
+      assert.deepEqual(logs.map((l: { tool_use_id: string }) => l.tool_use_id), tools.map((_, i) => i).filter((i) => i % 2 === parity).map((i) => `toolu_${r.sessionId}_${i}`));
+    }
+  });
+
+  test('a new session takes its project path from its first event in the batch, as when the events are sent alone', async () => {
+    const r = run(randomUUID(), '/srv/work/first');
+    const res = await batch([
+      { event: 'SessionStart', id: eid('SessionStart'), payload: r.SessionStart },
+      { event: 'PostToolUse', id: eid('PostToolUse'), payload: { ...r.PostToolUse, cwd: '/srv/work/later' } },
+    ]);
+    const sid = res.body.results[0].session_id;
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}`)).body.project_path, '/srv/work/first');
+  });
+
+  test("a runner session's prompt and Stop are ignored, as on the single-event route", async () => {
+    const r = run();
+    const s = await t.sessions.create({ project_path: '/srv/work/proj', project_type: 'local', claude_session_id: r.sessionId, managed: true });
+    const res = await batch(['UserPromptSubmit', 'Stop', 'SessionEnd'].map((e) => ({ event: e, id: eid(e), payload: r[e as 'Stop'] })));
+    assert.deepEqual(res.body.results.map((x: { status: string }) => x.status), ['ignored', 'ignored', 'stored']);
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${s.id}`)).body.status, 'active');
+  });
+
+  test('accept: text/plain answers one line per event: "<id> <status>[ <code> <message>]"', async () => {
+    const r = run();
+    const ok = { event: 'SessionStart', id: eid('SessionStart'), payload: r.SessionStart };
+    const bad = { event: 'Stop', id: eid('Stop'), payload: { ...r.Stop, last_assistant_message: 42 } };
+    const res = await batch([ok, bad, ok], { accept: 'text/plain' });
+    assert.equal(res.status, 200);
+    assert.match(res.type, /^text\/plain/);
+    const lines = res.text.split('\n');
+    assert.equal(lines.pop(), '', 'ends with a newline');
+    assert.equal(lines[0], `${ok.id} stored`);
+    assert.match(lines[1]!, new RegExp(`^${bad.id} refused invalid_request \\S.*last_assistant_message`));
+    assert.equal(lines[2], `${ok.id} duplicate`);
+  });
+
+  test('the same batch sent by several senders at once (a flush racing the worker): every event stored once, no error', async () => {
+    const a = run();
+    const b = run();
+    const events = [a, b, a, b].flatMap((r, n) => [
+      { event: 'UserPromptSubmit', id: eid('UserPromptSubmit'), payload: r.UserPromptSubmit },
+      ...[0, 1, 2].map((i) => ({ event: 'PostToolUse', id: eid('PostToolUse'), payload: { ...r.PostToolUse, tool_use_id: `toolu_${r.sessionId}_${n}_${i}` } })),
+      { event: 'Notification', id: eid('Notification'), payload: r.Notification },
+    ]);
+    // Reversed copies lock nothing in a different order: sessions are always taken in claude_session_id order.
+    const answers = await Promise.all([events, [...events].reverse(), events, [...events].reverse()].map((e) => batch(e)));
+    assert.deepEqual(answers.map((x) => x.status), [200, 200, 200, 200]);
+    const stored = new Map<string, number>();
+    for (const x of answers) for (const r of x.body.results as Array<{ id: string; status: string }>) if (r.status === 'stored') stored.set(r.id, (stored.get(r.id) ?? 0) + 1);
+    assert.deepEqual([...stored.values()].sort(), events.map(() => 1), 'each event stored by exactly one of the senders');
+    for (const r of [a, b]) {
+      const sid = answers[0]!.body.results[r === a ? 0 : 5].session_id;
+      assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/logs?limit=100`)).body.data.length, 6);
+      assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/events?limit=100`)).body.data.length, 4);
+      assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}/messages`)).body.data.length, 2);
+    }
+  });
+
+  test('the route is in the OpenAPI document with its body schema', async () => {
+    const doc = (await call(t.app, 'GET', '/api/openapi.json')).body;
+    const op = doc.paths['/api/hooks/batch']?.post;
+    assert.ok(op, 'POST /api/hooks/batch documented');
+    const schema = op.requestBody.content['application/json'].schema;
+    assert.equal(schema.properties.events.maxItems, 500);
+    assert.deepEqual(Object.keys(schema.properties.events.items.properties).sort(), ['event', 'id', 'payload']);
+  });
+
+  test('a batch over the limits is refused whole: more than 500 events is 400, over the body limit 413, an empty one 400', async () => {
+    const r = run();
+    const many = Array.from({ length: 501 }, (_, i) => ({ event: 'Notification', id: `n-${i}`, payload: { session_id: r.sessionId } }));
+    assert.equal((await batch(many)).status, 400);
+    const big = Array.from({ length: 40 }, (_, i) => ({ event: 'Notification', id: `b-${i}`, payload: { ...r.Notification, message: 'x'.repeat(8000) } }));
+    const res = await batch(big);
+    assert.equal(res.status, 413);
+    assert.equal((await batch([])).status, 400);
+    assert.equal((await call(t.app, 'GET', `/api/sessions?limit=200`)).body.data.filter((s: { claude_session_id: string }) => s.claude_session_id === r.sessionId).length, 0, 'nothing stored');
+  });
+});
