@@ -19,6 +19,8 @@ interface SettingDef {
 export const SETTINGS = [
   { env: 'HOST', default: '127.0.0.1', description: 'Interface the HTTP server listens on (0.0.0.0 to expose it).' },
   { env: 'PORT', default: '3000', description: 'HTTP port for the API and dashboard.' },
+  { env: 'ALLOWED_HOSTS', default: undefined, description: 'Host names accepted in the Host header besides HOST, localhost and IP addresses (comma separated; .example.com includes subdomains; * = no check). Others get 403 (DNS rebinding).' },
+  { env: 'CORS_ORIGINS', default: undefined, description: 'Origins that get CORS headers (comma separated; * = any). Unset: no CORS headers.' },
   { env: 'DATABASE_URL', default: undefined, description: 'PostgreSQL 15+ URL. Unset: an embedded PostgreSQL that cco serve starts itself, with its data in DATA_DIR/postgres.' },
   { env: 'DATA_DIR', default: './.data', description: 'Folder for the embedded database (and other local state).' },
   { env: 'DB_POOL_MAX', default: '10', description: 'Maximum PostgreSQL connections in the pool.' },
@@ -69,6 +71,8 @@ const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).m
 const schema = z.object({
   HOST: z.string().min(1),
   PORT: intFrom(0, 65535),
+  ALLOWED_HOSTS: z.string().optional(),
+  CORS_ORIGINS: z.string().optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
@@ -195,7 +199,7 @@ export function autoConcurrency(): number {
 }
 
 export interface Config {
-  http: { host: string; port: number; bodyLimitBytes: number; requestTimeoutMs: number };
+  http: { host: string; port: number; bodyLimitBytes: number; requestTimeoutMs: number; allowedHosts: string[]; corsOrigins: string[] };
   db: { url: string | undefined; dataDir: string; poolMax: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
@@ -266,7 +270,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const workspacesDir = c.WORKSPACES_DIR ? path.resolve(expandHome(c.WORKSPACES_DIR)) : path.join(dataDir, 'workspaces');
   return {
-    http: { host: c.HOST, port: c.PORT, bodyLimitBytes: c.BODY_LIMIT_BYTES, requestTimeoutMs: c.REQUEST_TIMEOUT_MS },
+    http: {
+      host: c.HOST,
+      port: c.PORT,
+      bodyLimitBytes: c.BODY_LIMIT_BYTES,
+      requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
+      allowedHosts: splitList(c.ALLOWED_HOSTS),
+      corsOrigins: splitList(c.CORS_ORIGINS),
+    },
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
     logLevel: c.LOG_LEVEL,
     resultMaxBytes: c.RESULT_MAX_BYTES,
@@ -335,6 +346,10 @@ export function workspacesConfigFor(dir: string, allowedRoots: string[] = []): W
 }
 
 /** ALLOWED_ROOTS: absolute folders separated by commas or colons; relative ones are refused (they would depend on the cwd). */
+function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+}
+
 function splitRoots(value: string | undefined): string[] {
   if (!value) return [];
   const roots = value.split(/[,:]/).map((s) => s.trim()).filter(Boolean).map(expandHome);

@@ -94,6 +94,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       hooks: core.hooks,
       bodyLimitBytes: config.http.bodyLimitBytes,
       requestTimeoutMs: config.http.requestTimeoutMs,
+      http: { host: config.http.host, allowedHosts: config.http.allowedHosts, corsOrigins: config.http.corsOrigins },
       resultMaxBytes: config.resultMaxBytes,
       events: core.events,
       webRoot: WEB_ROOT,

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
-import { failPreparingWorkspaces, failRunningTurn, finishTurn, insertTurnsForUnrunMessages, listOpenTurns, listPausedManagedSessionIds, requeueTurn, resetTurnStates } from '../db/queries/turns.ts';
+import { failPreparingWorkspaces, failRunningTurn, finishTurn, insertTurnsForUnrunMessages, listOpenTurns, listPausedManagedSessionIds, requeueTurn, resetTurnStates, turnStatus } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
 import { turnMarker } from './claude-env.ts';
@@ -81,17 +81,20 @@ export async function recordFailedTurn(
   log.error({ err }, 'turn failed: internal error');
   killByEnv('CCO_TURN', turnMarker(sessionId, turnId)); // in case Claude Code had started
   try {
-    // The stored error stays generic: the cause (SQL, paths) belongs in the server log only.
-    const failed = await retry(() => failRunningTurn(db, turnId, emptyOutcome('error', 'internal error while running the turn (see the server log)')));
-    if (failed) {
+    if ((await retry(() => turnStatus(db, turnId))) === 'running') {
+      // The notice goes first, as for every other outcome: whoever sees the turn end finds it.
       await retry(() => sessions.addMessage(sessionId, {
         direction: 'system',
         content: 'Turn failed: the orchestrator hit an internal error while running it (details are in the server log). Send a message to try again.',
         source: 'api',
         metadata: { turn_id: turnId, outcome: 'error', reason: 'internal_error' },
       }));
-      await retry(() => sessions.recordTurnTotals(sessionId, emptyOutcome('error')));
-      await retry(() => sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }));
+      // The stored error stays generic: the cause (SQL, paths) belongs in the server log only.
+      const failed = await retry(() => failRunningTurn(db, turnId, emptyOutcome('error', 'internal error while running the turn (see the server log)')));
+      if (failed) {
+        await retry(() => sessions.recordTurnTotals(sessionId, emptyOutcome('error')));
+        await retry(() => sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }));
+      }
     }
     await retry(settleTurnState);
   } catch (e: unknown) {

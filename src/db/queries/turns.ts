@@ -38,6 +38,11 @@ export async function cancelClaimedTurn(db: Executor, id: number): Promise<void>
 }
 
 /** Ends a turn still marked running as failed; undefined when it was already finished. */
+export async function turnStatus(db: Executor, id: number): Promise<string | undefined> {
+  const r = await db.selectFrom('turns').select('status').where('id', '=', id).executeTakeFirst();
+  return r?.status;
+}
+
 export async function failRunningTurn(db: Executor, id: number, o: TurnOutcome): Promise<TurnRow | undefined> {
   return db.updateTable('turns').set({ ...o, ended_at: sql`now()` }).where('id', '=', id).where('status', '=', 'running').returningAll().executeTakeFirst();
 }
