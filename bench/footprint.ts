@@ -54,8 +54,15 @@ function descendants(pid: number): number[] {
   return out;
 }
 
+/** MB of `field` in the process's smaps_rollup; 0 for a process that ended meanwhile (a short-lived helper). */
 function rollup(pid: number, field: 'Pss' | 'Rss'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  } catch {
+    return 0;
+  }
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
   return m ? Number(m[1]) / 1024 : 0;
 }
 
