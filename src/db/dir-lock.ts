@@ -1,6 +1,7 @@
 /**
- * PGlite files must be opened by one process at a time; a second opener would
- * corrupt them. A lock file naming its owner turns that into a clear error.
+ * One cco process per data folder (the embedded PostgreSQL, and an old PGlite folder
+ * being imported): a lock file naming its owner turns a second start into a clear error,
+ * and lets the owner treat any postmaster.pid it finds as a crashed server's.
  *
  * The owner is recorded as pid + boot id + pid namespace + process start time, because
  * a pid alone lies after a crash: in a container the server is always pid 1, so

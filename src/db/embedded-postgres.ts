@@ -9,7 +9,8 @@
  *   socket folder is private to the data folder's owner).
  * - It dies with us: `setpriv --pdeathsig INT` asks the kernel to send the
  *   postmaster a fast-shutdown signal when this process dies, even on kill -9.
- *   A stale postmaster.pid left by a crash is handled by PostgreSQL itself.
+ *   A postmaster.pid left by a crash is cleared by removeStaleServerLock, which the
+ *   caller runs while holding DATA_DIR's lock (database.ts).
  * - As root (CI, a root shell), where PostgreSQL refuses to run, it runs in a user
  *   namespace as an ordinary user mapped onto root (see runAs).
  */
