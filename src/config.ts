@@ -366,6 +366,10 @@ function expandHome(p: string): string {
 
 /** The settings table shown by `cco --help`. */
 export function describeSettings(): string {
-  const rows = (SETTINGS as readonly SettingDef[]).map((s) => `  ${s.env.padEnd(20)} ${(s.default ?? '(unset)').padEnd(12)} ${s.description}`);
-  return ['Settings (environment variables):', `  ${'NAME'.padEnd(20)} ${'DEFAULT'.padEnd(12)} MEANING`, ...rows].join('\n');
+  const defs = SETTINGS as readonly SettingDef[];
+  // Columns as wide as the longest name and default, so every meaning starts in the same column.
+  const nameWidth = Math.max(...defs.map((s) => s.env.length));
+  const defaultWidth = Math.max(...defs.map((s) => (s.default ?? '(unset)').length));
+  const row = (name: string, def: string, meaning: string) => `  ${name.padEnd(nameWidth)}  ${def.padEnd(defaultWidth)}  ${meaning}`;
+  return ['Settings (environment variables):', row('NAME', 'DEFAULT', 'MEANING'), ...defs.map((s) => row(s.env, s.default ?? '(unset)', s.description))].join('\n');
 }
