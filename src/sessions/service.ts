@@ -13,9 +13,8 @@ import {
   upsertSessionsAndInsertLogs,
   type ClaudeLogItem,
   type ClaudeLogOutcome,
-  type NewCommandLogRow,
 } from '../db/queries/command-logs.ts';
-import { findMessage, insertMessage, listMessages, type NewMessageRow } from '../db/queries/messages.ts';
+import { findMessage, insertMessage, listMessages } from '../db/queries/messages.ts';
 import { addSessionTotals, cancelQueuedTurns, listTurns, setTurnState, type TurnOutcome } from '../db/queries/turns.ts';
 import {
   findSession,
@@ -24,76 +23,29 @@ import {
   listSessions,
   setManaged,
   updateSession,
-  type NewSessionRow,
   type SessionRow,
 } from '../db/queries/sessions.ts';
 import type { EventBus } from '../events/bus.ts';
 import { decodeCursor, encodeCursor, isIdCursor, isTimeIdCursor } from '../lib/cursor.ts';
 import { Batcher } from '../lib/batcher.ts';
 import { AppError, conflict, notFound } from '../lib/errors.ts';
+import { messageRow, sessionRow, toLogRow, type CreateSessionInput, type ListSessionsInput, type NewLogInput, type NewMessageInput, type UpdateSessionInput } from './inputs.ts';
 import { toCommandLog, toMessage, toSession, toTurn } from './mappers.ts';
 import { addUserMessageWithTurn, createSessionWithTurn, storeFailedWorkspace, storePreparedWorkspace, type MessageWithTurnOptions, type Written } from './transactions.ts';
 import {
   TRANSITIONS,
   type CommandLog,
-  type Direction,
   type LogStatus,
   type Message,
   type Page,
-  type ProjectType,
   type Session,
   type SessionStatus,
-  type Source,
   type Turn,
   type TurnState,
 } from './types.ts';
 
-export interface CreateSessionInput {
-  id?: string | undefined;
-  managed?: boolean | undefined;
-  run_options?: Record<string, unknown> | undefined;
-  project_path: string;
-  project_type: ProjectType;
-  claude_session_id?: string | null | undefined;
-  status?: SessionStatus | undefined;
-  source?: Source | undefined;
-  owner?: string | null | undefined;
-  metadata?: Record<string, unknown> | undefined;
-}
-
-export interface UpdateSessionInput {
-  status?: SessionStatus | undefined;
-  claude_session_id?: string | null | undefined;
-  metadata?: Record<string, unknown> | undefined;
-}
-
-export interface NewMessageInput {
-  direction: Direction;
-  content: string;
-  source?: Source | undefined;
-  metadata?: Record<string, unknown> | undefined;
-}
-
-export interface NewLogInput {
-  tool: string;
-  tool_use_id?: string | null | undefined;
-  input: unknown;
-  /** Already cut to size by the caller (see buildLogRow). */
-  result: string | null;
-  result_truncated: boolean;
-  result_size: number | null;
-  status: LogStatus;
-  duration_ms?: number | null | undefined;
-  metadata?: Record<string, unknown> | undefined;
-}
-
-export interface ListSessionsInput {
-  limit: number;
-  cursor?: string | undefined;
-  status?: SessionStatus | undefined;
-  project_type?: ProjectType | undefined;
-  q?: string | undefined;
-}
+export type { CreateSessionInput, ListSessionsInput, NewLogInput, NewMessageInput, UpdateSessionInput } from './inputs.ts';
+export { toLogRow } from './inputs.ts';
 
 export class SessionService {
   /** Hook events arrive in bursts from many runs; concurrent ones share a statement and a commit. */
@@ -328,43 +280,10 @@ export class SessionService {
   }
 }
 
-function sessionRow(input: CreateSessionInput): NewSessionRow {
-  return {
-    id: input.id ?? randomUUID(),
-    managed: input.managed ?? false,
-    run_options: input.run_options ?? {},
-    claude_session_id: input.claude_session_id ?? null,
-    project_path: input.project_path,
-    project_type: input.project_type,
-    status: input.status ?? 'active',
-    source: input.source ?? 'api',
-    owner: input.owner ?? null,
-    metadata: input.metadata ?? {},
-  };
-}
-
-function messageRow(m: NewMessageInput): Omit<NewMessageRow, 'session_id'> {
-  return { direction: m.direction, content: m.content, source: m.source ?? 'api', metadata: m.metadata ?? {} };
-}
-
 function pageById<T extends { id: number }>(items: T[], limit: number): Page<T> {
   const data = items.slice(0, limit);
   const last = data[data.length - 1];
   return { data, next_cursor: items.length > limit && last ? encodeCursor(last.id) : null };
-}
-
-export function toLogRow(l: NewLogInput): NewCommandLogRow {
-  return {
-    tool_use_id: l.tool_use_id ?? null,
-    tool: l.tool,
-    input: l.input ?? null,
-    result: l.result,
-    result_truncated: l.result_truncated,
-    result_size: l.result_size,
-    status: l.status,
-    duration_ms: l.duration_ms ?? null,
-    metadata: l.metadata ?? {},
-  };
 }
 
 function mapUniqueViolation(e: unknown): unknown {
