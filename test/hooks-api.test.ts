@@ -1,28 +1,20 @@
 /** POST /api/hooks/:event and GET /api/sessions/:id/events, with payloads shaped like Claude Code's (reference §1.3). */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import pino from 'pino';
 import { listMigrations, migrate } from '../src/db/migrate.ts';
 import type { OrchestratorEvent } from '../src/events/bus.ts';
-import { call, createTestApp, type TestApp } from './helpers/app.ts';
+import { call, capturingLogger, createTestApp, type TestApp } from './helpers/app.ts';
 import { createTestDb } from './helpers/db.ts';
 import { run } from './helpers/hook-payloads.ts';
 
-const logLines: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    for (const l of chunk.toString().split('\n')) if (l.trim()) logLines.push(JSON.parse(l) as Record<string, unknown>);
-    cb();
-  },
-});
+const { logger, lines: logLines } = capturingLogger('warn');
 
 let t: TestApp;
 const published: OrchestratorEvent[] = [];
 before(async () => {
-  t = await createTestApp({ logger: pino({ level: 'warn' }, sink), bodyLimitBytes: 256 * 1024 });
+  t = await createTestApp({ logger, bodyLimitBytes: 256 * 1024 });
   t.events.subscribe((e) => published.push(e));
 });
 after(async () => {

@@ -6,23 +6,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
-import { call, createTestApp, type TestApp } from './helpers/app.ts';
+import { call, capturingLogger, createTestApp, type TestApp } from './helpers/app.ts';
 
-const logLines: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    for (const l of chunk.toString().split('\n')) if (l.trim()) logLines.push(JSON.parse(l) as Record<string, unknown>);
-    cb();
-  },
-});
+const { logger } = capturingLogger('error'); // keeps the expected error lines out of the test output
 
 let t: TestApp;
 before(async () => {
   // /bin/false as Claude Code: turns started here fail at once; only what is stored matters.
-  t = await createTestApp({ logger: pino({ level: 'error' }, sink), runner: { claudePath: '/bin/false' } });
+  t = await createTestApp({ logger, runner: { claudePath: '/bin/false' } });
 });
 after(async () => {
   await t.close();
@@ -202,9 +194,8 @@ describe('every error has the shape {"error":{"code","message"}}', () => {
 
 describe('server errors carry a request id and hide internals', () => {
   test('a 5xx is logged with its cause and the id the response carries', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const capture = new Writable({ write(c: Buffer, _e, cb) { for (const l of c.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
-    const broken = await createTestApp({ logger: pino({ level: 'error' }, capture) });
+    const { logger: errorLog, lines } = capturingLogger('error');
+    const broken = await createTestApp({ logger: errorLog });
     try {
       const ok = await call(broken.app, 'GET', '/api/sessions');
       assert.match(String(ok.headers['x-request-id']), /^[0-9a-f-]{36}$/, 'every response carries x-request-id');

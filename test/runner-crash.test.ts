@@ -1,45 +1,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { startServer } from '../src/main.ts';
-import { startModelServer } from '../src/model-server/server.ts';
 import { claudeTestEnv } from './helpers/claude.ts';
-import { createPgDatabase, TEST_BACKEND } from './helpers/db.ts';
 import { call, createTestApp } from './helpers/app.ts';
 import { allMessages, createRunnerHarness, waitFor, waitIdle } from './helpers/runner.ts';
-import { pidsWithEnv, startServeProcess } from './helpers/serve.ts';
+import { pidsWithEnv, serverFixture, startServeProcess } from './helpers/serve.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const get = (url: string): Promise<Json> => fetch(url).then((r) => r.json() as Promise<Json>);
 const post = (url: string, body: unknown): Promise<Json> =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Json>);
-
-/** A model server, a data folder, a fresh database and the env a `cco serve` needs for them. */
-async function serverFixture(prefix: string, extra: Record<string, string> = {}) {
-  const model = await startModelServer({ port: 0 });
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const pg = TEST_BACKEND === 'postgres' ? await createPgDatabase() : undefined;
-  const env: Record<string, string> = {
-    ...(claudeTestEnv({ baseUrl: model.url, configDir: path.join(dataDir, 'claude') }) as Record<string, string>),
-    DATA_DIR: dataDir,
-    WORKSPACES_DIR: path.join(dataDir, 'ws'),
-    DATABASE_URL: pg?.url ?? '',
-    ...extra,
-  };
-  return {
-    model,
-    env,
-    async cleanup() {
-      await model.close();
-      await pg?.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 test('after kill -9 of the server: Claude Code dies with it, the turn is marked interrupted, and the session continues', async () => {
   const { model, env, cleanup } = await serverFixture('cco-crash-');

@@ -1,25 +1,11 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { startModelServer } from '../src/model-server/server.ts';
-import { claudeTestEnv } from './helpers/claude.ts';
-import { createPgDatabase, TEST_BACKEND } from './helpers/db.ts';
 import { waitFor } from './helpers/runner.ts';
-import { pidsWithEnv, startServeProcess } from './helpers/serve.ts';
+import { pidsWithEnv, serverFixture, startServeProcess } from './helpers/serve.ts';
 
 const LONG = 'node -e "setTimeout(()=>{},600000)"';
 
 test('after kill -9 of the server, no process of a running turn outlives it by more than a few seconds', async () => {
-  const model = await startModelServer({ port: 0 });
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-orphans-'));
-  const pg = TEST_BACKEND === 'postgres' ? await createPgDatabase() : undefined;
-  const env: Record<string, string> = {
-    ...(claudeTestEnv({ baseUrl: model.url, configDir: path.join(dataDir, 'claude') }) as Record<string, string>),
-    DATA_DIR: dataDir,
-    WORKSPACES_DIR: path.join(dataDir, 'ws'),
-    DATABASE_URL: pg?.url ?? '',
-  };
+  const { env, cleanup } = await serverFixture('cco-orphans-');
   try {
     const server = await startServeProcess(env, 180_000);
     // One tool child stays in Claude Code's process group; the other leaves it (setsid).
@@ -43,8 +29,6 @@ test('after kill -9 of the server, no process of a running turn outlives it by m
       throw new Error(`${(e as Error).message}: ${left.length} processes alive ${Date.now() - killedAt} ms after the server died`, { cause: e });
     });
   } finally {
-    await model.close();
-    await pg?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await cleanup();
   }
 });

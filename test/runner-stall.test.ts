@@ -2,26 +2,20 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
 import pino from 'pino';
 import { localSpawner } from '../src/runner/spawn.ts';
 import { StreamRecorder } from '../src/runner/stream-recorder.ts';
 import { startTurn } from '../src/runner/turn.ts';
-import { call } from './helpers/app.ts';
+import { call, capturingLogger } from './helpers/app.ts';
 import { claudeTestEnv } from './helpers/claude.ts';
 import { allMessages, createRunnerHarness, waitFor, waitIdle } from './helpers/runner.ts';
 
 test('a turn that shows no progress for TURN_STALL_WARN_S gets a system message and a warn log, and still finishes', async () => {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  const h = await createRunnerHarness({ logger: pino({ level: 'info' }, sink), runner: { turnStallWarnS: 2 } });
+  const { logger, lines } = capturingLogger('info');
+  const h = await createRunnerHarness({ logger, runner: { turnStallWarnS: 2 } });
   try {
     // The model takes 8 s to answer: nothing moves in the turn meanwhile.
     const script = [{ text: 'a slow answer', delay_ms: 8_000 }];

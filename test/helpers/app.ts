@@ -1,5 +1,7 @@
 /** Builds the real app on a fresh test database; requests go through app.inject(). */
 import fs from 'node:fs';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -130,4 +132,16 @@ export async function workspaceSettled(app: FastifyInstance, id: string, timeout
     if (Date.now() > deadline) throw new Error(`session ${id}: workspace still preparing after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A pino logger at `level` whose JSON lines are collected in `lines`, for tests that assert on the log. */
+export function capturingLogger(level: string): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level }, sink), lines };
 }

@@ -1,7 +1,11 @@
 /** Runs `cco serve` as a child process (for crash and restart tests). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { startModelServer } from '../../src/model-server/server.ts';
+import { claudeTestEnv } from './claude.ts';
+import { createPgDatabase, TEST_BACKEND } from './db.ts';
 
 export interface ServeProcess {
   child: ChildProcess;
@@ -48,4 +52,25 @@ export function pidsWithEnv(name: string, value: string): number[] {
   return out;
 }
 
-
+/** A model server, a data folder, a fresh database and the env a `cco serve` needs for them. */
+export async function serverFixture(prefix: string, extra: Record<string, string> = {}) {
+  const model = await startModelServer({ port: 0 });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const pg = TEST_BACKEND === 'postgres' ? await createPgDatabase() : undefined;
+  const env: Record<string, string> = {
+    ...(claudeTestEnv({ baseUrl: model.url, configDir: path.join(dataDir, 'claude') }) as Record<string, string>),
+    DATA_DIR: dataDir,
+    WORKSPACES_DIR: path.join(dataDir, 'ws'),
+    DATABASE_URL: pg?.url ?? '',
+    ...extra,
+  };
+  return {
+    model,
+    env,
+    async cleanup() {
+      await model.close();
+      await pg?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
