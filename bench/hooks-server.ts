@@ -9,7 +9,7 @@ import { createLogger } from '../src/logger.ts';
 import { startServer } from '../src/main.ts';
 
 const send = (m: unknown) => process.send?.(m);
-const server = await startServer(loadConfig({ ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'silent' }), createLogger('silent', { pretty: false }));
+const server = await startServer(loadConfig({ ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'silent', AUTH: 'off' }), createLogger('silent', { pretty: false }));
 server.core.events.subscribe((e) => {
   if (e.type === 'log.created') send({ type: 'row', id: e.log.tool_use_id, at: performance.timeOrigin + performance.now() });
 });

@@ -6,10 +6,14 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { registerAuth, registerSessionScope, type AuthMode } from './auth/http.ts';
+import { SessionAccess } from './auth/session-access.ts';
+import { AuthService } from './auth/service.ts';
 import type { Database } from './db/database.ts';
 import type { HookIngest } from './hooks/ingest.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { DEFAULT_GUARD_OPTIONS, genRequestId, registerGuards, type HttpGuardOptions } from './http/guards.ts';
+import { authRoutes } from './http/routes/auth.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { hookRoutes } from './http/routes/hooks.ts';
@@ -44,6 +48,10 @@ export interface AppDeps {
   sse?: Partial<SseOptions> | undefined;
   /** Host check and CORS (HOST, ALLOWED_HOSTS, CORS_ORIGINS); default: loopback names and IPs, no CORS. */
   http?: Partial<HttpGuardOptions> | undefined;
+  /** AUTH and the key store; default: AUTH=off (everyone is the local admin) over deps.database. */
+  auth?: { mode: AuthMode; service: AuthService; secureCookies?: boolean | undefined } | undefined;
+  /** Who may see which session; default: one over deps.database. */
+  access?: SessionAccess | undefined;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -62,6 +70,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app, { dashboard: dashboardBuilt(deps.webRoot) });
   registerRequestTimeout(app, deps.requestTimeoutMs ?? 0);
   registerGuards(app, { ...DEFAULT_GUARD_OPTIONS, ...deps.http });
+  const auth = deps.auth ?? { mode: 'off' as const, service: new AuthService(deps.database.db, deps.logger) };
+  const access = deps.access ?? new SessionAccess(deps.database.db);
+  const secureCookies = auth.secureCookies ?? false;
+  registerAuth(app, { mode: auth.mode, auth: auth.service, secureCookies });
+  registerSessionScope(app, access);
   // The API speaks JSON only; any other body type is a 415, not a confusing validation error.
   app.removeContentTypeParser('text/plain');
 
@@ -73,18 +86,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
+  await typed.register(authRoutes, { auth: auth.service, mode: auth.mode, secureCookies });
   await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
   await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
-  const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse });
+  const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse }, access);
   // Open event streams never end by themselves; end them first so close() does not wait on them.
   app.addHook('preClose', async () => streams.closeAll());
-  await typed.register(eventRoutes, { streams });
+  await typed.register(eventRoutes, { streams, access });
   await registerDashboard(app, deps.webRoot);
   return app;
 }

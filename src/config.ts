@@ -21,6 +21,8 @@ export const SETTINGS = [
   { env: 'PORT', default: '3000', description: 'HTTP port for the API and dashboard.' },
   { env: 'ALLOWED_HOSTS', default: undefined, description: 'Host names accepted in the Host header besides HOST, localhost and IP addresses (comma separated; .example.com includes subdomains; * = no check). Others get 403 (DNS rebinding).' },
   { env: 'CORS_ORIGINS', default: undefined, description: 'Origins that get CORS headers (comma separated; * = any). Unset: no CORS headers.' },
+  { env: 'AUTH', default: 'keys', description: 'keys: every /api route but health and the OpenAPI document needs an API key (cco keys); off: no keys, everyone is admin (refused unless HOST is a loopback address).' },
+  { env: 'PUBLIC_URL', default: undefined, description: 'The address people reach the server at (links printed at first start, later in Slack); https makes sign-in cookies Secure. Unset: http://localhost:PORT.' },
   { env: 'DATABASE_URL', default: undefined, description: 'PostgreSQL 15+ URL. Unset: an embedded PostgreSQL that cco serve starts itself, with its data in DATA_DIR/postgres.' },
   { env: 'DATA_DIR', default: './.data', description: 'Folder for the embedded database (and other local state).' },
   { env: 'DB_POOL_MAX', default: '10', description: 'Maximum PostgreSQL connections in the pool.' },
@@ -73,6 +75,8 @@ const schema = z.object({
   PORT: intFrom(0, 65535),
   ALLOWED_HOSTS: z.string().optional(),
   CORS_ORIGINS: z.string().optional(),
+  AUTH: z.enum(['keys', 'off']),
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
@@ -200,6 +204,8 @@ export function autoConcurrency(): number {
 
 export interface Config {
   http: { host: string; port: number; bodyLimitBytes: number; requestTimeoutMs: number; allowedHosts: string[]; corsOrigins: string[] };
+  /** AUTH and where people reach the server (PUBLIC_URL, without a trailing slash). */
+  auth: { mode: 'keys' | 'off'; publicUrl: string };
   db: { url: string | undefined; dataDir: string; poolMax: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   resultMaxBytes: number;
@@ -261,6 +267,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.DEFAULT_PERMISSION_MODE === 'bypassPermissions' && !c.ALLOW_DANGEROUS_MODES) {
     throw new ConfigError('Invalid configuration:\n  DEFAULT_PERMISSION_MODE: bypassPermissions runs every command without asking; set ALLOW_DANGEROUS_MODES=true to allow it (only inside a disposable sandbox)');
   }
+  if (c.AUTH === 'off' && !isLoopbackHost(c.HOST)) {
+    throw new ConfigError(`Invalid configuration:\n  AUTH: off lets anyone who reaches the port run commands on this host; it is allowed only when HOST is a loopback address (HOST is ${c.HOST})`);
+  }
   const dataDir = path.resolve(expandHome(c.DATA_DIR));
   let credentials: GitCredential[];
   try {
@@ -278,6 +287,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowedHosts: splitList(c.ALLOWED_HOSTS),
       corsOrigins: splitList(c.CORS_ORIGINS),
     },
+    auth: { mode: c.AUTH, publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '') },
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
     logLevel: c.LOG_LEVEL,
     resultMaxBytes: c.RESULT_MAX_BYTES,
@@ -358,6 +368,12 @@ function splitRoots(value: string | undefined): string[] {
     throw new ConfigError(`Invalid configuration:\n  ALLOWED_ROOTS: every root must be an absolute path (got ${JSON.stringify(relative)})`);
   }
   return roots.map((r) => path.resolve(r));
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 function expandHome(p: string): string {

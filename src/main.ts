@@ -6,6 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { ensureFirstKey, firstKeyNotice, type FirstKey } from './auth/first-start.ts';
+import { AuthService } from './auth/service.ts';
 import { workspacesConfigFor, type Config, type RunnerConfig, type WorkspacesConfig } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
@@ -64,6 +66,9 @@ export interface Server {
   readonly app: FastifyInstance;
   readonly database: Database;
   readonly core: Core;
+  readonly auth: AuthService;
+  /** Set on the first start under AUTH=keys: the admin key made now (cco serve prints it once). */
+  readonly firstKey: FirstKey | undefined;
   stop(): Promise<void>;
 }
 
@@ -75,6 +80,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const database = await openDatabase(config.db);
   let app: FastifyInstance | undefined;
   let core: Core | undefined;
+  let auth: AuthService | undefined;
   try {
     const applied = await migrate(database.db);
     if (database.imported) {
@@ -82,6 +88,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger.info({ from, movedTo, rows }, `carried the PGlite data folder ${from} over to the embedded PostgreSQL (${rows.sessions ?? 0} sessions); the old folder is kept as ${movedTo}`);
     }
     logger.info({ backend: database.backend, applied }, 'database ready');
+    auth = new AuthService(database.db, logger);
+    const firstKey = config.auth.mode === 'keys' ? await ensureFirstKey(auth, config.auth.publicUrl) : undefined;
+    if (config.auth.mode === 'off') logger.warn({ host: config.http.host }, 'AUTH=off: no API keys; anyone who can reach this loopback port is admin');
     core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces, events: new EventBus(config.live.replay) });
     await core.runner.start();
     logger.info({ maxConcurrentRuns: config.runner.maxConcurrentRuns }, 'runner ready');
@@ -99,26 +108,32 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       events: core.events,
       webRoot: WEB_ROOT,
       sse: config.live.streams,
+      auth: { mode: config.auth.mode, service: auth, secureCookies: config.auth.publicUrl.startsWith('https:') },
     });
+    auth.start();
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     logger.info(
       { url, dashboard: url, docs: `${url}/docs`, database: database.location },
-      `server listening: dashboard ${url}, API ${url}/api, docs ${url}/docs; database: ${database.location}`,
+      `server listening: dashboard ${url}, API ${url}/api, docs ${url}/docs; database: ${database.location}; auth: ${config.auth.mode === 'keys' ? 'API keys' : 'off'}`,
     );
     const listening = app;
     const running = core;
+    const keys = auth;
     let stopping: Promise<void> | undefined;
     return {
       url,
       app: listening,
       database,
       core: running,
+      auth: keys,
+      firstKey,
       stop() {
         // Reverse order of start: stop intake, let running turns record their interruption, then the database.
         stopping ??= (async () => {
           await listening.close();
           await running.commands.stop();
           await running.runner.stop();
+          await keys.stop();
           await database.close();
         })();
         return stopping;
@@ -136,6 +151,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 export async function runServer(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
+  if (server.firstKey) process.stdout.write(`${firstKeyNotice(server.firstKey)}\n`);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;

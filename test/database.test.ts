@@ -46,22 +46,27 @@ test('a failing migration leaves nothing half-applied', async () => {
   }
 });
 
-test('data survives a server restart', async () => {
+test('data and keys survive a server restart; only the first start makes a key', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-data-'));
   const pg = TEST_BACKEND === 'postgres' ? await createPgDatabase() : undefined;
   const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: pg?.url });
   try {
     const first = await startServer(config, silent);
+    assert.ok(first.firstKey, 'the first start under AUTH=keys makes an admin key');
+    const authorization = `Bearer ${first.firstKey.key}`;
     const created = await fetch(`${first.url}/api/sessions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization },
       body: JSON.stringify({ project_path: '/kept', metadata: { n: 1 } }),
-    }).then((r) => r.json() as Promise<{ id: string }>);
+    }).then((r) => r.json() as Promise<{ id: string; owner: string }>);
+    assert.equal(created.owner, 'admin');
     await first.stop();
 
     const second = await startServer(config, silent);
     try {
-      const got = await fetch(`${second.url}/api/sessions/${created.id}`).then((r) => r.json() as Promise<{ project_path: string; metadata: unknown }>);
+      assert.equal(second.firstKey, undefined, 'a key exists: no new one');
+      assert.equal((await fetch(`${second.url}/api/sessions/${created.id}`)).status, 401);
+      const got = await fetch(`${second.url}/api/sessions/${created.id}`, { headers: { authorization } }).then((r) => r.json() as Promise<{ project_path: string; metadata: unknown }>);
       assert.equal(got.project_path, '/kept');
       assert.deepEqual(got.metadata, { n: 1 });
     } finally {

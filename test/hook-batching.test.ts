@@ -85,7 +85,7 @@ test('a burst of concurrent hook events: one answer each, redeliveries stored on
 
 test('the batch statement itself: repeated tool_use_id inside one batch stored once, events without one each get their row', async () => {
   const claudeId = randomUUID();
-  const seed = { id: randomUUID(), claudeSessionId: claudeId, projectPath: '/srv/work/batch', metadata: { started_outside_orchestrator: true } };
+  const seed = { id: randomUUID(), claudeSessionId: claudeId, projectPath: '/srv/work/batch', metadata: { started_outside_orchestrator: true }, owner: 'alice' };
   const log = (toolUseId: string | null, n: number) => ({
     tool_use_id: toolUseId, tool: 'Read', input: { file_path: `/f${n}` }, result: `r${n}`, result_truncated: false,
     result_size: 2, status: 'completed', duration_ms: n, metadata: {},

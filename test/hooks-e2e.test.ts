@@ -26,7 +26,9 @@ let spool: string;
 
 before(async () => {
   model = await startModelServer({ port: 0 });
-  srv = await startHookServer();
+  // AUTH=keys: the forwarder must send the hook token it was installed with.
+  srv = await startHookServer({ keys: true });
+  const { key } = await srv.auth.createKey({ name: 'hook-e2e', role: 'hook', owner: 'alice' });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-hooks-e2e-'));
   proj = path.join(tmp, 'proj');
   configDir = path.join(tmp, 'claude-config');
@@ -34,7 +36,9 @@ before(async () => {
   fs.mkdirSync(proj);
   fs.mkdirSync(configDir);
   const env = { PATH: process.env.PATH, HOME: tmp, CCO_HOME: path.join(tmp, 'cco-home'), CLAUDE_CONFIG_DIR: configDir, LOG_LEVEL: 'silent' };
-  await exec(process.execPath, [path.resolve('bin/cco.mjs'), 'hooks', 'install', '--project', proj, '--url', srv.url], { env });
+  await exec(process.execPath, [path.resolve('bin/cco.mjs'), 'hooks', 'install', '--project', proj, '--url', srv.url, '--token', key], { env });
+  const token = path.join(spool, 'token');
+  assert.equal(fs.statSync(token).mode & 0o777, 0o600, 'the token file is readable by its user only');
 });
 after(async () => {
   await drainSpool(spool).catch(() => {});
@@ -90,6 +94,7 @@ function assertComplete(got: NonNullable<Awaited<ReturnType<typeof stored>>>, me
     ['assistant', 'cli', 'Finished e2e.'],
   ]);
   assert.equal(got.session.source, 'cli');
+  assert.equal(got.session.owner, 'alice', "the hook token's owner owns the hand-started run");
   assert.equal(fs.realpathSync(got.session.project_path), fs.realpathSync(proj));
   assert.equal(got.session.status, 'completed');
 }

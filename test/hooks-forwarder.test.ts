@@ -312,7 +312,7 @@ describe('cco-hook.sh', () => {
     // Run in a project whose hooks were installed with this URL and spool: flush needs no flags.
     const env = { PATH: process.env.PATH, HOME: tmp, LOG_LEVEL: 'silent', CCO_HOME: tmp, CLAUDE_CONFIG_DIR: path.join(tmp, 'no-user-config') };
     const proj = fs.mkdtempSync(path.join(tmp, 'proj-'));
-    await exec(process.execPath, [path.resolve('bin/cco.mjs'), 'hooks', 'install', '--project', proj, '--url', srv.url, '--spool', spool], { env });
+    await exec(process.execPath, [path.resolve('bin/cco.mjs'), 'hooks', 'install', '--no-token', '--project', proj, '--url', srv.url, '--spool', spool], { env });
     const cli = [path.resolve('bin/cco.mjs'), 'hooks', 'flush'];
     const down = await exec(process.execPath, cli, { env, cwd: proj }).then(() => 0, (e: { code: number; stdout: string }) => e);
     assert.notEqual(down, 0, 'exit status 1 while events are left');

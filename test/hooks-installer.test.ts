@@ -54,7 +54,7 @@ describe('cco hooks install / uninstall', () => {
     const original = `${JSON.stringify(EXISTING, null, 4)}\n`;
     fs.writeFileSync(file, original);
 
-    const first = await cco('hooks', 'install', '--project', proj, '--url', 'http://127.0.0.1:4999/');
+    const first = await cco('hooks', 'install', '--no-token', '--project', proj, '--url', 'http://127.0.0.1:4999/');
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /Installed the orchestrator hooks/);
     const installed = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -76,7 +76,7 @@ describe('cco hooks install / uninstall', () => {
 
     const bytes = fs.readFileSync(file, 'utf8');
     const mtime = fs.statSync(file).mtimeMs;
-    const second = await cco('hooks', 'install', '--project', proj);
+    const second = await cco('hooks', 'install', '--no-token', '--project', proj);
     assert.equal(second.code, 0);
     assert.match(second.stdout, /Already installed/);
     assert.equal(fs.readFileSync(file, 'utf8'), bytes, 'second install: same bytes');
@@ -90,7 +90,7 @@ describe('cco hooks install / uninstall', () => {
     assert.match(status.stdout, /server: http:\/\/127\.0\.0\.1:4999: does not answer/);
     assert.doesNotMatch(status.stdout, /warning/);
     // A second, different forwarder for the user: both would run for every event.
-    await cco('hooks', 'install', '--user', '--url', 'http://127.0.0.1:4998');
+    await cco('hooks', 'install', '--no-token', '--user', '--url', 'http://127.0.0.1:4998');
     const both = await cco('hooks', 'status', '--project', proj);
     assert.match(both.stdout, /warning: installed for the user and for the project with different commands/);
     await cco('hooks', 'uninstall', '--user');
@@ -105,8 +105,8 @@ describe('cco hooks install / uninstall', () => {
 
   test('a new URL replaces our hooks in place instead of adding a second set', async () => {
     const file = path.join(tmp, 'claude', 'settings.json');
-    assert.equal((await cco('hooks', 'install', '--user', '--url', 'http://a.example:3000')).code, 0);
-    assert.equal((await cco('hooks', 'install', '--url', 'http://b.example:3000')).code, 0);
+    assert.equal((await cco('hooks', 'install', '--no-token', '--user', '--url', 'http://a.example:3000')).code, 0);
+    assert.equal((await cco('hooks', 'install', '--no-token', '--url', 'http://b.example:3000')).code, 0);
     const s = JSON.parse(fs.readFileSync(file, 'utf8'));
     const ours = findForwarder(s);
     assert.equal(ours.length, HOOK_EVENTS.length);
@@ -129,14 +129,14 @@ describe('cco hooks install / uninstall', () => {
       assert.deepEqual(backups(path.dirname(file)), []);
     }
     fs.writeFileSync(file, '{"hooks": []}');
-    const shape = await cco('hooks', 'install', '--project', proj);
+    const shape = await cco('hooks', 'install', '--no-token', '--project', proj);
     assert.notEqual(shape.code, 0);
     assert.match(shape.stderr, /"hooks" in the settings file is not an object/);
     assert.equal(fs.readFileSync(file, 'utf8'), '{"hooks": []}');
   });
 
   test('--user and --project together are refused', async () => {
-    const r = await cco('hooks', 'install', '--user', '--project', tmp);
+    const r = await cco('hooks', 'install', '--no-token', '--user', '--project', tmp);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /cannot be used with/);
   });

@@ -33,6 +33,7 @@ test('ALLOWED_HOSTS and CORS_ORIGINS from the environment apply to requests', as
     DATA_DIR: dataDir,
     DATABASE_URL: pg.url,
     LOG_LEVEL: 'silent',
+    AUTH: 'off',
     ALLOWED_HOSTS: 'orchestrator.internal, .corp.example',
     CORS_ORIGINS: 'https://ui.example.com',
   });

@@ -186,7 +186,7 @@ export async function benchBackend(backend: Backend, opts: ApiBenchOptions): Pro
   const prepared = await prepareBackend(backend, opts.adminUrl);
   const client = new LoadClient();
   try {
-    const config: Config = loadConfig({ ...process.env, ...prepared.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' });
+    const config: Config = loadConfig({ ...process.env, ...prepared.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', AUTH: 'off' });
     opts.log(`[${backend}] seeding ${size.sessions} sessions, ${size.messages} messages, ${size.logs} logs`);
     const seeding = await openDatabase(config.db);
     let seeded: SeedTimings;

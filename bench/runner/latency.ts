@@ -108,7 +108,7 @@ export async function sdkRun(env: Record<string, string>, cwd: string): Promise<
 export async function benchLatency(opts: { runs: number; rounds: number; warmup: number; databaseUrl?: string; log: Log }): Promise<LatencyResult> {
   const backend = opts.databaseUrl ? 'postgres' : 'embedded';
   const b = await benchEnv('latency', opts.databaseUrl);
-  const server = await startServer(loadConfig({ ...b.env, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent', { pretty: false }));
+  const server = await startServer(loadConfig({ ...b.env, PORT: '0', LOG_LEVEL: 'silent', AUTH: 'off' }), createLogger('silent', { pretty: false }));
   const bareCwd = path.join(b.dir, 'bare');
   fs.mkdirSync(bareCwd, { recursive: true });
   // First assistant message and first "running" state per session, stamped when the bus publishes them.

@@ -4,6 +4,7 @@ import { ConfigError, describeSettings, loadConfig } from '../config.ts';
 import { VERSION } from '../version.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { hooksCommand } from './commands/hooks.ts';
+import { keysCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { modelServerCommand } from './commands/model-server.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -19,6 +20,7 @@ export function buildCli(): Command {
   program.addCommand(migrateCommand());
   program.addCommand(doctorCommand());
   program.addCommand(hooksCommand());
+  program.addCommand(keysCommand());
   program.addCommand(workspacesCommand());
   program.addCommand(modelServerCommand());
   return program;

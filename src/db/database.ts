@@ -42,6 +42,41 @@ export async function openDatabase(opts: DbOptions): Promise<Database> {
   return openEmbedded(opts.dataDir, opts.poolMax);
 }
 
+/**
+ * For commands that run beside a server (cco keys): when a cco serve holds the data folder, its
+ * embedded PostgreSQL is joined over the socket its postmaster.pid names; otherwise the database is
+ * opened as usual (starting the embedded one for the length of the command).
+ */
+export async function openDatabaseBesideServer(opts: DbOptions): Promise<Database> {
+  if (opts.url) return openDatabase(opts);
+  const cluster = path.join(path.resolve(opts.dataDir), 'postgres');
+  const url = runningServerUrl(cluster);
+  if (url) {
+    const joined = openPostgres(url, 2, 'embedded', `the running server's embedded PostgreSQL in ${cluster}`, async () => {});
+    if (await joined.ping()) return joined;
+    await joined.close();
+  }
+  return openDatabase(opts);
+}
+
+/** postmaster.pid: line 1 the pid, line 4 the port, line 5 the socket folder. */
+function runningServerUrl(cluster: string): string | undefined {
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(path.join(cluster, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  const [pid, , , port, socketDir] = lines;
+  try {
+    process.kill(Number(pid), 0);
+  } catch {
+    return undefined;
+  }
+  if (!port || !socketDir || !fs.existsSync(path.join(socketDir, `.s.PGSQL.${port}`))) return undefined;
+  return `postgresql://cco@localhost:${port}/postgres?host=${encodeURIComponent(socketDir)}`;
+}
+
 function openPostgres(url: string, poolMax: number, backend: Backend, location: string, afterClose: () => Promise<void>, imported?: ImportResult): Database & { pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: url,

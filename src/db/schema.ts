@@ -75,6 +75,8 @@ export interface DB {
   slack_threads: SlackThreadsTable;
   session_events: SessionEventsTable;
   turns: TurnsTable;
+  api_keys: ApiKeysTable;
+  auth_tokens: AuthTokensTable;
 }
 
 export interface TurnsTable {
@@ -100,4 +102,27 @@ export interface TurnsTable {
   subtype: string | null;
   terminal_reason: string | null;
   error: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  role: string;
+  owner: string;
+  prefix: string;
+  key_hash: string;
+  created_at: Generated<Date>;
+  created_by: string | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+export interface AuthTokensTable {
+  token_hash: string;
+  kind: string;
+  key_id: string;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  used_at: Date | null;
 }

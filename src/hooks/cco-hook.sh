@@ -36,6 +36,11 @@ done
 [ -n "$spool" ] || spool="${HOME:-/tmp}/.claude-code-orchestrator/spool"
 url=${url%/}
 Q=$spool/queue; D=$spool/dead; LF=$spool/worker.lock
+# The hook token (`cco hooks install` writes DIR/token, mode 0600, as an
+# "authorization: Bearer ..." header line): curl reads it with -H @file, so the
+# token is never on a command line (visible to other users in ps). No file, no header.
+case $spool in /*) TOK=$spool/token ;; *) TOK=$PWD/$spool/token ;; esac
+[ -r "$TOK" ] || TOK=/dev/null
 # Tries before a failing event may be set aside (see deliver_all).
 MAX_TRIES=3; MAX_HELD=3
 # One batch request carries at most this many events and bytes of payload (the
@@ -144,7 +149,7 @@ bury() {
 # try in $1.tries ("<n> <what>"); the answer body is kept in $1.last. Returns 0 on 2xx.
 send() {
   code=$(curl -sS -o "$Q/$1.last" -w '%{http_code}' --connect-timeout 2 -m 15 \
-    -H 'content-type: application/json' -H "x-cco-event-id: $1" \
+    -H 'content-type: application/json' -H "x-cco-event-id: $1" -H "@$TOK" \
     --data-binary "@$Q/$1.json" "$url/api/hooks/${1##*-}" 2>/dev/null)
   rc=$?
   case $code in
@@ -198,7 +203,7 @@ send_batch() (
   [ "$k" -ge 2 ] || exit 3
   printf '}]}' >"$B/tail" && cat "$@" "$B/tail" >"$B/body" 2>/dev/null || exit 1
   code=$(curl -sS -o "$B/answer" -w '%{http_code}' --connect-timeout 2 -m 30 \
-    -H 'content-type: application/json' -H 'accept: text/plain' \
+    -H 'content-type: application/json' -H 'accept: text/plain' -H "@$TOK" \
     --data-binary "@$B/body" "$url/api/hooks/batch" 2>/dev/null)
   # The payloads stay in their queue files only (emptied by a builtin, no process).
   : >"$B/body"
@@ -293,7 +298,7 @@ case $mode in
     else
       # No spool (read-only home?): one direct attempt is better than nothing.
       rm -f "$Q/$name.json" 2>/dev/null
-      curl -s -o /dev/null -m 2 -H 'content-type: application/json' -H "x-cco-event-id: $name" \
+      curl -s -o /dev/null -m 2 -H 'content-type: application/json' -H "x-cco-event-id: $name" -H "@$TOK" \
         --data-binary @- "$url/api/hooks/$event" >/dev/null 2>&1
     fi
     exit 0 ;;

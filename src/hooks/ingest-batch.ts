@@ -59,15 +59,15 @@ interface EventWrite {
   completed?: SessionRow | undefined;
 }
 
-function prepare(item: BatchEventInput, index: number, resultMaxBytes: number): Prepared {
+function prepare(item: BatchEventInput, index: number, resultMaxBytes: number, owner: string | null): Prepared {
   const rawId = item.id ?? null;
   try {
     const event = parseEventName(item.event);
     const id = item.id === undefined ? null : checkEventId(item.id);
     if (item.payloadError !== undefined) throw new AppError('invalid_request', `events[${index}].payload${item.payloadError}`, 400);
     const p = item.payload;
-    if (isToolEvent(event)) return { kind: 'tool', id, seed: claudeSeed(p), log: toLogRow(prepareToolLog(event, p, resultMaxBytes)) };
-    return { kind: 'event', id, event, seed: claudeSeed(p), plan: planEvent(event, p) };
+    if (isToolEvent(event)) return { kind: 'tool', id, seed: claudeSeed(p, owner), log: toLogRow(prepareToolLog(event, p, resultMaxBytes)) };
+    return { kind: 'event', id, event, seed: claudeSeed(p, owner), plan: planEvent(event, p) };
   } catch (e: unknown) {
     if (e instanceof AppError && e.statusCode >= 400 && e.statusCode < 500) return { kind: 'refused', id: rawId, error: e };
     throw e;
@@ -75,10 +75,10 @@ function prepare(item: BatchEventInput, index: number, resultMaxBytes: number): 
 }
 
 export async function storeHookBatch(
-  deps: { database: Database; events: EventBus; resultMaxBytes: number },
+  deps: { database: Database; events: EventBus; resultMaxBytes: number; owner: string | null },
   items: readonly BatchEventInput[],
 ): Promise<BatchEventResult[]> {
-  const prepared = items.map((it, i) => prepare(it, i, deps.resultMaxBytes));
+  const prepared = items.map((it, i) => prepare(it, i, deps.resultMaxBytes, deps.owner));
   const tools = prepared.filter((p) => p.kind === 'tool');
   const others = prepared.filter((p) => p.kind === 'event');
   const write = async (db: Executor): Promise<BatchWrite> => {

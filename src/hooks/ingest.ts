@@ -7,6 +7,7 @@
  * without an id is always stored. Every change is published.
  */
 import { randomUUID } from 'node:crypto';
+import type { Principal } from '../auth/principal.ts';
 import type { ClaudeSessionSeed } from '../db/queries/command-logs.ts';
 import type { Database } from '../db/database.ts';
 import type { SessionRow } from '../db/queries/sessions.ts';
@@ -44,8 +45,9 @@ export const RUNNER_RECORDED: readonly HookEventName[] = ['UserPromptSubmit', 'S
 export const isRunnerSession = (row: SessionRow) => Boolean(row.managed) || row.metadata?.managed_by === 'runner';
 
 /** The session a hook event creates when its Claude session is new (a run started outside the orchestrator). */
-export function claudeSeed(p: HookPayload): ClaudeSessionSeed {
+export function claudeSeed(p: HookPayload, owner: string | null): ClaudeSessionSeed {
   return {
+    owner,
     id: randomUUID(),
     claudeSessionId: p.session_id,
     projectPath: (typeof p.cwd === 'string' && p.cwd ? p.cwd : 'unknown').slice(0, 500),
@@ -76,25 +78,21 @@ export class HookIngest {
   ) {}
 
   /** `eventId`: the sender's id for this event (see parseEventId); a second event with the same id is a redelivery. */
-  async ingest(event: HookEventName, p: HookPayload, eventId?: string): Promise<IngestResult> {
-    return isToolEvent(event) ? this.ingestTool(event, p) : this.ingestEvent(event, p, eventId ?? null);
+  async ingest(actor: Principal, event: HookEventName, p: HookPayload, eventId?: string): Promise<IngestResult> {
+    return isToolEvent(event) ? this.ingestTool(actor, event, p) : this.ingestEvent(actor, event, p, eventId ?? null);
   }
 
-  private seed(p: HookPayload) {
-    return claudeSeed(p);
-  }
-
-  private async ingestTool(event: HookEventName, p: HookPayload): Promise<IngestResult> {
+  private async ingestTool(actor: Principal, event: HookEventName, p: HookPayload): Promise<IngestResult> {
     const log = prepareToolLog(event, p, this.opts.resultMaxBytes);
-    const seed = this.seed(p);
-    const r = await this.sessions.addLogByClaudeSession({ claudeSessionId: p.session_id, projectPath: seed.projectPath, metadata: seed.metadata }, log);
+    const seed = claudeSeed(p, actor.owner);
+    const r = await this.sessions.addLogByClaudeSession({ claudeSessionId: p.session_id, projectPath: seed.projectPath, metadata: seed.metadata, owner: seed.owner }, log);
     return { session_id: r.sessionId, event, stored: r.log !== undefined, duplicate: r.log === undefined, log_id: r.log?.id };
   }
 
-  private async ingestEvent(event: HookEventName, p: HookPayload, eventId: string | null): Promise<IngestResult> {
+  private async ingestEvent(actor: Principal, event: HookEventName, p: HookPayload, eventId: string | null): Promise<IngestResult> {
     const plan = planEvent(event, p);
     const r = await this.database.db.transaction().execute(async (tx) => {
-      const s = await upsertClaudeSession(tx, this.seed(p));
+      const s = await upsertClaudeSession(tx, claudeSeed(p, actor.owner));
       const managed = isRunnerSession(s.row);
       if (managed && RUNNER_RECORDED.includes(event)) return { s, ignored: true as const };
       const ev = await insertSessionEvent(tx, { session_id: s.row.id, event, event_key: eventId, data: plan.data });
@@ -134,8 +132,8 @@ export class HookIngest {
   }
 
   /** Stores a batch of events as if each were sent alone, in order (see ingest-batch.ts). */
-  async ingestBatch(items: readonly BatchEventInput[]): Promise<BatchEventResult[]> {
-    return storeHookBatch({ database: this.database, events: this.events, resultMaxBytes: this.opts.resultMaxBytes }, items);
+  async ingestBatch(actor: Principal, items: readonly BatchEventInput[]): Promise<BatchEventResult[]> {
+    return storeHookBatch({ database: this.database, events: this.events, resultMaxBytes: this.opts.resultMaxBytes, owner: actor.owner }, items);
   }
 
   async listEvents(sessionId: string, q: { limit: number; cursor?: string | undefined; event?: string | undefined }): Promise<Page<SessionEvent>> {

@@ -18,7 +18,7 @@
  * `slowClientTimeoutMs`. One that falls behind the buffer gets a `reset`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EventBus, StoredEvent } from '../events/bus.ts';
+import type { EventBus, OrchestratorEvent, StoredEvent } from '../events/bus.ts';
 
 export interface SseOptions {
   /** How often an idle stream gets a heartbeat (ms); proxies close silent connections. */
@@ -40,6 +40,14 @@ export interface StreamRequest {
   since: string | undefined;
   /** Only events of this session. */
   sessionId: string | undefined;
+  /** Only events of sessions this owner has (a user's stream); undefined: every session. */
+  owner?: string | undefined;
+}
+
+/** Owners of sessions, for streams limited to one owner (src/auth/session-access.ts). */
+export interface OwnerLookup {
+  cachedOwner(sessionId: string): string | null | undefined;
+  load(sessionId: string): Promise<void>;
 }
 
 const frame = (s: StoredEvent, id: string) => `id: ${id}\nevent: ${s.type}\ndata: ${s.json}\n\n`;
@@ -51,6 +59,8 @@ class Stream {
   #replayed = 0;
   #reset = false;
   #waiting = false;
+  /** An event whose session's owner could not be found: not shown to an owner-limited stream. */
+  #unresolvable = -1;
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -59,6 +69,7 @@ class Stream {
     private readonly opts: SseOptions,
     private readonly sessionId: string | undefined,
     since: string | undefined,
+    private readonly owner?: { name: string; lookup: OwnerLookup } | undefined,
   ) {
     const from = since === undefined ? bus.lastSeq : bus.resume(since);
     this.#cursor = from ?? bus.lastSeq;
@@ -77,6 +88,26 @@ class Stream {
         out += this.#resetFrame(false);
       } else {
         for (const s of batch) {
+          if (this.owner) {
+            const owner = this.owner.lookup.cachedOwner(s.sessionId);
+            if (owner === undefined && this.#unresolvable !== s.seq) {
+              // Not known yet: write what is ready, stop here, and go on once the owner is loaded.
+              if (out) this.#write(out);
+              void this.owner.lookup
+                .load(s.sessionId)
+                .catch(() => undefined)
+                .then(() => {
+                  // Still unknown (the session is gone): skip the event rather than wait forever.
+                  if (this.owner!.lookup.cachedOwner(s.sessionId) === undefined) this.#unresolvable = s.seq;
+                  this.pump();
+                });
+              return;
+            }
+            if (owner !== this.owner.name) {
+              this.#cursor = s.seq;
+              continue;
+            }
+          }
           this.#cursor = s.seq;
           if (this.sessionId !== undefined && s.sessionId !== this.sessionId) continue;
           out += frame(s, this.bus.idOf(s.seq));
@@ -132,6 +163,7 @@ export class SseStreams {
   constructor(
     private readonly bus: EventBus,
     private readonly opts: SseOptions = DEFAULT_SSE_OPTIONS,
+    private readonly owners?: (OwnerLookup & { learn(event: OrchestratorEvent): void }) | undefined,
   ) {}
 
   get size(): number {
@@ -159,7 +191,9 @@ export class SseStreams {
     res.write(`retry: ${this.opts.retryMs}\n\n`);
     // The position is taken and the stream registered in the same tick, so every
     // later event reaches it through pump(), and none is written twice.
-    const stream = new Stream(res, this.bus, this.opts, want.sessionId, want.since);
+    if (want.owner !== undefined && !this.owners) throw new Error('an owner-limited stream needs the owner lookup');
+    const owner = want.owner !== undefined ? { name: want.owner, lookup: this.owners! } : undefined;
+    const stream = new Stream(res, this.bus, this.opts, want.sessionId, want.since, owner);
     this.#open.add(stream);
     this.#start();
     const cleanup = () => {
@@ -186,7 +220,8 @@ export class SseStreams {
   /** One bus subscription and one heartbeat timer for all streams. */
   #start(): void {
     if (this.#unsubscribe) return;
-    this.#unsubscribe = this.bus.subscribe(() => {
+    this.#unsubscribe = this.bus.subscribe((event) => {
+      this.owners?.learn(event);
       for (const s of this.#open) s.pump();
     });
     this.#heartbeat = setInterval(() => {

@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { SYSTEM } from '../auth/principal.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -65,7 +66,7 @@ export async function runDoctor(opts: { runner: RunnerConfig; modelUrl: string |
     await core.runner.start();
     try {
       const first = opts.scripted ? 'SCRIPT:bash' : 'Run the shell command `echo cco-doctor` with the Bash tool, then reply with the single word done.';
-      const { session } = await core.commands.create({ prompt: first, project_type: 'local', source: 'cli', metadata: {}, allowed_tools: ['Bash(echo *)'] });
+      const { session } = await core.commands.create(SYSTEM, { prompt: first, project_type: 'local', source: 'cli', metadata: {}, allowed_tools: ['Bash(echo *)'] });
       const s1 = await waitTurns(core.sessions, session.id, 1, opts.timeoutS);
       const turns1 = (await core.sessions.listTurns(session.id, 10)).data;
       const t1 = turns1[0];
@@ -80,7 +81,7 @@ export async function runDoctor(opts: { runner: RunnerConfig; modelUrl: string |
           ? { ok: true, check: 'tool capture', detail: `${logs.length} tool call(s) recorded (${logs.map((l) => `${l.tool}: ${l.status}`).join(', ')}).` }
           : { ok: false, check: 'tool capture', detail: 'The turn made no recorded tool call. With a real model this can happen; with the scripted model server it means capture is broken.' },
       );
-      await core.commands.postMessage(session.id, { direction: 'user', content: 'Reply with the word resumed.', source: 'cli', metadata: {} });
+      await core.commands.postMessage(SYSTEM, session.id, { direction: 'user', content: 'Reply with the word resumed.', source: 'cli', metadata: {} });
       const s2 = await waitTurns(core.sessions, session.id, 2, opts.timeoutS);
       const t2 = (await core.sessions.listTurns(session.id, 10)).data[1];
       const resumed = t2?.status === 'completed' && s2.claude_session_id === s1.claude_session_id;

@@ -5,6 +5,7 @@
  * SessionService; this class only adds the runner and the workspaces.
  */
 import { randomUUID } from 'node:crypto';
+import { checkAdminOption, checkMayChange, type Principal } from '../auth/principal.ts';
 import type { Logger } from '../logger.ts';
 import { AppError, badRequest, conflict } from '../lib/errors.ts';
 import type { SessionService, UpdateSessionInput } from '../sessions/service.ts';
@@ -73,8 +74,13 @@ export class SessionCommands {
     return s.turn_state === 'queued' ? { ...s, queue_position: this.deps.runner.queuePosition(s.id) } : s;
   }
 
-  async create(c: CreateSessionCommand): Promise<{ session: Session; turn: TurnInfo | undefined }> {
-    refuseClientWorkspace(c.metadata, 'body.metadata.workspace');
+  async create(actor: Principal, command: CreateSessionCommand): Promise<{ session: Session; turn: TurnInfo | undefined }> {
+    if (actor.role !== 'admin' && actor.role !== 'user') throw new AppError('forbidden', `a ${actor.role} key may not create sessions`, 403);
+    refuseClientWorkspace(command.metadata, 'body.metadata.workspace');
+    if (command.permission_mode === 'bypassPermissions') checkAdminOption(actor, 'body.permission_mode', 'bypassPermissions');
+    if (command.trust_project_settings) checkAdminOption(actor, 'body.trust_project_settings', "loading a repository's own .claude settings");
+    // The session belongs to the caller (a hook token's sessions to its installing user).
+    const c = { ...command, owner: actor.owner };
     if (c.permission_mode === 'bypassPermissions' && !this.deps.policy?.allowDangerousModes) {
       throw badRequest('dangerous_mode_disabled', 'body.permission_mode: bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES)');
     }
@@ -93,7 +99,7 @@ export class SessionCommands {
     // Bad input is a 400 here, before anything is written, even when the workspace is made later.
     await this.deps.workspaces.check(req);
     const first = c.prompt === undefined ? undefined : { direction: 'user' as const, content: c.prompt, source: c.source };
-    const row = { id, project_type: c.project_type, claude_session_id: c.claude_session_id, source: c.source, managed: true, run_options: this.#runOptions(c) };
+    const row = { id, project_type: c.project_type, claude_session_id: c.claude_session_id, source: c.source, owner: c.owner, managed: true, run_options: this.#runOptions(c) };
 
     if (PREPARED_IN_BACKGROUND.includes(c.project_type)) {
       // A clone can take minutes: answer now with the workspace `preparing`; its turns wait for it.
@@ -160,8 +166,9 @@ export class SessionCommands {
     while (this.#preparing.size > 0) await Promise.allSettled([...this.#preparing]);
   }
 
-  async postMessage(sessionId: string, m: PostMessageCommand): Promise<{ message: Message; turn: TurnInfo | undefined }> {
+  async postMessage(actor: Principal, sessionId: string, m: PostMessageCommand): Promise<{ message: Message; turn: TurnInfo | undefined }> {
     const session = await this.deps.sessions.get(sessionId);
+    checkMayChange(actor, session.owner, sessionId);
     const run = m.direction === 'user' && (m.run ?? session.managed);
     if (!run) {
       // Marked, so start-up recovery never mistakes it for an acknowledged prompt that lost its turn.
@@ -185,7 +192,8 @@ export class SessionCommands {
     return { message: stored.message, turn: await this.#schedule(sessionId, stored.turnId) };
   }
 
-  async update(sessionId: string, patch: UpdateSessionInput): Promise<Session> {
+  async update(actor: Principal, sessionId: string, patch: UpdateSessionInput): Promise<Session> {
+    checkMayChange(actor, (await this.deps.sessions.get(sessionId)).owner, sessionId);
     refuseClientWorkspace(patch.metadata, 'body.metadata.workspace');
     const { session, previousStatus } = await this.deps.sessions.update(sessionId, patch);
     if (session.managed && patch.status && patch.status !== previousStatus) {

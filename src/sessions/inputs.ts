@@ -53,6 +53,8 @@ export interface ListSessionsInput {
   status?: SessionStatus | undefined;
   project_type?: ProjectType | undefined;
   q?: string | undefined;
+  /** Only this owner's sessions (a user's list); undefined: every session. */
+  owner?: string | undefined;
 }
 
 export function sessionRow(input: CreateSessionInput): NewSessionRow {

@@ -135,6 +135,7 @@ export class SessionService {
       limit: q.limit + 1,
       status: q.status,
       projectType: q.project_type,
+      owner: q.owner,
       search: q.q?.trim() || undefined,
       after: after ? { updatedAt: new Date(after[0]), id: after[1] } : undefined,
     });
@@ -217,11 +218,11 @@ export class SessionService {
    * session for runs started outside the orchestrator.
    */
   async addLogByClaudeSession(
-    claude: { claudeSessionId: string; projectPath: string; metadata: Record<string, unknown> },
+    claude: { claudeSessionId: string; projectPath: string; metadata: Record<string, unknown>; owner: string | null },
     l: NewLogInput,
   ): Promise<{ sessionId: string; log: CommandLog | undefined; createdSession: boolean }> {
     const r = await this.#hookWrites.submit({
-      seed: { id: randomUUID(), claudeSessionId: claude.claudeSessionId, projectPath: claude.projectPath, metadata: claude.metadata },
+      seed: { id: randomUUID(), claudeSessionId: claude.claudeSessionId, projectPath: claude.projectPath, metadata: claude.metadata, owner: claude.owner },
       log: toLogRow(l),
     });
     if (r.createdSession) this.events.publish({ type: 'session.created', session: toSession(r.createdSession) });

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
+import { AuthService } from '../../src/auth/service.ts';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunnerConfig } from '../../src/config.ts';
@@ -19,6 +20,7 @@ import { createTestDb, type TestDb } from './db.ts';
 export interface HookServer {
   url: string;
   db: TestDb;
+  auth: AuthService;
   events: EventBus;
   published: OrchestratorEvent[];
   /** Requests received per path, counting redeliveries. */
@@ -30,8 +32,10 @@ export interface HookServer {
   close(): Promise<void>;
 }
 
-export async function startHookServer(): Promise<HookServer> {
+/** keys: the server runs with AUTH=keys over its own key store (`auth`); default AUTH=off. */
+export async function startHookServer(opts: { keys?: boolean } = {}): Promise<HookServer> {
   const db = await createTestDb();
+  const auth = new AuthService(db.database.db);
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false });
   const workspacesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-ws-'));
   const runner: RunnerConfig = {
@@ -54,6 +58,7 @@ export async function startHookServer(): Promise<HookServer> {
       bodyLimitBytes: 5 * 1024 * 1024,
       resultMaxBytes: 50 * 1024,
       events: core.events,
+      auth: { mode: opts.keys ? 'keys' : 'off', service: auth },
     });
     a.addHook('onRequest', async (req) => {
       requests.push(req.url);
@@ -72,6 +77,7 @@ export async function startHookServer(): Promise<HookServer> {
   const server: HookServer = {
     url: `http://127.0.0.1:${port}`,
     db,
+    auth,
     events: core.events,
     published,
     requests,

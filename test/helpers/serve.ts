@@ -15,7 +15,8 @@ export interface ServeProcess {
 
 export async function startServeProcess(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, [path.resolve('bin/cco.mjs'), 'serve'], {
-    env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', ...env },
+    // Keys are the subject of their own tests; these start and stop servers on loopback.
+    env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', AUTH: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -62,6 +63,7 @@ export async function serverFixture(prefix: string, extra: Record<string, string
     DATA_DIR: dataDir,
     WORKSPACES_DIR: path.join(dataDir, 'ws'),
     DATABASE_URL: pg?.url ?? '',
+    AUTH: 'off',
     ...extra,
   };
   return {

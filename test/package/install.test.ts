@@ -117,8 +117,14 @@ test('cco serve from an empty folder: dashboard, API, migrations, and a real tur
     CLAUDE_CONFIG_DIR: path.join(home, '.claude'),
   };
   await startUntil(cco, ['model-server', '--port', String(modelPort)], { cwd, env }, /Scripted model server ready/);
-  await startUntil(cco, ['serve'], { cwd, env }, /server listening/);
+  // The first start makes an admin key and prints it once, alone on its line, with a sign-in link.
+  const served = await startUntil(cco, ['serve'], { cwd, env }, /Open the dashboard signed in[^\n]*\n/);
+  const key = /^(cco_[0-9A-Za-z]{36})$/m.exec(served)?.[1];
+  assert.ok(key, `the first start prints the admin key: ${served}`);
+  assert.match(served, new RegExp(`http://localhost:${port}/api/auth/link\\?code=`));
+  const authorization = `Bearer ${key}`;
   const base = `http://127.0.0.1:${port}`;
+  assert.equal((await fetch(`${base}/api/sessions`)).status, 401, 'no key, no sessions');
 
   const health = (await (await fetch(`${base}/api/health`)).json()) as { status: string };
   assert.equal(health.status, 'ok');
@@ -129,17 +135,17 @@ test('cco serve from an empty folder: dashboard, API, migrations, and a real tur
 
   const created = await fetch(`${base}/api/sessions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization },
     body: JSON.stringify({ prompt: 'SCRIPT:bash' }),
   });
   assert.equal(created.status, 201, await created.clone().text());
   const { id } = (await created.json()) as { id: string };
   const answer = await waitFor('the assistant answer', async () => {
-    const r = (await (await fetch(`${base}/api/sessions/${id}/messages`)).json()) as { data: { direction: string; content: string }[] };
+    const r = (await (await fetch(`${base}/api/sessions/${id}/messages`, { headers: { authorization } })).json()) as { data: { direction: string; content: string }[] };
     return r.data.find((m) => m.direction === 'assistant');
   });
   assert.equal(answer.content, 'Finished script bash.');
-  const logs = (await (await fetch(`${base}/api/sessions/${id}/logs`)).json()) as { data: { tool: string; result: string }[] };
+  const logs = (await (await fetch(`${base}/api/sessions/${id}/logs`, { headers: { authorization } })).json()) as { data: { tool: string; result: string }[] };
   assert.equal(logs.data[0]?.tool, 'Bash');
   assert.match(logs.data[0]!.result, /hello-from-bash/);
 });

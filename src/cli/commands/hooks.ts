@@ -1,6 +1,12 @@
 /** `cco hooks install|uninstall|status|flush`: capture Claude Code runs started anywhere. */
 import { Command, Option } from 'commander';
+import os from 'node:os';
+import { AuthService } from '../../auth/service.ts';
 import { loadConfig } from '../../config.ts';
+import { openDatabaseBesideServer } from '../../db/database.ts';
+import { migrate } from '../../db/migrate.ts';
+import { defaultHookTokenName, readHookToken, tokenFile, writeHookToken } from '../../hooks/hook-token.ts';
+import { AppError } from '../../lib/errors.ts';
 import { forwarderShell, installForwarder, installScript, readSettings, settingsPath, uninstallForwarder } from '../../hooks/installer.ts';
 import { findForwarder } from '../../hooks/settings-merge.ts';
 import { inspectSpool } from '../../hooks/spool.ts';
@@ -17,6 +23,36 @@ export const targetOptions = (cmd: Command) =>
     .addOption(new Option('--user', "Claude Code's user settings: $CLAUDE_CONFIG_DIR/settings.json, default ~/.claude/settings.json (the default)").conflicts('project'))
     .addOption(new Option('--project <dir>', 'the project settings DIR/.claude/settings.json').conflicts('user'));
 
+/** Takes the given token, keeps an installed one, or makes a new hook key in the database. */
+async function installToken(spoolDir: string, given: string | false | undefined, owner: string | undefined): Promise<string> {
+  if (given === false) return 'Token: none (--no-token: the server must run with AUTH=off)';
+  if (typeof given === 'string') return `Token: ${writeHookToken(spoolDir, given.trim())} (given)`;
+  const installed = readHookToken(spoolDir);
+  if (installed) return `Token: ${tokenFile(spoolDir)} (kept)`;
+  const config = loadConfig();
+  let database;
+  try {
+    database = await openDatabaseBesideServer(config.db);
+  } catch (e: unknown) {
+    throw new Error(`could not reach the database to make a hook token (${(e as Error).message}); run \`cco keys create --name NAME --role hook\` where the server runs and pass --token KEY`, { cause: e });
+  }
+  try {
+    await migrate(database.db);
+    const auth = new AuthService(database.db);
+    const base = defaultHookTokenName();
+    for (let n = 1; ; n++) {
+      try {
+        const { key, info } = await auth.createKey({ name: n === 1 ? base : `${base}-${n}`, role: 'hook', owner: owner ?? os.userInfo().username, createdBy: 'cco hooks install' });
+        return `Token: ${writeHookToken(spoolDir, key)} (new hook key "${info.name}", sessions owned by ${info.owner})`;
+      } catch (e: unknown) {
+        if (!(e instanceof AppError && e.code === 'key_name_taken') || n >= 20) throw e;
+      }
+    }
+  } finally {
+    await database.close();
+  }
+}
+
 export function hooksCommand(): Command {
   const hooks = new Command('hooks').description("Capture Claude Code runs started outside the orchestrator (by hand, CI, n8n) through Claude Code's hooks.");
 
@@ -24,7 +60,10 @@ export function hooksCommand(): Command {
     .description('Add the orchestrator hooks for every captured event; running it again changes nothing, other settings are kept.')
     .option('--url <url>', 'orchestrator server URL (default CCO_HOOK_URL or http://127.0.0.1:PORT)', parseUrl)
     .option('--spool <dir>', 'spool folder for events waiting for delivery (default CCO_SPOOL_DIR or CCO_HOME/spool)')
-    .action((opts: TargetOptions & { url?: string; spool?: string }) => {
+    .option('--token <key>', 'the hook token to send (a key with role hook); default: the installed one, else a new one made in the database')
+    .option('--no-token', 'send no token (a server with AUTH=off)')
+    .option('--owner <name>', "whose sessions the captured runs become when a new token is made (default: your login name; use your key's name to see them as a user)")
+    .action(async (opts: TargetOptions & { url?: string; spool?: string; token?: string | false; owner?: string }) => {
       const config = loadConfig();
       const file = settingsPath(opts, config.hooks.claudeConfigDir);
       // Re-running without --url/--spool keeps what is installed (checks the file is valid JSON first, too).
@@ -36,11 +75,12 @@ export function hooksCommand(): Command {
         url: opts.url ?? config.hooks.envUrl ?? current?.url ?? config.hooks.defaultUrl,
         spoolDir: opts.spool ? resolveDir(opts.spool) : (config.hooks.envSpoolDir ?? current?.spoolDir ?? config.hooks.defaultSpoolDir),
       };
+      const tokenLine = await installToken(spec.spoolDir, opts.token, opts.owner);
       const r = installForwarder(file, spec);
       const out = r.changed
         ? [`Installed the orchestrator hooks in ${file}`, ...(r.backup ? [`Backup of the previous file: ${r.backup}`] : [])]
         : [`Already installed in ${file}; nothing changed.`];
-      out.push(`Server: ${spec.url}`, `Spool:  ${spec.spoolDir}`, `Forwarder: ${scriptPath}`);
+      out.push(`Server: ${spec.url}`, `Spool:  ${spec.spoolDir}`, `Forwarder: ${scriptPath}`, tokenLine);
       process.stdout.write(`${out.join('\n')}\n`);
     });
 

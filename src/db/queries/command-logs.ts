@@ -43,6 +43,8 @@ export interface ClaudeSessionSeed {
   claudeSessionId: string;
   projectPath: string;
   metadata: Record<string, unknown>;
+  /** Whose session it is when this event creates it (the hook token's owner). */
+  owner: string | null;
 }
 
 /**
@@ -60,8 +62,8 @@ export async function upsertSessionAndInsertLog(
   const l = storableRow(newLog, { in: 'metadata' });
   const r = await sql<CommandLogRow & { s_id: string; s_created: boolean }>`
     with s as (
-      insert into sessions (id, claude_session_id, project_path, project_type, status, source, metadata)
-      values (${seed.id}, ${seed.claudeSessionId}, ${seed.projectPath}, 'local', 'active', 'cli', ${jsonb(seed.metadata)})
+      insert into sessions (id, claude_session_id, project_path, project_type, status, source, owner, metadata)
+      values (${seed.id}, ${seed.claudeSessionId}, ${seed.projectPath}, 'local', 'active', 'cli', ${seed.owner}, ${jsonb(seed.metadata)})
       on conflict (claude_session_id) do update set updated_at = now()
       returning id, (xmax = 0) as created
     ),
@@ -123,19 +125,19 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
   const input = items.map((it, ord) => {
     const seed = storableRow(it.seed, { in: 'metadata' });
     const log = storableRow(it.log, { in: 'metadata' });
-    return { ord, new_id: seed.id, claude_session_id: seed.claudeSessionId, project_path: seed.projectPath, session_metadata: seed.metadata, ...log, input: log.input ?? null };
+    return { ord, new_id: seed.id, claude_session_id: seed.claudeSessionId, project_path: seed.projectPath, session_owner: seed.owner, session_metadata: seed.metadata, ...log, input: log.input ?? null };
   });
   const r = await sql<{ sessions: (SessionRow & { created: boolean })[]; logs: CommandLogRow[]; log_ids: number[] }>`
     with input as materialized (
       select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id
       from jsonb_to_recordset(${jsonb(input)}) as x(
-        ord int, new_id uuid, claude_session_id text, project_path text, session_metadata jsonb, tool_use_id text, tool text,
+        ord int, new_id uuid, claude_session_id text, project_path text, session_owner text, session_metadata jsonb, tool_use_id text, tool text,
         input jsonb, result text, result_truncated boolean, result_size int, status text, duration_ms int, metadata jsonb)
       order by x.ord
     ),
     s as (
-      insert into sessions (id, claude_session_id, project_path, project_type, status, source, metadata)
-      select distinct on (claude_session_id) new_id, claude_session_id, project_path, 'local', 'active', 'cli', session_metadata
+      insert into sessions (id, claude_session_id, project_path, project_type, status, source, owner, metadata)
+      select distinct on (claude_session_id) new_id, claude_session_id, project_path, 'local', 'active', 'cli', session_owner, session_metadata
       from input order by claude_session_id, ord
       on conflict (claude_session_id) do update set updated_at = now()
       returning *, (xmax = 0) as created

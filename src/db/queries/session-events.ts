@@ -24,8 +24,8 @@ export interface NewSessionEventRow {
 export async function upsertClaudeSession(db: Executor, sessionSeed: ClaudeSessionSeed): Promise<{ row: SessionRow; created: boolean }> {
   const seed = storableRow(sessionSeed, { in: 'metadata' });
   const r = await sql<SessionRow & { created: boolean }>`
-    insert into sessions (id, claude_session_id, project_path, project_type, status, source, metadata)
-    values (${seed.id}, ${seed.claudeSessionId}, ${seed.projectPath}, 'local', 'active', 'cli', ${jsonb(seed.metadata)})
+    insert into sessions (id, claude_session_id, project_path, project_type, status, source, owner, metadata)
+    values (${seed.id}, ${seed.claudeSessionId}, ${seed.projectPath}, 'local', 'active', 'cli', ${seed.owner}, ${jsonb(seed.metadata)})
     on conflict (claude_session_id) do update set updated_at = now()
     returning *, (xmax = 0) as created`.execute(db);
   const row = r.rows[0];
@@ -81,11 +81,11 @@ export async function listSessionEvents(db: Executor, sessionId: string, q: Sess
  * statement uses, so concurrent batches cannot deadlock). Keyed by Claude session id.
  */
 export async function upsertClaudeSessions(db: Executor, seeds: readonly ClaudeSessionSeed[]): Promise<Map<string, { row: SessionRow; created: boolean }>> {
-  const input = seeds.map((s, ord) => ({ ord, new_id: s.id, claude_session_id: s.claudeSessionId, project_path: s.projectPath, session_metadata: s.metadata }));
+  const input = seeds.map((s, ord) => ({ ord, new_id: s.id, claude_session_id: s.claudeSessionId, project_path: s.projectPath, session_owner: s.owner, session_metadata: s.metadata }));
   const r = await sql<SessionRow & { created: boolean }>`
-    insert into sessions (id, claude_session_id, project_path, project_type, status, source, metadata)
-    select distinct on (claude_session_id) new_id, claude_session_id, project_path, 'local', 'active', 'cli', session_metadata
-    from jsonb_to_recordset(${jsonb(input)}) as x(ord int, new_id uuid, claude_session_id text, project_path text, session_metadata jsonb)
+    insert into sessions (id, claude_session_id, project_path, project_type, status, source, owner, metadata)
+    select distinct on (claude_session_id) new_id, claude_session_id, project_path, 'local', 'active', 'cli', session_owner, session_metadata
+    from jsonb_to_recordset(${jsonb(input)}) as x(ord int, new_id uuid, claude_session_id text, project_path text, session_owner text, session_metadata jsonb)
     order by claude_session_id, ord
     on conflict (claude_session_id) do update set updated_at = now()
     returning *, (xmax = 0) as created`.execute(db);

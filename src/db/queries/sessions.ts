@@ -42,6 +42,7 @@ export interface SessionListQuery {
   limit: number;
   status?: string | undefined;
   projectType?: string | undefined;
+  owner?: string | undefined;
   /** Case-insensitive substring of project_path or of the metadata's JSON text. */
   search?: string | undefined;
   /** Keyset position: rows strictly after (updated_at, id) in descending order. */
@@ -53,6 +54,7 @@ export async function listSessions(db: Executor, q: SessionListQuery): Promise<S
   let query = db.selectFrom('sessions').selectAll();
   if (q.status) query = query.where('status', '=', q.status);
   if (q.projectType) query = query.where('project_type', '=', q.projectType);
+  if (q.owner !== undefined) query = query.where('owner', '=', q.owner);
   if (q.search) {
     const pattern = `%${escapeLike(q.search)}%`;
     query = query.where(sql<boolean>`(project_path ilike ${pattern} or metadata::text ilike ${pattern})`);

@@ -1,4 +1,6 @@
 /** GET /api/events: the live event stream (Server-Sent Events). See src/http/sse.ts for the format. */
+import { ownerFilter } from '../../auth/principal.ts';
+import type { SessionAccess } from '../../auth/session-access.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorSchema, uuidParam } from '../schemas.ts';
@@ -7,8 +9,9 @@ import { parseSince, type SseStreams } from '../sse.ts';
 /** Seconds a client refused for lack of room waits; streams end when tabs close or go hidden. */
 const RETRY_AFTER_S = 5;
 
-export const eventRoutes: FastifyPluginAsyncZod<{ streams: SseStreams }> = async (app, { streams }) => {
+export const eventRoutes: FastifyPluginAsyncZod<{ streams: SseStreams; access: SessionAccess }> = async (app, { streams, access }) => {
   app.get('/api/events', {
+    config: { access: 'read' },
     schema: {
       tags: ['events'],
       summary: 'Live events (Server-Sent Events)',
@@ -37,7 +40,9 @@ export const eventRoutes: FastifyPluginAsyncZod<{ streams: SseStreams }> = async
         .header('retry-after', String(RETRY_AFTER_S))
         .send({ error: { code: 'too_many_streams', message: 'too many open event streams; retry later (SSE_MAX_STREAMS)' } });
     }
+    // A user's stream carries its own sessions only; asking for another owner's session is a 404.
+    if (req.query.session_id) await access.assertVisible(req.principal, req.query.session_id);
     reply.hijack();
-    streams.open(req.raw, reply.raw, { since: parseSince(req.headers['last-event-id'], req.query.since), sessionId: req.query.session_id });
+    streams.open(req.raw, reply.raw, { since: parseSince(req.headers['last-event-id'], req.query.since), sessionId: req.query.session_id, owner: ownerFilter(req.principal) });
   });
 };

@@ -11,6 +11,7 @@ const healthSchema = z.object({
 
 export const healthRoutes: FastifyPluginAsyncZod<{ database: Database; version: string }> = async (app, { database, version }) => {
   app.get('/api/health', {
+    config: { access: 'public' },
     schema: { tags: ['system'], summary: 'Liveness and database reachability', response: { 200: healthSchema, 503: healthSchema } },
   }, async (_req, reply) => {
     const ok = await database.ping();

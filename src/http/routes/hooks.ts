@@ -31,6 +31,7 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
   });
 
   app.post('/api/hooks/tool-complete', {
+    config: { access: 'hook' },
     schema: {
       tags: ['hooks'],
       summary: 'Record one tool execution from a PostToolUse or PostToolUseFailure hook',
@@ -45,6 +46,7 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
       {
         claudeSessionId: p.session_id,
         projectPath: (p.cwd ?? 'unknown').slice(0, 500),
+        owner: req.principal.owner,
         metadata: {
           started_outside_orchestrator: true,
           ...(p.transcript_path ? { transcript_path: p.transcript_path } : {}),
@@ -56,6 +58,7 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
   });
 
   app.post('/api/hooks/batch', {
+    config: { access: 'hook' },
     schema: {
       tags: ['hooks'],
       summary: 'Record many hook events in one request (what the cco-hook forwarder sends when it has several queued)',
@@ -77,13 +80,14 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
       const issue = checked.error.issues[0];
       return { event: e.event, id: e.id, payload: { session_id: '' }, payloadError: `${issue?.path.length ? '.' : ''}${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` };
     });
-    const results = await opts.hooks.ingestBatch(items);
+    const results = await opts.hooks.ingestBatch(req.principal, items);
     // A string with a text content type is sent as it is (the JSON response schema is not applied).
     if (prefersText(req.headers.accept)) return reply.type('text/plain; charset=utf-8').send(results.map(textLine).join('') as never);
     return { results };
   });
 
   app.post('/api/hooks/:event', {
+    config: { access: 'hook' },
     schema: {
       tags: ['hooks'],
       summary: 'Record one hook event of any supported kind',
@@ -106,7 +110,7 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
     },
   }, async (req) => {
     const event = parseEventName(req.params.event);
-    const r = await opts.hooks.ingest(event, req.body, parseEventId(req.headers));
+    const r = await opts.hooks.ingest(req.principal, event, req.body, parseEventId(req.headers));
     return { ok: true as const, ...r };
   });
 };

@@ -7,6 +7,7 @@ import { cursorQuery, errorSchema, idParams, itemParams, limitQuery, pageOf, ses
 
 export const sessionEventRoutes: FastifyPluginAsyncZod<{ hooks: HookIngest }> = async (app, { hooks }) => {
   app.get('/api/sessions/:id/events', {
+    config: { access: 'read' },
     schema: {
       tags: ['sessions'],
       summary: 'Hook events of the session (SessionStart, SessionEnd, Notification, PreCompact, SubagentStop, UserPromptSubmit, Stop), oldest first',
@@ -17,6 +18,7 @@ export const sessionEventRoutes: FastifyPluginAsyncZod<{ hooks: HookIngest }> = 
   }, async (req) => hooks.listEvents(req.params.id, req.query));
 
   app.get('/api/sessions/:id/events/:item_id', {
+    config: { access: 'read' },
     schema: {
       tags: ['sessions'],
       summary: 'One hook event of the session (live events refer to a large one by this URL)',

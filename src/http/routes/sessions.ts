@@ -1,4 +1,5 @@
 /** /api/sessions: thin handlers over SessionService. */
+import { ownerFilter } from '../../auth/principal.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES } from '../../sessions/types.ts';
@@ -25,6 +26,7 @@ const errors = { 400: errorSchema, 404: errorSchema };
 
 export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; commands: SessionCommands }> = async (app, { sessions, commands }) => {
   app.post('/api/sessions', {
+    config: { access: 'write' },
     schema: {
       tags: ['sessions'],
       summary: 'Create a session; with a prompt, start Claude Code on it',
@@ -32,11 +34,12 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
       response: { 201: sessionSchema.extend({ turn: turnInfoSchema.optional() }), 400: errorSchema, 409: errorSchema },
     },
   }, async (req, reply) => {
-    const { session, turn } = await commands.create(req.body);
+    const { session, turn } = await commands.create(req.principal, req.body);
     return reply.code(201).send(turn ? { ...session, turn } : session);
   });
 
   app.get('/api/sessions', {
+    config: { access: 'read' },
     schema: {
       tags: ['sessions'],
       summary: 'List sessions, most recently active first',
@@ -50,15 +53,17 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
       response: { 200: pageOf(sessionSchema), 400: errorSchema },
     },
   }, async (req) => {
-    const page = await sessions.list(req.query);
+    const page = await sessions.list({ ...req.query, owner: ownerFilter(req.principal) });
     return { ...page, data: page.data.map((s) => commands.decorate(s)) };
   });
 
   app.get('/api/sessions/:id', {
+    config: { access: 'read' },
     schema: { tags: ['sessions'], summary: 'Get one session', params: idParams, response: { 200: sessionSchema, ...errors } },
   }, async (req) => commands.decorate(await sessions.get(req.params.id)));
 
   app.patch('/api/sessions/:id', {
+    config: { access: 'write' },
     schema: {
       tags: ['sessions'],
       summary: 'Change status, claude_session_id or metadata',
@@ -67,9 +72,10 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
       body: updateSessionBody,
       response: { 200: sessionSchema, ...errors, 409: errorSchema },
     },
-  }, async (req) => commands.update(req.params.id, req.body));
+  }, async (req) => commands.update(req.principal, req.params.id, req.body));
 
   app.get('/api/sessions/:id/messages', {
+    config: { access: 'read' },
     schema: {
       tags: ['messages'],
       summary: 'The conversation, oldest first',
@@ -80,6 +86,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
   }, async (req) => sessions.listMessages(req.params.id, req.query.limit, req.query.cursor));
 
   app.get('/api/sessions/:id/messages/:item_id', {
+    config: { access: 'read' },
     schema: {
       tags: ['messages'],
       summary: 'One message (live events refer to a large one by this URL)',
@@ -89,6 +96,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
   }, async (req) => sessions.getMessage(req.params.id, req.params.item_id));
 
   app.post('/api/sessions/:id/messages', {
+    config: { access: 'write' },
     schema: {
       tags: ['messages'],
       summary: 'Add a message; a user message to a session the orchestrator runs starts (or queues) the next turn',
@@ -97,11 +105,12 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
       response: { 201: messageSchema.extend({ turn: turnInfoSchema.optional() }), ...errors, 409: errorSchema },
     },
   }, async (req, reply) => {
-    const { message, turn } = await commands.postMessage(req.params.id, req.body);
+    const { message, turn } = await commands.postMessage(req.principal, req.params.id, req.body);
     return reply.code(201).send(turn ? { ...message, turn } : message);
   });
 
   app.get('/api/sessions/:id/turns', {
+    config: { access: 'read' },
     schema: {
       tags: ['turns'],
       summary: 'Turns the orchestrator ran (or queued), oldest first, with cost, tokens and outcome',
@@ -112,6 +121,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
   }, async (req) => sessions.listTurns(req.params.id, req.query.limit, req.query.cursor));
 
   app.get('/api/sessions/:id/logs', {
+    config: { access: 'read' },
     schema: {
       tags: ['logs'],
       summary: 'Tool executions, oldest first',
@@ -127,6 +137,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
   }, async (req) => sessions.listLogs(req.params.id, req.query));
 
   app.get('/api/sessions/:id/logs/:item_id', {
+    config: { access: 'read' },
     schema: {
       tags: ['logs'],
       summary: 'One tool execution (live events refer to a large one by this URL)',

@@ -34,6 +34,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; 
   };
 
   app.get('/api/sessions/:id/diff', {
+    config: { access: 'read' },
     schema: {
       tags: ['workspaces'],
       summary: "The diff of a session's changes",
@@ -44,6 +45,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; 
   }, async (req) => workspaces.diff(await recordOf(req.params.id)));
 
   app.get('/api/sessions/:id/workspace', {
+    config: { access: 'read' },
     schema: {
       tags: ['workspaces'],
       summary: "A session's workspace and its disk use",

@@ -1,0 +1,72 @@
+/**
+ * `cco keys create|list|revoke`: works with or without a running server (on the
+ * embedded database it joins the running server's PostgreSQL). A new key is
+ * printed once, alone on the last line of stdout, so `| tail -1` takes it.
+ */
+import { Command, Option } from 'commander';
+import { parseExpiry } from '../../auth/keys.ts';
+import { ROLES, type Role } from '../../auth/principal.ts';
+import { AuthService, type KeyInfo } from '../../auth/service.ts';
+import { describeSettings, loadConfig } from '../../config.ts';
+import { openDatabaseBesideServer } from '../../db/database.ts';
+import { migrate } from '../../db/migrate.ts';
+import { AppError } from '../../lib/errors.ts';
+
+async function withAuth<T>(fn: (auth: AuthService) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const database = await openDatabaseBesideServer(config.db);
+  try {
+    await migrate(database.db);
+    return await fn(new AuthService(database.db));
+  } catch (e: unknown) {
+    // Domain errors read as the API's: the code, then what to do.
+    if (e instanceof AppError) throw new Error(`${e.code}: ${e.message}`, { cause: e });
+    throw e;
+  } finally {
+    await database.close();
+  }
+}
+
+const date = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
+
+export function keysTable(keys: readonly KeyInfo[]): string {
+  const rows = [['NAME', 'ROLE', 'PREFIX', 'CREATED', 'LAST USED', 'EXPIRES', 'OWNER'], ...keys.map((k) => [k.name, k.role, k.prefix, date(k.created_at), date(k.last_used_at), date(k.expires_at), k.owner])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function keysCommand(): Command {
+  const cmd = new Command('keys').description('API keys: create, list and revoke (with or without a running server).');
+  cmd
+    .command('create')
+    .description('Create a key and print it once (alone on the last line of stdout).')
+    .requiredOption('--name <name>', 'a unique name: shown in lists and audit entries, and the owner of sessions it creates')
+    .addOption(new Option('--role <role>', 'what the key may do').choices(ROLES).makeOptionMandatory())
+    .option('--expires <when>', 'expiry: 30d, 12h, 90m or an ISO date (default: never)')
+    .option('--owner <name>', 'hook tokens: whose sessions their events make (default: the name)')
+    .addHelpText('after', `\nRoles: admin (everything), user (its own sessions), viewer (reads everything, changes nothing), hook (posts hook events only).\n\n${describeSettings()}\n`)
+    .action(async (o: { name: string; role: Role; expires?: string; owner?: string }) => {
+      const expiresAt = parseExpiry(o.expires);
+      const { key, info } = await withAuth((auth) => auth.createKey({ name: o.name, role: o.role, expiresAt, owner: o.owner, createdBy: 'cli' }));
+      process.stderr.write(`Created ${info.role} key "${info.name}" (${info.prefix}…${info.expires_at ? `, expires ${info.expires_at}` : ''}). It is shown only now:\n`);
+      process.stdout.write(`${key}\n`);
+    });
+  cmd
+    .command('list')
+    .description('List live keys: name, role, prefix, created, last used, expiry (never the key).')
+    .option('--revoked', 'include revoked keys')
+    .option('--json', 'JSON instead of a table')
+    .action(async (o: { revoked?: boolean; json?: boolean }) => {
+      const keys = await withAuth((auth) => auth.listKeys({ revoked: o.revoked ?? false }));
+      process.stdout.write(o.json ? `${JSON.stringify(keys, null, 2)}\n` : `${keys.length ? keysTable(keys) : 'No keys.'}\n`);
+    });
+  cmd
+    .command('revoke')
+    .description('Revoke a key by name, prefix or id; a running server refuses it within seconds.')
+    .argument('<name-or-prefix>')
+    .action(async (ref: string) => {
+      const info = await withAuth((auth) => auth.revoke(ref));
+      process.stdout.write(`Revoked ${info.role} key "${info.name}" (${info.prefix}…).\n`);
+    });
+  return cmd;
+}
