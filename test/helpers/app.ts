@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
+import type { AuthMode } from '../../src/auth/http.ts';
+import { AuthService } from '../../src/auth/service.ts';
 import { workspacesConfigFor, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
 import { EventBus, type EventBusOptions } from '../../src/events/bus.ts';
 import type { HttpGuardOptions } from '../../src/http/guards.ts';
@@ -18,6 +20,7 @@ import { createTestDb, type TestDb } from './db.ts';
 
 export interface TestApp extends Core {
   app: FastifyInstance;
+  auth: AuthService;
   db: TestDb;
   workspacesDir: string;
   close(): Promise<void>;
@@ -45,6 +48,8 @@ export interface TestAppOptions {
   http?: Partial<HttpGuardOptions>;
   /** Seams that let a test force an interleaving inside a turn. */
   runnerHooks?: RunnerHooks;
+  /** AUTH (default off: every request is the local admin). With keys, use `auth` to make keys and `as()` to call with one. */
+  auth?: AuthMode;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -77,7 +82,9 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     throw e;
   }
   await core.runner.start();
+  const auth = new AuthService(db.database.db, logger);
   const app = await buildApp({
+    auth: { mode: opts.auth ?? 'off', service: auth },
     logger,
     database: db.database,
     sessions: core.sessions,
@@ -96,6 +103,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   return {
     ...core,
     app,
+    auth,
     db,
     workspacesDir,
     async close() {
@@ -107,9 +115,10 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   };
 }
 
-/** inject() shorthand returning status and parsed JSON. */
-export async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) {
-  const res = await app.inject({ method, url, ...(body !== undefined ? { payload: body as object } : {}) });
+/** inject() shorthand returning status and parsed JSON; `key` is sent as Authorization: Bearer. */
+export async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, key?: string) {
+  const headers = key === undefined ? {} : { authorization: `Bearer ${key}` };
+  const res = await app.inject({ method, url, headers, ...(body !== undefined ? { payload: body as object } : {}) });
   let json: unknown;
   try {
     json = res.json();
@@ -144,4 +153,16 @@ export function capturingLogger(level: string): { logger: Logger; lines: Record<
     },
   });
   return { logger: pino({ level }, sink), lines };
+}
+
+/** One key per role (names admin-k, alice, bob, viewer-k, hook-k; the hook token's sessions belong to alice). */
+export async function roleKeys(auth: AuthService) {
+  const make = async (name: string, role: 'admin' | 'user' | 'viewer' | 'hook', owner?: string) => (await auth.createKey({ name, role, owner })).key;
+  return {
+    admin: await make('admin-k', 'admin'),
+    alice: await make('alice', 'user'),
+    bob: await make('bob', 'user'),
+    viewer: await make('viewer-k', 'viewer'),
+    hook: await make('hook-k', 'hook', 'alice'),
+  };
 }
