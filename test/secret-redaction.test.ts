@@ -156,6 +156,34 @@ describe('secrets are never stored', () => {
     }
   });
 
+  test('a secret across the cut of a long tool result or hook event field is redacted before the cut', async () => {
+    const t = await createTestApp({ resultMaxBytes: 2048, runner: { secrets: [SERVER_SECRET] } });
+    try {
+      const anthropic = `sk-ant-api03-${rep('a1B2', 10)}`;
+      for (const secret of [SERVER_SECRET, anthropic]) {
+        // The cut at 2048 bytes keeps only the secret's first 8 characters.
+        const payload = { ...run().PostToolUse, tool_use_id: `toolu_${randomUUID()}`, tool_response: rep('a', 2039) + ' ' + secret + ' tail' };
+        const res = await t.app.inject({ method: 'POST', url: '/api/hooks/PostToolUse', payload });
+        assert.equal(res.statusCode, 200);
+      }
+      // A hook event field is cut at 8 KB the same way.
+      const note = await t.app.inject({ method: 'POST', url: '/api/hooks/Notification', payload: { ...run().Notification, message: rep('b', 8 * 1024 - 5) + ' ' + SERVER_SECRET } });
+      assert.equal(note.statusCode, 200);
+      const ev = await t.db.database.db.selectFrom('session_events').select('data').where('event', '=', 'Notification').executeTakeFirstOrThrow();
+      const message = String((ev.data as { message: string }).message);
+      assert.ok(!message.includes(SERVER_SECRET.slice(0, 4)) && message.endsWith('[red'), message.slice(-20));
+      const logs = await t.db.database.db.selectFrom('command_logs').select(['result', 'result_truncated']).execute();
+      assert.equal(logs.length, 2);
+      for (const l of logs) {
+        assert.equal(l.result_truncated, true);
+        assert.ok(!String(l.result).includes(SERVER_SECRET.slice(0, 8)) && !String(l.result).includes(anthropic.slice(0, 8)), String(l.result).slice(-20));
+        assert.ok(String(l.result).endsWith('[redacte'), String(l.result).slice(-20));
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
   test('log lines: the message, fields and errors', () => {
     const lines: string[] = [];
     const destination = new Writable({

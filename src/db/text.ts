@@ -20,6 +20,11 @@ export function useRedactor(r: Redactor): void {
   redactor = r;
 }
 
+/** The installed redactor on one value, for text that is cut before it is stored (a cut secret would no longer match). */
+export function redactForStorage<T>(value: T): T {
+  return redactor.deep(value);
+}
+
 /** Columns that name things (ids, paths): a redacted one would silently point elsewhere. */
 const IDENTIFIERS = new Set(['id', 'session_id', 'claude_session_id', 'claudeSessionId', 'tool_use_id', 'project_path', 'projectPath', 'event_key', 'owner']);
 
