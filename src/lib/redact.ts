@@ -57,7 +57,7 @@ export const RULE_NAMES = Object.keys(RULES) as RuleName[];
 const MAYBE_SECRET = /authorization|x-api-key|sk-|gh[pousr]_|github_pat_|xox[abprs]-|A[KS]IA|AIza|[sr]k_live_|cco_|PRIVATE KEY-----|:\/\/[^\s:@/?#]{0,256}:/i;
 
 /** Object keys whose string values are credentials whatever they look like (headers and config objects). */
-const SECRET_KEY = /^(?:(?:proxy-)?authorization|x-api-key|api[-_]?key|password|passwd|client[-_]secret|access[-_]token|refresh[-_]token|private[-_]key)$/i;
+const SECRET_KEY = /^(?:(?:proxy-)?authorization|x-api-key|cookie|set-cookie|api[-_]?key|password|passwd|client[-_]secret|access[-_]token|refresh[-_]token|private[-_]key)$/i;
 
 const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{0,64}PRIVATE KEY-----/g;
 const PEM_END = /-----END [A-Z0-9 ]{0,64}PRIVATE KEY-----/g;
