@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseDisabledRules, parseRedactPatterns, type RuleName } from './lib/redact.ts';
 import { hiddenFromJson, MIN_SECRET_LENGTH, SECRET_NAME } from './lib/secrets.ts';
 import { parseGitCredentials, type GitCredential } from './workspaces/credentials.ts';
 import { CLEANUP_POLICIES, type CleanupPolicy } from './workspaces/port.ts';
@@ -61,6 +62,8 @@ export const SETTINGS = [
   { env: 'ALLOW_DANGEROUS_MODES', default: 'false', description: 'true lets sessions use permission_mode bypassPermissions (and DEFAULT_PERMISSION_MODE / IS_SANDBOX=1 in CLAUDE_ENV_FILE): Claude Code then runs any command without asking, as the server user. Only inside a disposable sandbox.' },
   { env: 'ALLOW_PROJECT_SETTINGS', default: 'false', description: "true lets github and URL worktree sessions that ask (trust_project_settings) load the repository's own .claude/settings.json (its hooks run on this host)." },
   { env: 'ALLOW_PRIVATE_GIT_HOSTS', default: undefined, description: 'Git hosts, IP addresses or CIDRs (comma separated) that repository URLs may reach although they are loopback, private or link-local. Unset: none.' },
+  { env: 'REDACT_PATTERNS', default: undefined, description: 'Extra regular expressions (JavaScript syntax, separated by spaces or newlines; write a space inside one as \\s) whose matches are replaced by [redacted] in everything stored or logged, besides the built-in ones. An invalid one stops the start.' },
+  { env: 'REDACT_DISABLE', default: undefined, description: 'Built-in redaction patterns to turn off (comma separated): authorization, api_key_header, anthropic_openai, github, slack, aws, google, stripe, cco, url_password, private_key.' },
   { env: 'SSE_REPLAY_MAX_EVENTS', default: '2000', description: 'Live events kept for replay to reconnecting clients (GET /api/events); an older gap gets `reset`.' },
   { env: 'SSE_REPLAY_MAX_BYTES', default: String(16 * 1024 * 1024), description: 'Bytes of live events kept for replay; the oldest leave first.' },
   { env: 'SSE_EVENT_MAX_BYTES', default: String(64 * 1024), description: 'A live event larger than this is sent as a reference (`truncated`, `url`) the client fetches.' },
@@ -118,6 +121,8 @@ const schema = z.object({
   ALLOW_DANGEROUS_MODES: z.stringbool(),
   ALLOW_PROJECT_SETTINGS: z.stringbool(),
   ALLOW_PRIVATE_GIT_HOSTS: z.string().optional(),
+  REDACT_PATTERNS: z.string().optional(),
+  REDACT_DISABLE: z.string().optional(),
   SSE_REPLAY_MAX_EVENTS: intFrom(1, 1_000_000),
   SSE_REPLAY_MAX_BYTES: intFrom(64 * 1024, 1024 * 1024 * 1024),
   SSE_EVENT_MAX_BYTES: intFrom(1024, 64 * 1024 * 1024),
@@ -221,6 +226,8 @@ export interface Config {
     defaultSpoolDir: string;
   };
   runner: RunnerConfig;
+  /** What is replaced by [redacted] in stored text and logs besides runner.secrets (src/lib/redact.ts). */
+  redaction: RedactionConfig;
   /** The live event stream: replay buffer (EventBus) and open streams (GET /api/events). */
   live: {
     replay: { capacity: number; maxBytes: number; maxEventBytes: number };
@@ -245,6 +252,13 @@ export interface RunnerConfig {
   allowProjectSettings?: boolean | undefined;
   /** Every secret the server knows (its secret-looking variables, GIT_CREDENTIALS tokens, the database password): redacted from stored text. Never logged. */
   secrets?: string[] | undefined;
+}
+
+export interface RedactionConfig {
+  /** REDACT_PATTERNS, compiled. */
+  patterns: RegExp[];
+  /** REDACT_DISABLE: built-in patterns turned off. */
+  disabled: RuleName[];
 }
 
 export class ConfigError extends Error {
@@ -277,6 +291,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch (e: unknown) {
     throw new ConfigError(`Invalid configuration:\n  GIT_CREDENTIALS: ${(e as Error).message}`);
   }
+  const redaction = parseRedaction(c.REDACT_PATTERNS, c.REDACT_DISABLE);
   const workspacesDir = c.WORKSPACES_DIR ? path.resolve(expandHome(c.WORKSPACES_DIR)) : path.join(dataDir, 'workspaces');
   return {
     http: {
@@ -343,11 +358,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowProjectSettings: c.ALLOW_PROJECT_SETTINGS,
       secrets: hiddenFromJson(serverSecrets(env, credentials, c.DATABASE_URL)),
     },
+    redaction,
     live: {
       replay: { capacity: c.SSE_REPLAY_MAX_EVENTS, maxBytes: c.SSE_REPLAY_MAX_BYTES, maxEventBytes: c.SSE_EVENT_MAX_BYTES },
       streams: { maxStreams: c.SSE_MAX_STREAMS, slowClientTimeoutMs: c.SSE_SLOW_CLIENT_TIMEOUT_MS },
     },
   };
+}
+
+function parseRedaction(patterns: string | undefined, disable: string | undefined): RedactionConfig {
+  const out: RedactionConfig = { patterns: [], disabled: [] };
+  try {
+    out.patterns = parseRedactPatterns(patterns);
+  } catch (e: unknown) {
+    throw new ConfigError(`Invalid configuration:\n  REDACT_PATTERNS: ${(e as Error).message}`);
+  }
+  try {
+    out.disabled = parseDisabledRules(disable);
+  } catch (e: unknown) {
+    throw new ConfigError(`Invalid configuration:\n  REDACT_DISABLE: ${(e as Error).message}`);
+  }
+  return out;
 }
 
 /** Workspace settings at their defaults on `dir` (for `cco doctor` and tests); ALLOWED_ROOTS as given. */

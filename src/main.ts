@@ -8,11 +8,13 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { ensureFirstKey, firstKeyNotice, type FirstKey } from './auth/first-start.ts';
 import { AuthService } from './auth/service.ts';
-import { workspacesConfigFor, type Config, type RunnerConfig, type WorkspacesConfig } from './config.ts';
+import { workspacesConfigFor, type Config, type RedactionConfig, type RunnerConfig, type WorkspacesConfig } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
+import { useRedactor } from './db/text.ts';
 import { migrate } from './db/migrate.ts';
 import { EventBus } from './events/bus.ts';
 import { HookIngest } from './hooks/ingest.ts';
+import { createRedactor, type Redactor } from './lib/redact.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Runner, type RunnerHooks } from './runner/runner.ts';
 import { SessionCommands } from './runner/session-commands.ts';
@@ -42,7 +44,11 @@ export function createCore(deps: {
   events?: EventBus | undefined;
   /** Test seams for the runner (tests only). */
   runnerHooks?: RunnerHooks | undefined;
+  /** REDACT_PATTERNS / REDACT_DISABLE; default: the built-in patterns. */
+  redaction?: RedactionConfig | undefined;
 }): Core {
+  // Every row written from here on is redacted with the server's secrets and the configured patterns.
+  useRedactor(redactorFor(deps.runner.secrets, deps.redaction));
   const events = deps.events ?? new EventBus();
   const sessions = new SessionService(deps.database, events);
   const given = deps.workspaces ?? workspacesConfigFor(deps.runner.workspacesDir);
@@ -61,6 +67,11 @@ export function createCore(deps: {
   return { events, sessions, workspaces, workspaceManager, runner, commands, hooks };
 }
 
+/** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
+export function redactorFor(secrets: readonly string[] | undefined, redaction: RedactionConfig | undefined): Redactor {
+  return createRedactor({ secrets, patterns: redaction?.patterns, disabled: redaction?.disabled });
+}
+
 export interface Server {
   readonly url: string;
   readonly app: FastifyInstance;
@@ -76,7 +87,7 @@ const SHUTDOWN_DEADLINE_MS = 15_000;
 /** The dashboard build (`npm run build:web`; npm start runs it when web/src is newer). */
 export const WEB_ROOT = fileURLToPath(new URL('../web/dist', import.meta.url));
 
-export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
+export async function startServer(config: Config, logger: Logger = serverLogger(config)): Promise<Server> {
   const database = await openDatabase(config.db);
   let app: FastifyInstance | undefined;
   let core: Core | undefined;
@@ -91,7 +102,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     auth = new AuthService(database.db, logger);
     const firstKey = config.auth.mode === 'keys' ? await ensureFirstKey(auth, config.auth.publicUrl) : undefined;
     if (config.auth.mode === 'off') logger.warn({ host: config.http.host }, 'AUTH=off: no API keys; anyone who can reach this loopback port is admin');
-    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces, events: new EventBus(config.live.replay) });
+    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces, events: new EventBus(config.live.replay), redaction: config.redaction });
     await core.runner.start();
     logger.info({ maxConcurrentRuns: config.runner.maxConcurrentRuns }, 'runner ready');
     app = await buildApp({
@@ -147,9 +158,14 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   }
 }
 
+/** The server's logger: its lines are redacted with the same rules as stored text. */
+export function serverLogger(config: Config): Logger {
+  return createLogger(config.logLevel, { redactor: redactorFor(config.runner.secrets, config.redaction) });
+}
+
 /** Runs the server until a signal; used by `cco serve`. */
 export async function runServer(config: Config): Promise<void> {
-  const logger = createLogger(config.logLevel);
+  const logger = serverLogger(config);
   const server = await startServer(config, logger);
   if (server.firstKey) process.stdout.write(`${firstKeyNotice(server.firstKey)}\n`);
   let signals = 0;

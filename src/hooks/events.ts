@@ -1,6 +1,7 @@
 /**
  * The hook events the orchestrator stores, and how each payload maps to what is
- * stored. Payload shapes: shared/reference/claude-code.md §1.3. Pure functions.
+ * stored. Payload shapes: shared/reference/claude-code.md §1.3. Pure functions but for the
+ * process's redaction rules (src/db/text.ts), applied before anything is cut.
  *
  * - PostToolUse, PostToolUseFailure -> a command log (deduplicated on tool_use_id)
  * - UserPromptSubmit -> a user message (source cli) plus a session event
@@ -11,6 +12,7 @@
  * two identical payloads are two events unless they carry the same id.
  */
 import { z } from 'zod';
+import { redactForStorage } from '../db/text.ts';
 import { truncateUtf8 } from '../lib/truncate.ts';
 import { badRequest } from '../lib/errors.ts';
 
@@ -102,15 +104,17 @@ export function planEvent(event: HookEventName, p: HookPayload): EventPlan {
   return { event, data: limitStrings(rest), message, completesSession: event === 'SessionEnd' };
 }
 
+// Both cutters redact first: a secret split by the cut would no longer match any rule.
 function cut(text: string, metadata: Record<string, unknown>) {
-  const c = truncateUtf8(text, MESSAGE_MAX);
+  const c = truncateUtf8(redactForStorage(text), MESSAGE_MAX);
   return { content: c.text, metadata: c.truncated ? { ...metadata, truncated: true, size: c.size } : metadata };
 }
 
 function limitStrings(data: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const cutFields: string[] = [];
-  for (const [k, v] of Object.entries(data)) {
+  for (const [k, raw] of Object.entries(data)) {
+    const v = redactForStorage(raw);
     if (typeof v === 'string' && Buffer.byteLength(v) > DATA_STRING_MAX) {
       out[k] = truncateUtf8(v, DATA_STRING_MAX).text;
       cutFields.push(k);

@@ -3,6 +3,7 @@
  * command log. Payload shapes: shared/reference/claude-code.md §1.3.
  */
 import { z } from 'zod';
+import { redactForStorage } from '../db/text.ts';
 import { identifierText } from '../lib/text.ts';
 import { truncateUtf8 } from '../lib/truncate.ts';
 import type { NewLogInput } from '../sessions/service.ts';
@@ -29,19 +30,20 @@ export function resultText(value: unknown): string | null {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** Builds a log from result text, cutting it (and an oversized input) at maxBytes. */
+/** Builds a log from result text, cutting it (and an oversized input) at maxBytes after redaction. */
 export function buildLog(
   base: { tool: string; tool_use_id: string | null; input: unknown; status: 'completed' | 'error'; duration_ms: number | null; metadata?: Record<string, unknown> },
   result: string | null,
   maxBytes: number,
 ): NewLogInput {
-  const cut = result === null ? null : truncateUtf8(result, maxBytes);
+  // Redacted before the cut, which could split a secret so that no rule matches the part kept.
+  const cut = result === null ? null : truncateUtf8(redactForStorage(result), maxBytes);
   const inputJson = JSON.stringify(base.input ?? null);
   const metadata: Record<string, unknown> = { ...(base.metadata ?? {}) };
   let input = base.input ?? null;
   if (Buffer.byteLength(inputJson) > maxBytes) {
     // A Write of a large file carries the whole file in its input; keep a preview only.
-    input = { _truncated: true, preview: truncateUtf8(inputJson, maxBytes).text };
+    input = { _truncated: true, preview: truncateUtf8(redactForStorage(inputJson), maxBytes).text };
     metadata.input_size = Buffer.byteLength(inputJson);
   }
   return {

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import type { AuthMode } from '../../src/auth/http.ts';
 import { AuthService } from '../../src/auth/service.ts';
-import { workspacesConfigFor, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
+import { workspacesConfigFor, type RedactionConfig, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
 import { EventBus, type EventBusOptions } from '../../src/events/bus.ts';
 import type { HttpGuardOptions } from '../../src/http/guards.ts';
 import type { SseOptions } from '../../src/http/sse.ts';
@@ -50,6 +50,8 @@ export interface TestAppOptions {
   runnerHooks?: RunnerHooks;
   /** AUTH (default off: every request is the local admin). With keys, use `auth` to make keys and `as()` to call with one. */
   auth?: AuthMode;
+  /** REDACT_PATTERNS / REDACT_DISABLE (default: the built-in patterns only). */
+  redaction?: RedactionConfig;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -76,7 +78,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
   let core: Core;
   try {
-    core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus({ capacity: opts.eventCapacity, ...opts.events }), runnerHooks: opts.runnerHooks });
+    core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus({ capacity: opts.eventCapacity, ...opts.events }), runnerHooks: opts.runnerHooks, redaction: opts.redaction });
   } catch (e: unknown) {
     if (!opts.db) await db.close();
     throw e;

@@ -44,7 +44,7 @@ export async function turnStatus(db: Executor, id: number): Promise<string | und
 }
 
 export async function failRunningTurn(db: Executor, id: number, o: TurnOutcome): Promise<TurnRow | undefined> {
-  return db.updateTable('turns').set({ ...o, ended_at: sql`now()` }).where('id', '=', id).where('status', '=', 'running').returningAll().executeTakeFirst();
+  return db.updateTable('turns').set({ ...storableRow(o), ended_at: sql`now()` }).where('id', '=', id).where('status', '=', 'running').returningAll().executeTakeFirst();
 }
 
 /**
