@@ -32,7 +32,7 @@ export const SETTINGS = [
   { env: 'REQUEST_TIMEOUT_MS', default: '60000', description: 'An API request not answered within this time gets 503 request_timeout (ms; 0 = none). Event streams are exempt.' },
   { env: 'RESULT_MAX_BYTES', default: String(50 * 1024), description: 'Tool results longer than this are cut before storage (bytes).' },
   { env: 'WORKSPACES_DIR', default: undefined, description: 'Folder for workspaces the orchestrator makes (clones, worktrees, archives). Unset: DATA_DIR/workspaces.' },
-  { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders (never a root itself) local sessions, worktree base repos and file:// URLs may use; folders holding or inside WORKSPACES_DIR, DATA_DIR, CCO_HOME or CLAUDE_CONFIG_DIR are refused. Unset: none.' },
+  { env: 'ALLOWED_ROOTS', default: undefined, description: 'Folders (comma or colon separated) whose subfolders (never a root itself) local sessions, worktree base repos and file:// URLs may use; folders holding or inside WORKSPACES_DIR, DATA_DIR, CCO_HOME or CLAUDE_CONFIG_DIR are refused. A root with {owner} (e.g. /srv/work/{owner}) is each user key\'s own; user keys may use only those, admin keys every root. Unset: none.' },
   { env: 'WORKSPACE_CLEANUP', default: 'keep', description: 'What happens to a workspace the orchestrator made when its session completes: keep, delete or archive.' },
   { env: 'GIT_CLONE_DEPTH', default: '1', description: 'History depth of github clones (0 = full history).' },
   { env: 'GIT_CLONE_TIMEOUT_MS', default: '300000', description: 'Time limit for one clone or fetch (ms).' },
@@ -150,6 +150,8 @@ export interface WorkspacesConfig {
   dir: string;
   /** Absolute; local folders and worktree base repos must lie strictly below one of these. */
   allowedRoots: string[];
+  /** ALLOWED_ROOTS entries with {owner}: the part of the roots that is each user's own (admins may use every root). */
+  ownerRoots?: string[] | undefined;
   /** The orchestrator's own folders besides dir (DATA_DIR, CCO_HOME, CLAUDE_CONFIG_DIR): no session folder may be, contain or lie in one. */
   protectedDirs: string[];
   cleanup: CleanupPolicy;
@@ -308,7 +310,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resultMaxBytes: c.RESULT_MAX_BYTES,
     workspaces: {
       dir: workspacesDir,
-      allowedRoots: splitRoots(c.ALLOWED_ROOTS),
+      allowedRoots: splitRoots(c.ALLOWED_ROOTS).map(ownerRootBase),
+      ownerRoots: splitRoots(c.ALLOWED_ROOTS).filter((r) => r.includes(OWNER)),
       protectedDirs: [
         dataDir,
         path.resolve(expandHome(c.CCO_HOME)),
@@ -390,6 +393,11 @@ export function workspacesConfigFor(dir: string, allowedRoots: string[] = []): W
 function splitList(value: string | undefined): string[] {
   return (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
 }
+
+const OWNER = '{owner}';
+
+/** A root with {owner}, as the server's own check sees it: the folder holding every owner's folder. */
+const ownerRootBase = (root: string) => (root.includes(OWNER) ? path.dirname(root.slice(0, root.indexOf(OWNER)) + 'x') : root);
 
 function splitRoots(value: string | undefined): string[] {
   if (!value) return [];

@@ -61,7 +61,11 @@ export function createCore(deps: {
     workspaces,
     logger: deps.logger,
     defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
-    policy: { allowDangerousModes: deps.runner.allowDangerousModes ?? false, allowProjectSettings: deps.runner.allowProjectSettings ?? false },
+    policy: {
+      allowDangerousModes: deps.runner.allowDangerousModes ?? false,
+      allowProjectSettings: deps.runner.allowProjectSettings ?? false,
+      ownerRoots: workspaceManager ? ((given as WorkspacesConfig).ownerRoots ?? []) : [],
+    },
   });
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
   return { events, sessions, workspaces, workspaceManager, runner, commands, hooks };

@@ -195,3 +195,36 @@ describe('AUTH=off', () => {
     assert.equal(loadConfig({}).auth.mode, 'keys', 'keys by default');
   });
 });
+
+describe('ALLOWED_ROOTS with {owner}', () => {
+  test('user keys may run in their own roots only; admin keys in every root', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cco-roots-')));
+    for (const who of ['alice', 'bob']) fs.mkdirSync(path.join(base, who, 'proj'), { recursive: true });
+    const a = await createTestApp({ auth: 'keys', workspaces: { allowedRoots: [base], ownerRoots: [path.join(base, '{owner}')] } });
+    try {
+      const k = await roleKeys(a.auth);
+      // Folders that do not exist pass the owner check and are then refused by the workspace manager
+      // (400), so no Claude Code runs here: a 400 shows the owner rule let the request through.
+      const start = (key: string, dir: string) => call(a.app, 'POST', '/api/sessions', { prompt: 'SCRIPT:text', project_type: 'local', project_path: dir }, key);
+      const mine = await start(k.alice, path.join(base, 'alice', 'proj', 'missing'));
+      assert.equal(mine.status, 400, JSON.stringify(mine.body));
+      const own = await call(a.app, 'POST', '/api/sessions', { project_type: 'local', project_path: path.join(base, 'bob', 'proj') }, k.alice);
+      assert.equal(own.status, 201, 'recording a path runs nothing and is allowed');
+      const other = await start(k.alice, path.join(base, 'bob', 'proj'));
+      assert.equal(other.status, 403);
+      assert.match(other.body.error.message, /own ALLOWED_ROOTS/);
+      const escape = await start(k.alice, path.join(base, 'alice', '..', 'bob', 'proj'));
+      assert.equal(escape.status, 403, '.. does not leave the own root');
+      const wt = await call(a.app, 'POST', '/api/sessions', { prompt: 'x', project_type: 'worktree', base_repo: `file://${path.join(base, 'bob', 'proj')}` }, k.alice);
+      assert.equal(wt.status, 403, 'file:// URLs are host folders too');
+      const admin = await start(k.admin, path.join(base, 'bob', 'proj', 'missing'));
+      assert.equal(admin.status, 400, `admins pass the owner rule: ${JSON.stringify(admin.body)}`);
+    } finally {
+      await a.close();
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+});

@@ -5,6 +5,7 @@
  * SessionService; this class only adds the runner and the workspaces.
  */
 import { randomUUID } from 'node:crypto';
+import { checkOwnPaths } from '../auth/owner-roots.ts';
 import { checkAdminOption, checkMayChange, type Principal } from '../auth/principal.ts';
 import type { Logger } from '../logger.ts';
 import { AppError, badRequest, conflict } from '../lib/errors.ts';
@@ -65,7 +66,7 @@ export class SessionCommands {
       logger: Logger;
       defaults: { permission_mode: PermissionMode; timeout_s: number };
       /** ALLOW_DANGEROUS_MODES and ALLOW_PROJECT_SETTINGS. */
-      policy?: { allowDangerousModes: boolean; allowProjectSettings: boolean } | undefined;
+      policy?: { allowDangerousModes: boolean; allowProjectSettings: boolean; ownerRoots?: string[] | undefined } | undefined;
     },
   ) {}
 
@@ -94,6 +95,8 @@ export class SessionCommands {
       const session = await this.deps.sessions.create({ ...c, project_path: c.project_path });
       return { session: this.decorate(session), turn: undefined };
     }
+    // Only a session that runs uses its folder; a record-only one just names it (a takeover checks it then).
+    checkOwnPaths(actor, c, this.deps.policy?.ownerRoots ?? []);
     const id = randomUUID();
     const req: WorkspaceRequest = { sessionId: id, project_type: c.project_type, project_path: c.project_path, repo_url: c.repo_url, ref: c.ref, base_repo: c.base_repo, cleanup: c.cleanup };
     // Bad input is a 400 here, before anything is written, even when the workspace is made later.
@@ -182,6 +185,7 @@ export class SessionCommands {
       // Taking over a record-only (or hand-started) session: its folder must pass the same checks
       // as a new workspace (inside ALLOWED_ROOTS), or any stored path could be run in. Nothing is
       // stored until the message and its turn are (one transaction).
+      checkOwnPaths(actor, { project_type: 'local', project_path: session.project_path }, this.deps.policy?.ownerRoots ?? []);
       const workspace = await this.deps.workspaces.prepare({ sessionId, project_type: 'local', project_path: session.project_path });
       takeover = { workspace: { ...workspace, state: 'ready' }, runOptions: this.#runOptions({}) };
     }
