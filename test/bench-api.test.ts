@@ -55,6 +55,15 @@ test('bench:api runs at a tiny scale and reports every figure', { timeout: 120_0
     assert.match(table, /events\/s/);
     assert.match(table, /POST \/api\/hooks\/batch \(forwarder batches/);
     assert.match(table, /CPU per hook event in batches/);
+    // The AUTH=off / AUTH=keys comparison ran: both sides answered, the keys side with its key.
+    const auth = result.auth;
+    assert.equal(auth.runs.length, result.runs.length);
+    for (const side of [auth.runs[0]!.off, auth.runs[0]!.keys]) {
+      assert.equal(side.list.errors + side.hooks.errors, 0);
+      assert.ok(side.list.p50_ms > 0 && side.hooks.p50_ms > 0 && side.hooks.events_per_s > 0);
+    }
+    assert.ok(Number.isFinite(auth.list_p50_added_ms) && Number.isFinite(auth.hooks_p50_added_ms));
+    assert.match(table, /AUTH=off → AUTH=keys/);
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }

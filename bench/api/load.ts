@@ -29,6 +29,8 @@ export interface LoadJob {
    * answer is in (closed loop).
    */
   intervalMs?: number | undefined;
+  /** Sent as `authorization: Bearer <key>` with every request (a server with AUTH=keys). */
+  key?: string | undefined;
 }
 
 export interface LoadResult {
@@ -53,9 +55,10 @@ function prepare(r: LoadRequests, i: number, sender: number): Prepared {
   return { method: 'POST', path: '/api/hooks/tool-complete', body: JSON.stringify(hookPayload(r.spec, i)), accept: 'application/json' };
 }
 
-function send(agent: http.Agent, base: URL, p: Prepared): Promise<{ status: number; body: string }> {
+function send(agent: http.Agent, base: URL, p: Prepared, key: string | undefined): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { accept: p.accept };
+    if (key !== undefined) headers.authorization = `Bearer ${key}`;
     if (p.body !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(p.body);
@@ -96,7 +99,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
       const t0 = due === undefined ? performance.now() : Math.min(performance.now(), due);
       let failure: string | null = null;
       try {
-        const res = await send(agent, base, p);
+        const res = await send(agent, base, p, job.key);
         if (res.status >= 300) failure = `${p.method} ${p.path} -> ${res.status} ${res.body.slice(0, 200)}`;
         else if (p.accept === 'text/plain' && / refused /.test(res.body)) failure = `${p.method} ${p.path}: refused events ${res.body.slice(0, 200)}`;
       } catch (e: unknown) {

@@ -10,6 +10,8 @@ export const TARGETS = {
   /** Issue 10: hook events as the forwarder delivers them (batches), on PostgreSQL. */
   hookBatchEventsPerS: 7500,
   hookBatchP99Ms: 25,
+  /** Issue 11: authentication adds under 1 ms p50 to reads and hook ingest. */
+  authAddedP50Ms: 1,
 } as const;
 
 export interface TargetCheck {
@@ -44,6 +46,8 @@ export function checkTargets(r: BackendResult): TargetCheck[] {
     { name: 'messages last/first p95', value: ratio(m.messages_last, m.messages_first).toFixed(2), target: `≤ ${TARGETS.deepRatioMax}`, met: ratio(m.messages_last, m.messages_first) <= TARGETS.deepRatioMax },
     { name: 'hook events/s', value: String(m.hooks.events_per_s), target: `≥ ${TARGETS.hookEventsPerS}`, met: m.hooks.events_per_s >= TARGETS.hookEventsPerS },
     { name: 'hook p99', value: `${fmt(m.hooks.p99_ms)} ms`, target: `< ${TARGETS.hookP99Ms} ms`, met: m.hooks.p99_ms < TARGETS.hookP99Ms },
+    { name: 'list p50 added by keys', value: `${fmt(r.auth.list_p50_added_ms)} ms`, target: `< ${TARGETS.authAddedP50Ms} ms`, met: r.auth.list_p50_added_ms < TARGETS.authAddedP50Ms },
+    { name: 'hook p50 added by keys', value: `${fmt(r.auth.hooks_p50_added_ms)} ms`, target: `< ${TARGETS.authAddedP50Ms} ms`, met: r.auth.hooks_p50_added_ms < TARGETS.authAddedP50Ms },
     { name: 'batched hook events/s', value: String(m.hook_batches.events_per_s), target: `≥ ${TARGETS.hookBatchEventsPerS}`, met: m.hook_batches.events_per_s >= TARGETS.hookBatchEventsPerS },
     { name: 'batched hook p99', value: `${fmt(m.hook_batches.p99_ms)} ms`, target: `< ${TARGETS.hookBatchP99Ms} ms`, met: m.hook_batches.p99_ms < TARGETS.hookBatchP99Ms },
   );
@@ -72,6 +76,8 @@ export function markdownTable(results: BackendResult[]): string {
     ['POST /api/hooks/batch: p50 / p95 / p99 ms per request', ...results.map((r) => { const b = r.median.hook_batches; return `${fmt(b.p50_ms)} / ${fmt(b.p95_ms)} / ${fmt(b.p99_ms)}${spread(r, (f) => f.hook_batches.p99_ms)}`; }), `p99 < ${TARGETS.hookBatchP99Ms} ms`],
     ['CPU per hook event in batches, server / database / load generator: ms', ...results.map((r) => { const b = r.median.hook_batches; return `${b.server_cpu_ms.toFixed(3)} / ${b.db_cpu_ms.toFixed(3)} / ${b.client_cpu_ms.toFixed(3)}`; }), ''],
     ['CPU per list request (first page), server / database / load generator: ms', ...results.map((r) => { const l = r.median.list_first; return `${l.server_cpu_ms.toFixed(2)} / ${l.db_cpu_ms.toFixed(2)} / ${l.client_cpu_ms.toFixed(2)}`; }), ''],
+    ['GET /api/sessions first page p50 ms, AUTH=off → AUTH=keys (added)', ...results.map((r) => `${fmt(r.auth.list_p50_ms.off)} → ${fmt(r.auth.list_p50_ms.keys)} (${r.auth.list_p50_added_ms >= 0 ? '+' : ''}${fmt(r.auth.list_p50_added_ms)})`), `added < ${TARGETS.authAddedP50Ms} ms`],
+    ['POST /api/hooks/tool-complete p50 ms, AUTH=off → AUTH=keys (added)', ...results.map((r) => `${fmt(r.auth.hooks_p50_ms.off)} → ${fmt(r.auth.hooks_p50_ms.keys)} (${r.auth.hooks_p50_added_ms >= 0 ? '+' : ''}${fmt(r.auth.hooks_p50_added_ms)})`), `added < ${TARGETS.authAddedP50Ms} ms`],
     ['Seeding (sessions + messages + logs + vacuum analyze): s', ...results.map((r) => `${r.seed.totalS.toFixed(1)}`), ''],
     ['Database size after seeding: MB', ...results.map((r) => String(r.dataset.db_size_mb)), ''],
   );

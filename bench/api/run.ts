@@ -17,6 +17,7 @@ import type { DB } from '../../src/db/schema.ts';
 import { encodeCursor } from '../../src/lib/cursor.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/main.ts';
+import { measureAuthOverhead, type AuthOverhead } from './auth-overhead.ts';
 import { measureHookBatches, type HookBatchFigures } from './hook-batches.ts';
 import { LoadClient } from './load-client.ts';
 import { median, percentile, type LoadJob, type LoadResult } from './load.ts';
@@ -70,6 +71,8 @@ export interface BackendResult {
   settings: { read_requests: number; hook_events: number; hook_concurrency: number; repeat: number; db_pool_max: number };
   runs: RunFigures[];
   median: RunFigures;
+  /** GET /api/sessions and hook ingest with AUTH=off and AUTH=keys, same run. */
+  auth: AuthOverhead;
 }
 
 interface Fixtures {
@@ -203,6 +206,7 @@ export async function benchBackend(backend: Backend, opts: ApiBenchOptions): Pro
     }
     opts.log(`[${backend}] seeded in ${seeded.totalS.toFixed(1)} s; starting the server`);
 
+    let result: Omit<BackendResult, 'auth'>;
     const server = await startServer(config, createLogger('silent', { pretty: false }));
     try {
       const base = server.url;
@@ -233,7 +237,7 @@ export async function benchBackend(backend: Backend, opts: ApiBenchOptions): Pro
           `messages p95 ${reads.messages_first.p95_ms}/${reads.messages_last.p95_ms} ms, hooks ${hooks.events_per_s}/s p99 ${hooks.p99_ms} ms, ` +
           `batched ${hookBatches.events_per_s}/s p99 ${hookBatches.p99_ms} ms`);
       }
-      return {
+      result = {
         backend,
         date: new Date().toISOString(),
         machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', node: process.version, database: fx.dbVersion },
@@ -246,13 +250,16 @@ export async function benchBackend(backend: Backend, opts: ApiBenchOptions): Pro
     } finally {
       await server.stop();
     }
+    // Servers one after another: the embedded database takes one server at a time.
+    const auth = await measureAuthOverhead(client, config, opts, (c, url, s, key) => measureHooks(c, url, s.database, size, opts, key));
+    return { ...result, auth };
   } finally {
     await client.close();
     await prepared.cleanup();
   }
 }
 
-async function measureHooks(client: LoadClient, baseUrl: string, database: Database, size: DatasetSize, opts: ApiBenchOptions): Promise<HookFigures> {
+async function measureHooks(client: LoadClient, baseUrl: string, database: Database, size: DatasetSize, opts: ApiBenchOptions, key?: string): Promise<HookFigures> {
   // Half the events go to seeded sessions, half to Claude sessions the server has not seen yet.
   const spread = Math.max(2, Math.min(1000, Math.floor(size.sessions / 2)));
   const claudeSessionIds = [
@@ -262,7 +269,7 @@ async function measureHooks(client: LoadClient, baseUrl: string, database: Datab
   const runTag = randomBytes(4).toString('hex');
   const warmup = Math.min(500, Math.ceil(opts.hookEvents / 10));
   const db = database.db;
-  const m = await measured(client, db, database.backend, { baseUrl, concurrency: opts.hookConcurrency, count: opts.hookEvents, warmup, requests: { kind: 'hooks', spec: { claudeSessionIds, runTag } } });
+  const m = await measured(client, db, database.backend, { baseUrl, concurrency: opts.hookConcurrency, count: opts.hookEvents, warmup, key, requests: { kind: 'hooks', spec: { claudeSessionIds, runTag } } });
   const r = m.r;
   if (r.errors > 0) throw new Error(`${r.errors} hook requests failed, first: ${r.firstError}`);
   const stored = await sql<{ n: number }>`select count(*)::int as n from command_logs where tool_use_id like ${`toolu_${runTag}_%`}`.execute(db);
