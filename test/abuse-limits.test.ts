@@ -16,7 +16,7 @@ import { bucketOf, clientKey, NO_RATE_LIMITS, registerRateLimits } from '../src/
 import { AppError } from '../src/lib/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { startServer, WEB_ROOT } from '../src/main.ts';
-import { createTestApp } from './helpers/app.ts';
+import { createTestApp, roleKeys } from './helpers/app.ts';
 import { ensureWebBuilt } from './helpers/browser.ts';
 import { createPgDatabase } from './helpers/db.ts';
 
@@ -154,6 +154,27 @@ describe('who is counted', () => {
   });
 });
 
+test('with AUTH=keys: budgets per key across addresses, and failed sign-ins per address', async () => {
+  const t = await createTestApp({ auth: 'keys', rateLimits: { perMin: 2, authFailuresPerMin: 2 } });
+  try {
+    const keys = await roleKeys(t.auth);
+    const get = (addr: string, key: string) => t.app.inject(from(addr, { method: 'GET', url: '/api/sessions', headers: { authorization: `Bearer ${key}` } }));
+    assert.equal((await get('10.4.0.1', keys.alice)).statusCode, 200);
+    assert.equal((await get('10.4.0.2', keys.alice)).statusCode, 200);
+    assertRateLimited(await get('10.4.0.3', keys.alice));
+    assert.equal((await get('10.4.0.1', keys.bob)).statusCode, 200, 'another key from the same address has its own budget');
+
+    const wrong = 'cco_not-a-real-key-for-tests';
+    assert.equal((await get('10.4.0.9', wrong)).statusCode, 401);
+    assert.equal((await get('10.4.0.9', wrong)).statusCode, 401);
+    assertRateLimited(await get('10.4.0.9', wrong));
+    assertRateLimited(await get('10.4.0.9', keys.viewer));
+    assert.equal((await get('10.4.0.8', keys.viewer)).statusCode, 200);
+  } finally {
+    await t.close();
+  }
+});
+
 describe('security headers', () => {
   test('on API answers, the dashboard and /docs; a CSP both pages work with; no HSTS over plain HTTP', async () => {
     ensureWebBuilt();
@@ -211,7 +232,7 @@ describe('security headers', () => {
 test('settings from the environment reach the server: budgets, HSTS, and no CORS without CORS_ORIGINS', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-limits-'));
   const pg = await createPgDatabase();
-  const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: pg.url, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MIN: '2' });
+  const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: pg.url, LOG_LEVEL: 'silent', AUTH: 'off', RATE_LIMIT_PER_MIN: '2' });
   assert.deepEqual(config.http.rateLimits, { perMin: 2, hooksPerMin: 60_000, authFailuresPerMin: 30 });
   assert.equal(config.http.hstsMaxAgeS, 0);
   const server = await startServer(config, createLogger('silent', { pretty: false }));
