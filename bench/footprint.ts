@@ -102,7 +102,7 @@ async function startOnce(dataDir: string, databaseUrl: string | undefined): Prom
   const started = performance.now();
   const child = spawn(process.execPath, [BIN, 'serve'], {
     cwd: dataDir,
-    env: { ...process.env, PORT: String(port), DATA_DIR: path.join(dataDir, 'data'), DATABASE_URL: databaseUrl ?? '', LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: String(port), DATA_DIR: path.join(dataDir, 'data'), DATABASE_URL: databaseUrl ?? '', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MIN: '0', RATE_LIMIT_HOOKS_PER_MIN: '0' },
     stdio: 'ignore',
   });
   try {

@@ -21,6 +21,8 @@ import { sessionEventRoutes } from './http/routes/session-events.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { workspaceRoutes } from './http/routes/workspaces.ts';
 import { DEFAULT_SSE_OPTIONS, SseStreams, type SseOptions } from './http/sse.ts';
+import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimitOptions } from './http/rate-limits.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
 import { registerRequestTimeout } from './http/timeout.ts';
 import { dashboardBuilt, registerDashboard } from './http/web.ts';
 import type { EventBus } from './events/bus.ts';
@@ -52,6 +54,10 @@ export interface AppDeps {
   auth?: { mode: AuthMode; service: AuthService; secureCookies?: boolean | undefined } | undefined;
   /** Who may see which session; default: one over deps.database. */
   access?: SessionAccess | undefined;
+  /** RATE_LIMIT_PER_MIN, RATE_LIMIT_HOOKS_PER_MIN, AUTH_FAILURES_PER_MIN; default DEFAULT_RATE_LIMITS. */
+  rateLimits?: Partial<RateLimitOptions> | undefined;
+  /** HSTS_MAX_AGE_S: Strict-Transport-Security max-age; 0 or unset: no HSTS (plain HTTP). */
+  hstsMaxAgeS?: number | undefined;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -69,7 +75,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app, { dashboard: dashboardBuilt(deps.webRoot) });
   registerRequestTimeout(app, deps.requestTimeoutMs ?? 0);
+  // Before the guards, so their 403s carry the headers too.
+  await registerSecurityHeaders(app, { hstsMaxAgeS: deps.hstsMaxAgeS ?? 0 });
   registerGuards(app, { ...DEFAULT_GUARD_OPTIONS, ...deps.http });
+  // Before any route (each route gets its check as it is declared) and before the auth hook
+  // (the failed-sign-in check must refuse first); see src/http/rate-limits.ts.
+  await registerRateLimits(app, { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits });
   const auth = deps.auth ?? { mode: 'off' as const, service: new AuthService(deps.database.db, deps.logger) };
   const access = deps.access ?? new SessionAccess(deps.database.db);
   const secureCookies = auth.secureCookies ?? false;

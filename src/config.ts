@@ -24,6 +24,10 @@ export const SETTINGS = [
   { env: 'CORS_ORIGINS', default: undefined, description: 'Origins that get CORS headers (comma separated; * = any). Unset: no CORS headers.' },
   { env: 'AUTH', default: 'keys', description: 'keys: every /api route but health and the OpenAPI document needs an API key (cco keys); off: no keys, everyone is admin (refused unless HOST is a loopback address).' },
   { env: 'PUBLIC_URL', default: undefined, description: 'The address people reach the server at (links printed at first start, later in Slack); https makes sign-in cookies Secure. Unset: http://localhost:PORT.' },
+  { env: 'RATE_LIMIT_PER_MIN', default: '600', description: 'API requests one API key (or one address, for requests without a key) may make per minute; more get 429 with Retry-After (0 = no limit). Health, /docs and dashboard files are not counted.' },
+  { env: 'RATE_LIMIT_HOOKS_PER_MIN', default: '60000', description: 'The same for hook events (/api/hooks/*), counted apart (0 = no limit).' },
+  { env: 'AUTH_FAILURES_PER_MIN', default: '30', description: 'Failed sign-ins (401) one address may cause per minute; after that it gets 429 for every request until the minute ends (0 = no limit).' },
+  { env: 'HSTS_MAX_AGE_S', default: '0', description: 'Strict-Transport-Security max-age (seconds) when the server is reached only over HTTPS (e.g. behind a TLS proxy); 0 = no HSTS header, and no upgrade-insecure-requests in the CSP.' },
   { env: 'DATABASE_URL', default: undefined, description: 'PostgreSQL 15+ URL. Unset: an embedded PostgreSQL that cco serve starts itself, with its data in DATA_DIR/postgres.' },
   { env: 'DATA_DIR', default: './.data', description: 'Folder for the embedded database (and other local state).' },
   { env: 'DB_POOL_MAX', default: '10', description: 'Maximum PostgreSQL connections in the pool.' },
@@ -80,6 +84,10 @@ const schema = z.object({
   CORS_ORIGINS: z.string().optional(),
   AUTH: z.enum(['keys', 'off']),
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  RATE_LIMIT_PER_MIN: intFrom(0, 100_000_000),
+  RATE_LIMIT_HOOKS_PER_MIN: intFrom(0, 100_000_000),
+  AUTH_FAILURES_PER_MIN: intFrom(0, 100_000_000),
+  HSTS_MAX_AGE_S: intFrom(0, 10 * 365 * 24 * 3600),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
@@ -210,7 +218,12 @@ export function autoConcurrency(): number {
 }
 
 export interface Config {
-  http: { host: string; port: number; bodyLimitBytes: number; requestTimeoutMs: number; allowedHosts: string[]; corsOrigins: string[] };
+  http: {
+    host: string; port: number; bodyLimitBytes: number; requestTimeoutMs: number; allowedHosts: string[]; corsOrigins: string[];
+    /** Per minute; 0 = no limit (src/http/rate-limits.ts). */
+    rateLimits: { perMin: number; hooksPerMin: number; authFailuresPerMin: number };
+    hstsMaxAgeS: number;
+  };
   /** AUTH and where people reach the server (PUBLIC_URL, without a trailing slash). */
   auth: { mode: 'keys' | 'off'; publicUrl: string };
   db: { url: string | undefined; dataDir: string; poolMax: number };
@@ -303,6 +316,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
       allowedHosts: splitList(c.ALLOWED_HOSTS),
       corsOrigins: splitList(c.CORS_ORIGINS),
+      rateLimits: { perMin: c.RATE_LIMIT_PER_MIN, hooksPerMin: c.RATE_LIMIT_HOOKS_PER_MIN, authFailuresPerMin: c.AUTH_FAILURES_PER_MIN },
+      hstsMaxAgeS: c.HSTS_MAX_AGE_S,
     },
     auth: { mode: c.AUTH, publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '') },
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },

@@ -119,6 +119,8 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       bodyLimitBytes: config.http.bodyLimitBytes,
       requestTimeoutMs: config.http.requestTimeoutMs,
       http: { host: config.http.host, allowedHosts: config.http.allowedHosts, corsOrigins: config.http.corsOrigins },
+      rateLimits: config.http.rateLimits,
+      hstsMaxAgeS: config.http.hstsMaxAgeS,
       resultMaxBytes: config.resultMaxBytes,
       events: core.events,
       webRoot: WEB_ROOT,

@@ -189,7 +189,11 @@ export async function benchBackend(backend: Backend, opts: ApiBenchOptions): Pro
   const prepared = await prepareBackend(backend, opts.adminUrl);
   const client = new LoadClient();
   try {
-    const config: Config = loadConfig({ ...process.env, ...prepared.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', AUTH: 'off' });
+    const config: Config = loadConfig({
+      ...process.env, ...prepared.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', AUTH: 'off',
+      // The load generator is one client sending tens of thousands of requests: measure the API, not the limiter.
+      RATE_LIMIT_PER_MIN: '0', RATE_LIMIT_HOOKS_PER_MIN: '0',
+    });
     opts.log(`[${backend}] seeding ${size.sessions} sessions, ${size.messages} messages, ${size.logs} logs`);
     const seeding = await openDatabase(config.db);
     let seeded: SeedTimings;

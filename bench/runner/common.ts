@@ -49,10 +49,10 @@ export interface ServeChild {
   exited: Promise<void>;
 }
 
-/** `cco serve` on port 0 with exactly `env` (plus the port and log level); resolves when it listens. */
+/** `cco serve` on port 0 with exactly `env` (plus the port, log level and abuse limits off); resolves when it listens. */
 export async function startServe(env: Record<string, string>, timeoutMs = 60_000): Promise<ServeChild> {
   const bin = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../bin/cco.mjs');
-  const child = spawn(process.execPath, [bin, 'serve'], { env: { ...env, PORT: '0', LOG_LEVEL: 'info', AUTH: 'off' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'serve'], { env: { ...env, PORT: '0', LOG_LEVEL: 'info', AUTH: 'off', RATE_LIMIT_PER_MIN: '0', RATE_LIMIT_HOOKS_PER_MIN: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));

@@ -11,6 +11,7 @@ import { AuthService } from '../../src/auth/service.ts';
 import { workspacesConfigFor, type RedactionConfig, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
 import { EventBus, type EventBusOptions } from '../../src/events/bus.ts';
 import type { HttpGuardOptions } from '../../src/http/guards.ts';
+import { NO_RATE_LIMITS, type RateLimitOptions } from '../../src/http/rate-limits.ts';
 import type { SseOptions } from '../../src/http/sse.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
@@ -46,6 +47,12 @@ export interface TestAppOptions {
   logger?: Logger;
   /** Host check and CORS settings (default: loopback names and IPs, no CORS). */
   http?: Partial<HttpGuardOptions>;
+  /**
+   * Abuse limits; default: all off (NO_RATE_LIMITS), since tests fire requests far faster
+   * than a person (test/hostile-requests.test.ts sends ~1,800). test/abuse-limits.test.ts sets them.
+   */
+  rateLimits?: Partial<RateLimitOptions>;
+  hstsMaxAgeS?: number;
   /** Seams that let a test force an interleaving inside a turn. */
   runnerHooks?: RunnerHooks;
   /** AUTH (default off: every request is the local admin). With keys, use `auth` to make keys and `as()` to call with one. */
@@ -100,6 +107,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     webRoot: opts.webRoot,
     sse: opts.sse,
     http: opts.http,
+    rateLimits: { ...NO_RATE_LIMITS, ...opts.rateLimits },
+    hstsMaxAgeS: opts.hstsMaxAgeS,
   });
   await app.ready();
   return {

@@ -16,7 +16,8 @@ export interface ServeProcess {
 export async function startServeProcess(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, [path.resolve('bin/cco.mjs'), 'serve'], {
     // Keys are the subject of their own tests; these start and stop servers on loopback.
-    env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', AUTH: 'off', ...env },
+    // Limits off: crash and restart tests poll faster than RATE_LIMIT_PER_MIN allows.
+    env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', AUTH: 'off', RATE_LIMIT_PER_MIN: '0', RATE_LIMIT_HOOKS_PER_MIN: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
