@@ -184,6 +184,18 @@ describe('route × caller × owner matrix', () => {
     assert.deepEqual(wrong, []);
   });
 
+  test("an item of bob's session asked for under alice's own session id is not found", async () => {
+    for (const [kind, item] of [['messages', own.bob.message], ['logs', own.bob.log], ['events', own.bob.event]] as const) {
+      for (const key of [keys.alice, keys.admin]) {
+        const o = await call(t.app, 'GET', `/api/sessions/${own.alice.id}/${kind}/${item}`, undefined, key);
+        assert.equal(o.status, 404, `${kind}/${item}: ${JSON.stringify(o.body)}`);
+        assert.equal(o.body.error.code, 'not_found');
+      }
+      const mine = await call(t.app, 'GET', `/api/sessions/${own.bob.id}/${kind}/${item}`, undefined, keys.bob);
+      assert.equal(mine.status, 200, kind);
+    }
+  });
+
   test('a bad key on a keyed route is 401 whichever way it is sent', async () => {
     for (const headers of [{ 'x-api-key': 'cco_wrong' } as Record<string, string>, { authorization: 'Basic YTpi' }, { authorization: 'Bearer' }, { cookie: 'cco_session=forged' }]) {
       const o = await send({ what: 'bad', method: 'GET', path: '/api/sessions' }, { port, headers });
