@@ -81,7 +81,8 @@ const ALLOWS: Record<Access, readonly Role[]> = {
   admin: ['admin'],
 };
 
-type Caller = { name: string; role?: Role; key?: string; owner?: 'alice' | 'bob' };
+/** `key` goes in Authorization: Bearer; `cookie` is a dashboard sign-in. */
+type Caller = { name: string; role?: Role; key?: string; cookie?: string; owner?: 'alice' | 'bob' };
 
 let t: TestApp;
 let port: number;
@@ -115,6 +116,14 @@ before(async () => {
   const expired = await t.auth.createKey({ name: 'expired-k', role: 'admin', expiresAt: new Date(Date.now() + 3_600_000) });
   // A key cannot be made already expired; moving its expiry into the past is what time would do.
   await sql`update api_keys set expires_at = now() - interval '1 minute' where id = ${expired.info.id}`.execute(t.db.database.db);
+  // Dashboard sign-ins: a live one, and one signed out again.
+  const cookieOf = async (key: string) => {
+    const r = await call(t.app, 'POST', '/api/auth/signin', { key });
+    return String(r.headers['set-cookie']).split(';')[0]!;
+  };
+  const aliceCookie = await cookieOf(keys.alice);
+  const gone = await cookieOf(keys.viewer);
+  await t.app.inject({ method: 'POST', url: '/api/auth/signout', headers: { cookie: gone } });
   callers = [
     { name: 'no key' },
     { name: 'bad key', key: 'cco_notarealkey0000000000000000000000' },
@@ -125,6 +134,8 @@ before(async () => {
     { name: 'bob', role: 'user', key: keys.bob, owner: 'bob' },
     { name: 'viewer', role: 'viewer', key: keys.viewer },
     { name: 'hook', role: 'hook', key: keys.hook, owner: 'alice' },
+    { name: 'alice signed in', role: 'user', cookie: aliceCookie, owner: 'alice' },
+    { name: 'signed out', cookie: gone },
   ];
   own.alice = await seed('alice');
   own.bob = await seed('bob');
@@ -154,7 +165,9 @@ describe('route × caller × owner matrix', () => {
   test('every route answers every caller as the table says', { timeout: 120_000 }, async () => {
     const wrong: string[] = [];
     let n = 0;
-    for (const [route, rule] of Object.entries(RULES)) {
+    // Sign-out last: it ends the signed-in callers' dashboard sessions.
+    const routes = Object.entries(RULES).sort(([a], [b]) => Number(a === 'POST /api/auth/signout') - Number(b === 'POST /api/auth/signout'));
+    for (const [route, rule] of routes) {
       const [method, template] = route.split(' ') as [string, string];
       for (const c of callers) {
         for (const owner of rule.session ? (['alice', 'bob'] as const) : (['alice'] as const)) {
@@ -169,7 +182,8 @@ describe('route × caller × owner matrix', () => {
           if (route === 'GET /api/auth/link') url += '?code=not-a-code';
           const body = rule.body?.(ctx);
           const cs: Case = { what: `${route} as ${c.name} on ${owner}'s`, method, path: url, body: body === undefined ? undefined : JSON.stringify(body) };
-          const o = await send(cs, { port, headers: c.key ? { authorization: `Bearer ${c.key}` } : {}, timeoutMs: 5000 });
+          const headers: Record<string, string> = c.key ? { authorization: `Bearer ${c.key}` } : c.cookie ? { cookie: c.cookie } : {};
+          const o = await send(cs, { port, headers, timeoutMs: 5000 });
           const shape = problem(cs, o);
           if (shape) wrong.push(shape);
           if (o.status !== want.status) {
@@ -182,6 +196,9 @@ describe('route × caller × owner matrix', () => {
     }
     assert.ok(n > 300, `only ${n} requests`);
     assert.deepEqual(wrong, []);
+    // The sign-out above, sent with alice's cookie, ended her dashboard session.
+    const me = await send({ what: 'me', method: 'GET', path: '/api/me' }, { port, headers: { cookie: callers.find((c) => c.cookie && c.role)!.cookie! } });
+    assert.equal(me.status, 401);
   });
 
   test("an item of bob's session asked for under alice's own session id is not found", async () => {
