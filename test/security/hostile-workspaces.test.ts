@@ -1,8 +1,11 @@
 /**
  * Issue 11, security suite: the hostile path, URL and ref corpus of the workspaces issue,
- * sent through POST /api/sessions under AUTH=keys as a user and as an admin. Never a 5xx,
- * never a workspace outside the allowed roots, no injected command run, and the same
- * refusal (status and code) for both roles: being admin widens nothing here.
+ * sent through POST /api/sessions under AUTH=keys as users and as an admin. Never a 5xx,
+ * never a workspace outside the allowed roots, no injected command run. Being admin widens
+ * nothing here: a user gets the admin's refusal, or the 403 of the own-roots check
+ * (ALLOWED_ROOTS=.../{owner}) that comes before it. Two users: alice, whose own root is
+ * elsewhere, and one whose own root is the corpus's allowed folder, so her requests go on to
+ * the workspace manager's checks.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -15,11 +18,15 @@ import { hostilePlaces, hostileWorkspaceCorpus, type HostileRequest } from '../h
 let t: TestApp;
 let keys: Awaited<ReturnType<typeof roleKeys>>;
 let places: ReturnType<typeof hostilePlaces>;
+/** A user key whose owner is `allowed`: its own root, <root>/{owner}, is the corpus's allowed folder. */
+let insider: string;
 
 before(async () => {
   places = hostilePlaces();
-  t = await createTestApp({ auth: 'keys', runner: { claudePath: '/bin/false' }, workspaces: { allowedRoots: places.allowedRoots } });
+  const ownerRoots = [path.join(places.root, '{owner}')];
+  t = await createTestApp({ auth: 'keys', runner: { claudePath: '/bin/false' }, workspaces: { allowedRoots: places.allowedRoots, ownerRoots } });
   keys = await roleKeys(t.auth);
+  insider = (await t.auth.createKey({ name: 'allowed', role: 'user' })).key;
 });
 after(async () => {
   await t.close();
@@ -54,52 +61,58 @@ async function attempt(req: HostileRequest, key: string): Promise<Answer> {
 }
 
 describe('the hostile workspace corpus through the API, as a user and as an admin', () => {
-  test('never a 5xx, never a workspace outside the allowed roots, the same answer for both roles', { timeout: 300_000 }, async () => {
+  test('never a 5xx, never a workspace outside the allowed roots, a user refused as the admin is (or earlier)', { timeout: 300_000 }, async () => {
     const before = listFiles(t.workspacesDir);
     const corpus = hostileWorkspaceCorpus(places);
     assert.ok(corpus.length >= 50);
     const wrong: string[] = [];
     const accepted: string[] = [];
+    let sameAsAdmin = 0;
     for (const [name, req] of corpus) {
-      const asUser = await attempt(req, keys.alice);
       const asAdmin = await attempt(req, keys.admin);
-      for (const [who, a] of [['user', asUser], ['admin', asAdmin]] as const) {
+      const users = [['alice', await attempt(req, keys.alice)], ['insider', await attempt(req, insider)]] as const;
+      for (const [who, a] of [['admin', asAdmin], ...users] as const) {
         if (a.status >= 500) wrong.push(`${name} as ${who}: ${a.status}`);
         if (a.status === 201) {
           accepted.push(`${name} as ${who}`);
           if (a.where && !inside(a.where)) wrong.push(`${name} as ${who}: workspace at ${a.where}, outside the allowed roots`);
           if (!a.code) wrong.push(`${name} as ${who}: accepted and its workspace was made (${a.where})`);
-        } else if (a.status !== 400) {
-          wrong.push(`${name} as ${who}: ${a.status} ${a.code}, expected 400`);
+        } else if (a.status !== 400 && !(who !== 'admin' && a.status === 403 && a.code === 'forbidden')) {
+          wrong.push(`${name} as ${who}: ${a.status} ${a.code}, expected 400 (or 403 forbidden for a user)`);
         }
       }
-      if (asUser.status !== asAdmin.status || asUser.code !== asAdmin.code) {
-        wrong.push(`${name}: user got ${asUser.status} ${asUser.code}, admin ${asAdmin.status} ${asAdmin.code}`);
+      for (const [who, a] of users) {
+        if (a.status === 403) continue; // the own-roots check, before the manager's
+        if (a.status !== asAdmin.status || a.code !== asAdmin.code) wrong.push(`${name}: ${who} got ${a.status} ${a.code}, admin ${asAdmin.status} ${asAdmin.code}`);
+        else sameAsAdmin++;
       }
     }
     assert.deepEqual(wrong, []);
     // Refused up front (400 before anything is stored), as the manager test requires of each entry.
     assert.deepEqual(accepted, [], 'entries accepted at first and refused only while the workspace was made');
+    // The insider's requests reach the manager's own checks for most entries (URLs and refs always).
+    assert.ok(sameAsAdmin > corpus.length / 2, `only ${sameAsAdmin} user answers went past the own-roots check`);
     assert.deepEqual(listFiles(t.workspacesDir), before, 'a refused request left files in WORKSPACES_DIR');
     assert.ok(!fs.existsSync(places.pwned), 'an injected command ran');
     assert.deepEqual(fs.readdirSync(places.outside).sort(), ['secret-work', 'secret.git']);
   });
 
-  test('a record-only session at a hostile path cannot be taken over into a run there, by either role', { timeout: 120_000 }, async () => {
+  test('a record-only session at a hostile path cannot be taken over into a run there, by any role', { timeout: 120_000 }, async () => {
     const A = path.join(places.root, 'allowed');
     for (const p of ['/etc', `${A}/etc-link`, `${A}/outside-link`, places.outside, `${A}/../..`]) {
       const codes: string[] = [];
-      for (const key of [keys.alice, keys.admin]) {
+      for (const key of [keys.admin, insider, keys.alice]) {
         // Recording where work happened stores the path as given; running there is what must be refused.
         const s = await call(t.app, 'POST', '/api/sessions', { project_path: p, metadata: {} }, key);
         assert.equal(s.status, 201, `${p}: ${JSON.stringify(s.body)}`);
         const m = await call(t.app, 'POST', `/api/sessions/${s.body.id}/messages`, { direction: 'user', content: 'run here', run: true }, key);
-        assert.equal(m.status, 400, `${p}: ${m.status} ${JSON.stringify(m.body)}`);
-        codes.push(m.body.error.code);
+        if (key === keys.admin) assert.equal(m.status, 400, `${p}: ${m.status} ${JSON.stringify(m.body)}`);
+        else assert.ok(m.status === 400 || (m.status === 403 && m.body.error.code === 'forbidden'), `${p}: ${m.status} ${JSON.stringify(m.body)}`);
+        codes.push(m.status === 403 ? 'forbidden' : m.body.error.code);
         const after = await call(t.app, 'GET', `/api/sessions/${s.body.id}/turns`, undefined, key);
         assert.deepEqual(after.body.data, [], `${p}: a turn was stored`);
       }
-      assert.equal(codes[0], codes[1], `${p}: user and admin refused differently`);
+      assert.ok(codes.slice(1).every((c) => c === codes[0] || c === 'forbidden'), `${p}: users refused otherwise than the admin: ${codes.join(', ')}`);
     }
     assert.ok(!fs.existsSync(places.pwned));
   });
@@ -108,9 +121,12 @@ describe('the hostile workspace corpus through the API, as a user and as an admi
     const dir = fs.mkdtempSync(path.join(places.root, 'allowed', 'opt-'));
     for (const [field, value, adminCode] of [['permission_mode', 'bypassPermissions', 'dangerous_mode_disabled'], ['trust_project_settings', true, 'project_settings_disabled']] as const) {
       const body = { project_path: dir, prompt: 'x', [field]: value };
-      const u = await call(t.app, 'POST', '/api/sessions', body, keys.alice);
+      // The insider may use this folder: the 403 is for the option itself.
+      assert.equal((await call(t.app, 'POST', '/api/sessions', { project_path: dir, prompt: 'x' }, insider)).status, 201);
+      const u = await call(t.app, 'POST', '/api/sessions', body, insider);
       assert.equal(u.status, 403, field);
       assert.equal(u.body.error.code, 'forbidden');
+      assert.match(u.body.error.message, new RegExp(field));
       const a = await call(t.app, 'POST', '/api/sessions', body, keys.admin);
       assert.equal(a.status, 400, field);
       assert.equal(a.body.error.code, adminCode);

@@ -89,11 +89,13 @@ let port: number;
 let keys: Awaited<ReturnType<typeof roleKeys>>;
 let callers: Caller[];
 let seq = 0;
+let ownersDir: string;
 const own: Record<'alice' | 'bob', Seeded> = {} as never;
 
 /** A session of `owner` with a workspace (diff, workspace), a message, a tool log and a hook event. */
 async function seed(owner: 'alice' | 'bob'): Promise<Seeded> {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `cco-matrix-${owner}-`)));
+  fs.mkdirSync(path.join(ownersDir, owner), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(ownersDir, owner, 'work-'));
   const claude = `matrix-claude-${owner}`;
   // With a prompt the session gets a ready local workspace; /bin/false ends its turn at once.
   const s = await call(t.app, 'POST', '/api/sessions', { project_path: dir, prompt: 'hi', claude_session_id: claude }, keys[owner]);
@@ -107,7 +109,9 @@ async function seed(owner: 'alice' | 'bob'): Promise<Seeded> {
 }
 
 before(async () => {
-  t = await createTestApp({ auth: 'keys', runner: { claudePath: '/bin/false' } });
+  // User keys run only inside their own root (ALLOWED_ROOTS=.../{owner}).
+  ownersDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cco-matrix-owners-')));
+  t = await createTestApp({ auth: 'keys', runner: { claudePath: '/bin/false' }, workspaces: { allowedRoots: [ownersDir], ownerRoots: [path.join(ownersDir, '{owner}')] } });
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   port = (t.app.server.address() as net.AddressInfo).port;
   keys = await roleKeys(t.auth);
@@ -142,6 +146,7 @@ before(async () => {
 });
 after(async () => {
   await t.close();
+  fs.rmSync(ownersDir, { recursive: true, force: true });
 });
 
 /** The status class the table gives this caller on this route and session. */
