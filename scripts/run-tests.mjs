@@ -14,7 +14,7 @@ import { buildWeb } from './build-web.mjs';
 
 const backend = process.argv[2];
 if (backend !== 'embedded' && backend !== 'postgres' && backend !== 'package') {
-  console.error('usage: run-tests.mjs embedded|postgres|package [files...]');
+  console.error('usage: run-tests.mjs embedded|postgres|package [files or folders...]');
   process.exit(2);
 }
 const env = { ...process.env, TEST_DB: backend === 'package' ? 'embedded' : backend };
@@ -40,9 +40,10 @@ function findTests(dir) {
   });
 }
 
+// Arguments are test files or folders of them (`test/security`: what `npm run test:security` runs).
 const files =
   process.argv.length > 3
-    ? process.argv.slice(3)
+    ? process.argv.slice(3).flatMap((a) => (fs.statSync(a, { throwIfNoEntry: false })?.isDirectory() ? findTests(a).sort() : [a]))
     : backend === 'package'
       ? fs.readdirSync(path.join('test', 'package')).filter((f) => f.endsWith('.test.ts')).map((f) => path.join('test', 'package', f))
       : [...findTests('src'), ...findTests('test')].sort();

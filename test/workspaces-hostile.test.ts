@@ -10,66 +10,27 @@ import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../src/logger.ts';
 import { AppError } from '../src/lib/errors.ts';
 import { WorkspaceManager } from '../src/workspaces/manager.ts';
-import type { WorkspaceRequest } from '../src/workspaces/port.ts';
-import { listFiles, makeOrigin, tempRoot, testWorkspacesConfig, type Origin } from './helpers/git-repos.ts';
+import { listFiles, testWorkspacesConfig } from './helpers/git-repos.ts';
+import { hostilePlaces, hostileWorkspaceCorpus } from './helpers/hostile-corpus.ts';
 
+let places: ReturnType<typeof hostilePlaces>;
 let root: string;
 let outside: string;
-let origin: Origin;
-let manager: WorkspaceManager;
 let pwned: string;
+let manager: WorkspaceManager;
 
 before(() => {
-  root = tempRoot();
-  outside = tempRoot('cco-outside-');
-  origin = makeOrigin(root);
-  pwned = path.join(outside, 'pwned');
-  fs.mkdirSync(path.join(root, 'allowed'));
-  fs.symlinkSync('/etc', path.join(root, 'allowed', 'etc-link'));
-  fs.symlinkSync(outside, path.join(root, 'allowed', 'outside-link'));
-  fs.writeFileSync(path.join(root, 'allowed', 'a-file'), 'x');
-  makeOrigin(outside, 'secret'); // a repository outside the allowed roots
-  const config = testWorkspacesConfig(root, { allowedRoots: [path.join(root, 'allowed'), path.join(root, 'origin.git')] });
+  places = hostilePlaces();
+  ({ root, outside, pwned } = places);
+  const config = testWorkspacesConfig(root, { allowedRoots: places.allowedRoots });
   manager = new WorkspaceManager(config, createLogger('silent', { pretty: false }));
 });
 
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-  fs.rmSync(outside, { recursive: true, force: true });
-});
+after(() => places.cleanup());
 
 const sid = '00000000-0000-4000-8000-000000000001';
 
-function corpus(): [string, Omit<WorkspaceRequest, 'sessionId'>][] {
-  const A = path.join(root, 'allowed');
-  const paths = [
-    '/etc', '/', '/root', `${A}/../../`, `${A}/..`, `${A}/sub/../../x`, 'relative/path', './allowed', '~/src', '',
-    `${A}/etc-link`, `${A}/outside-link`, `${A}/outside-link/`, `${A}/does-not-exist`, `${A}/a-file`, `${A}\u0000/x`, `${A}/new\nline`,
-    outside, `${A}/../${path.basename(root)}-evil`, `${'/x'.repeat(600)}`,
-  ];
-  const urls = [
-    '--upload-pack=touch /tmp/x', '-u touch', '--config=core.sshCommand=touch', '-c core.sshCommand=touch',
-    `ext::sh -c touch% ${pwned}`, 'ext::sh -c id', 'fd::17', 'transport::https://example.com/repo',
-    `ssh://-oProxyCommand=touch ${pwned}/x/repo`, `ssh://-oProxyCommand=touch%20${pwned}/repo`, 'ssh://user@-host/repo', 'ssh://-user@host/repo',
-    '-oProxyCommand=x:repo', 'git@-host:org/repo', 'git@host:-org/repo', 'ftp://example.com/repo.git', 'javascript:alert(1)',
-    'https://user:s3cret@example.com/repo.git', 'https://token@example.com/repo.git', 'https://example.com/repo.git?x=1', 'https://example.com/repo.git#frag',
-    'https://example.com/', 'https://exa mple.com/repo', 'https://example.com/repo\n--upload-pack=x', 'https://-example.com/repo',
-    'https://example.com/a/../../../etc', 'file:///etc', `file://${outside}/secret.git`, 'file://host/srv/repo', '/srv/repo-without-scheme',
-    'C:\\repo', '', 'x'.repeat(3000),
-  ];
-  const refs = [
-    '--upload-pack=x', '-b', '-', 'main..evil', 'a b', 'a\tb', 'x~1', 'x^', 'x:y', 'x?', 'x*', 'x[', 'x\\y', '@{-1}', '@', '/main',
-    'main/', 'a//b', 'main.', '.hidden', 'a/.b', 'x.lock', 'a/b.lock/c', 'line\nbreak', '', 'r'.repeat(300),
-  ];
-  return [
-    ...paths.map((p): [string, Omit<WorkspaceRequest, 'sessionId'>] => [`local path ${JSON.stringify(p).slice(0, 60)}`, { project_type: 'local', project_path: p }]),
-    ...paths.slice(0, 12).map((p): [string, Omit<WorkspaceRequest, 'sessionId'>] => [`worktree base ${JSON.stringify(p).slice(0, 60)}`, { project_type: 'worktree', base_repo: p }]),
-    ...urls.map((u): [string, Omit<WorkspaceRequest, 'sessionId'>] => [`repo_url ${JSON.stringify(u).slice(0, 60)}`, { project_type: 'github', repo_url: u }]),
-    ...urls.slice(0, 10).map((u): [string, Omit<WorkspaceRequest, 'sessionId'>] => [`worktree base url ${JSON.stringify(u).slice(0, 60)}`, { project_type: 'worktree', base_repo: u }]),
-    ...refs.map((r): [string, Omit<WorkspaceRequest, 'sessionId'>] => [`ref ${JSON.stringify(r).slice(0, 60)}`, { project_type: 'github', repo_url: origin.url, ref: r }]),
-    ...refs.slice(0, 8).map((r): [string, Omit<WorkspaceRequest, 'sessionId'>] => [`worktree ref ${JSON.stringify(r).slice(0, 60)}`, { project_type: 'worktree', base_repo: origin.bare, ref: r }]),
-  ];
-}
+const corpus = () => hostileWorkspaceCorpus(places);
 
 describe('hostile input is refused', () => {
   test('the corpus has at least 50 entries', () => {
