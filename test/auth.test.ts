@@ -228,3 +228,11 @@ describe('ALLOWED_ROOTS with {owner}', () => {
     }
   });
 });
+
+describe('hook tokens and the dashboard', () => {
+  test('a hook token cannot sign in to the dashboard', async () => {
+    const r = await call(t.app, 'POST', '/api/auth/signin', { key: keys.hook });
+    assert.equal(r.status, 403);
+    assert.equal(r.headers['set-cookie'], undefined);
+  });
+});

@@ -192,6 +192,8 @@ export class AuthService {
   async browserSignIn(key: string): Promise<{ token: string; principal: Principal; maxAgeS: number } | undefined> {
     const principal = await this.authenticate(key);
     if (!principal?.keyId) return undefined;
+    // A hook token reads nothing, so a dashboard sign-in with one would be a page of errors.
+    if (principal.role === 'hook') throw new AppError('forbidden', 'hook tokens post hook events only; sign in with an admin, user or viewer key', 403);
     return this.#newBrowserToken(principal);
   }
 

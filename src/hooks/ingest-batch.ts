@@ -13,7 +13,7 @@ import { insertMessage, type MessageRow } from '../db/queries/messages.ts';
 import { completeSession, insertSessionEvent, upsertClaudeSessions, type SessionEventRow } from '../db/queries/session-events.ts';
 import type { Executor, SessionRow } from '../db/queries/sessions.ts';
 import type { EventBus } from '../events/bus.ts';
-import { AppError } from '../lib/errors.ts';
+import { AppError, foreignClaudeSession } from '../lib/errors.ts';
 import { toCommandLog, toMessage, toSession, toSessionEvent } from '../sessions/mappers.ts';
 import { toLogRow } from '../sessions/service.ts';
 import { checkEventId, isToolEvent, parseEventName, planEvent, type EventPlan, type HookEventName, type HookPayload } from './events.ts';
@@ -54,20 +54,22 @@ interface BatchWrite {
 
 interface EventWrite {
   ignored?: true;
+  /** Another owner's session: refused, nothing written. */
+  foreign?: true;
   ev?: SessionEventRow | undefined;
   msg?: MessageRow | undefined;
   completed?: SessionRow | undefined;
 }
 
-function prepare(item: BatchEventInput, index: number, resultMaxBytes: number, owner: string | null): Prepared {
+function prepare(item: BatchEventInput, index: number, resultMaxBytes: number, owner: string | null, scope: string | null): Prepared {
   const rawId = item.id ?? null;
   try {
     const event = parseEventName(item.event);
     const id = item.id === undefined ? null : checkEventId(item.id);
     if (item.payloadError !== undefined) throw new AppError('invalid_request', `events[${index}].payload${item.payloadError}`, 400);
     const p = item.payload;
-    if (isToolEvent(event)) return { kind: 'tool', id, seed: claudeSeed(p, owner), log: toLogRow(prepareToolLog(event, p, resultMaxBytes)) };
-    return { kind: 'event', id, event, seed: claudeSeed(p, owner), plan: planEvent(event, p) };
+    if (isToolEvent(event)) return { kind: 'tool', id, seed: claudeSeed(p, owner, scope), log: toLogRow(prepareToolLog(event, p, resultMaxBytes)) };
+    return { kind: 'event', id, event, seed: claudeSeed(p, owner, scope), plan: planEvent(event, p) };
   } catch (e: unknown) {
     if (e instanceof AppError && e.statusCode >= 400 && e.statusCode < 500) return { kind: 'refused', id: rawId, error: e };
     throw e;
@@ -75,10 +77,10 @@ function prepare(item: BatchEventInput, index: number, resultMaxBytes: number, o
 }
 
 export async function storeHookBatch(
-  deps: { database: Database; events: EventBus; resultMaxBytes: number; owner: string | null },
+  deps: { database: Database; events: EventBus; resultMaxBytes: number; owner: string | null; scope: string | null },
   items: readonly BatchEventInput[],
 ): Promise<BatchEventResult[]> {
-  const prepared = items.map((it, i) => prepare(it, i, deps.resultMaxBytes, deps.owner));
+  const prepared = items.map((it, i) => prepare(it, i, deps.resultMaxBytes, deps.owner, deps.scope));
   const tools = prepared.filter((p) => p.kind === 'tool');
   const others = prepared.filter((p) => p.kind === 'event');
   const write = async (db: Executor): Promise<BatchWrite> => {
@@ -91,6 +93,10 @@ export async function storeHookBatch(
     for (const e of others) {
       const s = sessions?.get(e.seed.claudeSessionId);
       if (!s) throw new Error('batch session upsert lost a session');
+      if (deps.scope !== null && s.row.owner !== deps.scope) {
+        eventOut.push({ foreign: true });
+        continue;
+      }
       const managed = isRunnerSession(s.row);
       if (managed && RUNNER_RECORDED.includes(e.event)) {
         eventOut.push({ ignored: true });
@@ -113,6 +119,11 @@ export async function storeHookBatch(
   return publishAndAnswer(deps.events, prepared, out);
 }
 
+function refusedForeign(id: string | null): BatchEventResult {
+  const e = foreignClaudeSession();
+  return { id, status: 'refused', code: e.code, http_status: e.statusCode, message: e.message };
+}
+
 /** Publishes what was stored, in batch order (a new session before its first row), and builds the answer. */
 function publishAndAnswer(bus: EventBus, prepared: Prepared[], out: BatchWrite | undefined): BatchEventResult[] {
   const announced = new Set<string>();
@@ -129,12 +140,14 @@ function publishAndAnswer(bus: EventBus, prepared: Prepared[], out: BatchWrite |
     const s = out.sessions?.get(p.seed.claudeSessionId);
     if (p.kind === 'tool') {
       const r = out.toolOut[t++] as ClaudeLogOutcome;
+      if (r.foreign) return refusedForeign(p.id);
       announce(s ? (s.created ? s.row : undefined) : r.createdSession);
       if (r.log) bus.publish({ type: 'log.created', log: toCommandLog(r.log) });
       return { id: p.id, status: r.log ? 'stored' : 'duplicate', session_id: r.sessionId };
     }
     const w = out.eventOut[o++] as EventWrite;
     if (!s) throw new Error('batch session upsert lost a session');
+    if (w.foreign) return refusedForeign(p.id);
     announce(s.created ? s.row : undefined);
     if (w.ignored) return { id: p.id, status: 'ignored', session_id: s.row.id };
     if (!w.ev) return { id: p.id, status: 'duplicate', session_id: s.row.id };

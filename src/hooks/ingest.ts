@@ -15,7 +15,7 @@ import { insertMessage } from '../db/queries/messages.ts';
 import { completeSession, findSessionEvent, insertSessionEvent, listSessionEvents, upsertClaudeSession } from '../db/queries/session-events.ts';
 import type { EventBus } from '../events/bus.ts';
 import { decodeCursor, encodeCursor, isIdCursor } from '../lib/cursor.ts';
-import { badRequest, notFound } from '../lib/errors.ts';
+import { badRequest, foreignClaudeSession, notFound } from '../lib/errors.ts';
 import { BAD_TEXT_MESSAGE } from '../lib/text.ts';
 import { toMessage, toSession, toSessionEvent } from '../sessions/mappers.ts';
 import type { NewLogInput, SessionService } from '../sessions/service.ts';
@@ -44,10 +44,15 @@ export const RUNNER_RECORDED: readonly HookEventName[] = ['UserPromptSubmit', 'S
 /** The runner's sessions (managed; or metadata.managed_by = runner, the original contract). */
 export const isRunnerSession = (row: SessionRow) => Boolean(row.managed) || row.metadata?.managed_by === 'runner';
 
+/** Which owner's sessions a key's hook events may write to: its own, or any for an admin key. */
+export const writeScope = (actor: Principal): string | null => (actor.role === 'admin' ? null : actor.owner);
+const ownsOrMay = (actor: Principal, owner: string | null) => writeScope(actor) === null || owner === writeScope(actor);
+
 /** The session a hook event creates when its Claude session is new (a run started outside the orchestrator). */
-export function claudeSeed(p: HookPayload, owner: string | null): ClaudeSessionSeed {
+export function claudeSeed(p: HookPayload, owner: string | null, scope: string | null = owner): ClaudeSessionSeed {
   return {
     owner,
+    scope,
     id: randomUUID(),
     claudeSessionId: p.session_id,
     projectPath: (typeof p.cwd === 'string' && p.cwd ? p.cwd : 'unknown').slice(0, 500),
@@ -84,15 +89,17 @@ export class HookIngest {
 
   private async ingestTool(actor: Principal, event: HookEventName, p: HookPayload): Promise<IngestResult> {
     const log = prepareToolLog(event, p, this.opts.resultMaxBytes);
-    const seed = claudeSeed(p, actor.owner);
-    const r = await this.sessions.addLogByClaudeSession({ claudeSessionId: p.session_id, projectPath: seed.projectPath, metadata: seed.metadata, owner: seed.owner }, log);
+    const seed = claudeSeed(p, actor.owner, writeScope(actor));
+    const r = await this.sessions.addLogByClaudeSession({ claudeSessionId: p.session_id, projectPath: seed.projectPath, metadata: seed.metadata, owner: seed.owner, scope: seed.scope }, log);
     return { session_id: r.sessionId, event, stored: r.log !== undefined, duplicate: r.log === undefined, log_id: r.log?.id };
   }
 
   private async ingestEvent(actor: Principal, event: HookEventName, p: HookPayload, eventId: string | null): Promise<IngestResult> {
     const plan = planEvent(event, p);
     const r = await this.database.db.transaction().execute(async (tx) => {
-      const s = await upsertClaudeSession(tx, claudeSeed(p, actor.owner));
+      const s = await upsertClaudeSession(tx, claudeSeed(p, actor.owner, writeScope(actor)));
+      // Another owner's Claude session: the transaction rolls back, nothing is written.
+      if (!ownsOrMay(actor, s.row.owner)) throw foreignClaudeSession();
       const managed = isRunnerSession(s.row);
       if (managed && RUNNER_RECORDED.includes(event)) return { s, ignored: true as const };
       const ev = await insertSessionEvent(tx, { session_id: s.row.id, event, event_key: eventId, data: plan.data });
@@ -133,7 +140,7 @@ export class HookIngest {
 
   /** Stores a batch of events as if each were sent alone, in order (see ingest-batch.ts). */
   async ingestBatch(actor: Principal, items: readonly BatchEventInput[]): Promise<BatchEventResult[]> {
-    return storeHookBatch({ database: this.database, events: this.events, resultMaxBytes: this.opts.resultMaxBytes, owner: actor.owner }, items);
+    return storeHookBatch({ database: this.database, events: this.events, resultMaxBytes: this.opts.resultMaxBytes, owner: actor.owner, scope: writeScope(actor) }, items);
   }
 
   async listEvents(sessionId: string, q: { limit: number; cursor?: string | undefined; event?: string | undefined }): Promise<Page<SessionEvent>> {

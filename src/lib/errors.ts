@@ -18,3 +18,6 @@ export class AppError extends Error {
 export const notFound = (what: string, id: string) => new AppError('not_found', `${what} ${id} does not exist`, 404);
 export const badRequest = (code: string, message: string) => new AppError(code, message, 400);
 export const conflict = (code: string, message: string) => new AppError(code, message, 409);
+
+/** A hook event naming a Claude session of another owner: nothing is written, and nothing said about that session. */
+export const foreignClaudeSession = () => new AppError('not_found', 'session_id: no session this key may write to has this Claude Code session id', 404);

@@ -28,7 +28,7 @@ import {
 import type { EventBus } from '../events/bus.ts';
 import { decodeCursor, encodeCursor, isIdCursor, isTimeIdCursor } from '../lib/cursor.ts';
 import { Batcher } from '../lib/batcher.ts';
-import { AppError, conflict, notFound } from '../lib/errors.ts';
+import { AppError, conflict, foreignClaudeSession, notFound } from '../lib/errors.ts';
 import { messageRow, sessionRow, toLogRow, type CreateSessionInput, type ListSessionsInput, type NewLogInput, type NewMessageInput, type UpdateSessionInput } from './inputs.ts';
 import { toCommandLog, toMessage, toSession, toTurn } from './mappers.ts';
 import { addUserMessageWithTurn, createSessionWithTurn, storeFailedWorkspace, storePreparedWorkspace, type MessageWithTurnOptions, type Written } from './transactions.ts';
@@ -60,7 +60,7 @@ export class SessionService {
       async (item) => {
         const r = await upsertSessionAndInsertLog(this.db, item.seed, item.log);
         const created = r.createdSession ? await findSession(this.db, r.sessionId) : undefined;
-        return { sessionId: r.sessionId, createdSession: created, log: r.log };
+        return { sessionId: r.sessionId, createdSession: created, log: r.log, foreign: r.foreign };
       },
     );
   }
@@ -218,13 +218,14 @@ export class SessionService {
    * session for runs started outside the orchestrator.
    */
   async addLogByClaudeSession(
-    claude: { claudeSessionId: string; projectPath: string; metadata: Record<string, unknown>; owner: string | null },
+    claude: { claudeSessionId: string; projectPath: string; metadata: Record<string, unknown>; owner: string | null; scope?: string | null | undefined },
     l: NewLogInput,
   ): Promise<{ sessionId: string; log: CommandLog | undefined; createdSession: boolean }> {
     const r = await this.#hookWrites.submit({
-      seed: { id: randomUUID(), claudeSessionId: claude.claudeSessionId, projectPath: claude.projectPath, metadata: claude.metadata, owner: claude.owner },
+      seed: { id: randomUUID(), claudeSessionId: claude.claudeSessionId, projectPath: claude.projectPath, metadata: claude.metadata, owner: claude.owner, scope: claude.scope },
       log: toLogRow(l),
     });
+    if (r.foreign) throw foreignClaudeSession();
     if (r.createdSession) this.events.publish({ type: 'session.created', session: toSession(r.createdSession) });
     const log = r.log ? toCommandLog(r.log) : undefined;
     if (log) this.events.publish({ type: 'log.created', log });

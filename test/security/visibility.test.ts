@@ -106,4 +106,33 @@ describe('lists and streams are filtered by owner', () => {
       assert.equal(o.body.error.code, 'forbidden');
     }
   });
+
+  test("hook events cannot write into another owner's session, by any hook route, with a hook token or a user key", async () => {
+    const claude = `vis-bob-${Date.now()}`;
+    const bobs = await call(t.app, 'POST', '/api/sessions', { project_path: '/srv/vis/bob-claude', claude_session_id: claude, metadata: {} }, keys.bob);
+    assert.equal(bobs.status, 201);
+    const tool = { session_id: claude, tool_name: 'Bash', tool_use_id: `toolu_${claude}`, cwd: '/srv/x', tool_input: { command: 'id' }, tool_response: { stdout: 'x' } };
+    for (const key of [keys.hook, keys.alice]) {
+      const single = await call(t.app, 'POST', '/api/hooks/tool-complete', tool, key);
+      assert.equal(single.status, 404, JSON.stringify(single.body));
+      assert.equal(JSON.stringify(single.body).includes(bobs.body.id), false, "the answer does not name bob's session");
+      const end = await call(t.app, 'POST', '/api/hooks/session-end', { session_id: claude, hook_event_name: 'SessionEnd' }, key);
+      assert.equal(end.status, 404);
+      const prompt = await call(t.app, 'POST', '/api/hooks/user-prompt-submit', { session_id: claude, hook_event_name: 'UserPromptSubmit', prompt: 'injected' }, key);
+      assert.equal(prompt.status, 404);
+      const batch = await call(t.app, 'POST', '/api/hooks/batch', { events: [
+        { event: 'PostToolUse', id: `b1-${key.slice(4, 10)}`, payload: { ...tool, tool_use_id: `toolu_b_${key.slice(4, 10)}` } },
+        { event: 'Stop', id: `b2-${key.slice(4, 10)}`, payload: { session_id: claude, last_assistant_message: 'injected' } },
+      ] }, key);
+      assert.equal(batch.status, 200);
+      assert.deepEqual(batch.body.results.map((r: { status: string; code?: string }) => [r.status, r.code]), [['refused', 'not_found'], ['refused', 'not_found']]);
+    }
+    const logs = await call(t.app, 'GET', `/api/sessions/${bobs.body.id}/logs`, undefined, keys.bob);
+    const events = await call(t.app, 'GET', `/api/sessions/${bobs.body.id}/events`, undefined, keys.bob);
+    const messages = await call(t.app, 'GET', `/api/sessions/${bobs.body.id}/messages`, undefined, keys.bob);
+    const session = await call(t.app, 'GET', `/api/sessions/${bobs.body.id}`, undefined, keys.bob);
+    assert.deepEqual([logs.body.data.length, events.body.data.length, messages.body.data.length, session.body.status], [0, 0, 0, 'active'], "nothing landed in bob's session");
+    // Admin keys may write to any session (hand-run sessions re-attributed by an operator).
+    assert.equal((await call(t.app, 'POST', '/api/hooks/tool-complete', tool, keys.admin)).status, 200);
+  });
 });

@@ -45,6 +45,8 @@ export interface ClaudeSessionSeed {
   metadata: Record<string, unknown>;
   /** Whose session it is when this event creates it (the hook token's owner). */
   owner: string | null;
+  /** The only owner whose existing session the event may write to; null: any (an admin key). */
+  scope?: string | null | undefined;
 }
 
 /**
@@ -57,28 +59,30 @@ export async function upsertSessionAndInsertLog(
   db: Executor,
   sessionSeed: ClaudeSessionSeed,
   newLog: NewCommandLogRow,
-): Promise<{ sessionId: string; createdSession: boolean; log: CommandLogRow | undefined }> {
+): Promise<{ sessionId: string; createdSession: boolean; log: CommandLogRow | undefined; foreign?: true | undefined }> {
   const seed = storableRow(sessionSeed, { in: 'metadata' });
   const l = storableRow(newLog, { in: 'metadata' });
-  const r = await sql<CommandLogRow & { s_id: string; s_created: boolean }>`
+  const scope = sessionSeed.scope ?? null;
+  const r = await sql<CommandLogRow & { s_id: string; s_created: boolean; s_owner: string | null }>`
     with s as (
       insert into sessions (id, claude_session_id, project_path, project_type, status, source, owner, metadata)
       values (${seed.id}, ${seed.claudeSessionId}, ${seed.projectPath}, 'local', 'active', 'cli', ${seed.owner}, ${jsonb(seed.metadata)})
       on conflict (claude_session_id) do update set updated_at = now()
-      returning id, (xmax = 0) as created
+      returning id, owner, (xmax = 0) as created
     ),
     ins as (
       insert into command_logs (session_id, tool_use_id, tool, input, result, result_truncated, result_size, status, duration_ms, metadata)
       select s.id, ${l.tool_use_id}, ${l.tool}, ${jsonb(l.input)}, ${l.result}, ${l.result_truncated}, ${l.result_size},
              ${l.status}, ${l.duration_ms}, ${jsonb(l.metadata)}
-      from s
+      from s where ${scope}::text is null or s.owner = ${scope}
       on conflict (session_id, tool_use_id) do nothing
       returning *
     )
-    select s.id as s_id, s.created as s_created, ins.* from s left join ins on true`.execute(db);
+    select s.id as s_id, s.created as s_created, s.owner as s_owner, ins.* from s left join ins on true`.execute(db);
   const row = r.rows[0];
   if (!row) throw new Error('session upsert returned no row');
-  const { s_id, s_created, ...log } = row;
+  const { s_id, s_created, s_owner, ...log } = row;
+  if (scope !== null && s_owner !== scope) return { sessionId: s_id, createdSession: false, log: undefined, foreign: true };
   return { sessionId: s_id, createdSession: s_created, log: log.id == null ? undefined : (log as CommandLogRow) };
 }
 
@@ -112,6 +116,8 @@ export interface ClaudeLogOutcome {
   /** The session row when this item's event created it. */
   createdSession: SessionRow | undefined;
   log: CommandLogRow | undefined;
+  /** The Claude session belongs to an owner outside the item's scope: nothing was written for it. */
+  foreign?: true | undefined;
 }
 
 /**
@@ -125,13 +131,13 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
   const input = items.map((it, ord) => {
     const seed = storableRow(it.seed, { in: 'metadata' });
     const log = storableRow(it.log, { in: 'metadata' });
-    return { ord, new_id: seed.id, claude_session_id: seed.claudeSessionId, project_path: seed.projectPath, session_owner: seed.owner, session_metadata: seed.metadata, ...log, input: log.input ?? null };
+    return { ord, new_id: seed.id, claude_session_id: seed.claudeSessionId, project_path: seed.projectPath, session_owner: seed.owner, owner_scope: it.seed.scope ?? null, session_metadata: seed.metadata, ...log, input: log.input ?? null };
   });
   const r = await sql<{ sessions: (SessionRow & { created: boolean })[]; logs: CommandLogRow[]; log_ids: number[] }>`
     with input as materialized (
       select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id
       from jsonb_to_recordset(${jsonb(input)}) as x(
-        ord int, new_id uuid, claude_session_id text, project_path text, session_owner text, session_metadata jsonb, tool_use_id text, tool text,
+        ord int, new_id uuid, claude_session_id text, project_path text, session_owner text, owner_scope text, session_metadata jsonb, tool_use_id text, tool text,
         input jsonb, result text, result_truncated boolean, result_size int, status text, duration_ms int, metadata jsonb)
       order by x.ord
     ),
@@ -145,7 +151,8 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
     ins as (
       insert into command_logs (id, session_id, tool_use_id, tool, input, result, result_truncated, result_size, status, duration_ms, metadata)
       select i.log_id, s.id, i.tool_use_id, i.tool, i.input, i.result, i.result_truncated, i.result_size, i.status, i.duration_ms, i.metadata
-      from input i join s on s.claude_session_id = i.claude_session_id
+      -- A key writes only to its own owner's sessions (owner_scope null: an admin key, any session).
+      from input i join s on s.claude_session_id = i.claude_session_id and (i.owner_scope is null or s.owner = i.owner_scope)
       order by i.ord
       on conflict (session_id, tool_use_id) do nothing
       returning *
@@ -164,6 +171,8 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
     const creates = s.created && !creators.has(s.id);
     if (creates) creators.add(s.id);
     const { created: _created, ...session } = s;
+    const scope = it.seed.scope ?? null;
+    if (scope !== null && s.owner !== scope) return { sessionId: s.id, createdSession: undefined, log: undefined, foreign: true };
     return { sessionId: s.id, createdSession: creates ? session : undefined, log: logs.get(Number(row.log_ids[ord])) };
   });
 }

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HOOK_EVENTS, parseEventId, parseEventName } from '../../hooks/events.ts';
-import type { HookIngest } from '../../hooks/ingest.ts';
+import { writeScope, type HookIngest } from '../../hooks/ingest.ts';
 import { toolHookToLog } from '../../hooks/tool-event.ts';
 import type { SessionService } from '../../sessions/service.ts';
 import type { BatchEventInput, BatchEventResult } from '../../hooks/ingest-batch.ts';
@@ -47,6 +47,7 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
         claudeSessionId: p.session_id,
         projectPath: (p.cwd ?? 'unknown').slice(0, 500),
         owner: req.principal.owner,
+        scope: writeScope(req.principal),
         metadata: {
           started_outside_orchestrator: true,
           ...(p.transcript_path ? { transcript_path: p.transcript_path } : {}),
