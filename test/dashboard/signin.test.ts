@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { canChange, safeNext, type Me } from '../../web/src/features/auth/auth.tsx';
+import { canChange, safeNext, type Me } from '../../web/src/features/auth/access.ts';
 import { call, roleKeys } from '../helpers/app.ts';
 import { screenshot, startDashboard, type Dashboard } from '../helpers/browser.ts';
 
@@ -61,6 +61,7 @@ describe('signing in with a key', () => {
     assert.equal(await page.getByLabel('API key').inputValue(), '');
     assert.equal(page.url(), `${d.url}/signin`);
     assert.equal(await meStatus(page), 401);
+    await screenshot(page, 'signin-refused');
   });
 
   test('an admin key signs in: name and role in the header, an HttpOnly cookie, no key in storage', async () => {
@@ -132,12 +133,15 @@ describe('a viewer', () => {
 });
 
 describe('a user', () => {
-  test('sees its own sessions with their controls', async () => {
-    const { page } = await d.newPage();
+  test('sees its own sessions with their controls (on a phone: the top bar fits)', async () => {
+    const { page } = await d.newPage({ width: 375, height: 740 });
     await page.goto(`${d.url}/signin`);
     await signIn(page, keys.alice);
     await page.waitForURL(`${d.url}/`);
     assert.equal(await page.getByTestId('whoami').innerText(), 'alice (user)');
+    await page.locator('[data-testid=live][data-mode=live]').waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), 0);
+    await screenshot(page, 'signin-user-phone');
     await page.locator(`tr[data-session-id="${aliceSession.id}"]`).waitFor();
     assert.equal(await page.locator('[data-testid=sessions] tbody tr').count(), 1);
     await page.getByRole('link', { name: 'New session' }).waitFor();

@@ -3,7 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { onUnauthorized } from './api/client.ts';
 import { App } from './app.tsx';
-import { signInUrl } from './features/auth/auth.tsx';
+import { signInUrl } from './features/auth/access.ts';
 import { LiveConnection } from './features/live/live-connection.ts';
 import './styles.css';
 

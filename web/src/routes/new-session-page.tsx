@@ -1,4 +1,5 @@
-import { canCreate, useMe } from '../features/auth/auth.tsx';
+import { canCreate } from '../features/auth/access.ts';
+import { useMe } from '../features/auth/auth.tsx';
 import { NewSessionForm } from '../features/new-session/new-session-form.tsx';
 import { Link } from './router.tsx';
 

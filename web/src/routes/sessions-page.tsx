@@ -1,6 +1,7 @@
 import { useCallback } from 'react';
 import { QueryState } from '../components/notices.tsx';
-import { canCreate, useMe } from '../features/auth/auth.tsx';
+import { canCreate } from '../features/auth/access.ts';
+import { useMe } from '../features/auth/auth.tsx';
 import type { SessionFilters } from '../features/live/apply-event.ts';
 import { SessionFiltersBar } from '../features/sessions/session-filters.tsx';
 import { SessionTable } from '../features/sessions/session-table.tsx';

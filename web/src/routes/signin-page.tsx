@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorText } from '../api/client.ts';
-import { safeNext } from '../features/auth/auth.tsx';
+import { safeNext } from '../features/auth/access.ts';
 import { useLocation } from './router.tsx';
 
 const LINK_EXPIRED = 'That sign-in link was already used or has expired. Sign in with your key instead.';
