@@ -60,6 +60,10 @@ describe('sessions list', () => {
     assert.match(await first.innerText(), /api/);
     assert.match(await first.innerText(), /just now|s ago/);
     assert.equal(await rows(page).count(), 50, 'first page only');
+    // AUTH=off: nothing about signing in.
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
+    assert.equal(await page.getByTestId('whoami').count(), 0);
+    await page.getByRole('link', { name: 'New session' }).waitFor();
     await screenshot(page, 'list-desktop');
   });
 

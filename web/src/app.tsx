@@ -1,10 +1,12 @@
-import { useEffect, useRef } from 'react';
-import { useLive } from './features/live/live-provider.tsx';
-import type { LiveMode } from './features/live/live-connection.ts';
+import { useEffect, useRef, type ReactNode } from 'react';
+import { AuthGate, UserMenu } from './features/auth/auth.tsx';
+import type { LiveConnection, LiveMode } from './features/live/live-connection.ts';
+import { LiveProvider, useLive } from './features/live/live-provider.tsx';
 import { NewSessionPage } from './routes/new-session-page.tsx';
-import { Link, matchRoute, useLocation } from './routes/router.tsx';
+import { Link, matchRoute, useLocation, type Route } from './routes/router.tsx';
 import { SessionPage } from './routes/session-page.tsx';
 import { SessionsPage } from './routes/sessions-page.tsx';
+import { SignInPage } from './routes/signin-page.tsx';
 
 const MODE_TEXT: Record<LiveMode, string> = {
   connecting: 'Connecting…',
@@ -12,6 +14,8 @@ const MODE_TEXT: Record<LiveMode, string> = {
   reconnecting: 'Reconnecting…',
   polling: 'Polling every 3 s',
 };
+
+const TITLES: Record<Route['page'], string> = { session: 'Session', new: 'New session', signin: 'Sign in', sessions: 'Sessions', 'not-found': 'Sessions' };
 
 function LiveIndicator() {
   const { mode } = useLive();
@@ -22,31 +26,46 @@ function LiveIndicator() {
   );
 }
 
-export function App() {
-  const { pathname } = useLocation();
-  const route = matchRoute(pathname);
+/** Skip link, top bar (brand, then `right`) and the content. */
+function Frame({ right, children }: { right?: ReactNode; children: ReactNode }) {
   const main = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    document.title = route.page === 'session' ? 'Session · CCO' : route.page === 'new' ? 'New session · CCO' : 'Sessions · CCO';
-  }, [route.page]);
   return (
     <>
       <a className="skip" href="#content">Skip to content</a>
       <header className="topbar">
         <Link to="/" className="brand">Claude Code Orchestrator</Link>
-        <LiveIndicator />
+        {right && <div className="topbar-right">{right}</div>}
       </header>
       <div id="content" ref={main} tabIndex={-1}>
-        {route.page === 'sessions' && <SessionsPage />}
-        {route.page === 'session' && <SessionPage id={route.id} key={route.id} />}
-        {route.page === 'new' && <NewSessionPage />}
-        {route.page === 'not-found' && (
-          <main className="page">
-            <h1>Page not found</h1>
-            <p><Link to="/">Back to sessions</Link></p>
-          </main>
-        )}
+        {children}
       </div>
     </>
+  );
+}
+
+/** The sign-in page stands alone: no /api/me, no live stream, until a key was given. */
+export function App({ live }: { live: LiveConnection }) {
+  const { pathname } = useLocation();
+  const route = matchRoute(pathname);
+  useEffect(() => {
+    document.title = `${TITLES[route.page]} · CCO`;
+  }, [route.page]);
+  if (route.page === 'signin') return <Frame><SignInPage /></Frame>;
+  return (
+    <AuthGate frame={(body) => <Frame>{body}</Frame>}>
+      <LiveProvider live={live}>
+        <Frame right={<><UserMenu /><LiveIndicator /></>}>
+          {route.page === 'sessions' && <SessionsPage />}
+          {route.page === 'session' && <SessionPage id={route.id} key={route.id} />}
+          {route.page === 'new' && <NewSessionPage />}
+          {route.page === 'not-found' && (
+            <main className="page">
+              <h1>Page not found</h1>
+              <p><Link to="/">Back to sessions</Link></p>
+            </main>
+          )}
+        </Frame>
+      </LiveProvider>
+    </AuthGate>
   );
 }

@@ -10,6 +10,16 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Called when a request is answered 401: the sign-in expired or was revoked (or there never was
+ * one). The app shell sends the browser to the sign-in page. The sign-in calls themselves are
+ * exempt: their 401 is a wrong key, shown on the form.
+ */
+let unauthorized: (() => void) | undefined;
+export function onUnauthorized(fn: (() => void) | undefined): void {
+  unauthorized = fn;
+}
+
 export async function api<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
@@ -28,6 +38,7 @@ export async function api<T>(method: 'GET' | 'POST' | 'PATCH', path: string, bod
   } catch {
     json = undefined;
   }
+  if (res.status === 401 && !path.startsWith('/api/auth/')) unauthorized?.();
   if (!res.ok) {
     const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
     throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? `${method} ${path} failed with HTTP ${res.status}`);

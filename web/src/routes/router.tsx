@@ -1,11 +1,12 @@
-/** A tiny history-API router: three pages do not need a routing library. */
+/** A tiny history-API router: four pages do not need a routing library. */
 import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from 'react';
 
-export type Route = { page: 'sessions' } | { page: 'session'; id: string } | { page: 'new' } | { page: 'not-found' };
+export type Route = { page: 'sessions' } | { page: 'session'; id: string } | { page: 'new' } | { page: 'signin' } | { page: 'not-found' };
 
 export function matchRoute(pathname: string): Route {
   if (pathname === '/' || pathname === '') return { page: 'sessions' };
   if (pathname === '/new') return { page: 'new' };
+  if (pathname === '/signin') return { page: 'signin' };
   const m = /^\/sessions\/([0-9a-fA-F-]{36})\/?$/.exec(pathname);
   return m?.[1] ? { page: 'session', id: m[1] } : { page: 'not-found' };
 }

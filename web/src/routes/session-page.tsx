@@ -3,6 +3,8 @@ import { ApiError } from '../api/client.ts';
 import { formatTime } from '../components/format.ts';
 import { QueryState, StaleOf } from '../components/notices.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
+import { canChange } from '../features/auth/access.ts';
+import { useMe } from '../features/auth/auth.tsx';
 import { Composer } from '../features/session/composer.tsx';
 import { Conversation } from '../features/session/conversation.tsx';
 import { MetadataPanel } from '../features/session/metadata-panel.tsx';
@@ -18,6 +20,7 @@ type Tab = (typeof TABS)[number];
 export function SessionPage({ id }: { id: string }) {
   const { session, messages, logs } = useSessionData(id);
   const [tab, setTab] = useState<Tab>('conversation');
+  const me = useMe();
   if (session.error instanceof ApiError && session.error.status === 404) {
     return (
       <main className="page">
@@ -27,6 +30,8 @@ export function SessionPage({ id }: { id: string }) {
     );
   }
   const s = session.data;
+  // Controls that would be refused (viewer, another user's session) are not shown at all.
+  const writable = s !== undefined && canChange(me, s);
   const counts: Record<Tab, string> = { conversation: `${messages.data?.length ?? 0}`, tools: `${logs.data?.length ?? 0}`, details: '' };
   return (
     <main className="page session-page" data-tab={tab}>
@@ -38,10 +43,10 @@ export function SessionPage({ id }: { id: string }) {
           <div>
             <h1 title={s.project_path}>{s.project_path}</h1>
             <p className="muted">
-              <StatusBadge session={s} /> · {s.project_type} · {s.source} · updated <time dateTime={s.updated_at}>{formatTime(s.updated_at)}</time>
+              <StatusBadge session={s} /> · {s.project_type} · {s.source}{me.auth === 'keys' && s.owner ? ` · owner ${s.owner}` : ''} · updated <time dateTime={s.updated_at}>{formatTime(s.updated_at)}</time>
             </p>
           </div>
-          <SessionActions session={s} />
+          {writable && <SessionActions session={s} />}
         </div>
       )}
       <div className="tabs" role="tablist" aria-label="Session panels">
@@ -58,7 +63,8 @@ export function SessionPage({ id }: { id: string }) {
           {messages.data && <Conversation messages={messages.data} />}
           {s?.status === 'active' && s.turn_state === 'running' && <p className="working" role="status">Claude is working…</p>}
           {s?.status === 'active' && s.turn_state === 'queued' && <p className="working" role="status">Queued{s.queue_position != null ? ` (#${s.queue_position})` : ''}: waiting for a free runner…</p>}
-          {s && <Composer session={s} />}
+          {s && writable && <Composer session={s} />}
+          {s && !writable && <p className="muted read-only" data-testid="read-only">Read only: signed in as {me.name} ({me.role}).</p>}
         </section>
         <section id="panel-tools" className="panel tools-panel" aria-labelledby="h-tools" data-active={tab === 'tools'}>
           <h2 id="h-tools">Tool calls</h2>

@@ -22,6 +22,7 @@ export function MetadataPanel({ session }: { session: Session }) {
     ['Claude session id', show(session.claude_session_id)],
     ['Workspace', `${session.project_path || '–'} (${session.project_type}${notReady})`],
     ['Source', session.source],
+    ['Owner', show(session.owner)],
     ['Run by the orchestrator', session.managed ? 'yes' : session.managed === false ? 'no (recorded only)' : '–'],
     ['Created', formatTime(session.created_at)],
     ['Model', run.model === undefined && session.managed ? 'default' : show(run.model)],

@@ -5,7 +5,7 @@ import { StatusBadge } from '../../components/status-badge.tsx';
 import { Link } from '../../routes/router.tsx';
 
 /** The sessions list; scrolling to its end loads the next page (the button does the same from the keyboard). */
-export function SessionTable({ sessions, hasMore, loadingMore, onLoadMore }: { sessions: Session[]; hasMore: boolean; loadingMore: boolean; onLoadMore: () => void }) {
+export function SessionTable({ sessions, hasMore, loadingMore, onLoadMore, showOwner = false }: { sessions: Session[]; hasMore: boolean; loadingMore: boolean; onLoadMore: () => void; showOwner?: boolean }) {
   const sentinel = useRef<HTMLDivElement>(null);
   // "2 min ago" has to move on by itself while nothing else changes.
   const [now, setNow] = useState(() => Date.now());
@@ -44,7 +44,7 @@ export function SessionTable({ sessions, hasMore, loadingMore, onLoadMore }: { s
                 <span className="tag">{s.project_type}</span>
                 <span className="muted path" title={s.project_path}>{s.project_path}</span>
               </td>
-              <td data-label="Source">{s.source}</td>
+              <td data-label="Source">{s.source}{showOwner && s.owner && <span className="muted owner"> · {s.owner}</span>}</td>
               <td data-label="Last activity"><time dateTime={s.updated_at} title={formatTime(s.updated_at)}>{relativeTime(s.updated_at, now)}</time></td>
               <td data-label="Cost" className="num">{formatCost(s.totals?.cost_usd)}</td>
             </tr>
