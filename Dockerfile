@@ -10,7 +10,9 @@ COPY . .
 RUN sh scripts/container/install.sh build /src /out
 
 # Stage 2: the tarball with production dependencies only (Claude Code ships inside
-# @anthropic-ai/claude-agent-sdk), git for workspaces, tini as PID 1 to reap Claude Code's children.
+# @anthropic-ai/claude-agent-sdk), git for workspaces, tini as PID 1 to reap Claude Code's children,
+# bubblewrap to isolate sessions (ISOLATION). Docker's default seccomp profile may refuse the
+# namespaces bwrap needs; the server then says at start (and `cco doctor` says) that it runs unisolated.
 FROM node:24-bookworm-slim
 COPY scripts/container/install.sh /usr/local/lib/cco-install.sh
 COPY --from=build /out/claude-code-orchestrator.tgz /tmp/claude-code-orchestrator.tgz

@@ -10,6 +10,7 @@ import { hiddenFromJson, MIN_SECRET_LENGTH, SECRET_NAME } from './lib/secrets.ts
 import { parseGitCredentials, type GitCredential } from './workspaces/credentials.ts';
 import { CLEANUP_POLICIES, type CleanupPolicy } from './workspaces/port.ts';
 import { PERMISSION_MODES, type PermissionMode } from './runner/options.ts';
+import { ISOLATION_SETTINGS, type IsolationSetting } from './runner/isolation.ts';
 
 interface SettingDef {
   env: string;
@@ -64,6 +65,7 @@ export const SETTINGS = [
   { env: 'CLAUDE_PATH', default: undefined, description: 'Claude Code binary to run. Unset: the one shipped with @anthropic-ai/claude-agent-sdk.' },
   { env: 'CLAUDE_ENV_FILE', default: undefined, description: 'KEY=VALUE file of extra environment for Claude Code (e.g. ANTHROPIC_API_KEY); never logged.' },
   { env: 'ALLOW_DANGEROUS_MODES', default: 'false', description: 'true lets sessions use permission_mode bypassPermissions (and DEFAULT_PERMISSION_MODE / IS_SANDBOX=1 in CLAUDE_ENV_FILE): Claude Code then runs any command without asking, as the server user. Only inside a disposable sandbox.' },
+  { env: 'ISOLATION', default: 'auto', description: "How each turn's Claude Code is confined: bwrap (bubblewrap: only its workspace, Claude Code's config folder and read-only system folders, its own PID namespace; refuses to start without it), off, or auto (bwrap when it works here, else off with a warning at start and in cco doctor)." },
   { env: 'ALLOW_PROJECT_SETTINGS', default: 'false', description: "true lets github and URL worktree sessions that ask (trust_project_settings) load the repository's own .claude/settings.json (its hooks run on this host)." },
   { env: 'ALLOW_PRIVATE_GIT_HOSTS', default: undefined, description: 'Git hosts, IP addresses or CIDRs (comma separated) that repository URLs may reach although they are loopback, private or link-local. Unset: none.' },
   { env: 'REDACT_PATTERNS', default: undefined, description: 'Extra regular expressions (JavaScript syntax, separated by spaces or newlines; write a space inside one as \\s) whose matches are replaced by [redacted] in everything stored or logged, besides the built-in ones. An invalid one stops the start.' },
@@ -127,6 +129,7 @@ const schema = z.object({
   CLAUDE_PATH: z.string().min(1).optional(),
   CLAUDE_ENV_FILE: z.string().min(1).optional(),
   ALLOW_DANGEROUS_MODES: z.stringbool(),
+  ISOLATION: z.enum(ISOLATION_SETTINGS),
   ALLOW_PROJECT_SETTINGS: z.stringbool(),
   ALLOW_PRIVATE_GIT_HOSTS: z.string().optional(),
   REDACT_PATTERNS: z.string().optional(),
@@ -267,6 +270,10 @@ export interface RunnerConfig {
   allowProjectSettings?: boolean | undefined;
   /** Every secret the server knows (its secret-looking variables, GIT_CREDENTIALS tokens, the database password): redacted from stored text. Never logged. */
   secrets?: string[] | undefined;
+  /** ISOLATION; unset = auto. */
+  isolation?: IsolationSetting | undefined;
+  /** The server's folders an isolated turn must not see besides workspacesDir (DATA_DIR, CCO_HOME, the spool). */
+  protectedDirs?: string[] | undefined;
 }
 
 export interface RedactionConfig {
@@ -375,6 +382,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowDangerousModes: c.ALLOW_DANGEROUS_MODES,
       allowProjectSettings: c.ALLOW_PROJECT_SETTINGS,
       secrets: hiddenFromJson(serverSecrets(env, credentials, c.DATABASE_URL)),
+      isolation: c.ISOLATION,
+      protectedDirs: [dataDir, path.resolve(expandHome(c.CCO_HOME)), ...(c.CCO_SPOOL_DIR ? [path.resolve(expandHome(c.CCO_SPOOL_DIR))] : [])],
     },
     redaction,
     live: {

@@ -28,6 +28,7 @@ test('cco doctor runs a real turn against a model server, checks capture and res
     const r = await doctor(['--model-url', model.url, '--scripted'], env);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /ok\s+version: \d+\.\d+\.\d+/);
+    assert.match(r.out, /ok\s+isolation: bwrap: each turn sees only its workspace/);
     assert.match(r.out, /ok\s+tool capture: 1 tool call/);
     assert.match(r.out, /ok\s+resume/);
     assert.ok(model.requests.some((q) => q.reply.startsWith('bash#')), 'the turn really went to the given model server');
@@ -44,4 +45,9 @@ test('cco doctor says plainly what is wrong', async () => {
   const noKey = await doctor([], { PATH: process.env.PATH, HOME: os.tmpdir() });
   assert.equal(noKey.code, 1);
   assert.match(noKey.out, /FAIL credentials: No ANTHROPIC_API_KEY/);
+  // A host where bwrap cannot run (here: not on PATH) is reported, and so is a deliberate off.
+  const noBwrap = await doctor([], { PATH: '/nonexistent', HOME: os.tmpdir(), CLAUDE_PATH: process.execPath });
+  assert.match(noBwrap.out, /FAIL isolation: NOT ISOLATED: bubblewrap \(bwrap\) is not installed/);
+  const off = await doctor([], { PATH: process.env.PATH, HOME: os.tmpdir(), CLAUDE_PATH: process.execPath, ISOLATION: 'off' });
+  assert.match(off.out, /ok\s+isolation: ISOLATION=off: sessions run unconfined/);
 });

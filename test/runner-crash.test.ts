@@ -22,7 +22,7 @@ test('after kill -9 of the server: Claude Code dies with it, the turn is marked 
     const created = await post(`${a.url}/api/sessions`, { prompt: 'SCRIPT:sleep', allowed_tools: ['Bash'] });
     await waitFor('sleep tool running', async () => model.requests.some((r) => r.reply === 'sleep#0'));
     const running = await waitFor('claude processes', async () => {
-      const pids = pidsWithEnv('CCO_SESSION_ID', created.id);
+      const pids = pidsWithEnv('CCO_SESSION_ID', created.id, { notComm: 'bwrap' });
       return pids.length >= 2 ? pids : undefined; // claude and its Bash tool
     });
 

@@ -14,7 +14,10 @@ import { call } from './helpers/app.ts';
 import { git, makeOrigin, tempRoot, testWorkspacesConfig } from './helpers/git-repos.ts';
 import { allLogs, createRunnerHarness, waitIdle } from './helpers/runner.ts';
 
-/** An origin whose main branch carries a .claude/settings.json with hooks that leave `marker` behind. */
+/**
+ * An origin whose main branch carries a .claude/settings.json with hooks that leave `marker` behind,
+ * a path relative to the workspace: an isolated turn (ISOLATION) sees no folder outside it.
+ */
 function hostileOrigin(root: string, marker: string) {
   const origin = makeOrigin(root, 'hostile');
   fs.mkdirSync(path.join(origin.work, '.claude'));
@@ -36,7 +39,7 @@ const SCRIPT = `SCRIPT_JSON:${JSON.stringify([{ tool: 'Bash', input: { command: 
 
 test("a cloned repository's .claude/settings.json hooks do not run unless trusted by the session and allowed by the server", async () => {
   const root = tempRoot();
-  const marker = path.join(root, 'hook-ran.txt');
+  const marker = 'hook-ran.txt';
   const origin = hostileOrigin(root, marker);
   const off = await createRunnerHarness({ workspaces: testWorkspacesConfig(root) });
   try {
@@ -50,7 +53,7 @@ test("a cloned repository's .claude/settings.json hooks do not run unless truste
       const done = await waitIdle(off.t, s.body.id, 1, 90_000);
       assert.ok(fs.existsSync(path.join(done.project_path, '.claude', 'settings.json')), 'the settings file is in the workspace');
       assert.ok((await allLogs(off.t, s.body.id)).some((l) => l.tool === 'Bash' && /ran/.test(l.result)), 'the turn ran its tool');
-      assert.ok(!fs.existsSync(marker), `${body.project_type}: a hook of the cloned repository ran on the host`);
+      assert.ok(!fs.existsSync(path.join(done.project_path, marker)), `${body.project_type}: a hook of the cloned repository ran on the host`);
     }
     const asked = await call(off.t.app, 'POST', '/api/sessions', { project_type: 'github', repo_url: origin.url, prompt: 'hi', trust_project_settings: true });
     assert.equal(asked.status, 400, JSON.stringify(asked.body));
@@ -62,13 +65,14 @@ test("a cloned repository's .claude/settings.json hooks do not run unless truste
   const on = await createRunnerHarness({ workspaces: testWorkspacesConfig(root), runner: { allowProjectSettings: true } });
   try {
     const notAsked = await call(on.t.app, 'POST', '/api/sessions', { project_type: 'github', repo_url: origin.url, prompt: SCRIPT, allowed_tools: ['Bash'] });
-    await waitIdle(on.t, notAsked.body.id, 1, 90_000);
-    assert.ok(!fs.existsSync(marker), 'allowed by the server but not asked by the session: not loaded');
+    const notAskedDone = await waitIdle(on.t, notAsked.body.id, 1, 90_000);
+    assert.ok(!fs.existsSync(path.join(notAskedDone.project_path, marker)), 'allowed by the server but not asked by the session: not loaded');
     const trusted = await call(on.t.app, 'POST', '/api/sessions', { project_type: 'github', repo_url: origin.url, prompt: SCRIPT, allowed_tools: ['Bash'], trust_project_settings: true });
     assert.equal(trusted.status, 201, JSON.stringify(trusted.body));
-    await waitIdle(on.t, trusted.body.id, 1, 90_000);
-    assert.ok(fs.existsSync(marker), 'trusted and allowed: the project hooks ran');
-    assert.match(fs.readFileSync(marker, 'utf8'), new RegExp(trusted.body.id));
+    const trustedDone = await waitIdle(on.t, trusted.body.id, 1, 90_000);
+    const ran = path.join(trustedDone.project_path, marker);
+    assert.ok(fs.existsSync(ran), 'trusted and allowed: the project hooks ran');
+    assert.match(fs.readFileSync(ran, 'utf8'), new RegExp(trusted.body.id));
   } finally {
     await on.close();
     fs.rmSync(root, { recursive: true, force: true });

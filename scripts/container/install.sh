@@ -5,7 +5,8 @@
 #
 #   install.sh system                 OS packages the server needs at run time (Debian: git for
 #                                     workspaces, tini as PID 1 to reap Claude Code's children,
-#                                     util-linux for setpriv, ca-certificates for HTTPS clones)
+#                                     util-linux for setpriv, ca-certificates for HTTPS clones,
+#                                     bubblewrap to isolate each session's turns: ISOLATION)
 #   install.sh build SRC OUT          in a copy of the repository: install every dependency from
 #                                     the lock file, compile, and pack OUT/claude-code-orchestrator.tgz
 #   install.sh package TGZ PREFIX     install the packed tarball with production dependencies only
@@ -18,7 +19,7 @@ case "$step" in
   system)
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends git tini util-linux ca-certificates >/dev/null
+    apt-get install -y -qq --no-install-recommends git tini util-linux ca-certificates bubblewrap >/dev/null
     rm -rf /var/lib/apt/lists/*
     ;;
   build)

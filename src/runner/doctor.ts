@@ -16,6 +16,7 @@ import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLogger } from '../logger.ts';
 import { createCore } from '../main.ts';
+import { resolveIsolation } from './isolation.ts';
 
 export interface Finding {
   ok: boolean;
@@ -45,6 +46,7 @@ export async function runDoctor(opts: { runner: RunnerConfig; modelUrl: string |
     return findings;
   }
 
+  findings.push(isolationFinding(opts.runner));
   const passEnv: Record<string, string> = { ...opts.runner.passEnv, ...(opts.modelUrl ? { ANTHROPIC_BASE_URL: opts.modelUrl, ANTHROPIC_API_KEY: opts.runner.passEnv.ANTHROPIC_API_KEY ?? 'sk-doctor' } : {}) };
   if (!passEnv.ANTHROPIC_API_KEY && !passEnv.ANTHROPIC_AUTH_TOKEN && !passEnv.CLAUDE_CODE_OAUTH_TOKEN && !opts.runner.envFile) {
     findings.push({ ok: false, check: 'credentials', detail: 'No ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or CLAUDE_CODE_OAUTH_TOKEN is set (nor CLAUDE_ENV_FILE). Claude Code will answer "Not logged in".' });
@@ -98,6 +100,16 @@ export async function runDoctor(opts: { runner: RunnerConfig; modelUrl: string |
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   return findings;
+}
+
+/** ISOLATION as the server would apply it: a host that cannot isolate is a problem, a deliberate off is said plainly. */
+function isolationFinding(runner: RunnerConfig): Finding {
+  try {
+    const s = resolveIsolation(runner.isolation ?? 'auto');
+    return { ok: s.mode === 'bwrap' || s.setting === 'off', check: 'isolation', detail: s.detail };
+  } catch (e: unknown) {
+    return { ok: false, check: 'isolation', detail: (e as Error).message };
+  }
 }
 
 async function waitTurns(sessions: ReturnType<typeof createCore>['sessions'], id: string, turns: number, timeoutS: number) {

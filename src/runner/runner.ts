@@ -15,6 +15,7 @@ import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
 import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-env.ts';
 import { loadsProjectSettings, parseRunOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
+import { isolationWrapper, resolveIsolation, type IsolationStatus } from './isolation.ts';
 import { killByEnv } from './spawn.ts';
 import { watchStall } from './stall-watcher.ts';
 import { StreamRecorder } from './stream-recorder.ts';
@@ -42,6 +43,8 @@ export class Runner {
   /** The last turn-state write of each session (see #syncTurnState). */
   readonly #stateWrites = new Map<string, Promise<void>>();
   readonly #fileEnv: Record<string, string>;
+  /** Decided once: a host that cannot isolate does not start isolating halfway through. */
+  readonly isolation: IsolationStatus;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #accepting = false;
@@ -53,6 +56,7 @@ export class Runner {
       // IS_SANDBOX=1 tells Claude Code it may skip its safety checks (bypassPermissions as root).
       throw new Error('CLAUDE_ENV_FILE sets IS_SANDBOX, which is refused unless ALLOW_DANGEROUS_MODES=true');
     }
+    this.isolation = resolveIsolation(deps.config.isolation ?? 'auto');
   }
 
   private get db() {
@@ -61,6 +65,10 @@ export class Runner {
 
   /** Recovers from the previous run (crash or not), then starts queued turns. Idempotent. */
   start(): Promise<void> {
+    if (!this.#starting) {
+      if (this.isolation.mode === 'off') this.deps.logger.warn({ isolation: this.isolation.mode, setting: this.isolation.setting }, this.isolation.detail);
+      else this.deps.logger.info({ isolation: this.isolation.mode, setting: this.isolation.setting }, 'sessions run isolated (bwrap)');
+    }
     this.#starting ??= recoverTurns({ db: this.db, sessions: this.deps.sessions, scheduler: this.#scheduler, logger: this.deps.logger }).then(() => {
       this.#accepting = true;
       this.#pump();
@@ -251,6 +259,7 @@ export class Runner {
       env: a.env,
       claudePath: this.deps.config.claudePath,
       spawner: a.workspace ? this.deps.workspaces.spawner(a.workspace) : undefined,
+      wrap: isolationWrapper(this.isolation, [this.deps.config.workspacesDir, ...(this.deps.config.protectedDirs ?? [])]),
       recorder: a.recorder,
       secrets: a.secrets,
       projectSettings: loadsProjectSettings(a.workspace, a.options, this.deps.config.allowProjectSettings ?? false),

@@ -72,14 +72,16 @@ export interface LocalSpawn {
   killAll(): void;
 }
 
-export function localSpawner(onStart?: (pid: number) => void, watchdog: TurnWatchdog = processWatchdog()): LocalSpawn {
+/** Turns the program the SDK asks for into the one to start (isolation.ts wraps it in bwrap). */
+export type CommandWrapper = (options: SpawnOptions) => [string, string[]];
+
+export function localSpawner(onStart?: (pid: number) => void, watchdog: TurnWatchdog = processWatchdog(), wrap?: CommandWrapper): LocalSpawn {
   const watched = new Set<number>();
   let tail = '';
   const spawner = (options: SpawnOptions): SpawnedProcess => {
     const setpriv = findSetpriv();
-    const [cmd, args] = setpriv
-      ? [setpriv, ['--pdeathsig', 'KILL', '--', options.command, ...options.args]]
-      : [options.command, options.args];
+    const [program, programArgs] = wrap ? wrap(options) : [options.command, options.args];
+    const [cmd, args] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', program, ...programArgs]] : [program, programArgs];
     const c = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     c.stderr?.setEncoding('utf8');
     c.stderr?.on('data', (d: string) => {

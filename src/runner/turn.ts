@@ -8,7 +8,7 @@ import type { HookCallback, Options, Query, SDKUserMessage, SpawnedProcess } fro
 import type { ClaudeSpawner } from '../workspaces/port.ts';
 import { redact } from './claude-env.ts';
 import type { RunOptions } from './options.ts';
-import { localSpawner } from './spawn.ts';
+import { localSpawner, type CommandWrapper } from './spawn.ts';
 import type { StreamRecorder, TurnResult } from './stream-recorder.ts';
 
 export type InterruptReason = 'paused' | 'completed' | 'shutdown' | 'timeout';
@@ -33,6 +33,8 @@ export interface TurnSpec {
   claudePath: string | undefined;
   /** A workspace's own way to start Claude Code (sandboxes); default: a local child process. */
   spawner: ClaudeSpawner | undefined;
+  /** Isolation of a local Claude Code process (isolation.ts); ignored when `spawner` is set. */
+  wrap?: CommandWrapper | undefined;
   recorder: StreamRecorder;
   secrets: string[];
   /** Load the workspace's .claude/settings.json and settings.local.json (false for untrusted clones). */
@@ -65,7 +67,7 @@ export function startTurn(spec: TurnSpec): TurnHandle {
   let interruptReason: InterruptReason | undefined;
   let endInput!: () => void;
   const inputEnded = new Promise<void>((r) => (endInput = r));
-  const local = localSpawner(spec.onProcessStart);
+  const local = localSpawner(spec.onProcessStart, undefined, spec.wrap);
 
   // Streaming input keeps the control channel open (interrupt needs it); ending
   // the generator after the result closes stdin, and Claude Code exits.

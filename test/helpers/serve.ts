@@ -37,8 +37,12 @@ export async function startServeProcess(env: Record<string, string | undefined>,
   return { child, url, output: () => out };
 }
 
-/** Pids of live processes whose environment holds NAME=value. */
-export function pidsWithEnv(name: string, value: string): number[] {
+/**
+ * Pids of live processes whose environment holds NAME=value. `notComm` leaves out processes by
+ * name: an isolated turn (ISOLATION=bwrap) adds two bwrap processes, which a test counting
+ * "Claude Code and its tools" must not take for a tool.
+ */
+export function pidsWithEnv(name: string, value: string, opts: { notComm?: string } = {}): number[] {
   const out: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -46,6 +50,7 @@ export function pidsWithEnv(name: string, value: string): number[] {
       const env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8');
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (stat.split(' ')[2] === 'Z') continue; // a zombie is dead, only not yet reaped
+      if (opts.notComm && fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === opts.notComm) continue;
       if (env.split('\0').includes(`${name}=${value}`)) out.push(Number(entry));
     } catch {
       // gone meanwhile, or not ours to read

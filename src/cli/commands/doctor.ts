@@ -4,7 +4,7 @@ import { runDoctor } from '../../runner/doctor.ts';
 
 export function doctorCommand(): Command {
   return new Command('doctor')
-    .description('Check the installed Claude Code: version, one real turn, tool capture and resume.')
+    .description('Check the installed Claude Code: version, session isolation, one real turn, tool capture and resume.')
     .option('--model-url <url>', 'Anthropic-compatible API to use for the check (e.g. the scripted model server)')
     .option('--scripted', 'The model server is the project\'s scripted one (npm run model-server): use its test script', false)
     .option('--timeout <seconds>', 'Time limit per turn', '120')
