@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AuditLog } from './audit/audit-log.ts';
 import { registerAuth, registerSessionScope, type AuthMode } from './auth/http.ts';
 import { SessionAccess } from './auth/session-access.ts';
 import { AuthService } from './auth/service.ts';
@@ -13,6 +14,7 @@ import type { Database } from './db/database.ts';
 import type { HookIngest } from './hooks/ingest.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { DEFAULT_GUARD_OPTIONS, genRequestId, registerGuards, type HttpGuardOptions } from './http/guards.ts';
+import { auditRoutes } from './http/routes/audit.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -23,6 +25,7 @@ import { workspaceRoutes } from './http/routes/workspaces.ts';
 import { DEFAULT_SSE_OPTIONS, SseStreams, type SseOptions } from './http/sse.ts';
 import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimitOptions } from './http/rate-limits.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
+import { registerRefusalAudit } from './http/refused-audit.ts';
 import { registerRequestTimeout } from './http/timeout.ts';
 import { dashboardBuilt, registerDashboard } from './http/web.ts';
 import type { EventBus } from './events/bus.ts';
@@ -38,6 +41,8 @@ export interface AppDeps {
   sessions: SessionService;
   hooks: HookIngest;
   commands: SessionCommands;
+  /** The audit log: routes record changes into it; refused requests (401, 403, 429) are recorded by a hook. */
+  audit: AuditLog;
   bodyLimitBytes: number;
   /** REQUEST_TIMEOUT_MS: unanswered requests get 503 after this (0: never); event streams are exempt. */
   requestTimeoutMs?: number | undefined;
@@ -77,6 +82,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRequestTimeout(app, deps.requestTimeoutMs ?? 0);
   // Before the guards, so their 403s carry the headers too.
   await registerSecurityHeaders(app, { hstsMaxAgeS: deps.hstsMaxAgeS ?? 0 });
+  // Before the guards: a request they refuse still gets its onResponse hook, so it is recorded too.
+  registerRefusalAudit(app, deps.audit);
   registerGuards(app, { ...DEFAULT_GUARD_OPTIONS, ...deps.http });
   // Before any route (each route gets its check as it is declared) and before the auth hook
   // (the failed-sign-in check must refuse first); see src/http/rate-limits.ts.
@@ -102,10 +109,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
   await typed.register(authRoutes, { auth: auth.service, mode: auth.mode, secureCookies });
-  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
+  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands, audit: deps.audit });
   await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
+  await typed.register(auditRoutes, { audit: deps.audit });
   const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse }, access);
   // Open event streams never end by themselves; end them first so close() does not wait on them.
   app.addHook('preClose', async () => streams.closeAll());

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { AuditLog } from './audit/audit-log.ts';
 import { ensureFirstKey, firstKeyNotice, type FirstKey } from './auth/first-start.ts';
 import { AuthService } from './auth/service.ts';
 import { workspacesConfigFor, type Config, type RedactionConfig, type RunnerConfig, type WorkspacesConfig } from './config.ts';
@@ -31,6 +32,7 @@ export interface Core {
   runner: Runner;
   commands: SessionCommands;
   hooks: HookIngest;
+  audit: AuditLog;
 }
 
 /** The domain parts, wired; shared by the server and the integration tests. */
@@ -68,7 +70,8 @@ export function createCore(deps: {
     },
   });
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  return { events, sessions, workspaces, workspaceManager, runner, commands, hooks };
+  const audit = new AuditLog(deps.database, deps.logger);
+  return { events, sessions, workspaces, workspaceManager, runner, commands, hooks, audit };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -114,6 +117,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       database,
       sessions: core.sessions,
       commands: core.commands,
+      audit: core.audit,
       workspaces: core.workspaceManager,
       hooks: core.hooks,
       bodyLimitBytes: config.http.bodyLimitBytes,
@@ -151,6 +155,8 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
           await running.commands.stop();
           await running.runner.stop();
           await keys.stop();
+          // Last before the database: everything above may still have recorded entries.
+          await running.audit.stop();
           await database.close();
         })();
         return stopping;
@@ -159,6 +165,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
   } catch (e: unknown) {
     await app?.close().catch(() => {});
     await core?.runner.stop().catch(() => {});
+    await core?.audit.stop().catch(() => {});
     await database.close().catch(() => {});
     throw e;
   }

@@ -77,6 +77,21 @@ export interface DB {
   turns: TurnsTable;
   api_keys: ApiKeysTable;
   auth_tokens: AuthTokensTable;
+  audit_log: AuditLogTable;
+}
+
+/** Append-only (a trigger refuses UPDATE, DELETE and TRUNCATE). */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Timestamp;
+  actor: string;
+  actor_role: string;
+  actor_key_id: string | null;
+  action: string;
+  target: string | null;
+  address: string | null;
+  request_id: string | null;
+  detail: Json;
 }
 
 export interface TurnsTable {

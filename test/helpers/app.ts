@@ -98,6 +98,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     database: db.database,
     sessions: core.sessions,
     commands: core.commands,
+    audit: core.audit,
     workspaces: core.workspaceManager,
     hooks: core.hooks,
     bodyLimitBytes: opts.bodyLimitBytes ?? 5 * 1024 * 1024,
@@ -121,6 +122,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       await app.close();
       await core.commands.stop();
       await core.runner.stop();
+      await core.audit.stop();
       if (!opts.db) await db.close();
     },
   };

@@ -54,6 +54,7 @@ export async function startHookServer(opts: { keys?: boolean } = {}): Promise<Ho
       database: db.database,
       sessions: core.sessions,
       commands: core.commands,
+      audit: core.audit,
       hooks: core.hooks,
       bodyLimitBytes: 5 * 1024 * 1024,
       resultMaxBytes: 50 * 1024,
@@ -89,6 +90,7 @@ export async function startHookServer(opts: { keys?: boolean } = {}): Promise<Ho
     },
     async close() {
       await server.stop();
+      await core.audit.stop();
       await db.close();
       fs.rmSync(workspacesDir, { recursive: true, force: true });
     },
