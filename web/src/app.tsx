@@ -2,6 +2,7 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import { AuthGate, UserMenu } from './features/auth/auth.tsx';
 import type { LiveConnection, LiveMode } from './features/live/live-connection.ts';
 import { LiveProvider, useLive } from './features/live/live-provider.tsx';
+import { AuditPage } from './routes/audit-page.tsx';
 import { NewSessionPage } from './routes/new-session-page.tsx';
 import { Link, matchRoute, useLocation, type Route } from './routes/router.tsx';
 import { SessionPage } from './routes/session-page.tsx';
@@ -15,7 +16,7 @@ const MODE_TEXT: Record<LiveMode, string> = {
   polling: 'Polling every 3 s',
 };
 
-const TITLES: Record<Route['page'], string> = { session: 'Session', new: 'New session', signin: 'Sign in', sessions: 'Sessions', 'not-found': 'Sessions' };
+const TITLES: Record<Route['page'], string> = { session: 'Session', new: 'New session', signin: 'Sign in', sessions: 'Sessions', audit: 'Audit log', 'not-found': 'Sessions' };
 
 function LiveIndicator() {
   const { mode } = useLive();
@@ -26,14 +27,24 @@ function LiveIndicator() {
   );
 }
 
-/** Skip link, top bar (brand, then `right`) and the content. */
-function Frame({ right, children }: { right?: ReactNode; children: ReactNode }) {
+function MainNav() {
+  return (
+    <nav className="topnav" aria-label="Main">
+      <Link to="/">Sessions</Link>
+      <Link to="/audit">Audit log</Link>
+    </nav>
+  );
+}
+
+/** Skip link, top bar (brand, `nav`, then `right`) and the content. */
+function Frame({ nav, right, children }: { nav?: ReactNode; right?: ReactNode; children: ReactNode }) {
   const main = useRef<HTMLDivElement>(null);
   return (
     <>
       <a className="skip" href="#content">Skip to content</a>
       <header className="topbar">
         <Link to="/" className="brand">Claude Code Orchestrator</Link>
+        {nav}
         {right && <div className="topbar-right">{right}</div>}
       </header>
       <div id="content" ref={main} tabIndex={-1}>
@@ -54,10 +65,11 @@ export function App({ live }: { live: LiveConnection }) {
   return (
     <AuthGate frame={(body) => <Frame>{body}</Frame>}>
       <LiveProvider live={live}>
-        <Frame right={<><UserMenu /><LiveIndicator /></>}>
+        <Frame nav={<MainNav />} right={<><UserMenu /><LiveIndicator /></>}>
           {route.page === 'sessions' && <SessionsPage />}
           {route.page === 'session' && <SessionPage id={route.id} key={route.id} />}
           {route.page === 'new' && <NewSessionPage />}
+          {route.page === 'audit' && <AuditPage />}
           {route.page === 'not-found' && (
             <main className="page">
               <h1>Page not found</h1>

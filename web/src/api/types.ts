@@ -59,3 +59,29 @@ export type LiveEvent = { seq: number; session_id: string; at: string; truncated
 );
 
 export const LIVE_EVENT_TYPES = ['session.created', 'session.updated', 'message.created', 'log.created'] as const;
+
+/** One audit log entry (GET /api/audit). */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  actor_role: string;
+  actor_key_id: string | null;
+  action: string;
+  target: string | null;
+  address: string | null;
+  request_id: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** The server's stable action names (src/audit/audit-log.ts); the filter also takes others. */
+export const AUDIT_ACTIONS = [
+  'session.created',
+  'session.status_changed',
+  'message.sent',
+  'key.created',
+  'key.revoked',
+  'auth.signin',
+  'auth.signout',
+  'request.refused',
+] as const;
