@@ -56,12 +56,15 @@ describe('changes made through the API are recorded', () => {
     assert.ok(!JSON.stringify(sent).includes('hello'), 'message text stays out of the audit log');
   });
 
-  test('a refused change records nothing but the refusal it is not (409 is not a refusal)', async () => {
+  test('a forbidden transition (409) records no status change and is not a refusal', async () => {
     const s = await call(t.app, 'POST', '/api/sessions', { project_path: '/srv/audit/three' });
     assert.equal((await call(t.app, 'PATCH', `/api/sessions/${s.body.id}`, { status: 'completed' })).status, 200);
-    assert.equal((await call(t.app, 'PATCH', `/api/sessions/${s.body.id}`, { status: 'active' })).status, 409);
+    const refused = await call(t.app, 'PATCH', `/api/sessions/${s.body.id}`, { status: 'active' });
+    assert.equal(refused.status, 409);
     const page = await entries(`target=session:${s.body.id}`);
     assert.deepEqual(page.data.map((e) => e.action), ['session.status_changed', 'session.created']);
+    const refusals = await entries('action=request.refused&limit=200');
+    assert.ok(!refusals.data.some((e) => e.request_id === refused.headers['x-request-id']));
   });
 });
 
