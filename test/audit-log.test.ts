@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { AuditLog, safeDetail } from '../src/audit/audit-log.ts';
 import { urlWithoutQueryValues } from '../src/http/refused-audit.ts';
-import { capturingLogger, call, createTestApp, type TestApp } from './helpers/app.ts';
+import { capturingLogger, call, createTestApp, roleKeys, type TestApp } from './helpers/app.ts';
 
 let t: TestApp;
 before(async () => {
@@ -14,8 +14,6 @@ after(async () => {
   await t.close();
 });
 
-// Until the auth hook sets request.principal the actor is 'anonymous'; under AUTH=off it is 'local'.
-const REQUEST_ACTORS = ['anonymous', 'local'];
 
 async function entries(query: string) {
   await t.audit.flush();
@@ -35,7 +33,8 @@ describe('changes made through the API are recorded', () => {
     assert.equal(e.target, `session:${r.body.id}`);
     assert.equal(e.request_id, r.headers['x-request-id']);
     assert.equal(e.address, '127.0.0.1');
-    assert.ok(REQUEST_ACTORS.includes(e.actor as string), String(e.actor));
+    // AUTH=off: every request is the local admin.
+    assert.deepEqual([e.actor, e.actor_role, e.actor_key_id], ['local', 'admin', null]);
     assert.deepEqual(e.detail, { project_type: 'github', source: 'api', prompt: false });
     assert.ok(Math.abs(Date.parse(e.at as string) - Date.now()) < 60_000);
   });
@@ -151,6 +150,50 @@ describe('GET /api/audit', () => {
       assert.equal(r.status, 400, q);
       assert.equal(r.body.error.code, code, q);
       assert.equal(typeof r.body.error.message, 'string');
+    }
+  });
+});
+
+describe('with API keys (AUTH=keys)', () => {
+  let k: TestApp;
+  let keys: Awaited<ReturnType<typeof roleKeys>>;
+  before(async () => {
+    k = await createTestApp({ auth: 'keys' });
+    keys = await roleKeys(k.auth);
+  });
+  after(async () => {
+    await k?.close();
+  });
+  const refusal = async (requestId: unknown) => {
+    await k.audit.flush();
+    const page = await call(k.app, 'GET', '/api/audit?action=request.refused&limit=200', undefined, keys.admin);
+    assert.equal(page.status, 200);
+    return (page.body.data as Record<string, unknown>[]).find((e) => e.request_id === requestId);
+  };
+
+  test('the actor of a change is the key that made it', async () => {
+    const s = await call(k.app, 'POST', '/api/sessions', { project_path: '/srv/audit/keyed' }, keys.alice);
+    assert.equal(s.status, 201);
+    await k.audit.flush();
+    const page = await call(k.app, 'GET', `/api/audit?target=session:${s.body.id}`, undefined, keys.admin);
+    const e = page.body.data[0];
+    assert.deepEqual([e.actor, e.actor_role, e.action], ['alice', 'user', 'session.created']);
+    assert.equal(typeof e.actor_key_id, 'string');
+    assert.ok(!JSON.stringify(page.body).includes(keys.alice), 'no key in the log');
+  });
+
+  test('no key: 401 recorded as anonymous; a key without the role: 403 recorded with its name', async () => {
+    const none = await call(k.app, 'GET', '/api/audit');
+    assert.equal(none.status, 401);
+    const anon = await refusal(none.headers['x-request-id']);
+    assert.deepEqual([anon?.actor, anon?.actor_role, anon?.actor_key_id, (anon?.detail as Record<string, unknown>).status], ['anonymous', 'anonymous', null, 401]);
+
+    for (const [key, name, role] of [[keys.viewer, 'viewer-k', 'viewer'], [keys.alice, 'alice', 'user']] as const) {
+      const r = await call(k.app, 'GET', '/api/audit', undefined, key);
+      assert.equal(r.status, 403, name);
+      const e = await refusal(r.headers['x-request-id']);
+      assert.deepEqual([e?.actor, e?.actor_role, (e?.detail as Record<string, unknown>).status], [name, role, 403]);
+      assert.equal(typeof e?.actor_key_id, 'string');
     }
   });
 });

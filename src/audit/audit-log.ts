@@ -7,6 +7,7 @@
  * flood of refused requests cannot grow memory without limit.
  */
 import type { FastifyRequest } from 'fastify';
+import { ANONYMOUS } from '../auth/principal.ts';
 import type { Database } from '../db/database.ts';
 import { insertAuditEntries, listAuditEntries, type AuditRow, type NewAuditRow } from '../db/queries/audit-log.ts';
 import { decodeCursor, encodeCursor, isIdCursor } from '../lib/cursor.ts';
@@ -26,15 +27,18 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-/** Who acted: a Principal (src/auth/principal.ts) fits; ANONYMOUS for requests without one. */
+/** Who acted: a Principal (src/auth/principal.ts) fits; ANONYMOUS_ACTOR for requests without one. */
 export interface AuditActor {
   name: string;
   role: string;
   keyId?: string | undefined;
 }
 
-/** A request refused before (or without) authentication. */
-export const ANONYMOUS: AuditActor = Object.freeze({ name: 'anonymous', role: 'anonymous', keyId: undefined });
+/**
+ * A request without a key: refused before authentication, or on a public route. The auth
+ * module's ANONYMOUS principal carries role viewer (what it may read); the log says what it was.
+ */
+export const ANONYMOUS_ACTOR: AuditActor = Object.freeze({ name: 'anonymous', role: 'anonymous', keyId: undefined });
 
 export interface AuditEntry {
   actor: AuditActor;
@@ -86,9 +90,9 @@ const MAX_DETAIL_CHARS = 4_000;
 
 /** The request's part of an entry: actor, address and request id. */
 export function auditContext(req: FastifyRequest): { actor: AuditActor; address: string; requestId: string } {
-  // principal is declared on every request, but is absent until the auth hook sets it (and on requests refused before it).
-  const principal = req.principal as AuditActor | undefined;
-  return { actor: principal ?? ANONYMOUS, address: req.ip, requestId: req.id };
+  // principal is declared on every request, but is null until the auth hook sets it (and on requests refused before it).
+  const principal = req.principal as AuditActor | null | undefined;
+  return { actor: principal && principal !== ANONYMOUS ? principal : ANONYMOUS_ACTOR, address: req.ip, requestId: req.id };
 }
 
 export class AuditLog {

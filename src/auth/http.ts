@@ -98,7 +98,11 @@ async function authenticate(req: FastifyRequest, o: AuthHttpOptions): Promise<Pr
   if (!cred) throw unauthorized('an API key is required: send Authorization: Bearer <key> or x-api-key: <key>, or sign in to the dashboard');
   const principal = cred.kind === 'key' ? await o.auth.authenticate(cred.value) : await o.auth.authenticateBrowser(cred.value);
   if (!principal) throw unauthorized(cred.kind === 'key' ? 'the API key is unknown, expired or revoked' : 'the sign-in has expired or was revoked; sign in again');
-  if (!mayAccess(principal.role, access)) throw forbidden(`a ${principal.role} key may not ${describe(access)}`);
+  if (!mayAccess(principal.role, access)) {
+    // Known but not allowed: the audit entry of the refusal names the key (src/http/refused-audit.ts).
+    req.principal = principal;
+    throw forbidden(`a ${principal.role} key may not ${describe(access)}`);
+  }
   return principal;
 }
 
