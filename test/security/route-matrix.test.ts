@@ -50,6 +50,7 @@ const RULES: Record<string, Rule> = {
   'GET /api/auth/link': { access: 'public', ok: 302 },
   'POST /api/keys': { access: 'admin', ok: 201, body: (c) => ({ name: `matrix-${c.n}`, role: 'viewer' }) },
   'GET /api/keys': { access: 'admin', ok: 200 },
+  'GET /api/audit': { access: 'admin', ok: 200 },
   'DELETE /api/keys/{id}': { access: 'admin', ok: 200, param: async () => ({ id: (await t.auth.createKey({ name: `doomed-${++seq}`, role: 'viewer' })).info.id }) },
   'POST /api/sessions': { access: 'write', ok: 201, body: (c) => ({ project_path: `/srv/matrix/${c.n}`, metadata: {} }) },
   'GET /api/sessions': { access: 'read', ok: 200 },
