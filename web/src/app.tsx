@@ -27,10 +27,10 @@ function LiveIndicator() {
   );
 }
 
+/** The brand already leads to the sessions list. */
 function MainNav() {
   return (
     <nav className="topnav" aria-label="Main">
-      <Link to="/">Sessions</Link>
       <Link to="/audit">Audit log</Link>
     </nav>
   );
