@@ -236,3 +236,21 @@ describe('hook tokens and the dashboard', () => {
     assert.equal(r.headers['set-cookie'], undefined);
   });
 });
+
+describe('audit of keys and sign-ins', () => {
+  test('key created and revoked, sign-in and sign-out are in the audit log with their actor', async () => {
+    const created = await call(t.app, 'POST', '/api/keys', { name: 'audited', role: 'viewer' }, keys.admin);
+    await call(t.app, 'DELETE', `/api/keys/${created.body.id}`, undefined, keys.admin);
+    const signin = await call(t.app, 'POST', '/api/auth/signin', { key: keys.alice });
+    const cookie = String(signin.headers['set-cookie']).split(';')[0]!;
+    await t.app.inject({ method: 'POST', url: '/api/auth/signout', headers: { cookie } });
+    await t.audit.flush();
+    const entries = (await call(t.app, 'GET', '/api/audit?limit=200', undefined, keys.admin)).body.data as { action: string; actor: string; target: string; detail: Record<string, unknown> }[];
+    const find = (action: string, actor: string) => entries.find((e) => e.action === action && e.actor === actor);
+    assert.equal(find('key.created', 'admin-k')?.target, `key:${created.body.id}`);
+    assert.equal(find('key.revoked', 'admin-k')?.detail.name, 'audited');
+    assert.ok(find('auth.signin', 'alice'));
+    assert.ok(find('auth.signout', 'alice'));
+    assert.equal(JSON.stringify(entries).includes(created.body.key), false, 'never a key in the audit log');
+  });
+});

@@ -72,6 +72,7 @@ describe('signing in with a key', () => {
     await page.locator(`tr[data-session-id="${aliceSession.id}"]`).waitFor();
     assert.match(await page.locator(`tr[data-session-id="${aliceSession.id}"]`).innerText(), /alice/, 'the owner is shown');
     await page.getByRole('link', { name: 'New session' }).waitFor();
+    await page.getByRole('link', { name: 'Audit log' }).waitFor();
 
     const cookies = await context.cookies();
     const session = cookies.find((c) => c.name === 'cco_session');
@@ -124,6 +125,7 @@ describe('a viewer', () => {
     await page.locator('[data-testid=sessions] tbody tr').nth(1).waitFor();
     assert.equal(await page.locator('[data-testid=sessions] tbody tr').count(), 2, 'a viewer reads every session');
     assert.equal(await page.getByRole('link', { name: 'New session' }).count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Audit log' }).count(), 0, 'the audit log is for admins');
     await screenshot(page, 'signin-viewer');
 
     await page.goto(`${d.url}/new`);

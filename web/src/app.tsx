@@ -1,5 +1,6 @@
 import { useEffect, useRef, type ReactNode } from 'react';
-import { AuthGate, UserMenu } from './features/auth/auth.tsx';
+import { canAudit } from './features/auth/access.ts';
+import { AuthGate, UserMenu, useMe } from './features/auth/auth.tsx';
 import type { LiveConnection, LiveMode } from './features/live/live-connection.ts';
 import { LiveProvider, useLive } from './features/live/live-provider.tsx';
 import { AuditPage } from './routes/audit-page.tsx';
@@ -29,6 +30,8 @@ function LiveIndicator() {
 
 /** The brand already leads to the sessions list. */
 function MainNav() {
+  const me = useMe();
+  if (!canAudit(me)) return null;
   return (
     <nav className="topnav" aria-label="Main">
       <Link to="/audit">Audit log</Link>

@@ -1,7 +1,10 @@
 /** `cco hooks install|uninstall|status|flush`: capture Claude Code runs started anywhere. */
 import { Command, Option } from 'commander';
 import os from 'node:os';
+import { AuditLog } from '../../audit/audit-log.ts';
 import { AuthService } from '../../auth/service.ts';
+import { createLogger } from '../../logger.ts';
+import { cliActor } from './keys.ts';
 import { loadConfig } from '../../config.ts';
 import { openDatabaseBesideServer } from '../../db/database.ts';
 import { migrate } from '../../db/migrate.ts';
@@ -36,19 +39,22 @@ async function installToken(spoolDir: string, given: string | false | undefined,
   } catch (e: unknown) {
     throw new Error(`could not reach the database to make a hook token (${(e as Error).message}); run \`cco keys create --name NAME --role hook\` where the server runs and pass --token KEY`, { cause: e });
   }
+  const audit = new AuditLog(database, createLogger('warn'));
   try {
     await migrate(database.db);
     const auth = new AuthService(database.db);
     const base = defaultHookTokenName();
     for (let n = 1; ; n++) {
       try {
-        const { key, info } = await auth.createKey({ name: n === 1 ? base : `${base}-${n}`, role: 'hook', owner: owner ?? os.userInfo().username, createdBy: 'cco hooks install' });
+        const { key, info } = await auth.createKey({ name: n === 1 ? base : `${base}-${n}`, role: 'hook', owner: owner ?? os.userInfo().username, createdBy: cliActor().name });
+        audit.record({ actor: cliActor(), action: 'key.created', target: `key:${info.id}`, detail: { name: info.name, role: info.role, prefix: info.prefix, by: 'cco hooks install' } });
         return `Token: ${writeHookToken(spoolDir, key)} (new hook key "${info.name}", sessions owned by ${info.owner})`;
       } catch (e: unknown) {
         if (!(e instanceof AppError && e.code === 'key_name_taken') || n >= 20) throw e;
       }
     }
   } finally {
+    await audit.stop();
     await database.close();
   }
 }

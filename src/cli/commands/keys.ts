@@ -4,6 +4,9 @@
  * printed once, alone on the last line of stdout, so `| tail -1` takes it.
  */
 import { Command, Option } from 'commander';
+import os from 'node:os';
+import { AuditLog, type AuditActor } from '../../audit/audit-log.ts';
+import { createLogger } from '../../logger.ts';
 import { parseExpiry } from '../../auth/keys.ts';
 import { ROLES, type Role } from '../../auth/principal.ts';
 import { AuthService, type KeyInfo } from '../../auth/service.ts';
@@ -12,17 +15,22 @@ import { openDatabaseBesideServer } from '../../db/database.ts';
 import { migrate } from '../../db/migrate.ts';
 import { AppError } from '../../lib/errors.ts';
 
-async function withAuth<T>(fn: (auth: AuthService) => Promise<T>): Promise<T> {
+/** Key changes made here are audited like the API's, as the command line's user. */
+export const cliActor = (): AuditActor => ({ name: `cli:${os.userInfo().username}`, role: 'admin', keyId: undefined });
+
+async function withAuth<T>(fn: (auth: AuthService, audit: AuditLog) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const database = await openDatabaseBesideServer(config.db);
+  const audit = new AuditLog(database, createLogger('warn'));
   try {
     await migrate(database.db);
-    return await fn(new AuthService(database.db));
+    return await fn(new AuthService(database.db), audit);
   } catch (e: unknown) {
     // Domain errors read as the API's: the code, then what to do.
     if (e instanceof AppError) throw new Error(`${e.code}: ${e.message}`, { cause: e });
     throw e;
   } finally {
+    await audit.stop();
     await database.close();
   }
 }
@@ -47,7 +55,11 @@ export function keysCommand(): Command {
     .addHelpText('after', `\nRoles: admin (everything), user (its own sessions), viewer (reads everything, changes nothing), hook (posts hook events only).\n\n${describeSettings()}\n`)
     .action(async (o: { name: string; role: Role; expires?: string; owner?: string }) => {
       const expiresAt = parseExpiry(o.expires);
-      const { key, info } = await withAuth((auth) => auth.createKey({ name: o.name, role: o.role, expiresAt, owner: o.owner, createdBy: 'cli' }));
+      const { key, info } = await withAuth(async (auth, audit) => {
+        const made = await auth.createKey({ name: o.name, role: o.role, expiresAt, owner: o.owner, createdBy: cliActor().name });
+        audit.record({ actor: cliActor(), action: 'key.created', target: `key:${made.info.id}`, detail: { name: made.info.name, role: made.info.role, prefix: made.info.prefix } });
+        return made;
+      });
       process.stderr.write(`Created ${info.role} key "${info.name}" (${info.prefix}…${info.expires_at ? `, expires ${info.expires_at}` : ''}). It is shown only now:\n`);
       process.stdout.write(`${key}\n`);
     });
@@ -65,7 +77,11 @@ export function keysCommand(): Command {
     .description('Revoke a key by name, prefix or id; a running server refuses it within seconds.')
     .argument('<name-or-prefix>')
     .action(async (ref: string) => {
-      const info = await withAuth((auth) => auth.revoke(ref));
+      const info = await withAuth(async (auth, audit) => {
+        const revoked = await auth.revoke(ref);
+        audit.record({ actor: cliActor(), action: 'key.revoked', target: `key:${revoked.id}`, detail: { name: revoked.name, role: revoked.role, prefix: revoked.prefix } });
+        return revoked;
+      });
       process.stdout.write(`Revoked ${info.role} key "${info.name}" (${info.prefix}…).\n`);
     });
   return cmd;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, unauthorized, type AuthMode } from '../../auth/http.ts';
 import { ROLES } from '../../auth/principal.ts';
 import type { AuthService } from '../../auth/service.ts';
+import { auditContext, type AuditLog } from '../../audit/audit-log.ts';
 import { badRequest } from '../../lib/errors.ts';
 import { errorSchema, uuidParam } from '../schemas.ts';
 
@@ -29,7 +30,7 @@ export const keySchema = z.object({
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema };
 
-export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; mode: AuthMode; secureCookies: boolean }> = async (app, { auth, mode, secureCookies }) => {
+export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; mode: AuthMode; secureCookies: boolean; audit: AuditLog }> = async (app, { auth, mode, secureCookies, audit }) => {
   app.get('/api/me', {
     config: { access: 'any' },
     schema: { tags: ['auth'], summary: 'The caller: name and role of its key', response: { 200: meSchema, 401: errorSchema } },
@@ -47,6 +48,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; mode: AuthMo
     const signed = await auth.browserSignIn(req.body.key.trim());
     if (!signed) throw unauthorized('the API key is unknown, expired or revoked');
     req.principal = signed.principal;
+    audit.record({ ...auditContext(req), action: 'auth.signin', target: `key:${signed.principal.keyId}`, detail: { via: 'key' } });
     const p = signed.principal;
     return reply.header('set-cookie', sessionCookie(signed.token, signed.maxAgeS, secureCookies)).send({ name: p.name, role: p.role, owner: p.owner, auth: mode });
   });
@@ -56,7 +58,11 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; mode: AuthMo
     schema: { tags: ['auth'], summary: 'Sign the dashboard out (ends its cookie session)', response: { 204: z.null() } },
   }, async (req, reply) => {
     const token = readCookie(req.headers.cookie, SESSION_COOKIE);
-    if (token) await auth.signOut(token);
+    if (token) {
+      const who = await auth.authenticateBrowser(token);
+      await auth.signOut(token);
+      if (who) audit.record({ ...auditContext(req), actor: who, action: 'auth.signout', target: `key:${who.keyId}` });
+    }
     return reply.code(204).header('set-cookie', clearedSessionCookie(secureCookies)).send(null);
   });
 
@@ -73,6 +79,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; mode: AuthMo
     // A used or expired link lands on the sign-in page with a reason, not on a JSON error.
     if (!signed) return reply.redirect('/signin?error=link_expired', 302);
     req.principal = signed.principal;
+    audit.record({ ...auditContext(req), action: 'auth.signin', target: `key:${signed.principal.keyId}`, detail: { via: 'link' } });
     return reply.header('set-cookie', sessionCookie(signed.token, signed.maxAgeS, secureCookies)).redirect('/', 302);
   });
 
@@ -93,6 +100,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; mode: AuthMo
     const expiresAt = req.body.expires_at === undefined ? undefined : new Date(req.body.expires_at);
     if (expiresAt && expiresAt.getTime() <= Date.now()) throw badRequest('invalid_expiry', 'body.expires_at: must be in the future');
     const { key, info } = await auth.createKey({ name: req.body.name, role: req.body.role, expiresAt, owner: req.body.owner, createdBy: req.principal.name });
+    audit.record({ ...auditContext(req), action: 'key.created', target: `key:${info.id}`, detail: { name: info.name, role: info.role, prefix: info.prefix } });
     return reply.code(201).send({ ...info, key });
   });
 
@@ -114,5 +122,9 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; mode: AuthMo
       params: z.object({ id: uuidParam }),
       response: { 200: keySchema, ...errors, 404: errorSchema, 409: errorSchema },
     },
-  }, async (req) => auth.revokeById(req.params.id));
+  }, async (req) => {
+    const info = await auth.revokeById(req.params.id);
+    audit.record({ ...auditContext(req), action: 'key.revoked', target: `key:${info.id}`, detail: { name: info.name, role: info.role, prefix: info.prefix } });
+    return info;
+  });
 };

@@ -10,6 +10,9 @@ export interface Me {
   auth: 'keys' | 'off';
 }
 
+/** The audit log is for admins (the server answers 403 to anyone else). */
+export const canAudit = (me: Me): boolean => me.role === 'admin';
+
 /** Admins and users start sessions; viewers and hook tokens do not. */
 export const canCreate = (me: Me): boolean => me.role === 'admin' || me.role === 'user';
 
