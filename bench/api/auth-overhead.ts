@@ -1,7 +1,8 @@
 /**
  * What authentication costs: the same server on the same seeded database,
  * started with AUTH=off and with AUTH=keys in turn (alternating, so drift hits
- * both), measuring GET /api/sessions (first page) and one-event hook ingest.
+ * both), measuring GET /api/sessions (first page) and one-event hook ingest,
+ * each from one sender so the p50 is a request's own latency, not queueing.
  * The keys side sends an admin key with every request, so both sides run the
  * same queries and the difference is the key check.
  */
