@@ -63,7 +63,11 @@ export interface AppDeps {
   rateLimits?: Partial<RateLimitOptions> | undefined;
   /** HSTS_MAX_AGE_S: Strict-Transport-Security max-age; 0 or unset: no HSTS (plain HTTP). */
   hstsMaxAgeS?: number | undefined;
+  /** TRUST_PROXY: which proxies' X-Forwarded-For sets req.ip (rate limits, audit); default none. */
+  trustProxy?: string[] | number | false | undefined;
 }
+
+const trustHops = (n: number) => (_address: string, hop: number) => hop < n;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: deps.bodyLimitBytes,
@@ -75,6 +79,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: genRequestId,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+    // A hop count trusts that many proxies nearest the server, whatever their address.
+    trustProxy: typeof deps.trustProxy === 'number' ? trustHops(deps.trustProxy) : (deps.trustProxy ?? false),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

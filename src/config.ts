@@ -2,6 +2,7 @@
  * The only reader of process.env. Every setting is declared once here with its
  * default and meaning; `cco --help` prints this table, so docs cannot drift.
  */
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -28,6 +29,7 @@ export const SETTINGS = [
   { env: 'RATE_LIMIT_PER_MIN', default: '600', description: 'API requests one API key (or one address, for requests without a key) may make per minute; more get 429 with Retry-After (0 = no limit). Health, /docs and dashboard files are not counted.' },
   { env: 'RATE_LIMIT_HOOKS_PER_MIN', default: '60000', description: 'The same for hook events (/api/hooks/*), counted apart (0 = no limit).' },
   { env: 'AUTH_FAILURES_PER_MIN', default: '30', description: 'Failed sign-ins (401) one address may cause per minute; after that it gets 429 for every request until the minute ends (0 = no limit).' },
+  { env: 'TRUST_PROXY', default: undefined, description: 'Reverse proxies whose X-Forwarded-For is believed: their addresses or CIDRs (comma separated), or a hop count. Then rate limits, failed sign-ins and the audit log see the client address, not the proxy. Unset: the socket address.' },
   { env: 'HSTS_MAX_AGE_S', default: '0', description: 'Strict-Transport-Security max-age (seconds) when the server is reached only over HTTPS (e.g. behind a TLS proxy); 0 = no HSTS header, and no upgrade-insecure-requests in the CSP.' },
   { env: 'DATABASE_URL', default: undefined, description: 'PostgreSQL 15+ URL. Unset: an embedded PostgreSQL that cco serve starts itself, with its data in DATA_DIR/postgres.' },
   { env: 'DATA_DIR', default: './.data', description: 'Folder for the embedded database (and other local state).' },
@@ -90,6 +92,7 @@ const schema = z.object({
   RATE_LIMIT_HOOKS_PER_MIN: intFrom(0, 100_000_000),
   AUTH_FAILURES_PER_MIN: intFrom(0, 100_000_000),
   HSTS_MAX_AGE_S: intFrom(0, 10 * 365 * 24 * 3600),
+  TRUST_PROXY: z.string().optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
@@ -226,6 +229,8 @@ export interface Config {
     /** Per minute; 0 = no limit (src/http/rate-limits.ts). */
     rateLimits: { perMin: number; hooksPerMin: number; authFailuresPerMin: number };
     hstsMaxAgeS: number;
+    /** TRUST_PROXY: Fastify's trustProxy (addresses/CIDRs or a hop count); false: none. */
+    trustProxy: string[] | number | false;
   };
   /** AUTH and where people reach the server (PUBLIC_URL, without a trailing slash). */
   auth: { mode: 'keys' | 'off'; publicUrl: string };
@@ -325,6 +330,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       corsOrigins: splitList(c.CORS_ORIGINS),
       rateLimits: { perMin: c.RATE_LIMIT_PER_MIN, hooksPerMin: c.RATE_LIMIT_HOOKS_PER_MIN, authFailuresPerMin: c.AUTH_FAILURES_PER_MIN },
       hstsMaxAgeS: c.HSTS_MAX_AGE_S,
+      trustProxy: parseTrustProxy(c.TRUST_PROXY),
     },
     auth: { mode: c.AUTH, publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '') },
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
@@ -431,6 +437,20 @@ function splitRoots(value: string | undefined): string[] {
     throw new ConfigError(`Invalid configuration:\n  ALLOWED_ROOTS: every root must be an absolute path (got ${JSON.stringify(relative)})`);
   }
   return roots.map((r) => path.resolve(r));
+}
+
+/** TRUST_PROXY: a hop count, or proxy addresses and CIDRs (anything else would trust any client's claim). */
+function parseTrustProxy(value: string | undefined): string[] | number | false {
+  if (!value?.trim()) return false;
+  if (/^\d{1,2}$/.test(value.trim())) return Number(value.trim());
+  const entries = splitList(value);
+  const bad = entries.filter((e) => {
+    const [ip, bits, extra] = e.split('/');
+    const v = net.isIP(ip ?? '');
+    return v === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128)));
+  });
+  if (bad.length) throw new ConfigError(`Invalid configuration:\n  TRUST_PROXY: expected proxy addresses or CIDRs (e.g. 10.0.0.0/8) or a hop count, got ${JSON.stringify(bad)}`);
+  return entries;
 }
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */

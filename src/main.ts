@@ -125,6 +125,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       http: { host: config.http.host, allowedHosts: config.http.allowedHosts, corsOrigins: config.http.corsOrigins },
       rateLimits: config.http.rateLimits,
       hstsMaxAgeS: config.http.hstsMaxAgeS,
+      trustProxy: config.http.trustProxy,
       resultMaxBytes: config.resultMaxBytes,
       events: core.events,
       webRoot: WEB_ROOT,

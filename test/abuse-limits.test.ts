@@ -55,6 +55,26 @@ describe('rate limits on the app', () => {
     }
   });
 
+  test('behind a trusted proxy (TRUST_PROXY) each client has its own budget; an untrusted sender cannot pick one', async () => {
+    const viaProxy = (client: string, remote = '10.0.0.9'): InjectOptions => ({ ...listSessions(remote), headers: { 'x-forwarded-for': client } });
+    const t = await createTestApp({ rateLimits: { perMin: 2 }, trustProxy: ['10.0.0.9'] });
+    try {
+      for (let i = 0; i < 2; i++) assert.equal((await t.app.inject(viaProxy('203.0.113.1'))).statusCode, 200);
+      assertRateLimited(await t.app.inject(viaProxy('203.0.113.1')));
+      assert.equal((await t.app.inject(viaProxy('203.0.113.2'))).statusCode, 200, 'another client behind the proxy');
+      // Not the proxy: its X-Forwarded-For is ignored, so changing it does not buy a new budget.
+      for (let i = 0; i < 2; i++) assert.equal((await t.app.inject(viaProxy(`198.51.100.${i}`, '10.0.0.50'))).statusCode, 200);
+      assertRateLimited(await t.app.inject(viaProxy('198.51.100.99', '10.0.0.50')));
+    } finally {
+      await t.close();
+    }
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, ::1' }).http.trustProxy, ['10.0.0.0/8', '::1']);
+    assert.equal(loadConfig({ TRUST_PROXY: '1' }).http.trustProxy, 1);
+    assert.equal(loadConfig({}).http.trustProxy, false);
+    assert.throws(() => loadConfig({ TRUST_PROXY: 'true' }), /TRUST_PROXY/);
+    assert.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.0/99' }), /TRUST_PROXY/);
+  });
+
   test('hook events have their own, larger budget', async () => {
     const t = await createTestApp({ rateLimits: { perMin: 2, hooksPerMin: 5 } });
     try {

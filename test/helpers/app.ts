@@ -52,6 +52,8 @@ export interface TestAppOptions {
    * than a person (test/hostile-requests.test.ts sends ~1,800). test/abuse-limits.test.ts sets them.
    */
   rateLimits?: Partial<RateLimitOptions>;
+  /** TRUST_PROXY (default: none). */
+  trustProxy?: string[] | number;
   hstsMaxAgeS?: number;
   /** Seams that let a test force an interleaving inside a turn. */
   runnerHooks?: RunnerHooks;
@@ -109,6 +111,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     sse: opts.sse,
     http: opts.http,
     rateLimits: { ...NO_RATE_LIMITS, ...opts.rateLimits },
+    trustProxy: opts.trustProxy,
     hstsMaxAgeS: opts.hstsMaxAgeS,
   });
   await app.ready();
