@@ -84,9 +84,14 @@ export function registerSessionScope(app: FastifyInstance, access: SessionAccess
   });
 }
 
-/** The access a request's route needs: its rule, or (an unknown /api path) a key that may read. */
+/**
+ * The access a request's route needs: the matched route's rule (decided by the route, not by how
+ * the URL was spelled), or for an unknown /api path a key that may read (401 before 404).
+ */
 function accessOf(req: FastifyRequest): Access | undefined {
-  if (!isApi(req.url)) return undefined;
+  const route = req.routeOptions.url;
+  if (route === undefined) return isApi(req.url) ? 'read' : undefined;
+  if (!isApi(route)) return undefined;
   return (req.routeOptions.config as { access?: Access } | undefined)?.access ?? 'read';
 }
 
