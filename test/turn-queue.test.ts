@@ -145,11 +145,47 @@ test('dropSession cancels queued turns and unblocks a session held by a failed t
   await q.stop();
 });
 
-test('a frozen worker loses its turn within heartbeat + supervise; its handler is aborted when it wakes (#555)', { timeout: 60_000 }, async () => {
-  const s = sid('frozen');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/turn-queue-worker.ts', tdb.url!], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startWorker(): { child: ChildProcess; events: Array<Record<string, unknown>> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/turn-queue-worker.ts', tdb.url!], { stdio: ['ignore', 'pipe', 'inherit'] });
   const events: Array<Record<string, unknown>> = [];
   readline.createInterface({ input: child.stdout! }).on('line', (l) => events.push(JSON.parse(l) as Record<string, unknown>));
+  return { child, events };
+}
+
+async function killWorker(child: ChildProcess): Promise<void> {
+  child.kill('SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+}
+
+test('a worker cut off from the database stops its turn before another worker can take it (#555)', { timeout: 60_000 }, async () => {
+  const s = sid('partition');
+  const { child, events } = startWorker();
+  try {
+    await until('child ready', () => events.some((e) => e.event === 'ready'), 30_000);
+    const q = await openQueue();
+    await q.enqueue(s, 't0');
+    await until('child started t0', () => events.some((e) => e.event === 'started'));
+    child.kill('SIGUSR2');
+    await until('partitioned', () => events.some((e) => e.event === 'partitioned'));
+    const taken: number[] = [];
+    await q.work(1, async (job) => {
+      if (job.turnId === 't0' && job.attempt === 1) taken.push(Date.now());
+    });
+    await until('t0 retried here', () => taken.length === 1, 30_000);
+    const aborted = events.find((e) => e.event === 'aborted');
+    assert.ok(aborted, 'the cut-off handler was aborted');
+    assert.match(String(aborted.reason), /not confirmed in time/);
+    assert.ok((aborted.at as number) < taken[0]!, `aborted at ${aborted.at as number}, before the retry started at ${taken[0]}`);
+    console.log(`# cut-off handler stopped ${taken[0]! - (aborted.at as number)} ms before the retry started elsewhere`);
+    await q.stop();
+  } finally {
+    await killWorker(child);
+  }
+});
+
+test('a frozen worker loses its turn within heartbeat + supervise; its handler is aborted when it wakes (#555)', { timeout: 60_000 }, async () => {
+  const s = sid('frozen');
+  const { child, events } = startWorker();
   try {
     await until('child ready', () => events.some((e) => e.event === 'ready'), 30_000);
     const q = await openQueue();
@@ -172,7 +208,6 @@ test('a frozen worker loses its turn within heartbeat + supervise; its handler i
     assert.equal(events.filter((e) => e.event === 'started').length, 1, 'the frozen worker never took t1');
     await q.stop();
   } finally {
-    child.kill('SIGKILL');
-    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    await killWorker(child);
   }
 });
