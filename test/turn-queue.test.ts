@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import readline from 'node:readline';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../src/logger.ts';
 import { TurnQueue, type TurnJob, type TurnQueueOptions } from '../src/queue/turn-queue.ts';
@@ -15,8 +15,11 @@ const queues: TurnQueue[] = [];
 before(async () => {
   tdb = await createTestDb();
 });
+// Every test's queues stop after it, so a failed test's workers cannot take the next test's jobs.
+afterEach(async () => {
+  await Promise.all(queues.splice(0).map((q) => q.stop(2000)));
+});
 after(async () => {
-  await Promise.all(queues.map((q) => q.stop(2000)));
   await tdb.close();
 });
 
@@ -80,6 +83,21 @@ test('different sessions run in parallel up to the concurrency, no further', asy
   });
   await until('5 turns', () => done === 5);
   assert.equal(maxRunning, 3);
+  await q.stop();
+});
+
+test('a session\'s next turn starts as soon as the previous one ends, not at the next poll', async () => {
+  const q = await openQueue({ pollingSeconds: 30 });
+  const s = sid('wake');
+  for (const t of ['t0', 't1', 't2']) await q.enqueue(s, t);
+  const seen: string[] = [];
+  const began = Date.now();
+  await q.work(1, async (job) => {
+    seen.push(job.turnId);
+  });
+  await until('three turns', () => seen.length === 3, 5000);
+  assert.deepEqual(seen, ['t0', 't1', 't2']);
+  assert.ok(Date.now() - began < 3000, `took ${Date.now() - began} ms`);
   await q.stop();
 });
 

@@ -112,7 +112,7 @@ export class TurnQueue {
           retryDelay: 0,
           notify: true,
         } as const;
-        if (await this.boss.getQueue(TURN_QUEUE)) await this.boss.updateQueue(TURN_QUEUE, { expireInSeconds: queue.expireInSeconds, retryLimit: queue.retryLimit, notify: true });
+        if (await this.boss.getQueue(TURN_QUEUE)) await this.boss.updateQueue(TURN_QUEUE, { expireInSeconds: queue.expireInSeconds, retryLimit: queue.retryLimit, heartbeatSeconds: this.hb, notify: true });
         else await this.boss.createQueue(TURN_QUEUE, queue).catch(async (e: unknown) => {
           // Another process created it between our look and our create.
           if (!(await this.boss.getQueue(TURN_QUEUE))) throw e;
@@ -243,6 +243,8 @@ export class TurnQueue {
    * so the handler stops before another worker can take the job.
    */
   private keepLease(job: Job<TurnData>, lease: AbortController, log: Logger): NodeJS.Timeout {
+    // The job carries the queue's heartbeat as it was when sent, which is what the monitor enforces.
+    const hb = job.heartbeatSeconds ?? this.hb;
     let confirmedAt = Date.now();
     let sentAt = 0;
     let inFlight = false;
@@ -254,8 +256,8 @@ export class TurnQueue {
     // Ticks often so a hung touch (database unreachable) still aborts on time; touches every heartbeat/3.
     const timer = setInterval(() => {
       if (lease.signal.aborted) return;
-      if (Date.now() - confirmedAt >= (this.hb - 1) * 1000) return abort('lease not confirmed in time');
-      if (inFlight || Date.now() - sentAt < (this.hb * 1000) / 3) return;
+      if (Date.now() - confirmedAt >= (hb - 1) * 1000) return abort('lease not confirmed in time');
+      if (inFlight || Date.now() - sentAt < (hb * 1000) / 3) return;
       inFlight = true;
       const sent = (sentAt = Date.now());
       this.boss
