@@ -4,6 +4,9 @@
  * one-time links, AUTH=off only on loopback.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { displayPrefix, generateKey, isWellFormedKey, parseExpiry } from '../src/auth/keys.ts';
@@ -198,9 +201,6 @@ describe('AUTH=off', () => {
 
 describe('ALLOWED_ROOTS with {owner}', () => {
   test('user keys may run in their own roots only; admin keys in every root', async () => {
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
     const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cco-roots-')));
     for (const who of ['alice', 'bob']) fs.mkdirSync(path.join(base, who, 'proj'), { recursive: true });
     const a = await createTestApp({ auth: 'keys', workspaces: { allowedRoots: [base], ownerRoots: [path.join(base, '{owner}')] } });

@@ -7,6 +7,7 @@
  */
 import { createHash, randomInt } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { parseAge } from '../lib/duration.ts';
 
 export const KEY_PREFIX = 'cco_';
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -53,15 +54,13 @@ export function randomToken(chars = 40): string {
   return out;
 }
 
-/** `30d`, `12h`, `90m` or an ISO date → the expiry; undefined for none. */
+/** A duration (`30d`, `12h`, `90m`, `2w`: parseAge, as `cco workspaces gc` takes) or an ISO date → the expiry; undefined for none. */
 export function parseExpiry(text: string | undefined, now = new Date()): Date | undefined {
   if (text === undefined || text === '' || text === 'never') return undefined;
-  const m = /^(\d{1,6})([dhm])$/.exec(text.trim());
-  if (m) {
-    const n = Number(m[1]);
-    const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
-    if (n <= 0) throw new Error(`expiry must be in the future, got ${text}`);
-    return new Date(now.getTime() + n * unit);
+  if (/^\d+[smhdw]$/.test(text.trim())) {
+    const ms = parseAge(text);
+    if (ms <= 0) throw new Error(`expiry must be in the future, got ${text}`);
+    return new Date(now.getTime() + ms);
   }
   const d = new Date(text);
   if (Number.isNaN(d.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(text)) throw new Error(`expiry must look like 30d, 12h, 90m or an ISO date, got ${text}`);

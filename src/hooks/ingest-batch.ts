@@ -17,7 +17,7 @@ import { AppError, foreignClaudeSession } from '../lib/errors.ts';
 import { toCommandLog, toMessage, toSession, toSessionEvent } from '../sessions/mappers.ts';
 import { toLogRow } from '../sessions/service.ts';
 import { checkEventId, isToolEvent, parseEventName, planEvent, type EventPlan, type HookEventName, type HookPayload } from './events.ts';
-import { claudeSeed, isRunnerSession, prepareToolLog, RUNNER_RECORDED } from './ingest.ts';
+import { claudeSeed, inScope, isRunnerSession, prepareToolLog, RUNNER_RECORDED } from './ingest.ts';
 
 export interface BatchEventInput {
   event: string;
@@ -93,7 +93,7 @@ export async function storeHookBatch(
     for (const e of others) {
       const s = sessions?.get(e.seed.claudeSessionId);
       if (!s) throw new Error('batch session upsert lost a session');
-      if (deps.scope !== null && s.row.owner !== deps.scope) {
+      if (!inScope(deps.scope, s.row.owner)) {
         eventOut.push({ foreign: true });
         continue;
       }

@@ -46,7 +46,8 @@ export const isRunnerSession = (row: SessionRow) => Boolean(row.managed) || row.
 
 /** Which owner's sessions a key's hook events may write to: its own, or any for an admin key. */
 export const writeScope = (actor: Principal): string | null => (actor.role === 'admin' ? null : actor.owner);
-const ownsOrMay = (actor: Principal, owner: string | null) => writeScope(actor) === null || owner === writeScope(actor);
+/** May a writer with this scope (writeScope) write to a session with this owner? */
+export const inScope = (scope: string | null, owner: string | null) => scope === null || owner === scope;
 
 /** The session a hook event creates when its Claude session is new (a run started outside the orchestrator). */
 export function claudeSeed(p: HookPayload, owner: string | null, scope: string | null = owner): ClaudeSessionSeed {
@@ -99,7 +100,7 @@ export class HookIngest {
     const r = await this.database.db.transaction().execute(async (tx) => {
       const s = await upsertClaudeSession(tx, claudeSeed(p, actor.owner, writeScope(actor)));
       // Another owner's Claude session: the transaction rolls back, nothing is written.
-      if (!ownsOrMay(actor, s.row.owner)) throw foreignClaudeSession();
+      if (!inScope(writeScope(actor), s.row.owner)) throw foreignClaudeSession();
       const managed = isRunnerSession(s.row);
       if (managed && RUNNER_RECORDED.includes(event)) return { s, ignored: true as const };
       const ev = await insertSessionEvent(tx, { session_id: s.row.id, event, event_key: eventId, data: plan.data });

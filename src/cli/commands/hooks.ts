@@ -1,13 +1,8 @@
 /** `cco hooks install|uninstall|status|flush`: capture Claude Code runs started anywhere. */
 import { Command, Option } from 'commander';
 import os from 'node:os';
-import { AuditLog } from '../../audit/audit-log.ts';
-import { AuthService } from '../../auth/service.ts';
-import { createLogger } from '../../logger.ts';
-import { cliActor } from './keys.ts';
+import { cliActor, withAuth } from './keys.ts';
 import { loadConfig } from '../../config.ts';
-import { openDatabaseBesideServer } from '../../db/database.ts';
-import { migrate } from '../../db/migrate.ts';
 import { defaultHookTokenName, readHookToken, tokenFile, writeHookToken } from '../../hooks/hook-token.ts';
 import { AppError } from '../../lib/errors.ts';
 import { forwarderShell, installForwarder, installScript, readSettings, settingsPath, uninstallForwarder } from '../../hooks/installer.ts';
@@ -32,17 +27,9 @@ async function installToken(spoolDir: string, given: string | false | undefined,
   if (typeof given === 'string') return `Token: ${writeHookToken(spoolDir, given.trim())} (given)`;
   const installed = readHookToken(spoolDir);
   if (installed) return `Token: ${tokenFile(spoolDir)} (kept)`;
-  const config = loadConfig();
-  let database;
-  try {
-    database = await openDatabaseBesideServer(config.db);
-  } catch (e: unknown) {
-    throw new Error(`could not reach the database to make a hook token (${(e as Error).message}); run \`cco keys create --name NAME --role hook\` where the server runs and pass --token KEY`, { cause: e });
-  }
-  const audit = new AuditLog(database, createLogger('warn'));
-  try {
-    await migrate(database.db);
-    const auth = new AuthService(database.db);
+  const unreachable = (e: Error) =>
+    new Error(`could not reach the database to make a hook token (${e.message}); run \`cco keys create --name NAME --role hook\` where the server runs and pass --token KEY`, { cause: e });
+  return withAuth(async (auth, audit) => {
     const base = defaultHookTokenName();
     for (let n = 1; ; n++) {
       try {
@@ -53,10 +40,7 @@ async function installToken(spoolDir: string, given: string | false | undefined,
         if (!(e instanceof AppError && e.code === 'key_name_taken') || n >= 20) throw e;
       }
     }
-  } finally {
-    await audit.stop();
-    await database.close();
-  }
+  }, unreachable);
 }
 
 export function hooksCommand(): Command {

@@ -18,9 +18,18 @@ import { AppError } from '../../lib/errors.ts';
 /** Key changes made here are audited like the API's, as the command line's user. */
 export const cliActor = (): AuditActor => ({ name: `cli:${os.userInfo().username}`, role: 'admin', keyId: undefined });
 
-async function withAuth<T>(fn: (auth: AuthService, audit: AuditLog) => Promise<T>): Promise<T> {
+/**
+ * Runs fn with the key store and audit log of the configured database (joining a running server's
+ * embedded PostgreSQL); `unreachable` words the error when the database cannot be opened.
+ */
+export async function withAuth<T>(fn: (auth: AuthService, audit: AuditLog) => Promise<T>, unreachable?: (e: Error) => Error): Promise<T> {
   const config = loadConfig();
-  const database = await openDatabaseBesideServer(config.db);
+  let database;
+  try {
+    database = await openDatabaseBesideServer(config.db);
+  } catch (e: unknown) {
+    throw unreachable ? unreachable(e as Error) : e;
+  }
   const audit = new AuditLog(database, createLogger('warn'));
   try {
     await migrate(database.db);

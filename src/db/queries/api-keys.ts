@@ -69,16 +69,6 @@ export async function touchKeysUsed(db: Executor, ids: readonly string[]): Promi
   await db.updateTable('api_keys').set({ last_used_at: sql`now()` }).where('id', 'in', [...ids]).execute();
 }
 
-export async function countLiveAdminKeys(db: Executor): Promise<number> {
-  const r = await db
-    .selectFrom('api_keys')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('role', '=', 'admin')
-    .where('revoked_at', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
-
 export async function countAllKeys(db: Executor): Promise<number> {
   const r = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(r.n);

@@ -172,6 +172,7 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
     if (creates) creators.add(s.id);
     const { created: _created, ...session } = s;
     const scope = it.seed.scope ?? null;
+    // The same rule as the hook ingest's inScope (src/hooks/ingest.ts), which this layer cannot import.
     if (scope !== null && s.owner !== scope) return { sessionId: s.id, createdSession: undefined, log: undefined, foreign: true };
     return { sessionId: s.id, createdSession: creates ? session : undefined, log: logs.get(Number(row.log_ids[ord])) };
   });
