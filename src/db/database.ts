@@ -20,6 +20,8 @@ export interface Database {
   readonly backend: Backend;
   /** Where the data is, for people (start-up banner); never holds a password. */
   readonly location: string;
+  /** For extra connections to the same database (job queue, LISTEN); may hold a password: never log it. */
+  readonly connectionString: string;
   /** Set when this start carried an older PGlite data folder over (once). */
   readonly imported?: ImportResult | undefined;
   /** Resolves true when a trivial query answers. */
@@ -90,7 +92,7 @@ function openPostgres(url: string, poolMax: number, backend: Backend, location: 
   // An idle client that loses its server must not crash the process.
   pool.on('error', () => {});
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  return { ...makeDatabase(db, backend, location, afterClose, imported), pool };
+  return { ...makeDatabase(db, backend, location, afterClose, imported), connectionString: url, pool };
 }
 
 async function openEmbedded(dataDir: string, poolMax: number): Promise<Database> {
@@ -134,7 +136,7 @@ function describePostgres(url: string): string {
   }
 }
 
-function makeDatabase(db: Kysely<DB>, backend: Backend, location: string, afterClose: () => Promise<void>, imported?: ImportResult): Database {
+function makeDatabase(db: Kysely<DB>, backend: Backend, location: string, afterClose: () => Promise<void>, imported?: ImportResult): Omit<Database, 'connectionString'> {
   let closing: Promise<void> | undefined;
   return {
     db,
