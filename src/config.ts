@@ -105,6 +105,8 @@ export interface Config {
   /** AUTH and where people reach the server (PUBLIC_URL, without a trailing slash). */
   auth: { mode: 'keys' | 'off'; publicUrl: string };
   db: { url: string | undefined; dataDir: string; poolMax: number };
+  /** ROLE (`cco serve --role`) and DRAIN_TIMEOUT_S. */
+  process: { role: 'all' | 'api' | 'runner'; drainTimeoutS: number };
   logLevel: z.infer<typeof settingsSchema>['LOG_LEVEL'];
   resultMaxBytes: number;
   workspaces: WorkspacesConfig;
@@ -172,6 +174,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nRun \`cco --help\` for every setting.`);
   }
   const c = parsed.data;
+  if (c.ROLE !== 'all' && !c.DATABASE_URL) {
+    // The embedded database lives inside one process; roles that share work need a shared server.
+    throw new ConfigError(`Invalid configuration:\n  ROLE: ${c.ROLE} runs beside other processes and needs DATABASE_URL (a PostgreSQL server they all reach); the embedded database is for ROLE=all only.`);
+  }
   if (c.DEFAULT_PERMISSION_MODE === 'bypassPermissions' && !c.ALLOW_DANGEROUS_MODES) {
     throw new ConfigError('Invalid configuration:\n  DEFAULT_PERMISSION_MODE: bypassPermissions runs every command without asking; set ALLOW_DANGEROUS_MODES=true to allow it (only inside a disposable sandbox)');
   }
@@ -201,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     auth: { mode: c.AUTH, publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '') },
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
+    process: { role: c.ROLE, drainTimeoutS: c.DRAIN_TIMEOUT_S },
     logLevel: c.LOG_LEVEL,
     resultMaxBytes: c.RESULT_MAX_BYTES,
     workspaces: {

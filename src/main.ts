@@ -1,7 +1,10 @@
 /**
  * Composition root: config -> logger -> database -> domain (sessions, workspaces,
- * runner) -> HTTP. Signals are handled here and only here: the first
- * SIGINT/SIGTERM drains, a second forces.
+ * turn queue, runner) -> HTTP. The role (ROLE / --role) decides which parts run:
+ * all of them (one machine), the API (HTTP, dashboard, hooks, live events; turns
+ * are only queued) or the runner (turns from the queue; GET /health only).
+ * Signals are handled here and only here: the first SIGINT/SIGTERM drains, a
+ * second forces.
  */
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -17,6 +20,10 @@ import { EventBus } from './events/bus.ts';
 import { HookIngest } from './hooks/ingest.ts';
 import { createRedactor, type Redactor } from './lib/redact.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { TurnQueue, type TurnQueueOptions } from './queue/turn-queue.ts';
+import { ControlChannel } from './runner/control.ts';
+import { TurnDispatch } from './runner/dispatch.ts';
+import { startHealthServer, type HealthServer } from './runner/health.ts';
 import { Runner, type RunnerHooks } from './runner/runner.ts';
 import { SessionCommands } from './runner/session-commands.ts';
 import { SessionService } from './sessions/service.ts';
@@ -29,6 +36,10 @@ export interface Core {
   workspaces: WorkspacePort;
   /** The same object as `workspaces` when it is the real manager (diffs, disk use); undefined for a test double. */
   workspaceManager: WorkspaceManager | undefined;
+  queue: TurnQueue;
+  control: ControlChannel;
+  dispatch: TurnDispatch;
+  /** Started by roles all and runner only. */
   runner: Runner;
   commands: SessionCommands;
   hooks: HookIngest;
@@ -48,6 +59,12 @@ export function createCore(deps: {
   runnerHooks?: RunnerHooks | undefined;
   /** REDACT_PATTERNS / REDACT_DISABLE; default: the built-in patterns. */
   redaction?: RedactionConfig | undefined;
+  /** Only process on the database (the embedded default): a restart reports the last one's turns at once. */
+  alone?: boolean | undefined;
+  /** Queue timings (tests shorten them). */
+  queue?: Partial<Omit<TurnQueueOptions, 'connectionString' | 'log'>> | undefined;
+  /** Runner timings (tests shorten them): lost-notification backstop and reconciler. */
+  runnerTimings?: { backstopMs?: number; reconcileMs?: number } | undefined;
 }): Core {
   // Every row written from here on is redacted with the server's secrets and the configured patterns.
   useRedactor(redactorFor(deps.runner.secrets, deps.redaction));
@@ -56,10 +73,26 @@ export function createCore(deps: {
   const given = deps.workspaces ?? workspacesConfigFor(deps.runner.workspacesDir);
   const workspaceManager = 'prepare' in given ? undefined : new WorkspaceManager(given, deps.logger);
   const workspaces: WorkspacePort = workspaceManager ?? (given as WorkspacePort);
-  const runner = new Runner({ database: deps.database, sessions, workspaces, logger: deps.logger, config: deps.runner, resultMaxBytes: deps.resultMaxBytes, hooks: deps.runnerHooks });
+  const queue = new TurnQueue({ connectionString: deps.database.connectionString, log: deps.logger, ...deps.queue });
+  const control = new ControlChannel({ db: deps.database.db, connectionString: deps.database.connectionString, log: deps.logger });
+  const dispatch = new TurnDispatch({ database: deps.database, sessions, queue, control, logger: deps.logger });
+  const runner = new Runner({
+    database: deps.database,
+    sessions,
+    workspaces,
+    logger: deps.logger,
+    config: deps.runner,
+    resultMaxBytes: deps.resultMaxBytes,
+    hooks: deps.runnerHooks,
+    queue,
+    control,
+    alone: deps.alone ?? false,
+    backstopMs: deps.runnerTimings?.backstopMs,
+    reconcileMs: deps.runnerTimings?.reconcileMs,
+  });
   const commands = new SessionCommands({
     sessions,
-    runner,
+    dispatch,
     workspaces,
     logger: deps.logger,
     defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
@@ -71,7 +104,7 @@ export function createCore(deps: {
   });
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
   const audit = new AuditLog(deps.database, deps.logger);
-  return { events, sessions, workspaces, workspaceManager, runner, commands, hooks, audit };
+  return { events, sessions, workspaces, workspaceManager, queue, control, dispatch, runner, commands, hooks, audit };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -81,7 +114,8 @@ export function redactorFor(secrets: readonly string[] | undefined, redaction: R
 
 export interface Server {
   readonly url: string;
-  readonly app: FastifyInstance;
+  /** Undefined for ROLE=runner (it serves only GET /health). */
+  readonly app: FastifyInstance | undefined;
   readonly database: Database;
   readonly core: Core;
   readonly auth: AuthService;
@@ -95,8 +129,10 @@ const SHUTDOWN_DEADLINE_MS = 15_000;
 export const WEB_ROOT = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 export async function startServer(config: Config, logger: Logger = serverLogger(config)): Promise<Server> {
+  const role = config.process.role;
   const database = await openDatabase(config.db);
   let app: FastifyInstance | undefined;
+  let health: HealthServer | undefined;
   let core: Core | undefined;
   let auth: AuthService | undefined;
   try {
@@ -105,42 +141,64 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       const { from, movedTo, rows } = database.imported;
       logger.info({ from, movedTo, rows }, `carried the PGlite data folder ${from} over to the embedded PostgreSQL (${rows.sessions ?? 0} sessions); the old folder is kept as ${movedTo}`);
     }
-    logger.info({ backend: database.backend, applied }, 'database ready');
+    logger.info({ backend: database.backend, applied, role }, 'database ready');
     auth = new AuthService(database.db, logger);
-    const firstKey = config.auth.mode === 'keys' ? await ensureFirstKey(auth, config.auth.publicUrl) : undefined;
-    if (config.auth.mode === 'off') logger.warn({ host: config.http.host }, 'AUTH=off: no API keys; anyone who can reach this loopback port is admin');
-    core = createCore({ database, logger, runner: config.runner, resultMaxBytes: config.resultMaxBytes, workspaces: config.workspaces, events: new EventBus(config.live.replay), redaction: config.redaction });
-    await core.runner.start();
-    logger.info({ maxConcurrentRuns: config.runner.maxConcurrentRuns }, 'runner ready');
-    app = await buildApp({
-      logger,
+    const serves = role !== 'runner';
+    const firstKey = serves && config.auth.mode === 'keys' ? await ensureFirstKey(auth, config.auth.publicUrl) : undefined;
+    if (serves && config.auth.mode === 'off') logger.warn({ host: config.http.host }, 'AUTH=off: no API keys; anyone who can reach this loopback port is admin');
+    core = createCore({
       database,
-      sessions: core.sessions,
-      commands: core.commands,
-      audit: core.audit,
-      workspaces: core.workspaceManager,
-      hooks: core.hooks,
-      bodyLimitBytes: config.http.bodyLimitBytes,
-      requestTimeoutMs: config.http.requestTimeoutMs,
-      http: { host: config.http.host, allowedHosts: config.http.allowedHosts, corsOrigins: config.http.corsOrigins },
-      rateLimits: config.http.rateLimits,
-      hstsMaxAgeS: config.http.hstsMaxAgeS,
-      trustProxy: config.http.trustProxy,
+      logger,
+      runner: config.runner,
       resultMaxBytes: config.resultMaxBytes,
-      events: core.events,
-      webRoot: WEB_ROOT,
-      sse: config.live.streams,
-      auth: { mode: config.auth.mode, service: auth, secureCookies: config.auth.publicUrl.startsWith('https:') },
+      workspaces: config.workspaces,
+      events: new EventBus(config.live.replay),
+      redaction: config.redaction,
+      // The embedded database is held by this process alone (its data-folder lock).
+      alone: database.backend === 'embedded',
     });
-    auth.start();
-    const url = await app.listen({ host: config.http.host, port: config.http.port });
-    logger.info(
-      { url, dashboard: url, docs: `${url}/docs`, database: database.location },
-      `server listening: dashboard ${url}, API ${url}/api, docs ${url}/docs; database: ${database.location}; auth: ${config.auth.mode === 'keys' ? 'API keys' : 'off'}`,
-    );
-    const listening = app;
+    await core.queue.start();
+    if (role !== 'api') {
+      await core.runner.start();
+      logger.info({ concurrency: config.runner.maxConcurrentRuns }, 'runner ready: taking turns from the queue');
+    }
+    let url: string;
+    if (serves) {
+      app = await buildApp({
+        logger,
+        database,
+        sessions: core.sessions,
+        commands: core.commands,
+        audit: core.audit,
+        workspaces: core.workspaceManager,
+        hooks: core.hooks,
+        bodyLimitBytes: config.http.bodyLimitBytes,
+        requestTimeoutMs: config.http.requestTimeoutMs,
+        http: { host: config.http.host, allowedHosts: config.http.allowedHosts, corsOrigins: config.http.corsOrigins },
+        rateLimits: config.http.rateLimits,
+        hstsMaxAgeS: config.http.hstsMaxAgeS,
+        trustProxy: config.http.trustProxy,
+        resultMaxBytes: config.resultMaxBytes,
+        events: core.events,
+        webRoot: WEB_ROOT,
+        sse: config.live.streams,
+        auth: { mode: config.auth.mode, service: auth, secureCookies: config.auth.publicUrl.startsWith('https:') },
+      });
+      auth.start();
+      url = await app.listen({ host: config.http.host, port: config.http.port });
+      logger.info(
+        { url, dashboard: url, docs: `${url}/docs`, database: database.location, role },
+        `server listening: dashboard ${url}, API ${url}/api, docs ${url}/docs; database: ${database.location}; auth: ${config.auth.mode === 'keys' ? 'API keys' : 'off'}; role: ${role}`,
+      );
+    } else {
+      health = await startHealthServer({ host: config.http.host, port: config.http.port, runner: core.runner, database });
+      url = health.url;
+      logger.info({ url, database: database.location, role }, `runner listening for health checks on ${url}/health; database: ${database.location}`);
+    }
     const running = core;
     const keys = auth;
+    const listening = app;
+    const healthServer = health;
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -150,11 +208,14 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       auth: keys,
       firstKey,
       stop() {
-        // Reverse order of start: stop intake, let running turns record their interruption, then the database.
+        // Reverse order of start: stop intake, let running turns finish (drain) or record their
+        // interruption, then the queue, then the database.
         stopping ??= (async () => {
-          await listening.close();
+          await listening?.close();
           await running.commands.stop();
-          await running.runner.stop();
+          await running.runner.stop(config.process.drainTimeoutS * 1000);
+          await running.queue.stop();
+          await healthServer?.close();
           await keys.stop();
           // Last before the database: everything above may still have recorded entries.
           await running.audit.stop();
@@ -165,7 +226,9 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     };
   } catch (e: unknown) {
     await app?.close().catch(() => {});
+    await health?.close().catch(() => {});
     await core?.runner.stop().catch(() => {});
+    await core?.queue.stop(1000).catch(() => {});
     await core?.audit.stop().catch(() => {});
     await database.close().catch(() => {});
     throw e;
@@ -190,10 +253,12 @@ export async function runServer(config: Config): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal }, 'shutting down');
+    // A drain lets running turns finish first; the deadline covers it.
+    const deadlineMs = SHUTDOWN_DEADLINE_MS + config.process.drainTimeoutS * 1000;
     const deadline = setTimeout(() => {
-      logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown deadline passed: exiting');
+      logger.error({ deadlineMs }, 'shutdown deadline passed: exiting');
       process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
+    }, deadlineMs);
     deadline.unref();
     server.stop().then(
       () => process.exit(0),

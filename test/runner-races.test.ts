@@ -166,17 +166,18 @@ describe('point 7: release waits for the turn to finish', () => {
 describe('point 8: a database error after the claim', () => {
   test('a database error right after the claim ends the turn as failed with a system message; the next message runs', async () => {
     const svc = h.t.sessions;
-    const setTurnState = svc.setTurnState.bind(svc);
+    const refreshTurnState = svc.refreshTurnState.bind(svc);
     let target: string | undefined;
     armed.claimed = async (p) => {
       target = p.sessionId;
     };
-    svc.setTurnState = async (sessionId, state) => {
-      if (sessionId === target && state === 'running') {
+    // The first turn-state write after the claim (the one that says running) fails.
+    svc.refreshTurnState = async (sessionId) => {
+      if (sessionId === target) {
         target = undefined;
         throw dbError();
       }
-      return setTurnState(sessionId, state);
+      return refreshTurnState(sessionId);
     };
     try {
       const created = await call(h.t.app, 'POST', '/api/sessions', { prompt: 'hit by a db error' });
@@ -196,7 +197,7 @@ describe('point 8: a database error after the claim', () => {
       assert.deepEqual((await turnsOf(h.t, id)).map((x) => x.status), ['error', 'completed']);
       assert.equal((await allMessages(h.t, id)).at(-1)!.content, 'Done: after the error');
     } finally {
-      delete (svc as Partial<typeof svc>).setTurnState;
+      delete (svc as Partial<typeof svc>).refreshTurnState;
     }
   });
 

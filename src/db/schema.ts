@@ -105,6 +105,7 @@ export interface TurnsTable {
   started_at: Date | null;
   ended_at: Date | null;
   init_at: Date | null;
+  launched_at: Date | null;
   /** The Claude Code session the turn ran in (per-turn cost is computed within it). */
   claude_session_id: string | null;
   pid: number | null;

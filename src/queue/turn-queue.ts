@@ -1,8 +1,9 @@
 /**
- * Turns as jobs (issue 12, groundwork): a pg-boss queue in the app's PostgreSQL, its own schema,
+ * Turns as jobs: a pg-boss queue in the app's PostgreSQL, its own schema,
  * policy key_strict_fifo keyed by session id. pg-boss gives FIFO per session, at most one active
  * job per session across every process on the database (a unique index, not a lock held in
- * memory), SKIP LOCKED fetches, heartbeats and retries. The runner is not wired to it yet.
+ * memory), SKIP LOCKED fetches, heartbeats and retries. The runner (src/runner/runner.ts) takes
+ * turns through it; src/runner/dispatch.ts queues them.
  *
  * What pg-boss does not do for us (its issue #555): a handler whose lease is gone keeps running
  * while another worker retries the job. Each running job therefore has a lease keeper here that
@@ -175,6 +176,42 @@ export class TurnQueue {
     if (failed.length) await this.boss.deleteJob(TURN_QUEUE, failed.map((j) => j.id));
     if (queued.length || failed.length) this.log.info({ sessionId, cancelled: queued.length, removed: failed.length }, 'session jobs dropped');
     return [...queued, ...failed].map((j) => j.data.turnId);
+  }
+
+  /** Stops fetching new jobs (a runner that drains); handlers that run go on. */
+  async stopTaking(): Promise<void> {
+    if (this.working) await this.boss.offWork(TURN_QUEUE, { wait: false }).catch((err: unknown) => this.log.warn({ err }, 'could not stop taking jobs'));
+  }
+
+  /**
+   * Fails every active job now, so its retry reports the turn at once instead of after the lease
+   * expires. Only for a process that knows it is alone on the database (the embedded default, held by
+   * its data-folder lock): whatever is active there belongs to a process that died.
+   */
+  async failActive(): Promise<number> {
+    this.assertOpen();
+    const active = await this.boss.getDb().executeSql(`SELECT id FROM ${this.opts.schema}.job WHERE name = $1 AND state = 'active'`, [TURN_QUEUE]);
+    const ids = (active.rows as Array<{ id: string }>).map((r) => r.id);
+    if (ids.length) await this.boss.fail(TURN_QUEUE, ids, { reason: 'the process running it stopped' });
+    return ids.length;
+  }
+
+  /**
+   * Removes jobs that failed for good: key_strict_fifo keeps a failed job at the head of its session,
+   * which would hold that session's later turns forever. Returns the sessions they held.
+   */
+  async removeFailed(): Promise<string[]> {
+    this.assertOpen();
+    const r = await this.boss.getDb().executeSql(`SELECT id, singleton_key FROM ${this.opts.schema}.job WHERE name = $1 AND state = 'failed'`, [TURN_QUEUE]);
+    const rows = r.rows as Array<{ id: string; singleton_key: string }>;
+    // Through pg-boss, which also clears its own bookkeeping of blocked keys.
+    if (rows.length) await this.boss.deleteJob(TURN_QUEUE, rows.map((row) => row.id));
+    return [...new Set(rows.map((row) => row.singleton_key))];
+  }
+
+  /** The schema pg-boss's tables live in (for the reconciler's joins). */
+  get schema(): string {
+    return this.opts.schema;
   }
 
   /** Jobs of one session by state, oldest first (for tests, diagnostics and the dashboard later). */

@@ -5,53 +5,67 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
-import { failPreparingWorkspaces, failRunningTurn, finishTurn, insertTurnsForUnrunMessages, listOpenTurns, listPausedManagedSessionIds, requeueTurn, resetTurnStates, turnStatus } from '../db/queries/turns.ts';
+import { failPreparingWorkspaces, failRunningTurn, insertTurnsForUnrunMessages, requeueRunningTurn, resetTurnStates, turnStatus, type TurnRow } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
 import { turnMarker } from './claude-env.ts';
 import { emptyOutcome } from './outcome.ts';
-import type { Scheduler } from './scheduler.ts';
 import { killByEnv } from './spawn.ts';
 
-/** Recovers from the previous run (crash or not): queues what waits, settles what ran. */
-export async function recoverTurns(deps: { db: Kysely<DB>; sessions: SessionService; scheduler: Scheduler; logger: Logger }): Promise<void> {
-  const { db, sessions, scheduler } = deps;
-  await recoverWrites(deps);
-  for (const t of await listOpenTurns(db)) {
-    if (t.status === 'running') {
-      // Its process died with the old server (pdeathsig); its tools may not have. They are
-      // found by the marker in their environment, never by the stored pid, which may be reused.
-      killByEnv('CCO_TURN', turnMarker(t.session_id, t.id));
-      if (!t.init_at) {
-        // Claude Code never reported the turn's start, so its prompt is not in the
-        // transcript and nothing ran: run the turn again rather than lose the prompt.
-        await requeueTurn(db, t.id);
-        scheduler.add({ turnId: t.id, sessionId: t.session_id });
-        continue;
-      }
-      await sessions.addMessage(t.session_id, {
-        direction: 'system',
-        content: 'The turn was interrupted because the server stopped while it ran. Send a message to continue.',
-        source: 'api',
-        metadata: { turn_id: t.id, reason: 'server_restart' },
-      });
-      const outcome = emptyOutcome('interrupted', 'server stopped while the turn ran');
-      await finishTurn(db, t.id, outcome);
-      await sessions.recordTurnTotals(t.session_id, outcome);
-    } else {
-      scheduler.add({ turnId: t.id, sessionId: t.session_id });
-    }
+/**
+ * Start-up recovery of a process that knows it is alone on its database (the embedded default, held
+ * by its data-folder lock): what waits is queued again by the reconciler, what ran is reported by
+ * the retries of its jobs (TurnQueue.failActive), and the rest is put right here.
+ */
+export async function recoverAlone(deps: { db: Kysely<DB>; sessions: SessionService; logger: Logger }): Promise<void> {
+  await recoverWrites(deps, { failPreparing: true });
+  await resetTurnStates(deps.db);
+}
+
+/**
+ * Start-up recovery beside other processes: only what is safe whatever they are doing (turns for
+ * messages acknowledged without one). Preparations of other API processes may be in flight.
+ */
+export async function recoverShared(deps: { db: Kysely<DB>; sessions: SessionService; logger: Logger }): Promise<void> {
+  await recoverWrites(deps, { failPreparing: false });
+}
+
+/**
+ * A turn whose runner is gone (its job's retry or the reconciler found it running). Not launched:
+ * Claude Code never started, so it is queued again. Launched: it may have run tools and reached the
+ * model, so it is never run again but marked interrupted, with a system message. Each write is
+ * conditional on the turn still running, so two processes settling it at once settle it once.
+ */
+export async function settleAbandonedTurn(deps: { db: Kysely<DB>; sessions: SessionService; log: Logger }, t: TurnRow): Promise<'requeued' | 'interrupted' | 'none'> {
+  const { db, sessions } = deps;
+  // Its process should have died with its runner (pdeathsig); tools that left its process group are
+  // found by the marker in their environment, never by a stored pid, which may be reused.
+  killByEnv('CCO_TURN', turnMarker(t.session_id, t.id));
+  if (!t.launched_at) {
+    const requeued = await requeueRunningTurn(db, t.id);
+    if (requeued) deps.log.info({ turnId: t.id, sessionId: t.session_id }, 'turn of a lost runner had not started; queued again');
+    return requeued ? 'requeued' : 'none';
   }
-  for (const id of await listPausedManagedSessionIds(db)) scheduler.hold(id);
-  await resetTurnStates(db);
+  const outcome = emptyOutcome('interrupted', 'the process running the turn stopped');
+  const ended = await failRunningTurn(db, t.id, outcome);
+  if (!ended) return 'none';
+  await sessions.addMessage(t.session_id, {
+    direction: 'system',
+    content: 'The turn was interrupted because the process running it stopped (restart or crash). Send a message to continue.',
+    source: 'api',
+    metadata: { turn_id: t.id, reason: 'server_restart' },
+  });
+  await sessions.recordTurnTotals(t.session_id, outcome);
+  deps.log.warn({ turnId: t.id, sessionId: t.session_id }, 'turn of a lost runner marked interrupted');
+  return 'interrupted';
 }
 
 /**
  * What a crash between writes (or an older version) left: workspaces that were being prepared
  * (their preparation died with the server) and user messages that were acknowledged without a turn.
  */
-async function recoverWrites(deps: { db: Kysely<DB>; sessions: SessionService; logger: Logger }): Promise<void> {
-  const failed = await failPreparingWorkspaces(deps.db, { code: 'server_restart', message: 'the server stopped while the workspace was being prepared' });
+async function recoverWrites(deps: { db: Kysely<DB>; sessions: SessionService; logger: Logger }, opts: { failPreparing: boolean }): Promise<void> {
+  const failed = opts.failPreparing ? await failPreparingWorkspaces(deps.db, { code: 'server_restart', message: 'the server stopped while the workspace was being prepared' }) : [];
   for (const sessionId of failed) {
     await deps.sessions.addMessage(sessionId, {
       direction: 'system',

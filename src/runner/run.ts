@@ -23,8 +23,10 @@ export interface RunnerHooks {
 /** One turn the runner has taken, from its claim to its last write. */
 export interface Run {
   turnId: number;
-  /** A close ('completed') or a shutdown that arrived; every step of the set-up looks at it. */
-  stop: 'completed' | 'shutdown' | undefined;
+  /** A close ('completed'), pause or shutdown that arrived; every step of the set-up looks at it. */
+  stop: 'completed' | 'paused' | 'shutdown' | undefined;
+  /** The job's lease is gone: its retry elsewhere reports the turn, this process only stops it. */
+  leaseLost: boolean;
   /** Claude Code's handle while it runs. */
   handle: TurnHandle | undefined;
   /** Settles when the turn is fully finished: recorded, workspace scanned, turn state set. */

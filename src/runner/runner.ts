@@ -1,27 +1,32 @@
 /**
- * The runner: runs queued turns with Claude Code, one at a time per session and
- * at most MAX_CONCURRENT_RUNS at once, and controls them (pause, close, timeout,
- * shutdown). Turns live in the database, so a restart loses nothing: queued turns
- * run again and turns that were running are marked interrupted.
+ * The runner: takes turns from the job queue (src/queue/turn-queue.ts) and runs them with Claude
+ * Code, at most `concurrency` at once in this process and never two of one session anywhere (the
+ * queue's key_strict_fifo policy), and controls them (pause and close from any process through the
+ * control channel, timeout, shutdown and drain). Turns live in the database, so a restart or a dead
+ * runner loses nothing: what waits runs on another runner, what ran is marked interrupted.
  */
 import fs from 'node:fs';
+import { sql } from 'kysely';
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { cancelClaimedTurn, claimTurn, claudeSessionCostBefore, finishTurn, listQueuedTurnIds, markTurnInit, requeueTurn, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
+import { claimNextTurn, listRunningTurns, markTurnLaunched } from '../db/queries/turn-dispatch.ts';
+import { cancelClaimedTurn, claudeSessionCostBefore, finishTurn, markTurnInit, requeueTurn, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
+import type { TurnJob, TurnQueue } from '../queue/turn-queue.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Session, Source } from '../sessions/types.ts';
 import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
 import { buildClaudeEnv, readEnvFile, secretValues, turnMarker } from './claude-env.ts';
+import type { ControlChannel, ControlMessage } from './control.ts';
 import { loadsProjectSettings, parseRunOptions } from './options.ts';
-import { Scheduler } from './scheduler.ts';
 import { isolationWrapper, resolveIsolation, type IsolationStatus } from './isolation.ts';
+import { Reconciler } from './reconcile.ts';
 import { killByEnv } from './spawn.ts';
 import { watchStall } from './stall-watcher.ts';
 import { StreamRecorder } from './stream-recorder.ts';
 import { startTurn, type InterruptReason, type TurnEnd } from './turn.ts';
 import { describeEnd, outcomeOf } from './outcome.ts';
-import { recordFailedTurn, recoverTurns } from './recovery.ts';
+import { recordFailedTurn, recoverAlone, recoverShared, settleAbandonedTurn } from './recovery.ts';
 import { replayPrompt } from './replay.ts';
 import type { Attempt, Run, RunnerHooks } from './run.ts';
 
@@ -32,135 +37,180 @@ export interface RunnerDeps {
   logger: Logger;
   config: RunnerConfig;
   resultMaxBytes: number;
+  queue: TurnQueue;
+  control: ControlChannel;
+  /**
+   * This process is the only one on its database (the embedded default): at start, jobs left active
+   * are a dead process's and are failed at once instead of after their lease expires.
+   */
+  alone: boolean;
+  /** How often the sessions of running turns are checked for a pause or close a notification missed. */
+  backstopMs?: number | undefined;
+  /** How often the reconciler puts the queue right (reconcile.ts). */
+  reconcileMs?: number | undefined;
   /** Test seams; absent in production. */
   hooks?: RunnerHooks | undefined;
 }
 
 export class Runner {
-  readonly #scheduler: Scheduler;
-  /** The turn each session is running (set-up, Claude Code and finishing), by session id. */
+  /** The turn each session is running here (set-up, Claude Code and finishing), by session id. */
   readonly #runs = new Map<string, Run>();
-  /** The last turn-state write of each session (see #syncTurnState). */
-  readonly #stateWrites = new Map<string, Promise<void>>();
   readonly #fileEnv: Record<string, string>;
+  readonly #reconciler: Reconciler;
   /** Decided once: a host that cannot isolate does not start isolating halfway through. */
   readonly isolation: IsolationStatus;
+  #backstop: NodeJS.Timeout | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #accepting = false;
 
   constructor(private readonly deps: RunnerDeps) {
-    this.#scheduler = new Scheduler(deps.config.maxConcurrentRuns);
     this.#fileEnv = readEnvFile(deps.config.envFile);
     if (this.#fileEnv.IS_SANDBOX !== undefined && !deps.config.allowDangerousModes) {
       // IS_SANDBOX=1 tells Claude Code it may skip its safety checks (bypassPermissions as root).
       throw new Error('CLAUDE_ENV_FILE sets IS_SANDBOX, which is refused unless ALLOW_DANGEROUS_MODES=true');
     }
     this.isolation = resolveIsolation(deps.config.isolation ?? 'auto');
+    this.#reconciler = new Reconciler({ database: deps.database, sessions: deps.sessions, queue: deps.queue, logger: deps.logger, intervalMs: deps.reconcileMs ?? 30_000 });
   }
 
   private get db() {
     return this.deps.database.db;
   }
 
-  /** Recovers from the previous run (crash or not), then starts queued turns. Idempotent. */
+  /** Recovers from the previous run (crash or not), then takes turns from the queue. Idempotent. */
   start(): Promise<void> {
     if (!this.#starting) {
       if (this.isolation.mode === 'off') this.deps.logger.warn({ isolation: this.isolation.mode, setting: this.isolation.setting }, this.isolation.detail);
       else this.deps.logger.info({ isolation: this.isolation.mode, setting: this.isolation.setting }, 'sessions run isolated (bwrap)');
     }
-    this.#starting ??= recoverTurns({ db: this.db, sessions: this.deps.sessions, scheduler: this.#scheduler, logger: this.deps.logger }).then(() => {
+    this.#starting ??= (async () => {
+      const deps = { db: this.db, sessions: this.deps.sessions, logger: this.deps.logger };
+      if (this.deps.alone) {
+        await recoverAlone(deps);
+        const failed = await this.deps.queue.failActive();
+        if (failed) this.deps.logger.warn({ jobs: failed }, 'turns left running by the previous process are reported now');
+      } else {
+        await recoverShared(deps);
+      }
+      await this.deps.control.listen((m) => this.#onControl(m));
       this.#accepting = true;
-      this.#pump();
-    });
+      await this.deps.queue.work(this.deps.config.maxConcurrentRuns, (job, signal) => this.#take(job, signal));
+      this.#reconciler.start();
+      this.#backstop = setInterval(() => void this.#checkStatuses(), this.deps.backstopMs ?? 5_000);
+      this.#backstop.unref();
+    })();
     return this.#starting;
   }
 
-  /** Schedules a turn already stored as queued (with its message, in one transaction). */
-  async enqueue(sessionId: string, turnId: number): Promise<void> {
-    this.#scheduler.add({ turnId, sessionId });
-    await this.#syncTurnState(sessionId);
-    this.#pump();
+  /** Turns running in this process. */
+  get running(): number {
+    return this.#runs.size;
   }
 
-  /** Schedules every queued turn of a session whose workspace has just become ready. */
-  async enqueueStored(sessionId: string): Promise<void> {
-    const ids = await listQueuedTurnIds(this.db, sessionId);
-    for (const turnId of ids) this.#scheduler.add({ turnId, sessionId });
-    if (ids.length > 0) await this.enqueue(sessionId, ids[0]!);
-  }
-
-  isTurnRunning(turnId: number): boolean {
-    for (const run of this.#runs.values()) if (run.turnId === turnId) return true;
-    return false;
-  }
-
-  queuePosition(sessionId: string): number | null {
-    return this.#scheduler.position(sessionId);
-  }
-
-  /** Interrupts the running turn and holds queued ones until resume(). */
-  pause(sessionId: string): void {
-    this.#scheduler.hold(sessionId);
-    this.#runs.get(sessionId)?.handle?.interrupt('paused');
-  }
-
-  resume(sessionId: string): void {
-    this.#scheduler.release(sessionId);
-    this.#pump();
+  /** Started and not stopping: it takes turns from the queue. */
+  get accepting(): boolean {
+    return this.#accepting;
   }
 
   /**
-   * Interrupts the running turn (or stops it before Claude Code starts) and drops queued ones (the
-   * caller cancels them in the database). Resolves when the turn is fully finished, after-turn
-   * change scan included, so the caller may then release the workspace.
+   * Stops taking turns. Running ones get up to `drainMs` to finish; then they are interrupted and
+   * recorded as interrupted (or queued again for another runner if Claude Code had not started).
    */
-  close(sessionId: string): Promise<void> {
-    this.#scheduler.drop(sessionId);
-    const run = this.#runs.get(sessionId);
-    if (!run) return Promise.resolve();
-    run.stop = 'completed'; // over a shutdown too: a closed session has nothing to run again
-    run.handle?.interrupt('completed');
-    return run.done;
-  }
-
-  /** Stops taking turns and interrupts running ones; they are recorded as interrupted (or queued again if they had not started). */
-  stop(): Promise<void> {
+  stop(drainMs = 0): Promise<void> {
     this.#stopping ??= (async () => {
+      await this.#starting?.catch(() => {});
       this.#accepting = false;
+      clearInterval(this.#backstop);
+      await this.deps.queue.stopTaking();
+      if (drainMs > 0 && this.#runs.size > 0) {
+        this.deps.logger.info({ running: this.#runs.size, drainMs }, 'draining: finishing running turns before stopping');
+        await Promise.race([this.#allDone(), new Promise((r) => setTimeout(r, drainMs).unref())]);
+      }
       for (const run of this.#runs.values()) {
         run.stop ??= 'shutdown';
         run.handle?.interrupt('shutdown');
       }
-      while (this.#runs.size) await Promise.allSettled([...this.#runs.values()].map((r) => r.done));
+      await this.#allDone();
+      await this.#reconciler.stop();
+      await this.deps.control.stop();
     })();
     return this.#stopping;
   }
 
-  #pump(): void {
-    if (!this.#accepting) return;
-    for (const t of this.#scheduler.take()) {
-      const run: Run = { turnId: t.turnId, stop: undefined, handle: undefined, done: Promise.resolve(), settled: false };
-      this.#runs.set(t.sessionId, run);
-      run.done = this.#run(run, t.sessionId)
-        .catch((e: unknown) => this.deps.logger.error({ err: e, sessionId: t.sessionId, turnId: t.turnId }, 'turn failed unexpectedly'))
-        .finally(() => {
-          this.#runs.delete(t.sessionId);
-          this.#scheduler.finished(t.sessionId);
-          this.#pump();
-        });
+  async #allDone(): Promise<void> {
+    while (this.#runs.size) await Promise.allSettled([...this.#runs.values()].map((r) => r.done));
+  }
+
+  /** A pause or close for a session, from any process: reaches its turn if it runs here. */
+  #onControl(m: ControlMessage): void {
+    const run = this.#runs.get(m.sessionId);
+    if (!run) return;
+    if (m.action === 'close') {
+      run.stop = 'completed'; // over a shutdown too: a closed session has nothing to run again
+      run.handle?.interrupt('completed');
+    } else {
+      run.stop ??= 'paused';
+      run.handle?.interrupt('paused');
     }
   }
 
-  async #run(run: Run, sessionId: string): Promise<void> {
-    const log = this.deps.logger.child({ sessionId, turnId: run.turnId });
-    const turn = await claimTurn(this.db, run.turnId);
-    if (!turn) return; // cancelled while waiting
+  /** The backstop for lost notifications: the stored status of every session running here. */
+  async #checkStatuses(): Promise<void> {
+    const ids = [...this.#runs.keys()];
+    if (ids.length === 0) return;
     try {
-      await this.#runClaimed(run, turn, log);
+      const r = await sql<{ id: string; status: string }>`select id, status from sessions where id = any(${ids}::uuid[])`.execute(this.db);
+      for (const row of r.rows) {
+        if (row.status === 'completed') this.#onControl({ action: 'close', sessionId: row.id });
+        else if (row.status === 'paused') this.#onControl({ action: 'pause', sessionId: row.id });
+      }
+    } catch (err: unknown) {
+      this.deps.logger.debug({ err }, 'could not check the status of running sessions');
+    }
+  }
+
+  /** One job: the session's next queued turn, run to its end. */
+  #take(job: TurnJob, signal: AbortSignal): Promise<void> {
+    const sessionId = job.sessionId;
+    const run: Run = { turnId: 0, stop: undefined, handle: undefined, done: Promise.resolve(), settled: false, leaseLost: false };
+    const onAbort = () => {
+      // The lease is gone (pg-boss #555) or the queue stopped waiting: stop before another runner
+      // takes the job. That runner reports the turn; this one only stops it.
+      run.leaseLost = true;
+      run.stop ??= 'shutdown';
+      run.handle?.interrupt('shutdown');
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#runs.set(sessionId, run);
+    run.done = this.#takeJob(run, job).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+      if (this.#runs.get(sessionId) === run) this.#runs.delete(sessionId);
+    });
+    return run.done;
+  }
+
+  async #takeJob(run: Run, job: TurnJob): Promise<void> {
+    const { sessionId } = job;
+    const log = this.deps.logger.child({ sessionId, jobId: job.jobId });
+    // The queue runs one job per session at a time, so a turn still running now was left by a
+    // runner that died or lost its lease (this job's earlier attempt, or an older job).
+    for (const t of await listRunningTurns(this.db, sessionId)) {
+      await settleAbandonedTurn({ db: this.db, sessions: this.deps.sessions, log }, t);
+    }
+    if (!this.#accepting || run.stop) return;
+    const turn = await claimNextTurn(this.db, sessionId);
+    if (!turn) {
+      await this.deps.sessions.refreshTurnState(sessionId);
+      return; // paused, closed, preparing, or nothing left: the job was one too many
+    }
+    run.turnId = Number(turn.id);
+    const turnLog = log.child({ turnId: run.turnId });
+    try {
+      await this.#runClaimed(run, turn, turnLog);
     } catch (e: unknown) {
       // A database error (or any other) must not leave the turn and the session "running".
-      await recordFailedTurn({ db: this.db, sessions: this.deps.sessions, log }, run.turnId, sessionId, e, () => this.#settle(run, sessionId));
+      await recordFailedTurn({ db: this.db, sessions: this.deps.sessions, log: turnLog }, run.turnId, sessionId, e, () => this.#settle(run, sessionId));
     }
   }
 
@@ -171,7 +221,8 @@ export class Runner {
     const session = await this.deps.sessions.get(sessionId);
     // Closed after the turn was queued (here or by another server): it must not run.
     if (session.status === 'completed') run.stop = 'completed';
-    await this.#syncTurnState(sessionId);
+    else if (session.status === 'paused') run.stop ??= 'paused';
+    await this.deps.sessions.refreshTurnState(sessionId);
     const options = parseRunOptions(session.run_options, { permission_mode: this.deps.config.defaultPermissionMode, timeout_s: this.deps.config.turnTimeoutS });
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
     const cwd = workspace?.path ?? session.project_path;
@@ -238,7 +289,9 @@ export class Runner {
       return;
     }
     await requeueTurn(this.db, run.turnId);
-    this.#scheduler.add({ turnId: run.turnId, sessionId });
+    // Shut down or drained: another runner (or this one after a restart) takes it. Lost lease: the
+    // job's retry does. Paused: resume() queues it again.
+    if (reason === 'shutdown' && !run.leaseLost) await this.deps.queue.enqueue(sessionId, String(run.turnId));
     await this.#settle(run, sessionId);
     log.info({ reason }, 'turn stopped before it started; queued again');
   }
@@ -247,7 +300,10 @@ export class Runner {
     await this.deps.hooks?.beforeStart?.({ sessionId: a.sessionId, turnId: a.turnId });
     // A close, shutdown or pause that arrived while the turn was set up: Claude Code is not started.
     // From the check on, nothing awaits until the handle is registered, so none can slip in between.
-    const early = a.run.stop ?? (this.#scheduler.isHeld(a.sessionId) ? 'paused' : undefined);
+    if (a.run.stop) return { kind: 'interrupted', reason: a.run.stop, result: undefined };
+    // Committed first: from here on the turn may reach the model, so a lost runner's turn is never run again.
+    await markTurnLaunched(this.db, a.turnId);
+    const early = a.run.stop;
     if (early) return { kind: 'interrupted', reason: early, result: undefined };
     a.log.info({ cwd: a.cwd, resume: Boolean(resume) }, 'turn started');
     const stall = watchStall({ afterS: this.deps.config.turnStallWarnS ?? 0, sessions: this.deps.sessions, log: a.log, sessionId: a.sessionId, turnId: a.turnId, describe: () => a.recorder.waitingOn() });
@@ -308,25 +364,7 @@ export class Runner {
   /** The turn is recorded: the session's turn state becomes idle, or queued if more wait. */
   #settle(run: Run, sessionId: string): Promise<void> {
     run.settled = true;
-    return this.#syncTurnState(sessionId);
-  }
-
-  /**
-   * Writes the session's turn state (running, queued or idle) as it is when the write starts.
-   * A session's writes go one at a time, so the last one stored is never stale: a message
-   * queued while its last turn settles is not overwritten by that turn's "idle".
-   */
-  #syncTurnState(sessionId: string): Promise<void> {
-    const write = (this.#stateWrites.get(sessionId) ?? Promise.resolve()).catch(() => {}).then(() => {
-      const run = this.#runs.get(sessionId);
-      const state = run && !run.settled ? 'running' : this.#scheduler.waitingFor(sessionId) > 0 ? 'queued' : 'idle';
-      return this.deps.sessions.setTurnState(sessionId, state);
-    });
-    this.#stateWrites.set(sessionId, write);
-    void write.catch(() => {}).finally(() => {
-      if (this.#stateWrites.get(sessionId) === write) this.#stateWrites.delete(sessionId);
-    });
-    return write;
+    return this.deps.sessions.refreshTurnState(sessionId);
   }
 }
 

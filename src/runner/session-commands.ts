@@ -14,7 +14,7 @@ import { workspaceState, type MessageWithTurnOptions } from '../sessions/transac
 import type { Direction, Message, ProjectType, Session, Source } from '../sessions/types.ts';
 import { PREPARED_IN_BACKGROUND, type CleanupPolicy, type WorkspacePort, type WorkspaceRecord, type WorkspaceRequest } from '../workspaces/port.ts';
 import type { PermissionMode } from './options.ts';
-import type { Runner } from './runner.ts';
+import type { TurnDispatch } from './dispatch.ts';
 
 export interface CreateSessionCommand {
   project_path?: string | undefined;
@@ -61,7 +61,7 @@ export class SessionCommands {
   constructor(
     private readonly deps: {
       sessions: SessionService;
-      runner: Runner;
+      dispatch: TurnDispatch;
       workspaces: WorkspacePort;
       logger: Logger;
       defaults: { permission_mode: PermissionMode; timeout_s: number };
@@ -70,9 +70,17 @@ export class SessionCommands {
     },
   ) {}
 
-  /** Adds what only the runner knows (queue position) to a stored session. */
-  decorate(s: Session): Session {
-    return s.turn_state === 'queued' ? { ...s, queue_position: this.deps.runner.queuePosition(s.id) } : s;
+  /** Adds the queue position to a stored session that waits for a runner. */
+  async decorate(s: Session): Promise<Session> {
+    return (await this.decorateAll([s]))[0]!;
+  }
+
+  /** decorate() for a page of sessions, in one query. */
+  async decorateAll(list: Session[]): Promise<Session[]> {
+    const queued = list.filter((s) => s.turn_state === 'queued').map((s) => s.id);
+    if (queued.length === 0) return list;
+    const positions = await this.deps.dispatch.positions(queued);
+    return list.map((s) => (s.turn_state === 'queued' ? { ...s, queue_position: positions.get(s.id) ?? null } : s));
   }
 
   async create(actor: Principal, command: CreateSessionCommand): Promise<{ session: Session; turn: TurnInfo | undefined }> {
@@ -93,7 +101,7 @@ export class SessionCommands {
     if (c.prompt === undefined && !wantsWorkspace) {
       if (!c.project_path) throw badRequest('invalid_request', 'body.project_path: required when no prompt is given');
       const session = await this.deps.sessions.create({ ...c, project_path: c.project_path });
-      return { session: this.decorate(session), turn: undefined };
+      return { session: await this.decorate(session), turn: undefined };
     }
     // Only a session that runs uses its folder; a record-only one just names it (a takeover checks it then).
     checkOwnPaths(actor, c, this.deps.policy?.ownerRoots ?? []);
@@ -109,7 +117,7 @@ export class SessionCommands {
       const created = await this.deps.sessions.createWithTurn({ ...row, project_path: '', metadata: { ...c.metadata, workspace: { kind: c.project_type, state: 'preparing' } } }, first);
       this.#background(this.#prepareInBackground(id, req));
       const turn = created.turnId === undefined ? undefined : { id: created.turnId, state: 'queued' as const, queue_position: null };
-      return { session: this.decorate(await this.deps.sessions.get(id)), turn };
+      return { session: await this.decorate(await this.deps.sessions.get(id)), turn };
     }
     const workspace = await this.deps.workspaces.prepare(req);
     let created: Awaited<ReturnType<SessionService['createWithTurn']>>;
@@ -120,9 +128,9 @@ export class SessionCommands {
       await this.deps.workspaces.release({ ...workspace, cleanup: 'delete' });
       throw e;
     }
-    if (created.turnId === undefined) return { session: this.decorate(created.session), turn: undefined };
+    if (created.turnId === undefined) return { session: await this.decorate(created.session), turn: undefined };
     const turn = await this.#schedule(id, created.turnId);
-    return { session: this.decorate(await this.deps.sessions.get(id)), turn };
+    return { session: await this.decorate(await this.deps.sessions.get(id)), turn };
   }
 
   /**
@@ -154,7 +162,7 @@ export class SessionCommands {
       return;
     }
     // Turns posted meanwhile were stored queued behind the preparation (the session row lock orders them).
-    await this.deps.runner.enqueueStored(sessionId);
+    await this.deps.dispatch.enqueueStored(sessionId);
   }
 
   #background(p: Promise<void>): void {
@@ -202,28 +210,28 @@ export class SessionCommands {
     const { session, previousStatus } = await this.deps.sessions.update(sessionId, patch);
     if (session.managed && patch.status && patch.status !== previousStatus) {
       // The queue hold follows the status: only a paused session is held (paused -> error releases it too).
-      if (patch.status === 'paused') this.deps.runner.pause(sessionId);
+      if (patch.status === 'paused') await this.deps.dispatch.pause(sessionId);
       else if (patch.status === 'completed') await this.#close(session);
-      else this.deps.runner.resume(sessionId);
+      else await this.deps.dispatch.resume(sessionId);
     }
-    return this.decorate(await this.deps.sessions.get(sessionId));
+    return await this.decorate(await this.deps.sessions.get(sessionId));
   }
 
   async #close(session: Session): Promise<void> {
     await this.deps.sessions.cancelQueuedTurns(session.id);
-    const closed = this.deps.runner.close(session.id);
+    const closed = this.deps.dispatch.close(session.id);
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
     // The interrupted turn finishes in the background; the workspace goes after it (its after-turn
-    // change scan included: runner.close resolves only when the turn is fully finished).
+    // change scan included: dispatch.close resolves only when the turn is fully finished).
     void closed
       .then(() => (workspace ? this.deps.workspaces.release(workspace) : undefined))
       .catch((e: unknown) => this.deps.logger.error({ err: e, sessionId: session.id }, 'closing the session failed'));
   }
 
   async #schedule(sessionId: string, turnId: number): Promise<TurnInfo> {
-    await this.deps.runner.enqueue(sessionId, turnId);
-    if (this.deps.runner.isTurnRunning(turnId)) return { id: turnId, state: 'running', queue_position: null };
-    return { id: turnId, state: 'queued', queue_position: this.deps.runner.queuePosition(sessionId) };
+    await this.deps.dispatch.enqueue(sessionId, turnId);
+    const position = (await this.deps.dispatch.positions([sessionId])).get(sessionId) ?? null;
+    return { id: turnId, state: 'queued', queue_position: position };
   }
 
   #runOptions(c: Partial<Record<(typeof RUN_OPTION_KEYS)[number], unknown>>): Record<string, unknown> {

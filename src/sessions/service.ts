@@ -15,7 +15,8 @@ import {
   type ClaudeLogOutcome,
 } from '../db/queries/command-logs.ts';
 import { findMessage, insertMessage, listMessages } from '../db/queries/messages.ts';
-import { addSessionTotals, cancelQueuedTurns, listTurns, setTurnState, type TurnOutcome } from '../db/queries/turns.ts';
+import { refreshTurnState } from '../db/queries/turn-dispatch.ts';
+import { addSessionTotals, cancelQueuedTurns, listTurns, type TurnOutcome } from '../db/queries/turns.ts';
 import {
   findSession,
   findSessionForUpdate,
@@ -239,10 +240,13 @@ export class SessionService {
     return pageById(rows.map(toCommandLog), q.limit);
   }
 
-  /** Sets the runner's view of the session (idle, queued, running) and tells subscribers. */
-  async setTurnState(sessionId: string, state: TurnState): Promise<void> {
-    await setTurnState(this.db, sessionId, state);
-    await this.#publishUpdated(sessionId);
+  /**
+   * Sets the session's turn state (running, queued, idle) from its turns and tells subscribers when
+   * it changed. Called by whoever changed a turn, in any process (see refreshTurnState's SQL).
+   */
+  async refreshTurnState(sessionId: string): Promise<void> {
+    const row = await refreshTurnState(this.db, sessionId);
+    if (row) this.events.publish({ type: 'session.updated', session: toSession(row) });
   }
 
   async recordTurnTotals(sessionId: string, o: TurnOutcome): Promise<void> {

@@ -17,7 +17,7 @@ import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCore, type Core } from '../../src/main.ts';
 import type { RunnerHooks } from '../../src/runner/runner.ts';
 import type { WorkspacePort } from '../../src/workspaces/port.ts';
-import { createTestDb, type TestDb } from './db.ts';
+import { createTestDb, TEST_BACKEND, type TestDb } from './db.ts';
 
 export interface TestApp extends Core {
   app: FastifyInstance;
@@ -87,11 +87,26 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     : { ...workspacesConfigFor(workspacesDir, [fs.realpathSync(os.tmpdir())]), ...opts.workspaces };
   let core: Core;
   try {
-    core = createCore({ database: db.database, logger, runner, resultMaxBytes, workspaces, events: new EventBus({ capacity: opts.eventCapacity, ...opts.events }), runnerHooks: opts.runnerHooks, redaction: opts.redaction });
+    core = createCore({
+      database: db.database,
+      logger,
+      runner,
+      resultMaxBytes,
+      workspaces,
+      events: new EventBus({ capacity: opts.eventCapacity, ...opts.events }),
+      runnerHooks: opts.runnerHooks,
+      redaction: opts.redaction,
+      // As in production: the embedded database is this process's alone, a server's is shared.
+      alone: TEST_BACKEND === 'embedded',
+      // Faster than production so tests of lost runners and notifications finish in seconds.
+      queue: { superviseSeconds: 1, pollingSeconds: 0.5 },
+      runnerTimings: { backstopMs: 1000, reconcileMs: 2000 },
+    });
   } catch (e: unknown) {
     if (!opts.db) await db.close();
     throw e;
   }
+  await core.queue.start();
   await core.runner.start();
   const auth = new AuthService(db.database.db, logger);
   const app = await buildApp({
@@ -125,6 +140,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       await app.close();
       await core.commands.stop();
       await core.runner.stop();
+      await core.queue.stop(2000);
       await core.audit.stop();
       if (!opts.db) await db.close();
     },

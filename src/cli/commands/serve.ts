@@ -1,12 +1,18 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { describeSettings, loadConfig } from '../../config.ts';
 import { runServer } from '../../main.ts';
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('Start the API (and dashboard) server. Same as `npm start`.')
+    .description('Start the server: API, dashboard and runner (ROLE=all), or one part of a scaled-out deployment. Same as `npm start`.')
+    .addOption(new Option('--role <role>', 'all (one machine), api (API, dashboard, hooks, live events) or runner (runs queued turns); sets ROLE').choices(['all', 'api', 'runner']))
+    .option('--concurrency <n>', 'turns this process runs at once; sets MAX_CONCURRENT_RUNS')
     .addHelpText('after', `\n${describeSettings()}\n`)
-    .action(async () => {
-      await runServer(loadConfig());
+    .action(async (opts: { role?: string; concurrency?: string }) => {
+      // Flags win over the environment; both go through the same checks (loadConfig).
+      const env = { ...process.env };
+      if (opts.role !== undefined) env.ROLE = opts.role;
+      if (opts.concurrency !== undefined) env.MAX_CONCURRENT_RUNS = opts.concurrency;
+      await runServer(loadConfig(env));
     });
 }

@@ -1,6 +1,6 @@
 /** SQL for turns and the runner's columns on sessions. */
-import { sql, type Selectable } from 'kysely';
-import type { TurnsTable } from '../schema.ts';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DB, TurnsTable } from '../schema.ts';
 import { storableRow } from '../text.ts';
 import { jsonb, type Executor } from './sessions.ts';
 
@@ -29,7 +29,13 @@ export async function markTurnInit(db: Executor, id: number, claudeSessionId: st
 
 /** Puts a turn that never reached Claude Code back in the queue. */
 export async function requeueTurn(db: Executor, id: number): Promise<void> {
-  await db.updateTable('turns').set({ status: 'queued', started_at: null, pid: null }).where('id', '=', id).execute();
+  await db.updateTable('turns').set({ status: 'queued', started_at: null, pid: null, launched_at: null }).where('id', '=', id).execute();
+}
+
+/** A running turn whose runner is gone before Claude Code started: back to the queue (once). */
+export async function requeueRunningTurn(db: Executor, id: number): Promise<boolean> {
+  const r = await db.updateTable('turns').set({ status: 'queued', started_at: null, pid: null, launched_at: null }).where('id', '=', id).where('status', '=', 'running').executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
 }
 
 /** A claimed turn whose session was closed before Claude Code started: it never ran. */
@@ -162,20 +168,24 @@ export async function listQueuedTurnIds(db: Executor, sessionId: string): Promis
  * anything older than the session's newest turn (its history before the
  * orchestrator took it over). Returns the turns made, oldest first.
  */
-export async function insertTurnsForUnrunMessages(db: Executor): Promise<TurnRow[]> {
-  const r = await sql<TurnRow>`
-    insert into turns (session_id, message_id, prompt, source)
-    select m.session_id, m.id, m.content, m.source
-    from session_messages m join sessions s on s.id = m.session_id
-    where m.direction = 'user' and s.managed and s.status <> 'completed'
-      and coalesce(s.metadata->'workspace'->>'state', 'ready') = 'ready'
-      and m.metadata->'hook_event' is null
-      and coalesce(m.metadata->>'run', '') <> 'false'
-      and not exists (select 1 from turns t where t.message_id = m.id)
-      and m.id > coalesce((select max(t.message_id) from turns t where t.session_id = m.session_id), 0)
-    order by m.id
-    returning *`.execute(db);
-  return r.rows;
+export async function insertTurnsForUnrunMessages(db: Kysely<DB>): Promise<TurnRow[]> {
+  // Several runners may start at once: one at a time, or two would give a message two turns.
+  return db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(7320114002)`.execute(tx);
+    const r = await sql<TurnRow>`
+      insert into turns (session_id, message_id, prompt, source)
+      select m.session_id, m.id, m.content, m.source
+      from session_messages m join sessions s on s.id = m.session_id
+      where m.direction = 'user' and s.managed and s.status <> 'completed'
+        and coalesce(s.metadata->'workspace'->>'state', 'ready') = 'ready'
+        and m.metadata->'hook_event' is null
+        and coalesce(m.metadata->>'run', '') <> 'false'
+        and not exists (select 1 from turns t where t.message_id = m.id)
+        and m.id > coalesce((select max(t.message_id) from turns t where t.session_id = m.session_id), 0)
+      order by m.id
+      returning *`.execute(tx);
+    return r.rows;
+  });
 }
 
 /**

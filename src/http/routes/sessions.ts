@@ -56,7 +56,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
     },
   }, async (req) => {
     const page = await sessions.list({ ...req.query, owner: ownerFilter(req.principal) });
-    return { ...page, data: page.data.map((s) => commands.decorate(s)) };
+    return { ...page, data: await commands.decorateAll(page.data) };
   });
 
   app.get('/api/sessions/:id', {

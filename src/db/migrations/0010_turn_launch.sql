@@ -1,0 +1,4 @@
+-- When the runner started Claude Code for a turn (set and committed before the process starts).
+-- A turn whose runner died before that never reached the model, so it is queued again; one that
+-- was launched may have run tools and is marked interrupted instead: a turn never runs twice.
+ALTER TABLE turns ADD COLUMN launched_at timestamptz(3);

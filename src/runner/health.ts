@@ -1,0 +1,49 @@
+/**
+ * What a runner process (ROLE=runner) serves: GET /health only, for load balancers, compose
+ * healthchecks and drains. 200 while it takes turns and its database answers, 503 otherwise.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Database } from '../db/database.ts';
+import type { Runner } from './runner.ts';
+
+export interface HealthServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startHealthServer(deps: { host: string; port: number; runner: Runner; database: Database }): Promise<HealthServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    if (path !== '/health' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      send(404, { error: { code: 'not_found', message: 'a runner serves only GET /health; the API is on the api processes' } });
+      return;
+    }
+    void deps.database.ping().then((db) => {
+      const ok = db && deps.runner.accepting;
+      send(ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', role: 'runner', running: deps.runner.running, accepting: deps.runner.accepting, database: db ? 'ok' : 'unreachable' });
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.port, deps.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = deps.host.includes(':') ? `[${deps.host}]` : deps.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
