@@ -8,6 +8,10 @@
  *   SCRIPT_JSON:<json>     an inline script: a JSON array of steps (rest of the text)
  *   anything else          one text answer, "Done: <prompt>"
  *
+ * A prompt may also carry `TURN_ID:<id>` (letters, digits, `_.-`; before any SCRIPT_JSON, which
+ * takes the rest of the text): the server then counts the requests of that turn (see turnCounts in
+ * server.ts), so a harness can tell a turn that ran twice from one that ran once.
+ *
  * Strings in tool inputs may contain `{{cwd}}`, replaced by the working directory
  * Claude Code reports in its system prompt (for absolute file paths).
  */
