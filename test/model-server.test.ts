@@ -207,4 +207,12 @@ describe('scripted model server over plain HTTP', () => {
       await quiet.close();
     }
   });
+
+  test('a replayed conversation: the last directive of the prompt is the one played', async () => {
+    const replay = ['<conversation>', 'User: SCRIPT:fail', 'User: SCRIPT_JSON:[{"text":"old"}]', '</conversation>', '', 'SCRIPT_JSON:[{"text":"new"}]'].join('\n');
+    const res = await post('/v1/messages', { model: 'm', max_tokens: 10, tools, messages: [{ role: 'user', content: replay }] });
+    assert.equal(((await res.json()) as { content: Array<{ text: string }> }).content[0]?.text, 'new');
+    const named = await post('/v1/messages', { model: 'm', max_tokens: 10, tools, messages: [{ role: 'user', content: 'User: SCRIPT:fail\n\nSCRIPT:text' }] });
+    assert.equal(((await named.json()) as { content: Array<{ text: string }> }).content[0]?.text, 'Finished script text.');
+  });
 });

@@ -75,13 +75,17 @@ export type Directive =
   | { kind: 'invalid'; message: string }
   | { kind: 'plain'; prompt: string };
 
-const NAMED = /SCRIPT:([A-Za-z0-9_-]+)/;
+const NAMED_ALL = /SCRIPT:([A-Za-z0-9_-]+)/g;
 const INLINE = 'SCRIPT_JSON:';
 
+/**
+ * The last directive of the prompt wins: a conversation replayed after a lost transcript
+ * (src/runner/replay.ts) quotes the earlier prompts, directives included, before the new one.
+ */
 export function parseDirective(prompt: string): Directive {
-  const inlineAt = prompt.indexOf(INLINE);
+  const inlineAt = prompt.lastIndexOf(INLINE);
   if (inlineAt >= 0) return parseInline(prompt.slice(inlineAt + INLINE.length).trim());
-  const named = NAMED.exec(prompt);
+  const named = [...prompt.matchAll(NAMED_ALL)].at(-1);
   if (named) {
     const name = named[1] as string;
     const steps = BUILTIN_SCRIPTS[name];
