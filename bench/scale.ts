@@ -189,9 +189,19 @@ let code = 0;
 try {
   log(`bench:scale ${new Date().toISOString()} node ${process.version}, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, layout ${LAYOUT}`);
   const turns = [];
-  if (PARTS.includes('turns')) for (const r of list(values.runners, 'runners')) turns.push(await turnsPart(r, model)), log(JSON.stringify(turns.at(-1)));
+  if (PARTS.includes('turns')) {
+    for (const r of list(values.runners, 'runners')) {
+      turns.push(await turnsPart(r, model));
+      log(JSON.stringify(turns.at(-1)));
+    }
+  }
   const hooks = [];
-  if (PARTS.includes('hooks')) for (const a of list(values.apis, 'apis')) hooks.push(await hooksPart(a, model)), log(JSON.stringify(hooks.at(-1)));
+  if (PARTS.includes('hooks')) {
+    for (const a of list(values.apis, 'apis')) {
+      hooks.push(await hooksPart(a, model));
+      log(JSON.stringify(hooks.at(-1)));
+    }
+  }
   const out = path.join(import.meta.dirname, 'results');
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'scale.json'), `${JSON.stringify({ date: new Date().toISOString(), layout: LAYOUT, turns, hooks }, null, 2)}\n`);
