@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startModelServer, type ModelServer } from '../src/model-server/server.ts';
+import { startModelServer, TURN_COUNTS_PATH, type ModelServer } from '../src/model-server/server.ts';
 import { claudeTestEnv, contentBlocks, resultsOf, runClaudePrint, type StreamMessage } from './helpers/claude.ts';
 
 let server: ModelServer;
@@ -131,6 +131,17 @@ describe('real Claude Code against the scripted model server', () => {
     const text = JSON.stringify((sent?.body as { messages: unknown }).messages);
     assert.ok(text.includes('SCRIPT:bash') && text.includes('hello-from-bash'), 'earlier turn is in the request');
   });
+
+  test('TURN_ID: the server counts one start and every request of a real turn, and a resumed turn apart', async () => {
+    const first = await claude('TURN_ID:real-1 SCRIPT:bash');
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(server.turnCounts.get('real-1'), { starts: 1, requests: 2 }, 'tool_use step and text step');
+    const sessionId = onlyResult(first.messages).session_id as string;
+    const second = await claude('TURN_ID:real-2 go on', { cwd: first.cwd, configDir: first.configDir, args: ['--resume', sessionId] });
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(server.turnCounts.get('real-2'), { starts: 1, requests: 1 });
+    assert.deepEqual(server.turnCounts.get('real-1'), { starts: 1, requests: 2 }, 'the earlier prompt in the history is not counted again');
+  });
 });
 
 describe('scripted model server over plain HTTP', () => {
@@ -173,5 +184,35 @@ describe('scripted model server over plain HTTP', () => {
     assert.ok(Date.now() - started >= 190);
     const bad = await post('/v1/messages', { model: 'm', max_tokens: 10, tools, messages: [{ role: 'user', content: 'SCRIPT_JSON:[{' }] });
     assert.equal(bad.status, 400);
+  });
+
+  test('TURN_ID: the last id of the prompt counts, a second start is visible over HTTP, and record:false keeps no bodies', async () => {
+    const quiet = await startModelServer({ record: false });
+    try {
+      const replayed = 'earlier: TURN_ID:old-1 and TURN_ID:old-2\nTURN_ID:new-1 SCRIPT:bash';
+      const send = (messages: unknown[]) =>
+        fetch(`${quiet.url}/v1/messages`, { method: 'POST', body: JSON.stringify({ model: 'm', max_tokens: 10, tools, messages }) });
+      assert.equal((await send([{ role: 'user', content: replayed }])).status, 200);
+      const step1 = [
+        { role: 'user', content: replayed },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'Bash', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'x' }] },
+      ];
+      assert.equal((await send(step1)).status, 200);
+      assert.equal((await send([{ role: 'user', content: replayed }])).status, 200, 'the same turn started again');
+      const counts = (await (await fetch(`${quiet.url}${TURN_COUNTS_PATH}`)).json()) as Record<string, unknown>;
+      assert.deepEqual(counts, { 'new-1': { starts: 2, requests: 3 } });
+      assert.equal(quiet.requests.length, 0);
+    } finally {
+      await quiet.close();
+    }
+  });
+
+  test('a replayed conversation: the last directive of the prompt is the one played', async () => {
+    const replay = ['<conversation>', 'User: SCRIPT:fail', 'User: SCRIPT_JSON:[{"text":"old"}]', '</conversation>', '', 'SCRIPT_JSON:[{"text":"new"}]'].join('\n');
+    const res = await post('/v1/messages', { model: 'm', max_tokens: 10, tools, messages: [{ role: 'user', content: replay }] });
+    assert.equal(((await res.json()) as { content: Array<{ text: string }> }).content[0]?.text, 'new');
+    const named = await post('/v1/messages', { model: 'm', max_tokens: 10, tools, messages: [{ role: 'user', content: 'User: SCRIPT:fail\n\nSCRIPT:text' }] });
+    assert.equal(((await named.json()) as { content: Array<{ text: string }> }).content[0]?.text, 'Finished script text.');
   });
 });

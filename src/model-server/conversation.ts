@@ -115,19 +115,39 @@ const text = (t: string, label: string): Reply => ({
   label,
 });
 
-export function decideReply(body: MessagesRequest): Reply {
-  if (isAuxiliary(body)) return text('Scripted session', 'auxiliary');
+/** The prompt of the current turn and how many assistant turns followed it, or undefined when there is none. */
+function currentPrompt(body: MessagesRequest): { prompt: string; stepIndex: number } | undefined {
   const messages: RequestMessage[] = Array.isArray(body.messages) ? body.messages : [];
-  let promptAt = -1;
   for (let i = messages.length - 1; i >= 0; i--) {
     if (isPrompt(messages[i] as RequestMessage)) {
-      promptAt = i;
-      break;
+      const prompt = userTexts(messages[i] as RequestMessage).join('\n');
+      return { prompt, stepIndex: messages.slice(i + 1).filter((m) => m.role === 'assistant').length };
     }
   }
-  if (promptAt < 0) return text('Done.', 'no-prompt');
-  const prompt = userTexts(messages[promptAt] as RequestMessage).join('\n');
-  const stepIndex = messages.slice(promptAt + 1).filter((m) => m.role === 'assistant').length;
+  return undefined;
+}
+
+const TURN_ID = /TURN_ID:([A-Za-z0-9_.-]{1,200})/g;
+
+/**
+ * The turn id a main-loop request belongs to (the last `TURN_ID:<id>` of its current prompt: a
+ * replayed conversation quotes earlier prompts before the new one) and its step: 0 is the request
+ * that starts the turn, so two step-0 requests for one id mean the turn ran twice.
+ */
+export function turnIdOf(body: MessagesRequest): { id: string; step: number } | undefined {
+  if (isAuxiliary(body)) return undefined;
+  const current = currentPrompt(body);
+  if (!current) return undefined;
+  const ids = [...current.prompt.matchAll(TURN_ID)];
+  const id = ids.at(-1)?.[1];
+  return id === undefined ? undefined : { id, step: current.stepIndex };
+}
+
+export function decideReply(body: MessagesRequest): Reply {
+  if (isAuxiliary(body)) return text('Scripted session', 'auxiliary');
+  const current = currentPrompt(body);
+  if (!current) return text('Done.', 'no-prompt');
+  const { prompt, stepIndex } = current;
   const directive = parseDirective(prompt);
   switch (directive.kind) {
     case 'plain':

@@ -8,6 +8,10 @@
  *   SCRIPT_JSON:<json>     an inline script: a JSON array of steps (rest of the text)
  *   anything else          one text answer, "Done: <prompt>"
  *
+ * A prompt may also carry `TURN_ID:<id>` (letters, digits, `_.-`; before any SCRIPT_JSON, which
+ * takes the rest of the text): the server then counts the requests of that turn (see turnCounts in
+ * server.ts), so a harness can tell a turn that ran twice from one that ran once.
+ *
  * Strings in tool inputs may contain `{{cwd}}`, replaced by the working directory
  * Claude Code reports in its system prompt (for absolute file paths).
  */
@@ -71,13 +75,17 @@ export type Directive =
   | { kind: 'invalid'; message: string }
   | { kind: 'plain'; prompt: string };
 
-const NAMED = /SCRIPT:([A-Za-z0-9_-]+)/;
+const NAMED_ALL = /SCRIPT:([A-Za-z0-9_-]+)/g;
 const INLINE = 'SCRIPT_JSON:';
 
+/**
+ * The last directive of the prompt wins: a conversation replayed after a lost transcript
+ * (src/runner/replay.ts) quotes the earlier prompts, directives included, before the new one.
+ */
 export function parseDirective(prompt: string): Directive {
-  const inlineAt = prompt.indexOf(INLINE);
+  const inlineAt = prompt.lastIndexOf(INLINE);
   if (inlineAt >= 0) return parseInline(prompt.slice(inlineAt + INLINE.length).trim());
-  const named = NAMED.exec(prompt);
+  const named = [...prompt.matchAll(NAMED_ALL)].at(-1);
   if (named) {
     const name = named[1] as string;
     const steps = BUILTIN_SCRIPTS[name];

@@ -6,7 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { decideReply, type MessagesRequest } from './conversation.ts';
+import { decideReply, turnIdOf, type MessagesRequest } from './conversation.ts';
 import { estimateTokens, sendError, sendJson, sendMessageJson, sendMessageStream, usageFor } from './responses.ts';
 
 export interface RecordedRequest {
@@ -26,13 +26,26 @@ export interface ModelServerOptions {
   /** 0 (the default) picks any free port. */
   port?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  /** Keep every request in `requests` (default true). Long runs (chaos, soak) turn it off: bodies are large. */
+  record?: boolean;
 }
+
+/** Main-loop requests of one `TURN_ID:<id>` turn: `starts` counts those at step 0 (a turn that began). */
+export interface TurnCount {
+  starts: number;
+  requests: number;
+}
+
+/** The path that answers the turn counts as JSON ({ [id]: TurnCount }), for a model server in another process. */
+export const TURN_COUNTS_PATH = '/v1/scripted/turns';
 
 export interface ModelServer {
   /** Base URL to give Claude Code as ANTHROPIC_BASE_URL, e.g. http://127.0.0.1:4100 */
   url: string;
   /** Every request received, in order (mutated as requests arrive). */
   requests: RecordedRequest[];
+  /** Requests per turn id (prompts carrying TURN_ID:<id>), kept whether or not `record` is on. */
+  turnCounts: Map<string, TurnCount>;
   close(): Promise<void>;
 }
 
@@ -59,6 +72,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 export async function startModelServer(opts: ModelServerOptions = {}): Promise<ModelServer> {
   const requests: RecordedRequest[] = [];
+  const turnCounts = new Map<string, TurnCount>();
+  const keep = opts.record !== false;
   const timers = new Set<NodeJS.Timeout>();
   const log = opts.logger;
 
@@ -89,7 +104,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
     }
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !SECRET_HEADERS.has(k)));
     const record: RecordedRequest = { method: req.method ?? 'GET', path, headers, body, reply: '', at: new Date() };
-    requests.push(record);
+    if (keep) requests.push(record);
 
     if (req.method === 'POST' && path === '/v1/messages/count_tokens') {
       record.reply = 'count_tokens';
@@ -101,6 +116,13 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
         return sendError(res, 400, 'invalid_request_error', 'request body must be a JSON object');
       }
       const reqBody = body as MessagesRequest;
+      const turn = turnIdOf(reqBody);
+      if (turn) {
+        const count = turnCounts.get(turn.id) ?? { starts: 0, requests: 0 };
+        count.requests += 1;
+        if (turn.step === 0) count.starts += 1;
+        turnCounts.set(turn.id, count);
+      }
       const reply = decideReply(reqBody);
       record.reply = reply.label;
       log?.debug({ path, reply: reply.label }, 'model server request');
@@ -119,6 +141,10 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
       record.reply = 'head';
       res.writeHead(200).end();
       return;
+    }
+    if (req.method === 'GET' && path === TURN_COUNTS_PATH) {
+      record.reply = 'turn-counts';
+      return sendJson(res, 200, Object.fromEntries(turnCounts));
     }
     if (req.method === 'GET' && (path === '/' || path === '/health' || path === '/api/hello')) {
       record.reply = 'health';
@@ -154,6 +180,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
   return {
     url,
     requests,
+    turnCounts,
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
