@@ -47,7 +47,9 @@ describe('continue', () => {
     const script = JSON.stringify([{ tool: 'Bash', input: { command: 'echo slow', description: 'x' }, delay_ms: 1500 }, { text: 'first done' }]);
     const created = await call(h.t.app, 'POST', '/api/sessions', { prompt: `SCRIPT_JSON:${script}`, allowed_tools: ['Bash'] });
     const id = created.body.id;
-    assert.equal(created.body.turn.state, 'running');
+    // The turn goes to the queue; the runner takes it a moment later.
+    assert.equal(created.body.turn.state, 'queued');
+    await waitFor('the first turn running', async () => (await call(h.t.app, 'GET', `/api/sessions/${id}`)).body.turn_state === 'running');
     const m2 = await call(h.t.app, 'POST', `/api/sessions/${id}/messages`, { direction: 'user', content: 'second' });
     const m3 = await call(h.t.app, 'POST', `/api/sessions/${id}/messages`, { direction: 'user', content: 'third' });
     assert.equal(m2.body.turn.state, 'queued');
