@@ -42,7 +42,6 @@ import {
   type Session,
   type SessionStatus,
   type Turn,
-  type TurnState,
 } from './types.ts';
 
 export type { CreateSessionInput, ListSessionsInput, NewLogInput, NewMessageInput, UpdateSessionInput } from './inputs.ts';
