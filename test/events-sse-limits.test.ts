@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import type { Message } from '../src/sessions/types.ts';
 import { call, createTestApp, type TestApp, type TestAppOptions } from './helpers/app.ts';
 import { createTestDb } from './helpers/db.ts';
@@ -13,8 +13,10 @@ import { postToolHook } from './helpers/seed.ts';
 import { openSse, type SseClient } from './helpers/sse.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
+// Each test's servers and clients go when it ends: every server holds several connections, and
+// the embedded PostgreSQL allows 30.
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 async function listening(opts: TestAppOptions = {}): Promise<{ t: TestApp; base: string }> {

@@ -4,7 +4,7 @@
  * rows commit out of seq order.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { EventBus, type OrchestratorEvent } from '../src/events/bus.ts';
@@ -18,8 +18,10 @@ import { openSse } from './helpers/sse.ts';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { pretty: false });
 const cleanups: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
+// Each test's servers and clients go when it ends: every server holds several connections, and
+// the embedded PostgreSQL allows 30.
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 async function testDb(): Promise<TestDb> {
