@@ -127,6 +127,8 @@ export interface Config {
   live: {
     replay: { capacity: number; maxBytes: number; maxEventBytes: number };
     streams: { maxStreams: number; slowClientTimeoutMs: number };
+    /** LIVE_EVENTS_RETENTION_S: how long live_events rows are kept (s). */
+    retentionS: number;
   };
 }
 
@@ -269,6 +271,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     live: {
       replay: { capacity: c.SSE_REPLAY_MAX_EVENTS, maxBytes: c.SSE_REPLAY_MAX_BYTES, maxEventBytes: c.SSE_EVENT_MAX_BYTES },
       streams: { maxStreams: c.SSE_MAX_STREAMS, slowClientTimeoutMs: c.SSE_SLOW_CLIENT_TIMEOUT_MS },
+      retentionS: c.LIVE_EVENTS_RETENTION_S,
     },
   };
 }

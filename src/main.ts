@@ -17,6 +17,7 @@ import { openDatabase, type Database } from './db/database.ts';
 import { useRedactor } from './db/text.ts';
 import { migrate } from './db/migrate.ts';
 import { EventBus } from './events/bus.ts';
+import { LiveEvents, type LiveEventsOptions } from './events/live-events.ts';
 import { HookIngest } from './hooks/ingest.ts';
 import { createRedactor, type Redactor } from './lib/redact.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -32,6 +33,8 @@ import type { WorkspacePort } from './workspaces/port.ts';
 
 export interface Core {
   events: EventBus;
+  /** Carries `events` through the database to every process (start before use, stop before the database closes). */
+  live: LiveEvents;
   sessions: SessionService;
   workspaces: WorkspacePort;
   /** The same object as `workspaces` when it is the real manager (diffs, disk use); undefined for a test double. */
@@ -55,6 +58,8 @@ export function createCore(deps: {
   /** Workspace settings (the real WorkspaceManager) or a port double; default: the settings' defaults on runner.workspacesDir. */
   workspaces?: WorkspacesConfig | WorkspacePort | undefined;
   events?: EventBus | undefined;
+  /** Live event log settings (LIVE_EVENTS_RETENTION_S; tests shorten the timers). */
+  live?: LiveEventsOptions | undefined;
   /** Test seams for the runner (tests only). */
   runnerHooks?: RunnerHooks | undefined;
   /** REDACT_PATTERNS / REDACT_DISABLE; default: the built-in patterns. */
@@ -69,6 +74,7 @@ export function createCore(deps: {
   // Every row written from here on is redacted with the server's secrets and the configured patterns.
   useRedactor(redactorFor(deps.runner.secrets, deps.redaction));
   const events = deps.events ?? new EventBus();
+  const live = new LiveEvents(deps.database, events, deps.logger, deps.live);
   const sessions = new SessionService(deps.database, events);
   const given = deps.workspaces ?? workspacesConfigFor(deps.runner.workspacesDir);
   const workspaceManager = 'prepare' in given ? undefined : new WorkspaceManager(given, deps.logger);
@@ -104,7 +110,7 @@ export function createCore(deps: {
   });
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
   const audit = new AuditLog(deps.database, deps.logger);
-  return { events, sessions, workspaces, workspaceManager, queue, control, dispatch, runner, commands, hooks, audit };
+  return { events, live, sessions, workspaces, workspaceManager, queue, control, dispatch, runner, commands, hooks, audit };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -153,10 +159,13 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       resultMaxBytes: config.resultMaxBytes,
       workspaces: config.workspaces,
       events: new EventBus(config.live.replay),
+      live: { pruner: { retentionS: config.live.retentionS } },
       redaction: config.redaction,
       // The embedded database is held by this process alone (its data-folder lock).
       alone: database.backend === 'embedded',
     });
+    // Every role writes live events; only processes that serve SSE read them back.
+    await core.live.start({ read: serves });
     await core.queue.start();
     if (role !== 'api') {
       await core.runner.start();
@@ -219,6 +228,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
           await keys.stop();
           // Last before the database: everything above may still have recorded entries.
           await running.audit.stop();
+          await running.live.stop();
           await database.close();
         })();
         return stopping;
@@ -230,6 +240,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     await core?.runner.stop().catch(() => {});
     await core?.queue.stop(1000).catch(() => {});
     await core?.audit.stop().catch(() => {});
+    await core?.live.stop().catch(() => {});
     await database.close().catch(() => {});
     throw e;
   }

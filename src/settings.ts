@@ -76,9 +76,10 @@ export const SETTINGS = [
   { env: 'ALLOW_PRIVATE_GIT_HOSTS', default: undefined, description: 'Git hosts, IP addresses or CIDRs (comma separated) that repository URLs may reach although they are loopback, private or link-local. Unset: none.' },
   { env: 'REDACT_PATTERNS', default: undefined, description: 'Extra regular expressions (JavaScript syntax, separated by spaces or newlines; write a space inside one as \\s) whose matches are replaced by [redacted] in everything stored or logged, besides the built-in ones. An invalid one stops the start.' },
   { env: 'REDACT_DISABLE', default: undefined, description: 'Built-in redaction patterns to turn off (comma separated): authorization, api_key_header, anthropic_openai, github, slack, aws, google, stripe, cco, url_password, private_key.' },
-  { env: 'SSE_REPLAY_MAX_EVENTS', default: '2000', description: 'Live events kept for replay to reconnecting clients (GET /api/events); an older gap gets `reset`.' },
+  { env: 'SSE_REPLAY_MAX_EVENTS', default: '2000', description: 'Live events kept in memory for replay to reconnecting clients (GET /api/events); older ones come from the database.' },
   { env: 'SSE_REPLAY_MAX_BYTES', default: String(16 * 1024 * 1024), description: 'Bytes of live events kept for replay; the oldest leave first.' },
   { env: 'SSE_EVENT_MAX_BYTES', default: String(64 * 1024), description: 'A live event larger than this is sent as a reference (`truncated`, `url`) the client fetches.' },
+  { env: 'LIVE_EVENTS_RETENTION_S', default: '600', description: 'Live events are kept in the database this long (s) for clients resuming with Last-Event-ID, from any server process or after a restart; older gaps get `reset`.' },
   { env: 'SSE_MAX_STREAMS', default: '500', description: 'Open event streams at most; more get 503 with Retry-After.' },
   { env: 'SSE_SLOW_CLIENT_TIMEOUT_MS', default: '30000', description: 'An event stream whose client reads nothing for this long is dropped (ms); it reconnects and replays.' },
 ] as const satisfies readonly SettingDef[];
@@ -146,6 +147,7 @@ export const settingsSchema = z.object({
   SSE_REPLAY_MAX_EVENTS: intFrom(1, 1_000_000),
   SSE_REPLAY_MAX_BYTES: intFrom(64 * 1024, 1024 * 1024 * 1024),
   SSE_EVENT_MAX_BYTES: intFrom(1024, 64 * 1024 * 1024),
+  LIVE_EVENTS_RETENTION_S: intFrom(10, 7 * 24 * 3600),
   SSE_MAX_STREAMS: intFrom(1, 100_000),
   SSE_SLOW_CLIENT_TIMEOUT_MS: intFrom(100, 3600 * 1000),
 }).refine((c) => c.SSE_EVENT_MAX_BYTES <= c.SSE_REPLAY_MAX_BYTES, {

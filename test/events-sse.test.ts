@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { parseDurableId, comparePositions } from '../src/events/position.ts';
 import { call, createTestApp, type TestApp } from './helpers/app.ts';
+import { recordEvents, type EventRecorder } from './helpers/events.ts';
 import { openSse, type SseClient } from './helpers/sse.ts';
 
 let t: TestApp;
 let base: string;
+let live: EventRecorder;
 const clients: SseClient[] = [];
 
 async function sse(path: string, headers: Record<string, string> = {}) {
@@ -16,25 +19,38 @@ async function sse(path: string, headers: Record<string, string> = {}) {
 before(async () => {
   t = await createTestApp({ eventCapacity: 20, sse: { heartbeatMs: 200 } });
   base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  live = recordEvents(t.events);
 });
 after(async () => {
   for (const c of clients) c.close();
   await t.close();
 });
 
-const newSession = async () => (await call(t.app, 'POST', '/api/sessions', { project_path: '/srv/sse' })).body.id as string;
-const say = (id: string, content: string) => call(t.app, 'POST', `/api/sessions/${id}/messages`, { direction: 'assistant', content });
+/** A new session, once its session.created event went out (delivery is asynchronous: through live_events). */
+const newSession = async () => {
+  const id = (await call(t.app, 'POST', '/api/sessions', { project_path: '/srv/sse' })).body.id as string;
+  await live.until((es) => es.some((e) => e.type === 'session.created' && e.session_id === id), 'session.created');
+  return id;
+};
+const position = (id: string | undefined) => {
+  const p = parseDurableId(id ?? '');
+  assert.ok(p, `a durable event id: ${id}`);
+  return p;
+};
+/** Posts a message and waits until its event went out. */
+const say = async (id: string, content: string) => {
+  await call(t.app, 'POST', `/api/sessions/${id}/messages`, { direction: 'assistant', content });
+  await live.until((es) => es.some((e) => e.type === 'message.created' && e.message.session_id === id && e.message.content === content), `message ${content}`);
+};
 
 describe('GET /api/events', () => {
-  test('streams stored changes live with id = <epoch>-<seq>, after a ready event', async () => {
+  test('streams stored changes live with id = <xid>.<seq>, after a ready event', async () => {
     const c = await sse('/api/events');
     assert.equal(c.status, 200);
     assert.match(String(c.headers['content-type']), /^text\/event-stream/);
     const ready = await c.waitFor((e) => e.event === 'ready');
-    const seqOf = (id: string | undefined) => Number(id?.split('-')[1]);
-    const start = seqOf(ready.id);
-    assert.equal(ready.id, t.events.lastId);
-    assert.equal(JSON.parse(ready.data).epoch, t.events.epoch);
+    const start = position(ready.id);
+    assert.equal(JSON.parse(ready.data).id, ready.id);
     assert.equal(JSON.parse(ready.data).replayed, 0);
     const id = await newSession();
     await say(id, 'hello');
@@ -43,8 +59,8 @@ describe('GET /api/events', () => {
     const body = JSON.parse(msg.data);
     assert.equal(body.session_id, id);
     assert.equal(body.message.content, 'hello');
-    assert.equal(msg.id, `${t.events.epoch}-${body.seq}`);
-    assert.ok(seqOf(created.id) > start && seqOf(msg.id) > seqOf(created.id));
+    assert.equal(body.seq, undefined, 'the position is the SSE id, not part of the event');
+    assert.ok(comparePositions(position(created.id), start) > 0 && comparePositions(position(msg.id), position(created.id)) > 0);
   });
 
   test('Last-Event-ID replays exactly what was missed; ?since= does the same', async () => {
@@ -61,14 +77,24 @@ describe('GET /api/events', () => {
     }
   });
 
-  test('a gap older than the buffer gets a reset event instead of a partial replay', async () => {
+  test('a gap older than the memory buffer is replayed from the table, in order', async () => {
     const id = await newSession();
     const mark = t.events.lastId;
-    for (let i = 0; i < 25; i++) await say(id, `m${i}`); // capacity is 20
+    for (let i = 0; i < 45; i++) await say(id, `m${i}`); // capacity is 20 (and each message also updates the session)
     const c = await sse('/api/events', { 'last-event-id': String(mark) });
+    const ready = await c.waitFor((e) => e.event === 'ready');
+    const got = c.events.filter((e) => e.event === 'message.created').map((e) => JSON.parse(e.data).message.content);
+    assert.deepEqual(got, Array.from({ length: 45 }, (_, i) => `m${i}`));
+    assert.equal(JSON.parse(ready.data).reset, false);
+    assert.equal(c.events.filter((e) => e.event === 'reset').length, 0);
+    const ids = c.events.filter((e) => e.event !== 'ready' && e.event !== 'heartbeat').map((e) => position(e.id));
+    assert.ok(ids.every((p, i) => i === 0 || comparePositions(p, ids[i - 1]!) > 0), 'ids increase');
+  });
+
+  test('an id of the old in-process format gets a reset event instead of a replay', async () => {
+    const c = await sse('/api/events', { 'last-event-id': `${'1a2b3c4d'}-5` });
     const reset = await c.waitFor((e) => e.event === 'reset');
-    assert.equal(JSON.parse(reset.data).seq, t.events.lastSeq);
-    assert.equal(c.events.filter((e) => e.event === 'message.created').length, 0);
+    assert.equal(JSON.parse(reset.data).id, reset.id);
     assert.equal(JSON.parse((await c.waitFor((e) => e.event === 'ready')).data).reset, true);
   });
 
@@ -91,7 +117,7 @@ describe('GET /api/events', () => {
     const c = await sse('/api/events');
     const hb = await c.waitFor((e) => e.event === 'heartbeat', 3000);
     assert.equal(hb.id, undefined, 'a heartbeat must not move Last-Event-ID');
-    assert.equal(typeof JSON.parse(hb.data).seq, 'number');
+    assert.equal(JSON.parse(hb.data).id, t.events.lastId);
   });
 
   test('bad parameters are 400 JSON, not a stream', async () => {
@@ -114,6 +140,6 @@ describe('shutdown with open streams', () => {
     await own.app.close(); // would wait for the streams forever if they were not ended
     await Promise.all([c1.ended, c2.ended]);
     assert.ok(Date.now() - started < 3000, `close took ${Date.now() - started} ms`);
-    await own.db.close();
+    await own.close(); // the rest: runner, queue, live events, database
   });
 });

@@ -4,18 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { listMigrations, migrate } from '../src/db/migrate.ts';
-import type { OrchestratorEvent } from '../src/events/bus.ts';
 import { call, capturingLogger, createTestApp, type TestApp } from './helpers/app.ts';
+import { recordEvents, type EventRecorder } from './helpers/events.ts';
 import { createTestDb } from './helpers/db.ts';
 import { run } from './helpers/hook-payloads.ts';
 
 const { logger, lines: logLines } = capturingLogger('warn');
 
 let t: TestApp;
-const published: OrchestratorEvent[] = [];
+let live: EventRecorder;
 before(async () => {
   t = await createTestApp({ logger, bodyLimitBytes: 256 * 1024 });
-  t.events.subscribe((e) => published.push(e));
+  live = recordEvents(t.events);
 });
 after(async () => {
   await t.close();
@@ -32,7 +32,6 @@ const ORDER = ['SessionStart', 'UserPromptSubmit', 'PostToolUse', 'PostToolUseFa
 describe('POST /api/hooks/:event', () => {
   test('a whole run started outside the orchestrator is stored: session, messages, logs, events; SessionEnd completes it', async () => {
     const r = run();
-    const from = published.length;
     let sessionId = '';
     for (const e of ORDER) {
       const res = await post(e, r[e]);
@@ -73,7 +72,9 @@ describe('POST /api/hooks/:event', () => {
     const only = await call(t.app, 'GET', `/api/sessions/${sessionId}/events?event=SessionEnd&limit=1`);
     assert.equal(only.body.data.length, 1);
 
-    const types = published.slice(from).map((e) => e.type);
+    const mine = () => live.events.filter((e) => e.session_id === sessionId).map((e) => e.type);
+    await live.until(() => mine().includes('session.updated'), 'the run\'s events');
+    const types = mine();
     assert.equal(types[0], 'session.created');
     assert.equal(types.filter((x) => x === 'session_event.created').length, 7);
     assert.equal(types.filter((x) => x === 'message.created').length, 2);

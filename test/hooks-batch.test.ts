@@ -2,15 +2,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { OrchestratorEvent } from '../src/events/bus.ts';
 import { call, createTestApp, type TestApp } from './helpers/app.ts';
+import { recordEvents, type EventRecorder } from './helpers/events.ts';
 import { run } from './helpers/hook-payloads.ts';
 
 let t: TestApp;
-const published: OrchestratorEvent[] = [];
+let live: EventRecorder;
 before(async () => {
   t = await createTestApp({ bodyLimitBytes: 256 * 1024 });
-  t.events.subscribe((e) => published.push(e));
+  live = recordEvents(t.events);
 });
 after(async () => {
   await t.close();
@@ -33,7 +33,6 @@ describe('POST /api/hooks/batch', () => {
     events.splice(5, 0, { event: 'post-tool-use', id: eid('PostToolUse'), payload: { ...r.PostToolUse, tool_name: undefined, tool_use_id: 'toolu_bad' } });
     events.splice(7, 0, { event: 'Stop', id: eid('Stop'), payload: { cwd: '/no/session/id' } });
     events.splice(8, 0, { event: 'Notification', id: 'has spaces', payload: r.Notification });
-    const from = published.length;
     const res = await batch(events);
     assert.equal(res.status, 200);
     const results = res.body.results as Array<{ id: string; status: string; code?: string; http_status?: number; session_id?: string }>;
@@ -55,8 +54,9 @@ describe('POST /api/hooks/batch', () => {
     assert.deepEqual(evs.map((e: { event: string }) => e.event), ORDER.filter((e) => !e.startsWith('PostToolUse')));
 
     // After the commit, in batch order, the new session first.
-    const mine = published.slice(from).map((e) => e.type);
-    assert.deepEqual(mine, [
+    const mine = () => live.events.filter((e) => e.session_id === sid).map((e) => e.type);
+    await live.until(() => mine().includes('session.updated'), 'the events of the batch');
+    assert.deepEqual(mine(), [
       'session.created', 'session_event.created', 'session_event.created', 'message.created', 'log.created', 'log.created',
       'session_event.created', 'session_event.created', 'session_event.created', 'session_event.created', 'message.created',
       'session_event.created', 'session.updated',
@@ -91,10 +91,13 @@ describe('POST /api/hooks/batch', () => {
       const r = i % 2 ? a : b;
       return { event: 'PostToolUse', id: eid('PostToolUse'), payload: { ...r.PostToolUse, tool_use_id: `toolu_${r.sessionId}_${i}` } };
     });
-    const from = published.length;
     const res = await batch(tools);
     assert.ok(res.body.results.every((x: { status: string }) => x.status === 'stored'));
-    assert.equal(published.slice(from).filter((e) => e.type === 'session.created').length, 2);
+    const sids = new Set(res.body.results.map((x: { session_id: string }) => x.session_id));
+    const of = (type: string) => live.events.filter((e) => e.type === type && sids.has(e.session_id)).length;
+    // Each new session is announced before its first log, so once all 30 logs are in, both announcements are.
+    await live.until(() => of('log.created') === 30, 'the 30 log events');
+    assert.equal(of('session.created'), 2);
     for (const [r, parity] of [[a, 1], [b, 0]] as const) {
       const sid = res.body.results[parity].session_id;
       const logs = (await call(t.app, 'GET', `/api/sessions/${sid}/logs?limit=100`)).body.data;

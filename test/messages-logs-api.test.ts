@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { call, createTestApp, type TestApp } from './helpers/app.ts';
+import { recordEvents } from './helpers/events.ts';
 
 let t: TestApp;
 before(async () => {
@@ -17,17 +18,18 @@ async function newSession(): Promise<{ id: string; updated_at: string }> {
 describe('messages', () => {
   test('POST stores a message, moves updated_at and publishes an event; GET returns oldest first', async () => {
     const s = await newSession();
-    const seen: string[] = [];
-    const unsubscribe = t.events.subscribe((e) => seen.push(`${e.type}:${e.session_id}`));
+    const live = recordEvents(t.events);
     await new Promise((r) => setTimeout(r, 5));
     const m1 = await call(t.app, 'POST', `/api/sessions/${s.id}/messages`, { direction: 'user', content: 'first', source: 'slack' });
     const m2 = await call(t.app, 'POST', `/api/sessions/${s.id}/messages`, { direction: 'assistant', content: 'second', metadata: { k: 1 } });
-    unsubscribe();
     assert.equal(m1.status, 201);
     assert.equal(m1.body.source, 'slack');
     assert.equal(m2.body.source, 'api');
     assert.deepEqual(m2.body.metadata, { k: 1 });
-    assert.deepEqual(seen, [`message.created:${s.id}`, `message.created:${s.id}`]);
+    const seen = () => live.events.filter((e) => e.type === 'message.created').map((e) => `${e.session_id}:${(e as { message: { content: string } }).message.content}`);
+    await live.until(() => seen().length >= 2, 'two message events');
+    live.stop();
+    assert.deepEqual(seen(), [`${s.id}:first`, `${s.id}:second`]);
     const list = await call(t.app, 'GET', `/api/sessions/${s.id}/messages`);
     assert.deepEqual(list.body.data.map((m: { content: string }) => m.content), ['first', 'second']);
     const session = await call(t.app, 'GET', `/api/sessions/${s.id}`);

@@ -78,6 +78,17 @@ export interface DB {
   api_keys: ApiKeysTable;
   auth_tokens: AuthTokensTable;
   audit_log: AuditLogTable;
+  live_events: LiveEventsTable;
+}
+
+/** UNLOGGED; read and written through src/db/queries/live-events.ts (xid8 and seq travel as text). */
+export interface LiveEventsTable {
+  xid: Generated<string>;
+  seq: Generated<string>;
+  session_id: string;
+  type: string;
+  json: string;
+  at: Generated<Date>;
 }
 
 /** Append-only (a trigger refuses UPDATE, DELETE and TRUNCATE). */

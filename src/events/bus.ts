@@ -1,21 +1,24 @@
 /**
- * The in-process event stream. Every stored message, log and session change is
- * published here once, after its write committed; the dashboard's SSE endpoint,
- * and later Slack and metrics, subscribe.
+ * The live event stream. Every stored message, log and session change is published here once,
+ * after its write committed; the dashboard's SSE endpoint, and later Slack and metrics, subscribe.
  *
- * Each event gets an increasing `seq`. Its position for clients is
- * `<epoch>-<seq>`: the epoch is new in every process, so a client that comes
- * back after a restart with an id of the previous process is recognised (and
- * told to refetch) instead of being answered from an unrelated sequence.
+ * With a durable log attached (the server, and the integration tests), publish() only hands the
+ * event to the log (live_events, see live-log.ts): it reaches subscribers when this process's
+ * LiveEventReader reads it back, in the one global order every process sees, from whichever
+ * process wrote it. Without one (unit tests building `new EventBus()`) it is delivered at once,
+ * in this process only.
  *
- * The last events are kept, bounded in count and in bytes, so a reconnecting
- * client can replay what it missed (SSE Last-Event-ID). They are kept as the
- * JSON clients get, serialised once; an event larger than `maxEventBytes` is
- * kept and sent as a reference to fetch (see reference.ts), so one huge
- * message neither fills the buffer nor reaches clients as one frame.
+ * Each delivered event has a position (position.ts); clients get it as the SSE id and resume
+ * from it. The last events are kept, bounded in count and in bytes, so a reconnecting client can
+ * replay what it missed from memory; older ones come from the log (readLog), which is what lets
+ * a client resume across restarts and across API processes. They are kept as the JSON clients
+ * get, serialised once by the publishing process; an event larger than `maxEventBytes` is kept
+ * and sent as a reference to fetch (see reference.ts), so one huge message neither fills the
+ * buffer nor reaches clients as one frame.
  */
 import { randomBytes } from 'node:crypto';
 import type { CommandLog, Message, Session, SessionEvent } from '../sessions/types.ts';
+import { comparePositions, formatDurableId, isAfter, ORIGIN, parseDurableId, type Position } from './position.ts';
 import { referenceTo } from './reference.ts';
 
 export type EventPayload =
@@ -25,11 +28,13 @@ export type EventPayload =
   | { type: 'log.created'; log: CommandLog }
   | { type: 'session_event.created'; event: SessionEvent };
 
-export type OrchestratorEvent = EventPayload & { seq: number; session_id: string; at: string };
+export type OrchestratorEvent = EventPayload & { session_id: string; at: string };
 
 /** An event as clients get it: `json` is the full event, or its reference when the event is too big. */
 export interface StoredEvent {
-  seq: number;
+  position: Position;
+  /** The position as clients see it (the SSE id). */
+  id: string;
   type: EventPayload['type'];
   sessionId: string;
   json: string;
@@ -38,6 +43,17 @@ export interface StoredEvent {
 }
 
 export type Listener = (event: OrchestratorEvent, stored: StoredEvent) => void;
+
+/** Where published events go and older ones come back from (live-log.ts, live-reader.ts). */
+export interface DurableLog {
+  /** Queues the event for writing; never throws, never waits. */
+  append(event: { sessionId: string; type: string; json: string }): void;
+  /**
+   * Events after `after` up to `upTo` (delivered, so final), about `maxBytes` at a time; undefined
+   * when some of them have been pruned (the client must refetch).
+   */
+  read(after: Position, upTo: Position, maxBytes: number): Promise<StoredEvent[] | undefined>;
+}
 
 export interface EventBusOptions {
   /** Events kept for replay. */
@@ -49,6 +65,9 @@ export interface EventBusOptions {
 }
 
 export const DEFAULT_EVENT_BUS_OPTIONS: EventBusOptions = { capacity: 2000, maxBytes: 16 * 1024 * 1024, maxEventBytes: 64 * 1024 };
+
+/** What read() answers when the events after a position are older than memory holds: ask readLog(). */
+export const IN_LOG = 'in-log';
 
 function sessionIdOf(p: EventPayload): string {
   switch (p.type) {
@@ -69,40 +88,59 @@ function sessionIdOf(p: EventPayload): string {
 }
 
 export class EventBus {
-  /** Identifies this process's sequence; ids of another epoch cannot be replayed. */
+  /** Names this process's in-process sequence (no durable log): its ids cannot be replayed elsewhere. */
   readonly epoch = randomBytes(4).toString('hex');
   readonly opts: EventBusOptions;
-  #seq = 0;
+  #log: DurableLog | undefined;
+  #localSeq = 0n;
   readonly #listeners = new Set<Listener>();
-  /** Consecutive seqs from #ring[#head]; slots before #head are emptied and compacted away from time to time. */
+  /** Delivered events in order from #ring[#head]; slots before #head are emptied and compacted away now and then. */
   #ring: (StoredEvent | undefined)[] = [];
   #head = 0;
   #bytes = 0;
+  /** Every delivered event after this position is in the ring. */
+  #floor: Position = ORIGIN;
+  #last: Position = ORIGIN;
 
   constructor(opts: Partial<EventBusOptions> = {}) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
     this.opts = { ...DEFAULT_EVENT_BUS_OPTIONS, ...given };
   }
 
+  /** Sends published events through `log`; deliver() then brings them back, from every process. */
+  attach(log: DurableLog): void {
+    this.#log = log;
+  }
+
+  /** Where delivery from the log begins (LiveEventReader.start); memory holds nothing before it. */
+  startAt(position: Position): void {
+    if (this.buffered.events > 0 || !isAfter(position, this.#last)) return;
+    this.#floor = position;
+    this.#last = position;
+  }
+
+  get durable(): boolean {
+    return this.#log !== undefined;
+  }
+
   publish(payload: EventPayload): OrchestratorEvent {
     const sessionId = sessionIdOf(payload);
-    const event = { ...payload, seq: ++this.#seq, session_id: sessionId, at: new Date().toISOString() } as OrchestratorEvent;
+    const event = { ...payload, session_id: sessionId, at: new Date().toISOString() } as OrchestratorEvent;
     let json = JSON.stringify(event);
-    let bytes = Buffer.byteLength(json);
-    if (bytes > this.opts.maxEventBytes) {
-      json = JSON.stringify(referenceTo(event));
-      bytes = Buffer.byteLength(json);
+    if (Buffer.byteLength(json) > this.opts.maxEventBytes) json = JSON.stringify(referenceTo(event));
+    if (this.#log) {
+      this.#log.append({ sessionId, type: event.type, json });
+      return event;
     }
-    const stored: StoredEvent = { seq: event.seq, type: event.type, sessionId, json, bytes };
-    this.#keep(stored);
-    for (const l of this.#listeners) {
-      try {
-        l(event, stored);
-      } catch {
-        // A faulty subscriber must not break the writer or the other subscribers.
-      }
-    }
+    const position = { xid: 0n, seq: ++this.#localSeq };
+    this.#deliver({ position, id: this.idOf(position), type: event.type, sessionId, json, bytes: Buffer.byteLength(json) }, event);
     return event;
+  }
+
+  /** An event read back from the durable log, in log order (LiveEventReader). */
+  deliver(stored: StoredEvent): void {
+    if (!isAfter(stored.position, this.#last)) return; // read twice (a reader restart): already out
+    this.#deliver(stored, JSON.parse(stored.json) as OrchestratorEvent);
   }
 
   subscribe(listener: Listener): () => void {
@@ -111,31 +149,28 @@ export class EventBus {
   }
 
   /**
-   * Where a client that last saw `id` (`<epoch>-<seq>`) continues: the seq to
-   * read after, or undefined when it must refetch instead (another epoch, a
-   * malformed id, a seq this process never issued, or events it missed that
-   * have already left the buffer).
+   * Where a client that last saw `id` continues, or undefined when it must refetch instead: a
+   * malformed id, or one of the other kind (an in-process id given to a durable bus, or another
+   * process's epoch). A durable position that turns out to be pruned is found out by readLog().
    */
-  resume(id: string): number | undefined {
+  resume(id: string): Position | undefined {
+    if (this.#log) return parseDurableId(id);
     const m = /^([0-9a-f]{8})-(\d{1,15})$/.exec(id.trim());
     if (!m || m[1] !== this.epoch) return undefined;
-    const seq = Number(m[2]);
-    if (seq > this.#seq) return undefined;
-    return this.read(seq, 0) === undefined ? undefined : seq;
+    const at = { xid: 0n, seq: BigInt(m[2]!) };
+    return isAfter(at, this.#last) || this.read(at, 0) === undefined ? undefined : at;
   }
 
   /**
-   * Stored events after `seq`, oldest first, stopping once `maxBytes` is reached
-   * (at least one event when any is there). Undefined when some of them have
-   * already left the buffer.
+   * Delivered events after `after`, oldest first, stopping once `maxBytes` is reached (at least
+   * one event when any is there). IN_LOG when some are older than memory holds and the durable
+   * log has them; undefined when they are gone (in-process bus).
    */
-  read(seq: number, maxBytes: number): StoredEvent[] | undefined {
-    if (seq >= this.#seq) return [];
-    const first = this.#ring[this.#head];
-    if (!first || first.seq > seq + 1) return undefined;
+  read(after: Position, maxBytes: number): StoredEvent[] | typeof IN_LOG | undefined {
+    if (comparePositions(after, this.#floor) < 0) return this.#log ? IN_LOG : undefined;
     const out: StoredEvent[] = [];
     let bytes = 0;
-    for (let i = this.#head + (seq + 1 - first.seq); i < this.#ring.length; i++) {
+    for (let i = this.#firstAfter(after); i < this.#ring.length; i++) {
       const e = this.#ring[i]!;
       out.push(e);
       bytes += e.bytes;
@@ -144,16 +179,29 @@ export class EventBus {
     return out;
   }
 
-  idOf(seq: number): string {
-    return `${this.epoch}-${seq}`;
+  /**
+   * The durable log's events after `after` that memory no longer holds, a piece at a time, with
+   * the position memory began at when asked (`upTo`: an empty piece means go on from there).
+   * Undefined when some were pruned.
+   */
+  async readLog(after: Position, maxBytes: number): Promise<{ events: StoredEvent[]; upTo: Position } | undefined> {
+    if (!this.#log) return undefined;
+    const upTo = this.#floor;
+    const events = await this.#log.read(after, upTo, maxBytes);
+    return events && { events, upTo };
   }
 
-  get lastSeq(): number {
-    return this.#seq;
+  idOf(position: Position): string {
+    return this.#log ? formatDurableId(position) : `${this.epoch}-${position.seq}`;
+  }
+
+  /** The position of the last delivered event (or where delivery started). */
+  get lastPosition(): Position {
+    return this.#last;
   }
 
   get lastId(): string {
-    return this.idOf(this.#seq);
+    return this.idOf(this.#last);
   }
 
   /** What the replay buffer holds now. */
@@ -161,11 +209,37 @@ export class EventBus {
     return { events: this.#ring.length - this.#head, bytes: this.#bytes };
   }
 
+  #deliver(stored: StoredEvent, event: OrchestratorEvent): void {
+    this.#keep(stored);
+    this.#last = stored.position;
+    for (const l of this.#listeners) {
+      try {
+        l(event, stored);
+      } catch {
+        // A faulty subscriber must not break delivery or the other subscribers.
+      }
+    }
+  }
+
+  /** Index of the first kept event after `after` (binary search: the ring is in position order). */
+  #firstAfter(after: Position): number {
+    let lo = this.#head;
+    let hi = this.#ring.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (isAfter(this.#ring[mid]!.position, after)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
   #keep(stored: StoredEvent): void {
     this.#ring.push(stored);
     this.#bytes += stored.bytes;
     while (this.#ring.length - this.#head > this.opts.capacity || (this.#bytes > this.opts.maxBytes && this.#ring.length - this.#head > 1)) {
-      this.#bytes -= this.#ring[this.#head]!.bytes;
+      const dropped = this.#ring[this.#head]!;
+      this.#bytes -= dropped.bytes;
+      this.#floor = dropped.position;
       this.#ring[this.#head] = undefined; // let it be collected now, not at the next compaction
       this.#head += 1;
     }

@@ -12,7 +12,7 @@ export type EventReference = Omit<OrchestratorEvent, 'message' | 'log' | 'sessio
 } & Record<string, unknown>;
 
 export function referenceTo(e: OrchestratorEvent): EventReference {
-  const base = { seq: e.seq, type: e.type, session_id: e.session_id, at: e.at, truncated: true as const };
+  const base = { type: e.type, session_id: e.session_id, at: e.at, truncated: true as const };
   const sessionUrl = `/api/sessions/${e.session_id}`;
   switch (e.type) {
     case 'message.created': {
@@ -29,8 +29,9 @@ export function referenceTo(e: OrchestratorEvent): EventReference {
     }
     case 'session.created':
     case 'session.updated': {
-      const { id, status, updated_at } = e.session;
-      return { ...base, url: sessionUrl, session: { id, status, updated_at } };
+      // The owner stays: owner-limited streams learn it from this event (src/auth/session-access.ts).
+      const { id, status, updated_at, owner } = e.session;
+      return { ...base, url: sessionUrl, session: { id, status, updated_at, owner } };
     }
     default: {
       const never: never = e;

@@ -1,24 +1,27 @@
 /**
  * Server-Sent Events for the dashboard: one open HTTP response per browser tab,
- * fed by the EventBus. Each event is written with `id: <epoch>-<seq>`, so a
- * browser that reconnects sends Last-Event-ID and gets what it missed from the
- * bus's buffer; when that is no longer there, or the id is from an earlier
- * server process, it gets a `reset` event and refetches.
+ * fed by the EventBus. Each event is written with `id: <position>` (`<xid>.<seq>`,
+ * the same in every server process and across restarts), so a browser that
+ * reconnects, to this process or another, sends Last-Event-ID and gets what it
+ * missed: from the bus's memory when it still holds it, else from the live_events
+ * table. When that is gone too (pruned, or an id of an older format), it gets a
+ * `reset` event and refetches.
  *
  * Wire format (one block per event):
- *   id: 1a2b3c4d-42 / event: message.created / data: {"seq":42,"type":"message.created",...}
- * Control events: `ready` (once the replay is written; data {seq, epoch, replayed, reset}),
- * `reset` (data {seq, epoch}: refetch everything) and `heartbeat` (data {seq}, no id).
+ *   id: 7432.1201 / event: message.created / data: {"type":"message.created","session_id":...}
+ * Control events: `ready` (once the replay is written; data {id, replayed, reset}),
+ * `reset` (data {id}: refetch everything) and `heartbeat` (data {id}, no SSE id).
  *
  * Memory per stream is bounded: a stream does not queue events, it keeps a
- * cursor (the last seq it wrote) and reads from the bus's buffer in pieces of
- * about `chunkBytes`, writing the next piece only after the socket drained.
- * A replay of any size therefore goes out piece by piece, and a client that
- * stops reading costs at most one piece until it is dropped after
- * `slowClientTimeoutMs`. One that falls behind the buffer gets a `reset`.
+ * cursor (the position it last wrote) and reads, from the bus's memory or from
+ * the table, in pieces of about `chunkBytes`, writing the next piece only after
+ * the socket drained. A replay of any size therefore goes out piece by piece,
+ * and a client that stops reading costs at most one piece until it is dropped
+ * after `slowClientTimeoutMs`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EventBus, OrchestratorEvent, StoredEvent } from '../events/bus.ts';
+import { IN_LOG, type EventBus, type OrchestratorEvent, type StoredEvent } from '../events/bus.ts';
+import { comparePositions, isAfter, type Position } from '../events/position.ts';
 
 export interface SseOptions {
   /** How often an idle stream gets a heartbeat (ms); proxies close silent connections. */
@@ -50,17 +53,19 @@ export interface OwnerLookup {
   load(sessionId: string): Promise<void>;
 }
 
-const frame = (s: StoredEvent, id: string) => `id: ${id}\nevent: ${s.type}\ndata: ${s.json}\n\n`;
+const frame = (s: StoredEvent) => `id: ${s.id}\nevent: ${s.type}\ndata: ${s.json}\n\n`;
 
-/** One open response: a cursor into the bus's buffer and the socket's drain state. */
+/** One open response: a cursor into the event stream and the socket's drain state. */
 class Stream {
-  #cursor: number;
-  #readyAt: number | undefined;
+  #cursor: Position;
+  #readyAt: Position | undefined;
   #replayed = 0;
   #reset = false;
   #waiting = false;
+  /** A piece of the replay is being read from the table. */
+  #loading = false;
   /** An event whose session's owner could not be found: not shown to an owner-limited stream. */
-  #unresolvable = -1;
+  #unresolvable: string | undefined;
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -71,71 +76,103 @@ class Stream {
     since: string | undefined,
     private readonly owner?: { name: string; lookup: OwnerLookup } | undefined,
   ) {
-    const from = since === undefined ? bus.lastSeq : bus.resume(since);
-    this.#cursor = from ?? bus.lastSeq;
-    this.#readyAt = bus.lastSeq;
+    const from = since === undefined ? bus.lastPosition : bus.resume(since);
+    this.#cursor = from ?? bus.lastPosition;
+    this.#readyAt = bus.lastPosition;
     if (from === undefined) this.#resetFrame();
   }
 
   /** Writes what the client has not had yet, a piece at a time, until caught up or the socket is full. */
   pump(): void {
-    while (!this.#waiting && !this.res.writableEnded && !this.res.destroyed) {
+    while (!this.#waiting && !this.#loading && !this.res.writableEnded && !this.res.destroyed) {
       const batch = this.bus.read(this.#cursor, this.opts.chunkBytes);
-      let out = '';
-      if (batch === undefined) {
-        // Fell behind the buffer (it was stalled): what it missed is gone, so it refetches.
-        this.#cursor = this.bus.lastSeq;
-        out += this.#resetFrame(false);
-      } else {
-        for (const s of batch) {
-          if (this.owner) {
-            const owner = this.owner.lookup.cachedOwner(s.sessionId);
-            if (owner === undefined && this.#unresolvable !== s.seq) {
-              // Not known yet: write what is ready, stop here, and go on once the owner is loaded.
-              if (out) this.#write(out);
-              void this.owner.lookup
-                .load(s.sessionId)
-                .catch(() => undefined)
-                .then(() => {
-                  // Still unknown (the session is gone): skip the event rather than wait forever.
-                  if (this.owner!.lookup.cachedOwner(s.sessionId) === undefined) this.#unresolvable = s.seq;
-                  this.pump();
-                });
-              return;
-            }
-            if (owner !== this.owner.name) {
-              this.#cursor = s.seq;
-              continue;
-            }
-          }
-          this.#cursor = s.seq;
-          if (this.sessionId !== undefined && s.sessionId !== this.sessionId) continue;
-          out += frame(s, this.bus.idOf(s.seq));
-          if (this.#readyAt !== undefined) this.#replayed += 1;
-        }
+      if (batch === IN_LOG) {
+        this.#readLog();
+        return;
       }
-      if (this.#readyAt !== undefined && this.#cursor >= this.#readyAt) {
-        const seq = this.#cursor;
-        out += `id: ${this.bus.idOf(seq)}\nevent: ready\ndata: ${JSON.stringify({ seq, epoch: this.bus.epoch, replayed: this.#replayed, reset: this.#reset })}\n\n`;
-        this.#readyAt = undefined;
-      }
-      if (out) this.#write(out);
+      if (!this.#send(batch)) return;
       if (batch !== undefined && batch.length === 0) return;
     }
   }
 
   heartbeat(): void {
-    if (!this.#waiting && !this.res.writableEnded && !this.res.destroyed) this.#write(`event: heartbeat\ndata: ${JSON.stringify({ seq: this.bus.lastSeq })}\n\n`);
+    if (!this.#waiting && !this.res.writableEnded && !this.res.destroyed) this.#write(`event: heartbeat\ndata: ${JSON.stringify({ id: this.bus.lastId })}\n\n`);
   }
 
   close(): void {
     clearTimeout(this.#stallTimer);
   }
 
+  /** The next piece of a replay older than the bus's memory, from the table. */
+  #readLog(): void {
+    this.#loading = true;
+    this.bus.readLog(this.#cursor, this.opts.chunkBytes).then(
+      (piece) => {
+        this.#loading = false;
+        if (piece && piece.events.length === 0) {
+          // Nothing more in the table up to where memory begins: go on from memory.
+          if (isAfter(piece.upTo, this.#cursor)) this.#cursor = piece.upTo;
+        } else if (!this.#send(piece?.events)) return;
+        this.pump();
+      },
+      () => {
+        // The database did not answer: drop the stream; the client reconnects and resumes.
+        this.#loading = false;
+        this.res.destroy();
+      },
+    );
+  }
+
+  /**
+   * Writes a piece (undefined: what the client missed is gone, so a reset) and, once caught up,
+   * the ready frame. False when it stopped to wait for an owner look-up (which pumps again).
+   */
+  #send(batch: StoredEvent[] | undefined): boolean {
+    let out = '';
+    if (batch === undefined) {
+      this.#cursor = this.bus.lastPosition;
+      out += this.#resetFrame(false);
+    } else {
+      for (const s of batch) {
+        if (this.owner) {
+          const owner = this.owner.lookup.cachedOwner(s.sessionId);
+          if (owner === undefined && this.#unresolvable !== s.id) {
+            // Not known yet: write what is ready, stop here, and go on once the owner is loaded.
+            if (out) this.#write(out);
+            void this.owner.lookup
+              .load(s.sessionId)
+              .catch(() => undefined)
+              .then(() => {
+                // Still unknown (the session is gone): skip the event rather than wait forever.
+                if (this.owner!.lookup.cachedOwner(s.sessionId) === undefined) this.#unresolvable = s.id;
+                this.pump();
+              });
+            return false;
+          }
+          if (owner !== this.owner.name) {
+            this.#cursor = s.position;
+            continue;
+          }
+        }
+        this.#cursor = s.position;
+        if (this.sessionId !== undefined && s.sessionId !== this.sessionId) continue;
+        out += frame(s);
+        if (this.#readyAt !== undefined) this.#replayed += 1;
+      }
+    }
+    if (this.#readyAt !== undefined && comparePositions(this.#cursor, this.#readyAt) >= 0) {
+      const id = this.bus.idOf(this.#cursor);
+      out += `id: ${id}\nevent: ready\ndata: ${JSON.stringify({ id, replayed: this.#replayed, reset: this.#reset })}\n\n`;
+      this.#readyAt = undefined;
+    }
+    if (out) this.#write(out);
+    return true;
+  }
+
   #resetFrame(write = true): string {
-    const seq = this.bus.lastSeq;
+    const id = this.bus.lastId;
     this.#reset = true;
-    const text = `id: ${this.bus.idOf(seq)}\nevent: reset\ndata: ${JSON.stringify({ seq, epoch: this.bus.epoch })}\n\n`;
+    const text = `id: ${id}\nevent: reset\ndata: ${JSON.stringify({ id })}\n\n`;
     if (write) this.#write(text);
     return text;
   }

@@ -65,6 +65,7 @@ export async function runDoctor(opts: { runner: RunnerConfig; modelUrl: string |
       runner: { ...opts.runner, passEnv, workspacesDir: tmp, turnTimeoutS: opts.timeoutS, maxConcurrentRuns: 1 },
       workspaces: workspacesConfigFor(tmp),
     });
+    await core.live.start({ read: false }); // writes its events; nothing here reads them back
     await core.runner.start();
     try {
       const first = opts.scripted ? 'SCRIPT:bash' : 'Run the shell command `echo cco-doctor` with the Bash tool, then reply with the single word done.';
@@ -94,6 +95,7 @@ export async function runDoctor(opts: { runner: RunnerConfig; modelUrl: string |
       );
     } finally {
       await core.runner.stop();
+      await core.live.stop();
     }
   } finally {
     await database.close();

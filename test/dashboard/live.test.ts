@@ -156,9 +156,9 @@ describe('connection loss', () => {
     await page.close();
   });
 
-  test('after a server restart the page is told to refetch and shows what changed meanwhile', async () => {
+  test('after a server restart the page resumes there and shows what changed meanwhile', async () => {
     const page = await openSession();
-    // A second server process on the same database: its event sequence starts again.
+    // A second server process on the same database: it replays from live_events what the page missed.
     const restarted = await createTestApp({ db: d.t.db });
     try {
       const port = Number(new URL(await restarted.app.listen({ host: '127.0.0.1', port: 0 })).port);

@@ -10,6 +10,7 @@ import type { AuthMode } from '../../src/auth/http.ts';
 import { AuthService } from '../../src/auth/service.ts';
 import { workspacesConfigFor, type RedactionConfig, type RunnerConfig, type WorkspacesConfig } from '../../src/config.ts';
 import { EventBus, type EventBusOptions } from '../../src/events/bus.ts';
+import type { LiveEventsOptions } from '../../src/events/live-events.ts';
 import type { HttpGuardOptions } from '../../src/http/guards.ts';
 import { NO_RATE_LIMITS, type RateLimitOptions } from '../../src/http/rate-limits.ts';
 import type { SseOptions } from '../../src/http/sse.ts';
@@ -40,6 +41,8 @@ export interface TestAppOptions {
   eventCapacity?: number;
   /** Other replay buffer bounds of the event bus. */
   events?: Partial<EventBusOptions>;
+  /** Live event log, reader and pruner settings. */
+  live?: LiveEventsOptions;
   /** The built dashboard to serve (test/helpers/browser.ts). */
   webRoot?: string;
   sse?: Partial<SseOptions>;
@@ -94,6 +97,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       resultMaxBytes,
       workspaces,
       events: new EventBus({ capacity: opts.eventCapacity, ...opts.events }),
+      live: opts.live,
       runnerHooks: opts.runnerHooks,
       redaction: opts.redaction,
       // As in production: the embedded database is this process's alone, a server's is shared.
@@ -106,6 +110,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     if (!opts.db) await db.close();
     throw e;
   }
+  await core.live.start();
   await core.queue.start();
   await core.runner.start();
   const auth = new AuthService(db.database.db, logger);
@@ -142,6 +147,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       await core.runner.stop();
       await core.queue.stop(2000);
       await core.audit.stop();
+      await core.live.stop();
       if (!opts.db) await db.close();
     },
   };

@@ -43,6 +43,7 @@ export async function startHookServer(opts: { keys?: boolean } = {}): Promise<Ho
   };
   // The runner is built but never started: these tests only post hook events.
   const core = createCore({ database: db.database, logger, runner, resultMaxBytes: 50 * 1024 });
+  await core.live.start();
   const published: OrchestratorEvent[] = [];
   core.events.subscribe((e) => published.push(e));
   const requests: string[] = [];
@@ -91,6 +92,7 @@ export async function startHookServer(opts: { keys?: boolean } = {}): Promise<Ho
     async close() {
       await server.stop();
       await core.audit.stop();
+      await core.live.stop();
       await db.close();
       fs.rmSync(workspacesDir, { recursive: true, force: true });
     },

@@ -17,17 +17,17 @@ export const eventRoutes: FastifyPluginAsyncZod<{ streams: SseStreams; access: S
       summary: 'Live events (Server-Sent Events)',
       description:
         'A text/event-stream of session.created, session.updated, message.created, log.created and session_event.created events, ' +
-        'each with `id: <epoch>-<seq>` (the epoch changes when the server restarts). ' +
-        'Reconnect with Last-Event-ID (or ?since=<id>) to replay what was missed; when that is too old, or from before a restart, a `reset` event says to refetch. ' +
+        'each with `id: <xid>.<seq>`, its position in one order shared by every server process and kept across restarts. ' +
+        'Reconnect with Last-Event-ID (or ?since=<id>), to any server process, to replay what was missed; when that is older than LIVE_EVENTS_RETENTION_S, or an id of an older format, a `reset` event says to refetch. ' +
         'A `ready` event follows the replay; `heartbeat` events keep idle connections open. ' +
         'An event larger than SSE_EVENT_MAX_BYTES arrives as a reference: its item cut to identifying fields, `truncated: true` and the `url` to GET the whole item. ' +
         'Beyond SSE_MAX_STREAMS open streams the answer is 503 with Retry-After.',
       querystring: z.strictObject({
         since: z
           .string()
-          .regex(/^([0-9a-f]{8}-)?\d{1,15}$/, 'must be an event id (<epoch>-<seq>)')
+          .regex(/^(([0-9a-f]{8}-)?\d{1,15}|\d{1,20}\.\d{1,19})$/, 'must be an event id (<xid>.<seq>)')
           .optional()
-          .describe('Replay events after this event id (Last-Event-ID takes precedence); an id from another server process gets `reset`.'),
+          .describe('Replay events after this event id (Last-Event-ID takes precedence); one too old, or of an older format, gets `reset`.'),
         session_id: uuidParam.optional().describe('Only events of this session.'),
       }),
       response: { 400: errorSchema, 503: errorSchema },

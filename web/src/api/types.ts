@@ -49,7 +49,9 @@ export interface Session {
 /**
  * One event of GET /api/events (see src/http/sse.ts on the server). A huge one
  * arrives as a reference: `truncated`, its item cut to identifying fields, and
- * the `url` that returns the whole item (src/events/reference.ts).
+ * the `url` that returns the whole item (src/events/reference.ts). `seq` is not
+ * sent by the server: LiveConnection numbers events in the order it receives them
+ * (their position is the SSE id, `<xid>.<seq>`).
  */
 export type LiveEvent = { seq: number; session_id: string; at: string; truncated?: true; url?: string } & (
   | { type: 'session.created'; session: Session }

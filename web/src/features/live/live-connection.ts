@@ -12,11 +12,13 @@
  * seventh) and resumes it with ?since= when shown again.
  *
  * Recent events are kept so a REST response that raced with the stream can be
- * brought up to date (see replaySince): a fetch started at seq N may or may not
+ * brought up to date (see replaySince): each received event is numbered here
+ * (`seq`, in arrival order); a fetch started after event N may or may not
  * contain events N+1…, and applying them again is harmless.
  *
- * Positions are event ids `<epoch>-<seq>`; the epoch changes when the server
- * restarts, and the server answers an id of another epoch with `reset`. A huge
+ * Positions are event ids `<xid>.<seq>`, opaque here: the same in every server
+ * process and across restarts, so a stream resumes (Last-Event-ID, ?since=) from
+ * any of them; the server answers an id it can no longer replay with `reset`. A huge
  * event arrives as a reference (`truncated`, `url`): its item is fetched and the
  * whole event passed on then (or, if that fails, everything is refetched).
  */
@@ -53,14 +55,16 @@ const RECENT = 1_000;
 export class LiveConnection {
   readonly opts: LiveOptions;
   mode: LiveMode = 'connecting';
-  /** Last seq received (of the server's current epoch), undefined before the first `ready`. */
+  /** Number of the last event received (see replaySince), undefined before the first `ready`. */
   lastSeq: number | undefined;
-  /** Last event id received (`<epoch>-<seq>`): where a reopened stream resumes. */
+  /** Last event id received (`<xid>.<seq>`): where a reopened stream resumes. */
   lastId: string | undefined;
   /** When the last event or heartbeat arrived (ms since epoch). */
   lastHeardAt = 0;
   #source: EventSource | undefined;
   #failures = 0;
+  /** Events received so far: numbers them (`seq`) in arrival order. */
+  #received = 0;
   #recent: LiveEvent[] = [];
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
@@ -155,7 +159,7 @@ export class LiveConnection {
     for (const type of LIVE_EVENT_TYPES) {
       source.addEventListener(type, (msg) => {
         heard();
-        const e = JSON.parse((msg as MessageEvent<string>).data) as LiveEvent;
+        const e = { ...(JSON.parse((msg as MessageEvent<string>).data) as LiveEvent), seq: ++this.#received };
         this.lastSeq = e.seq;
         this.lastId = (msg as MessageEvent<string>).lastEventId || this.lastId;
         if (e.truncated) void this.#resolve(e);
@@ -165,14 +169,14 @@ export class LiveConnection {
     source.addEventListener('heartbeat', heard);
     source.addEventListener('reset', (msg) => {
       heard();
-      this.lastSeq = (JSON.parse((msg as MessageEvent<string>).data) as { seq: number }).seq;
+      this.lastSeq = this.#received;
       this.lastId = (msg as MessageEvent<string>).lastEventId || this.lastId;
       this.#recent = [];
       for (const fn of this.#onReset) fn();
     });
     source.addEventListener('ready', (msg) => {
       heard();
-      this.lastSeq = (JSON.parse((msg as MessageEvent<string>).data) as { seq: number }).seq;
+      this.lastSeq = this.#received;
       this.lastId = (msg as MessageEvent<string>).lastEventId || this.lastId;
       this.#failures = 0;
       this.#setMode('live');
