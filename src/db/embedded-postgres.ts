@@ -20,10 +20,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
-/** Small on purpose: one server process's pool, migrations, and a CLI command beside it. */
+/** Small on purpose: one server process's pool, its queue and LISTEN connections, migrations, and a CLI command beside it. */
 const SERVER_SETTINGS: Record<string, string> = {
   listen_addresses: '',
-  max_connections: '30',
+  max_connections: '60',
   shared_buffers: '16MB',
   huge_pages: 'off',
   max_wal_size: '256MB',
