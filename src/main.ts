@@ -21,6 +21,7 @@ import { LiveEvents, type LiveEventsOptions } from './events/live-events.ts';
 import { HookIngest } from './hooks/ingest.ts';
 import { createRedactor, type Redactor } from './lib/redact.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { Presence } from './db/presence.ts';
 import { TurnQueue, type TurnQueueOptions } from './queue/turn-queue.ts';
 import { ControlChannel } from './runner/control.ts';
 import { TurnDispatch } from './runner/dispatch.ts';
@@ -40,6 +41,8 @@ export interface Core {
   /** The same object as `workspaces` when it is the real manager (diffs, disk use); undefined for a test double. */
   workspaceManager: WorkspaceManager | undefined;
   queue: TurnQueue;
+  /** Started by processes that prepare workspaces (roles all and api). */
+  presence: Presence;
   control: ControlChannel;
   dispatch: TurnDispatch;
   /** Started by roles all and runner only. */
@@ -80,6 +83,7 @@ export function createCore(deps: {
   const workspaceManager = 'prepare' in given ? undefined : new WorkspaceManager(given, deps.logger);
   const workspaces: WorkspacePort = workspaceManager ?? (given as WorkspacePort);
   const queue = new TurnQueue({ connectionString: deps.database.connectionString, log: deps.logger, ...deps.queue });
+  const presence = new Presence({ connectionString: deps.database.connectionString, log: deps.logger });
   const control = new ControlChannel({ db: deps.database.db, connectionString: deps.database.connectionString, log: deps.logger });
   const dispatch = new TurnDispatch({ database: deps.database, sessions, queue, control, logger: deps.logger });
   const runner = new Runner({
@@ -99,6 +103,7 @@ export function createCore(deps: {
   const commands = new SessionCommands({
     sessions,
     dispatch,
+    preparer: presence.key,
     workspaces,
     logger: deps.logger,
     defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
@@ -110,7 +115,7 @@ export function createCore(deps: {
   });
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
   const audit = new AuditLog(deps.database, deps.logger);
-  return { events, live, sessions, workspaces, workspaceManager, queue, control, dispatch, runner, commands, hooks, audit };
+  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -167,6 +172,8 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     // Every role writes live events; only processes that serve SSE read them back.
     await core.live.start({ read: serves });
     await core.queue.start();
+    // Before anything is prepared: others tell this process's unfinished preparations by its lock.
+    if (serves) await core.presence.start();
     if (role !== 'api') {
       await core.runner.start();
       logger.info({ concurrency: config.runner.maxConcurrentRuns }, 'runner ready: taking turns from the queue');
@@ -222,6 +229,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         stopping ??= (async () => {
           await listening?.close();
           await running.commands.stop();
+          await running.presence.stop();
           await running.runner.stop(config.process.drainTimeoutS * 1000);
           await running.queue.stop();
           await healthServer?.close();
@@ -239,6 +247,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     await health?.close().catch(() => {});
     await core?.runner.stop().catch(() => {});
     await core?.queue.stop(1000).catch(() => {});
+    await core?.presence.stop().catch(() => {});
     await core?.audit.stop().catch(() => {});
     await core?.live.stop().catch(() => {});
     await database.close().catch(() => {});

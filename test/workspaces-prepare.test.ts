@@ -9,6 +9,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Presence } from '../src/db/presence.ts';
+import { EventBus } from '../src/events/bus.ts';
+import { createLogger } from '../src/logger.ts';
+import { failOrphanedPreparations } from '../src/runner/recovery.ts';
+import { SessionService } from '../src/sessions/service.ts';
 import { parseGitCredentials } from '../src/workspaces/credentials.ts';
 import type { WorkspaceManager } from '../src/workspaces/manager.ts';
 import { call, createTestApp, type TestApp } from './helpers/app.ts';
@@ -219,6 +224,31 @@ describe('request timeout', () => {
 });
 
 describe('start-up recovery', () => {
+  test('beside other processes, only preparations whose process is gone are failed (presence locks)', async () => {
+    const db = await createTestDb();
+    const other = new Presence({ connectionString: db.database.connectionString, log: createLogger('silent', { pretty: false }) });
+    try {
+      await other.start();
+      const id = '00000000-0000-4000-9000-000000000017';
+      await db.database.db.insertInto('sessions').values({
+        id, project_path: '', project_type: 'github', status: 'active', source: 'api', managed: true, turn_state: 'queued',
+        metadata: JSON.stringify({ workspace: { kind: 'github', state: 'preparing', preparer: other.key } }) as never,
+      }).execute();
+      const quiet = { db: db.database.db, sessions: new SessionService(db.database, new EventBus()), logger: createLogger('silent', { pretty: false }) };
+      await failOrphanedPreparations(quiet, true);
+      const still = await db.database.db.selectFrom('sessions').select('metadata').where('id', '=', id).executeTakeFirstOrThrow();
+      assert.equal((still.metadata as { workspace: { state: string } }).workspace.state, 'preparing', 'its process still holds its lock');
+      await other.stop();
+      await failOrphanedPreparations(quiet, true);
+      const failed = await db.database.db.selectFrom('sessions').select(['metadata', 'status']).where('id', '=', id).executeTakeFirstOrThrow();
+      assert.equal((failed.metadata as { workspace: { state: string } }).workspace.state, 'failed');
+      assert.equal(failed.status, 'error');
+    } finally {
+      await other.stop();
+      await db.close();
+    }
+  });
+
   test('a session left preparing by a crash is marked failed, with a system message, its turns cancelled', async () => {
     const db = await createTestDb();
     try {

@@ -1,6 +1,6 @@
 /**
  * The reconciler: every runner process, now and then, puts right what no single process can see go
- * wrong. Jobs are written after the turn they stand for (a crash between loses the job); a job that
+ * wrong (a workspace preparation whose API process died included). Jobs are written after the turn they stand for (a crash between loses the job); a job that
  * failed for good holds its session's queue; a turn can be left running with no job behind it. The
  * turns table is the truth; the queue is made to match it. Safe to run in several processes at once:
  * a job too many runs nothing, and every turn write is conditional.
@@ -10,7 +10,7 @@ import { orphanedRunningTurns, sessionsMissingJobs } from '../db/queries/turn-di
 import type { Logger } from '../logger.ts';
 import { TURN_QUEUE, type TurnQueue } from '../queue/turn-queue.ts';
 import type { SessionService } from '../sessions/service.ts';
-import { settleAbandonedTurn } from './recovery.ts';
+import { failOrphanedPreparations, settleAbandonedTurn } from './recovery.ts';
 
 export class Reconciler {
   #timer: NodeJS.Timeout | undefined;
@@ -44,6 +44,8 @@ export class Reconciler {
   async #pass(): Promise<void> {
     const { database, sessions, queue, logger } = this.deps;
     const db = database.db;
+    // Preparations whose API process is gone never finish; their sessions end as failed now.
+    await failOrphanedPreparations({ db, sessions, logger }, true);
     const unblocked = await queue.removeFailed();
     if (unblocked.length) logger.warn({ sessions: unblocked }, 'removed failed turn jobs that held their sessions');
     for (const t of await orphanedRunningTurns(db, queue.schema, TURN_QUEUE)) {

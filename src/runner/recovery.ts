@@ -18,16 +18,16 @@ import { killByEnv } from './spawn.ts';
  * the retries of its jobs (TurnQueue.failActive), and the rest is put right here.
  */
 export async function recoverAlone(deps: { db: Kysely<DB>; sessions: SessionService; logger: Logger }): Promise<void> {
-  await recoverWrites(deps, { failPreparing: true });
+  await recoverWrites(deps, { failPreparing: 'all' });
   await resetTurnStates(deps.db);
 }
 
 /**
- * Start-up recovery beside other processes: only what is safe whatever they are doing (turns for
- * messages acknowledged without one). Preparations of other API processes may be in flight.
+ * Start-up recovery beside other processes: only what is safe whatever they are doing: turns for
+ * messages acknowledged without one, and preparations whose process is gone (src/db/presence.ts).
  */
 export async function recoverShared(deps: { db: Kysely<DB>; sessions: SessionService; logger: Logger }): Promise<void> {
-  await recoverWrites(deps, { failPreparing: false });
+  await recoverWrites(deps, { failPreparing: 'orphaned' });
 }
 
 /**
@@ -64,8 +64,15 @@ export async function settleAbandonedTurn(deps: { db: Kysely<DB>; sessions: Sess
  * What a crash between writes (or an older version) left: workspaces that were being prepared
  * (their preparation died with the server) and user messages that were acknowledged without a turn.
  */
-async function recoverWrites(deps: { db: Kysely<DB>; sessions: SessionService; logger: Logger }, opts: { failPreparing: boolean }): Promise<void> {
-  const failed = opts.failPreparing ? await failPreparingWorkspaces(deps.db, { code: 'server_restart', message: 'the server stopped while the workspace was being prepared' }) : [];
+async function recoverWrites(deps: { db: Kysely<DB>; sessions: SessionService; logger: Logger }, opts: { failPreparing: 'all' | 'orphaned' }): Promise<void> {
+  await failOrphanedPreparations(deps, opts.failPreparing === 'orphaned');
+  const queued = await insertTurnsForUnrunMessages(deps.db);
+  if (queued.length > 0) deps.logger.warn({ turns: queued.map((t) => Number(t.id)) }, 'queued turns for user messages stored without one');
+}
+
+/** Preparations whose process stopped (all of them when `onlyOrphaned` is false) end as failed, with a system message. */
+export async function failOrphanedPreparations(deps: { db: Kysely<DB>; sessions: SessionService; logger: Logger }, onlyOrphaned: boolean): Promise<void> {
+  const failed = await failPreparingWorkspaces(deps.db, { code: 'server_restart', message: 'the server stopped while the workspace was being prepared' }, { onlyOrphaned });
   for (const sessionId of failed) {
     await deps.sessions.addMessage(sessionId, {
       direction: 'system',
@@ -74,9 +81,7 @@ async function recoverWrites(deps: { db: Kysely<DB>; sessions: SessionService; l
       metadata: { reason: 'workspace_failed', error_code: 'server_restart' },
     });
   }
-  const queued = await insertTurnsForUnrunMessages(deps.db);
-  if (queued.length > 0) deps.logger.warn({ turns: queued.map((t) => Number(t.id)) }, 'queued turns for user messages stored without one');
-  if (failed.length > 0) deps.logger.warn({ sessions: failed }, 'workspaces left preparing by the previous run marked failed');
+  if (failed.length > 0) deps.logger.warn({ sessions: failed }, 'workspaces left preparing by a stopped process marked failed');
 }
 
 /**

@@ -65,6 +65,8 @@ export class SessionCommands {
       workspaces: WorkspacePort;
       logger: Logger;
       defaults: { permission_mode: PermissionMode; timeout_s: number };
+      /** This process's presence key (src/db/presence.ts): a preparation it leaves unfinished is failed by others once it is gone. */
+      preparer?: number | undefined;
       /** ALLOW_DANGEROUS_MODES and ALLOW_PROJECT_SETTINGS. */
       policy?: { allowDangerousModes: boolean; allowProjectSettings: boolean; ownerRoots?: string[] | undefined } | undefined;
     },
@@ -114,7 +116,7 @@ export class SessionCommands {
 
     if (PREPARED_IN_BACKGROUND.includes(c.project_type)) {
       // A clone can take minutes: answer now with the workspace `preparing`; its turns wait for it.
-      const created = await this.deps.sessions.createWithTurn({ ...row, project_path: '', metadata: { ...c.metadata, workspace: { kind: c.project_type, state: 'preparing' } } }, first);
+      const created = await this.deps.sessions.createWithTurn({ ...row, project_path: '', metadata: { ...c.metadata, workspace: { kind: c.project_type, state: 'preparing', preparer: this.deps.preparer } } }, first);
       this.#background(this.#prepareInBackground(id, req));
       const turn = created.turnId === undefined ? undefined : { id: created.turnId, state: 'queued' as const, queue_position: null };
       return { session: await this.decorate(await this.deps.sessions.get(id)), turn };

@@ -112,6 +112,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   }
   await core.live.start();
   await core.queue.start();
+  await core.presence.start();
   await core.runner.start();
   const auth = new AuthService(db.database.db, logger);
   const app = await buildApp({
@@ -144,6 +145,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     async close() {
       await app.close();
       await core.commands.stop();
+      await core.presence.stop();
       await core.runner.stop();
       await core.queue.stop(2000);
       await core.audit.stop();

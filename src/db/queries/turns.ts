@@ -1,6 +1,7 @@
 /** SQL for turns and the runner's columns on sessions. */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, TurnsTable } from '../schema.ts';
+import { PRESENCE_ALIVE_SQL } from '../presence.ts';
 import { storableRow } from '../text.ts';
 import { jsonb, type Executor } from './sessions.ts';
 
@@ -189,16 +190,18 @@ export async function insertTurnsForUnrunMessages(db: Kysely<DB>): Promise<TurnR
 }
 
 /**
- * Start-up recovery: sessions whose workspace was still being prepared when the
- * server stopped. Their preparation died with it; they are marked failed (state
+ * Recovery: sessions whose workspace was still being prepared when the process
+ * preparing it stopped (all of them for a process alone on its database). Their preparation died with it; they are marked failed (state
  * failed, status error) and their queued turns cancelled. Returns their ids.
  */
-export async function failPreparingWorkspaces(db: Executor, error: { code: string; message: string }): Promise<string[]> {
+export async function failPreparingWorkspaces(db: Executor, error: { code: string; message: string }, opts: { onlyOrphaned: boolean }): Promise<string[]> {
+  // Beside other processes, only preparations whose process is gone (src/db/presence.ts).
+  const orphaned = opts.onlyOrphaned ? sql.raw(`and not ${PRESENCE_ALIVE_SQL("case when metadata->'workspace'->>'preparer' ~ '^[0-9]{1,10}$' then metadata->'workspace'->>'preparer' else '0' end")}`) : sql``;
   const r = await sql<{ id: string }>`
     with failed as (
       update sessions set status = case when status = 'completed' then status else 'error' end, turn_state = 'idle', updated_at = now(),
         metadata = jsonb_set(metadata, '{workspace}', (metadata->'workspace') || jsonb_build_object('state', 'failed', 'error', ${jsonb(error)}))
-      where metadata->'workspace'->>'state' = 'preparing'
+      where metadata->'workspace'->>'state' = 'preparing' ${orphaned}
       returning id
     ), cancelled as (
       update turns set status = 'cancelled', ended_at = now() where status = 'queued' and session_id in (select id from failed)
