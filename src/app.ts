@@ -115,7 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
   await typed.register(authRoutes, { auth: auth.service, mode: auth.mode, secureCookies, audit: deps.audit });
-  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands, audit: deps.audit });
+  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
   await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });

@@ -83,6 +83,8 @@ export function createCore(deps: {
   const workspaceManager = 'prepare' in given ? undefined : new WorkspaceManager(given, deps.logger);
   const workspaces: WorkspacePort = workspaceManager ?? (given as WorkspacePort);
   const queue = new TurnQueue({ connectionString: deps.database.connectionString, log: deps.logger, ...deps.queue });
+  // Every change made through SessionCommands is audited there, whoever asked (API, Slack, schedules).
+  const audit = new AuditLog(deps.database, deps.logger);
   const presence = new Presence({ connectionString: deps.database.connectionString, log: deps.logger });
   const control = new ControlChannel({ db: deps.database.db, connectionString: deps.database.connectionString, log: deps.logger });
   const dispatch = new TurnDispatch({ database: deps.database, sessions, queue, control, logger: deps.logger });
@@ -104,6 +106,7 @@ export function createCore(deps: {
     sessions,
     dispatch,
     preparer: presence.key,
+    audit,
     workspaces,
     logger: deps.logger,
     defaults: { permission_mode: deps.runner.defaultPermissionMode, timeout_s: deps.runner.turnTimeoutS },
@@ -114,7 +117,6 @@ export function createCore(deps: {
     },
   });
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  const audit = new AuditLog(deps.database, deps.logger);
   return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit };
 }
 

@@ -95,6 +95,11 @@ export function auditContext(req: FastifyRequest): { actor: AuditActor; address:
   return { actor: principal && principal !== ANONYMOUS ? principal : ANONYMOUS_ACTOR, address: req.ip, requestId: req.id };
 }
 
+/** Where a request came from, for commands that record their own audit entries (SessionCommands). */
+export function requestOrigin(req: FastifyRequest): { address: string; requestId: string } {
+  return { address: req.ip, requestId: req.id };
+}
+
 export class AuditLog {
   readonly #batcher: Batcher<NewAuditRow, void>;
   readonly #inFlight = new Set<Promise<void>>();

@@ -5,6 +5,7 @@
  * SessionService; this class only adds the runner and the workspaces.
  */
 import { randomUUID } from 'node:crypto';
+import type { AuditLog } from '../audit/audit-log.ts';
 import { checkOwnPaths } from '../auth/owner-roots.ts';
 import { checkAdminOption, checkMayChange, type Principal } from '../auth/principal.ts';
 import type { Logger } from '../logger.ts';
@@ -46,6 +47,12 @@ export interface PostMessageCommand {
   run?: boolean | undefined;
 }
 
+/** Where a command came from, for the audit log (an HTTP request's address and id; a Slack event's id). */
+export interface CommandOrigin {
+  address?: string | undefined;
+  requestId?: string | undefined;
+}
+
 export interface TurnInfo {
   id: number;
   state: 'queued' | 'running';
@@ -65,6 +72,8 @@ export class SessionCommands {
       workspaces: WorkspacePort;
       logger: Logger;
       defaults: { permission_mode: PermissionMode; timeout_s: number };
+      /** Where every change made here is recorded (absent in unit tests). */
+      audit?: AuditLog | undefined;
       /** This process's presence key (src/db/presence.ts): a preparation it leaves unfinished is failed by others once it is gone. */
       preparer?: number | undefined;
       /** ALLOW_DANGEROUS_MODES and ALLOW_PROJECT_SETTINGS. */
@@ -85,7 +94,13 @@ export class SessionCommands {
     return list.map((s) => (s.turn_state === 'queued' ? { ...s, queue_position: positions.get(s.id) ?? null } : s));
   }
 
-  async create(actor: Principal, command: CreateSessionCommand): Promise<{ session: Session; turn: TurnInfo | undefined }> {
+  async create(actor: Principal, command: CreateSessionCommand, origin: CommandOrigin = {}): Promise<{ session: Session; turn: TurnInfo | undefined }> {
+    const made = await this.#create(actor, command);
+    this.deps.audit?.record({ actor, ...origin, action: 'session.created', target: `session:${made.session.id}`, detail: { project_type: made.session.project_type, source: made.session.source, prompt: command.prompt !== undefined } });
+    return made;
+  }
+
+  async #create(actor: Principal, command: CreateSessionCommand): Promise<{ session: Session; turn: TurnInfo | undefined }> {
     if (actor.role !== 'admin' && actor.role !== 'user') throw new AppError('forbidden', `a ${actor.role} key may not create sessions`, 403);
     refuseClientWorkspace(command.metadata, 'body.metadata.workspace');
     if (command.permission_mode === 'bypassPermissions') checkAdminOption(actor, 'body.permission_mode', 'bypassPermissions');
@@ -179,7 +194,13 @@ export class SessionCommands {
     while (this.#preparing.size > 0) await Promise.allSettled([...this.#preparing]);
   }
 
-  async postMessage(actor: Principal, sessionId: string, m: PostMessageCommand): Promise<{ message: Message; turn: TurnInfo | undefined }> {
+  async postMessage(actor: Principal, sessionId: string, m: PostMessageCommand, origin: CommandOrigin = {}): Promise<{ message: Message; turn: TurnInfo | undefined }> {
+    const posted = await this.#postMessage(actor, sessionId, m);
+    this.deps.audit?.record({ actor, ...origin, action: 'message.sent', target: `session:${sessionId}`, detail: { message_id: posted.message.id, direction: posted.message.direction, source: posted.message.source } });
+    return posted;
+  }
+
+  async #postMessage(actor: Principal, sessionId: string, m: PostMessageCommand): Promise<{ message: Message; turn: TurnInfo | undefined }> {
     const session = await this.deps.sessions.get(sessionId);
     checkMayChange(actor, session.owner, sessionId);
     const run = m.direction === 'user' && (m.run ?? session.managed);
@@ -206,10 +227,14 @@ export class SessionCommands {
     return { message: stored.message, turn: await this.#schedule(sessionId, stored.turnId) };
   }
 
-  async update(actor: Principal, sessionId: string, patch: UpdateSessionInput): Promise<Session> {
+  async update(actor: Principal, sessionId: string, patch: UpdateSessionInput, origin: CommandOrigin = {}): Promise<Session> {
     checkMayChange(actor, (await this.deps.sessions.get(sessionId)).owner, sessionId);
     refuseClientWorkspace(patch.metadata, 'body.metadata.workspace');
     const { session, previousStatus } = await this.deps.sessions.update(sessionId, patch);
+    // A status set to the status it already has changes nothing: not an audit event.
+    if (patch.status && patch.status !== previousStatus) {
+      this.deps.audit?.record({ actor, ...origin, action: 'session.status_changed', target: `session:${sessionId}`, detail: { from: previousStatus, to: session.status } });
+    }
     if (session.managed && patch.status && patch.status !== previousStatus) {
       // The queue hold follows the status: only a paused session is held (paused -> error releases it too).
       if (patch.status === 'paused') await this.deps.dispatch.pause(sessionId);

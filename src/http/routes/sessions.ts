@@ -2,7 +2,7 @@
 import { ownerFilter } from '../../auth/principal.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { auditContext, type AuditLog } from '../../audit/audit-log.ts';
+import { requestOrigin } from '../../audit/audit-log.ts';
 import { LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES } from '../../sessions/types.ts';
 import type { SessionCommands } from '../../runner/session-commands.ts';
 import type { SessionService } from '../../sessions/service.ts';
@@ -25,7 +25,7 @@ import {
 
 const errors = { 400: errorSchema, 404: errorSchema };
 
-export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; commands: SessionCommands; audit: AuditLog }> = async (app, { sessions, commands, audit }) => {
+export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; commands: SessionCommands }> = async (app, { sessions, commands }) => {
   app.post('/api/sessions', {
     config: { access: 'write' },
     schema: {
@@ -35,8 +35,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
       response: { 201: sessionSchema.extend({ turn: turnInfoSchema.optional() }), 400: errorSchema, 409: errorSchema },
     },
   }, async (req, reply) => {
-    const { session, turn } = await commands.create(req.principal, req.body);
-    audit.record({ ...auditContext(req), action: 'session.created', target: `session:${session.id}`, detail: { project_type: session.project_type, source: session.source, prompt: req.body.prompt !== undefined } });
+    const { session, turn } = await commands.create(req.principal, req.body, requestOrigin(req));
     return reply.code(201).send(turn ? { ...session, turn } : session);
   });
 
@@ -75,13 +74,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
       response: { 200: sessionSchema, ...errors, 409: errorSchema },
     },
   }, async (req) => {
-    const before = req.body.status !== undefined ? (await sessions.get(req.params.id)).status : undefined;
-    const session = await commands.update(req.principal, req.params.id, req.body);
-    // A status PATCH to the status it already has changes nothing: not an audit event.
-    if (before !== undefined && before !== session.status) {
-      audit.record({ ...auditContext(req), action: 'session.status_changed', target: `session:${session.id}`, detail: { from: before, to: session.status } });
-    }
-    return session;
+    return commands.update(req.principal, req.params.id, req.body, requestOrigin(req));
   });
 
   app.get('/api/sessions/:id/messages', {
@@ -115,8 +108,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
       response: { 201: messageSchema.extend({ turn: turnInfoSchema.optional() }), ...errors, 409: errorSchema },
     },
   }, async (req, reply) => {
-    const { message, turn } = await commands.postMessage(req.principal, req.params.id, req.body);
-    audit.record({ ...auditContext(req), action: 'message.sent', target: `session:${req.params.id}`, detail: { message_id: message.id, direction: message.direction, source: message.source } });
+    const { message, turn } = await commands.postMessage(req.principal, req.params.id, req.body, requestOrigin(req));
     return reply.code(201).send(turn ? { ...message, turn } : message);
   });
 
