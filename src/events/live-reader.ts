@@ -124,7 +124,7 @@ export class LiveEventReader {
 
   async #listen(): Promise<void> {
     if (this.#stopped) return;
-    const client = new pg.Client({ connectionString: this.database.connectionString });
+    const client = new pg.Client({ connectionString: this.database.connectionString, application_name: 'cco-live' });
     const lost = (e?: unknown) => {
       if (this.#client !== client) return; // already replaced, or stopping
       this.#client = undefined;
