@@ -76,7 +76,7 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
 
 /** The MAX_CONCURRENT_RUNS the server resolved, from its "runner ready" log line. */
 export function maxConcurrentRunsOf(output: string): number | null {
-  const m = /"maxConcurrentRuns":(\d+)/.exec(output);
+  const m = /"concurrency":(\d+)/.exec(output); // the runner-ready line of cco serve
   return m ? Number(m[1]) : null;
 }
 

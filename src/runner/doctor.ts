@@ -64,8 +64,10 @@ export async function runDoctor(opts: { runner: RunnerConfig; modelUrl: string |
       resultMaxBytes: 50 * 1024,
       runner: { ...opts.runner, passEnv, workspacesDir: tmp, turnTimeoutS: opts.timeoutS, maxConcurrentRuns: 1 },
       workspaces: workspacesConfigFor(tmp),
+      alone: true, // its own embedded database
     });
     await core.live.start({ read: false }); // writes its events; nothing here reads them back
+    await core.queue.start();
     await core.runner.start();
     try {
       const first = opts.scripted ? 'SCRIPT:bash' : 'Run the shell command `echo cco-doctor` with the Bash tool, then reply with the single word done.';
@@ -95,6 +97,7 @@ export async function runDoctor(opts: { runner: RunnerConfig; modelUrl: string |
       );
     } finally {
       await core.runner.stop();
+      await core.queue.stop(2000);
       await core.live.stop();
     }
   } finally {
