@@ -214,5 +214,10 @@ describe('scripted model server over plain HTTP', () => {
     assert.equal(((await res.json()) as { content: Array<{ text: string }> }).content[0]?.text, 'new');
     const named = await post('/v1/messages', { model: 'm', max_tokens: 10, tools, messages: [{ role: 'user', content: 'User: SCRIPT:fail\n\nSCRIPT:text' }] });
     assert.equal(((await named.json()) as { content: Array<{ text: string }> }).content[0]?.text, 'Finished script text.');
+    // Only the prompt after the quoted conversation counts: a plain one is answered plainly, not
+    // with a script an earlier prompt named (which would replay a long sleep in a crash test).
+    const plain = ['<conversation>', 'User: SCRIPT:sleep', '</conversation>', '', 'carry on'].join('\n');
+    const after = await post('/v1/messages', { model: 'm', max_tokens: 10, tools, messages: [{ role: 'user', content: plain }] });
+    assert.equal(((await after.json()) as { content: Array<{ text: string }> }).content[0]?.text, 'Done: carry on');
   });
 });

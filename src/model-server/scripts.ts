@@ -7,6 +7,7 @@
  *   SCRIPT:<name>          a built-in script from BUILTIN_SCRIPTS
  *   SCRIPT_JSON:<json>     an inline script: a JSON array of steps (rest of the text)
  *   anything else          one text answer, "Done: <prompt>"
+ * In a prompt that replays a lost conversation, only the text after `</conversation>` counts.
  *
  * A prompt may also carry `TURN_ID:<id>` (letters, digits, `_.-`; before any SCRIPT_JSON, which
  * takes the rest of the text): the server then counts the requests of that turn (see turnCounts in
@@ -82,7 +83,13 @@ const INLINE = 'SCRIPT_JSON:';
  * The last directive of the prompt wins: a conversation replayed after a lost transcript
  * (src/runner/replay.ts) quotes the earlier prompts, directives included, before the new one.
  */
-export function parseDirective(prompt: string): Directive {
+const CONVERSATION_END = '</conversation>';
+
+export function parseDirective(whole: string): Directive {
+  // A prompt that replays a lost conversation (src/runner/replay.ts) quotes earlier prompts inside
+  // <conversation>; only what follows it is this turn's own prompt.
+  const end = whole.lastIndexOf(CONVERSATION_END);
+  const prompt = end >= 0 ? whole.slice(end + CONVERSATION_END.length) : whole;
   const inlineAt = prompt.lastIndexOf(INLINE);
   if (inlineAt >= 0) return parseInline(prompt.slice(inlineAt + INLINE.length).trim());
   const named = [...prompt.matchAll(NAMED_ALL)].at(-1);
