@@ -1,0 +1,205 @@
+/**
+ * One claimed turn, from set-up to its last write: the workspace and run options, Claude Code
+ * through the Agent SDK (resuming its session, or handed the stored conversation when the
+ * transcript is gone), its stream recorded, and the outcome: turn row, totals, system notice,
+ * after-turn change scan and the session's turn state. The Runner (runner.ts) takes the jobs and
+ * hands each claimed turn here.
+ */
+import fs from 'node:fs';
+import type { RunnerConfig } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import { markTurnLaunched } from '../db/queries/turn-dispatch.ts';
+import { cancelClaimedTurn, claudeSessionCostBefore, finishTurn, markTurnInit, requeueTurn, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
+import type { Logger } from '../logger.ts';
+import type { TurnQueue } from '../queue/turn-queue.ts';
+import type { SessionService } from '../sessions/service.ts';
+import type { Session, Source } from '../sessions/types.ts';
+import type { WorkspacePort, WorkspaceRecord } from '../workspaces/port.ts';
+import { buildClaudeEnv, secretValues, turnMarker } from './claude-env.ts';
+import { isolationWrapper, type IsolationStatus } from './isolation.ts';
+import { loadsProjectSettings, parseRunOptions } from './options.ts';
+import { describeEnd, outcomeOf } from './outcome.ts';
+import { replayPrompt } from './replay.ts';
+import type { Attempt, Run, RunnerHooks } from './run.ts';
+import { killByEnv } from './spawn.ts';
+import { watchStall } from './stall-watcher.ts';
+import { StreamRecorder } from './stream-recorder.ts';
+import { startTurn, type InterruptReason, type TurnEnd } from './turn.ts';
+
+export interface TurnExecutorDeps {
+  database: Database;
+  sessions: SessionService;
+  workspaces: WorkspacePort;
+  logger: Logger;
+  config: RunnerConfig;
+  resultMaxBytes: number;
+  queue: TurnQueue;
+  /** CLAUDE_ENV_FILE, read once. */
+  fileEnv: Record<string, string>;
+  isolation: IsolationStatus;
+  hooks?: RunnerHooks | undefined;
+}
+
+export class TurnExecutor {
+  constructor(private readonly deps: TurnExecutorDeps) {}
+
+  private get db() {
+    return this.deps.database.db;
+  }
+
+  async run(run: Run, turn: TurnRow, log: Logger): Promise<void> {
+    const { turnId } = run;
+    const sessionId = turn.session_id;
+    await this.deps.hooks?.claimed?.({ sessionId, turnId });
+    const session = await this.deps.sessions.get(sessionId);
+    // Closed after the turn was queued (here or by another server): it must not run.
+    if (session.status === 'completed') run.stop = 'completed';
+    else if (session.status === 'paused') run.stop ??= 'paused';
+    await this.deps.sessions.refreshTurnState(sessionId);
+    const options = parseRunOptions(session.run_options, { permission_mode: this.deps.config.defaultPermissionMode, timeout_s: this.deps.config.turnTimeoutS });
+    const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
+    const cwd = workspace?.path ?? session.project_path;
+    const env = buildClaudeEnv({ passEnv: this.deps.config.passEnv, fileEnv: this.deps.fileEnv, sessionId, turnId, bypassPermissions: options.permission_mode === 'bypassPermissions' });
+    const secrets = secretValues(env, this.deps.config.secrets);
+    let claudeSessionId = session.claude_session_id;
+    const recorder = new StreamRecorder({
+      secrets,
+      sessions: this.deps.sessions,
+      logger: log,
+      sessionId,
+      source: turn.source as Source,
+      resultMaxBytes: this.deps.resultMaxBytes,
+      onClaudeSessionId: async (id) => {
+        await markTurnInit(this.db, turnId, id);
+        if (id !== claudeSessionId) await this.deps.sessions.update(sessionId, { claude_session_id: id });
+        claudeSessionId = id;
+      },
+    });
+
+    let end: TurnEnd;
+    const state = workspace?.state ?? 'ready';
+    if (state !== 'ready') {
+      // Turns of a session wait until its workspace is ready (SessionCommands); never run in a half-made one.
+      end = { kind: 'failed', message: `The workspace is not ready (${String(state)}).` };
+    } else if (!workspace && !fs.existsSync(cwd)) {
+      end = { kind: 'failed', message: `The workspace folder ${cwd} does not exist.` };
+    } else if (options.permission_mode === 'bypassPermissions' && !this.deps.config.allowDangerousModes) {
+      // Stored while the server allowed it; the setting is checked again for every turn.
+      end = { kind: 'failed', message: 'permission_mode bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES); start a new session with another mode.' };
+    } else {
+      const attempt: Attempt = { run, turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
+      end = await this.#execute(attempt, turn.prompt, session.claude_session_id ?? undefined);
+      if (session.claude_session_id && end.kind === 'failed' && MISSING_TRANSCRIPT.test(end.message)) {
+        // Claude Code's transcript is gone (killed before writing it, or another machine's disk):
+        // continue in a new Claude Code session that is handed the conversation we stored.
+        log.warn({ claudeSessionId: session.claude_session_id }, 'transcript missing; starting a new Claude session with the stored conversation');
+        await this.deps.sessions.addMessage(sessionId, {
+          direction: 'system',
+          content: 'Claude Code could not find the transcript of its earlier session, so a new Claude Code session was started and given the conversation so far.',
+          source: 'api',
+          metadata: { turn_id: turnId, reason: 'transcript_missing', previous_claude_session_id: session.claude_session_id },
+        });
+        end = await this.#execute(attempt, await replayPrompt(this.deps.sessions, sessionId, turn.message_id, turn.prompt), undefined);
+      }
+    }
+    if (end.kind === 'interrupted' && !recorder.claudeSessionId && (run.stop === 'completed' || end.reason === 'shutdown' || end.reason === 'paused')) {
+      // Stopped before Claude Code took the prompt in: nothing ran. A closed session's turn is
+      // cancelled; one stopped by shutdown or pause waits to run again.
+      await this.#stoppedBeforeStart(run, sessionId, log, end.reason);
+      return;
+    }
+    if (end.kind !== 'result') recorder.closeOpenTools(end.kind === 'interrupted' ? `Interrupted (${end.reason}) before the tool finished.` : 'The turn failed before the tool finished.');
+    await recorder.flush();
+    await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id);
+    log.info({ outcome: end.kind }, 'turn ended');
+  }
+
+  async #stoppedBeforeStart(run: Run, sessionId: string, log: Logger, reason: InterruptReason): Promise<void> {
+    if (run.stop === 'completed') {
+      await cancelClaimedTurn(this.db, run.turnId);
+      await this.settle(run, sessionId);
+      log.info('session closed before the turn started; turn cancelled');
+      return;
+    }
+    await requeueTurn(this.db, run.turnId);
+    // Shut down or drained: another runner (or this one after a restart) takes it. Lost lease: the
+    // job's retry does. Paused: resume() queues it again.
+    if (reason === 'shutdown' && !run.leaseLost) await this.deps.queue.enqueue(sessionId, String(run.turnId));
+    await this.settle(run, sessionId);
+    log.info({ reason }, 'turn stopped before it started; queued again');
+  }
+
+  async #execute(a: Attempt, prompt: string, resume: string | undefined): Promise<TurnEnd> {
+    await this.deps.hooks?.beforeStart?.({ sessionId: a.sessionId, turnId: a.turnId });
+    // A close, shutdown or pause that arrived while the turn was set up: Claude Code is not started.
+    // From the check on, nothing awaits until the handle is registered, so none can slip in between.
+    if (a.run.stop) return { kind: 'interrupted', reason: a.run.stop, result: undefined };
+    // Committed first: from here on the turn may reach the model, so a lost runner's turn is never run again.
+    await markTurnLaunched(this.db, a.turnId);
+    const early = a.run.stop;
+    if (early) return { kind: 'interrupted', reason: early, result: undefined };
+    a.log.info({ cwd: a.cwd, resume: Boolean(resume) }, 'turn started');
+    const stall = watchStall({ afterS: this.deps.config.turnStallWarnS ?? 0, sessions: this.deps.sessions, log: a.log, sessionId: a.sessionId, turnId: a.turnId, describe: () => a.recorder.waitingOn() });
+    const handle = startTurn({
+      prompt,
+      cwd: a.cwd,
+      resume,
+      options: a.options,
+      env: a.env,
+      claudePath: this.deps.config.claudePath,
+      spawner: a.workspace ? this.deps.workspaces.spawner(a.workspace) : undefined,
+      wrap: isolationWrapper(this.deps.isolation, [this.deps.config.workspacesDir, ...(this.deps.config.protectedDirs ?? [])]),
+      recorder: a.recorder,
+      secrets: a.secrets,
+      projectSettings: loadsProjectSettings(a.workspace, a.options, this.deps.config.allowProjectSettings ?? false),
+      onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
+      onActivity: () => stall.progress(),
+    });
+    a.run.handle = handle;
+    const timer = setTimeout(() => handle.interrupt('timeout'), a.options.timeout_s * 1000);
+    let end: TurnEnd;
+    try {
+      end = await handle.done;
+    } finally {
+      clearTimeout(timer);
+      stall.stop();
+      a.run.handle = undefined;
+    }
+    // Tool children that left Claude Code's process group (and survived a kill) carry the marker.
+    if (end.kind !== 'result') killByEnv('CCO_TURN', turnMarker(a.sessionId, a.turnId));
+    return end;
+  }
+
+  async #finish(run: Run, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null): Promise<void> {
+    const sessionId = session.id;
+    const { turnId } = run;
+    // Claude Code reports cost as a running total of its session (carried across resumes): this
+    // turn's share is that total less what the same Claude session's earlier turns recorded.
+    const cumulative = end.kind === 'failed' ? null : (end.result?.total_cost_usd ?? null);
+    const before = cumulative !== null && claudeSessionId ? await claudeSessionCostBefore(this.db, sessionId, claudeSessionId, turnId) : 0;
+    const outcome = outcomeOf(end, before);
+    // The notice goes first: whoever sees the turn's final status also finds its explanation.
+    const note = describeEnd(end, timeoutS);
+    if (note) await this.deps.sessions.addMessage(sessionId, { direction: 'system', content: note, source: 'api', metadata: { turn_id: turnId, outcome: outcome.status } });
+    await finishTurn(this.db, turnId, outcome);
+    await this.deps.sessions.recordTurnTotals(sessionId, outcome);
+    if (workspace) {
+      await this.deps.hooks?.afterTurnScan?.({ sessionId, turnId });
+      const changes = await this.deps.workspaces.afterTurn(workspace).catch(() => undefined);
+      if (changes) await this.deps.sessions.update(sessionId, { metadata: { workspace: { ...workspace, changes } } }).catch(() => {});
+    }
+    // Only an active session turns to error: a paused one stays paused (and held) whatever a turn did.
+    if (outcome.status === 'error') await this.deps.sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }).catch(() => {});
+    await this.settle(run, sessionId);
+    await this.deps.hooks?.settled?.({ sessionId, turnId });
+  }
+
+  /** The turn is recorded: the session's turn state becomes idle, or queued if more wait. */
+  settle(run: Run, sessionId: string): Promise<void> {
+    run.settled = true;
+    return this.deps.sessions.refreshTurnState(sessionId);
+  }
+}
+
+/** Claude Code's answer to `--resume` of a session whose transcript it cannot find. */
+const MISSING_TRANSCRIPT = /No conversation found with session ID/;
