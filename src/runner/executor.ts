@@ -135,7 +135,11 @@ export class TurnExecutor {
     // From the check on, nothing awaits until the handle is registered, so none can slip in between.
     if (a.run.stop) return { kind: 'interrupted', reason: a.run.stop, result: undefined };
     // Committed first: from here on the turn may reach the model, so a lost runner's turn is never run again.
-    await markTurnLaunched(this.db, a.turnId);
+    // The same statement reads the session's status: a pause or close stored by another process whose
+    // notification has not arrived yet still stops the turn here, before Claude Code starts.
+    const status = await markTurnLaunched(this.db, a.turnId);
+    if (status === 'completed') a.run.stop = 'completed';
+    else if (status === 'paused') a.run.stop ??= 'paused';
     const early = a.run.stop;
     if (early) return { kind: 'interrupted', reason: early, result: undefined };
     a.log.info({ cwd: a.cwd, resume: Boolean(resume) }, 'turn started');

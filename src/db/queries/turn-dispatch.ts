@@ -29,9 +29,15 @@ export async function claimNextTurn(db: Executor, sessionId: string): Promise<Tu
   return r.rows[0];
 }
 
-/** Committed before Claude Code starts: from here on the turn may have reached the model. */
-export async function markTurnLaunched(db: Executor, id: number): Promise<void> {
-  await db.updateTable('turns').set({ launched_at: sql`now()` }).where('id', '=', id).execute();
+/**
+ * Committed before Claude Code starts: from here on the turn may have reached the model. Returns the
+ * session's status as it is now (a pause or close stored elsewhere is seen before the start).
+ */
+export async function markTurnLaunched(db: Executor, id: number): Promise<string | undefined> {
+  const r = await sql<{ status: string }>`
+    update turns t set launched_at = now() from sessions s where t.id = ${id} and s.id = t.session_id
+    returning s.status`.execute(db);
+  return r.rows[0]?.status;
 }
 
 export async function listRunningTurns(db: Executor, sessionId: string): Promise<TurnRow[]> {
