@@ -192,7 +192,11 @@ export class Runner {
     for (const t of await listRunningTurns(this.db, sessionId)) {
       await settleAbandonedTurn({ db: this.db, sessions: this.deps.sessions, log }, t);
     }
-    if (!this.#accepting || run.stop) return;
+    if (!this.#accepting || run.stop) {
+      // Taken just as this runner began to stop: handed back at once, not left for the reconciler.
+      if (!this.#accepting && !run.leaseLost) await this.deps.queue.enqueue(sessionId, 'handed back');
+      return;
+    }
     const turn = await claimNextTurn(this.db, sessionId);
     if (!turn) {
       await this.deps.sessions.refreshTurnState(sessionId);
