@@ -27,7 +27,13 @@ export class TurnDispatch {
 
   /** Queues a turn already stored as queued (with its message, in one transaction). */
   async enqueue(sessionId: string, turnId: number): Promise<void> {
-    await this.deps.queue.enqueue(sessionId, String(turnId));
+    try {
+      await this.deps.queue.enqueue(sessionId, String(turnId));
+    } catch (err: unknown) {
+      // The message and its turn are stored (acknowledged): a runner's reconciler queues the missing
+      // job within its interval, so the caller gets its answer rather than an error for a turn that runs.
+      this.deps.logger.warn({ err, sessionId, turnId }, 'could not queue the turn now; the reconciler will');
+    }
     await this.deps.sessions.refreshTurnState(sessionId);
   }
 
