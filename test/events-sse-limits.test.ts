@@ -102,6 +102,8 @@ describe('the replay buffer', () => {
     const start = await live.waitFor((e) => e.event === 'session.created');
     for (let i = 0; i < 60; i++) await say(t, id, `${i} ${'x'.repeat(20 * 1024)}`); // ~1.2 MB
     const tenth = await live.waitFor((e) => e.event === 'message.created' && e.data.includes('"content":"50 '));
+    // Every event read back into this process before the replays below are asked for (delivery is asynchronous).
+    await live.waitFor((e) => e.event === 'message.created' && e.data.includes('"content":"59 '));
 
     const old = await sse(`${base}/api/events`, { 'last-event-id': String(start.id) });
     assert.equal(JSON.parse((await old.waitFor((e) => e.event === 'ready')).data).reset, false);
