@@ -6,30 +6,19 @@
  * runner loses nothing: what waits runs on another runner, what ran is marked interrupted.
  */
 import { sql } from 'kysely';
-import type { RunnerConfig } from '../config.ts';
-import type { Database } from '../db/database.ts';
 import { claimNextTurn, listRunningTurns } from '../db/queries/turn-dispatch.ts';
-import type { Logger } from '../logger.ts';
-import type { TurnJob, TurnQueue } from '../queue/turn-queue.ts';
-import type { SessionService } from '../sessions/service.ts';
-import type { WorkspacePort } from '../workspaces/port.ts';
+import type { TurnJob } from '../queue/turn-queue.ts';
 import { readEnvFile } from './claude-env.ts';
 import type { ControlChannel, ControlMessage } from './control.ts';
-import { TurnExecutor } from './executor.ts';
+import { TurnExecutor, type TurnExecutorDeps } from './executor.ts';
 import { resolveIsolation, type IsolationStatus } from './isolation.ts';
 import { Reconciler } from './reconcile.ts';
 import { recordFailedTurn, recoverAlone, recoverShared, settleAbandonedTurn } from './recovery.ts';
 import type { Run, RunnerHooks } from './run.ts';
 import type { InterruptReason } from './turn.ts';
 
-export interface RunnerDeps {
-  database: Database;
-  sessions: SessionService;
-  workspaces: WorkspacePort;
-  logger: Logger;
-  config: RunnerConfig;
-  resultMaxBytes: number;
-  queue: TurnQueue;
+/** What the executor needs (it gets the env file and isolation from here), plus the intake's own parts. */
+export interface RunnerDeps extends Omit<TurnExecutorDeps, 'fileEnv' | 'isolation'> {
   control: ControlChannel;
   /**
    * This process is the only one on its database (the embedded default): at start, jobs left active
