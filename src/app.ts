@@ -32,6 +32,7 @@ import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
 import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
+import type { SlackApp } from './slack/slack-app.ts';
 import type { WorkspaceManager } from './workspaces/manager.ts';
 import { VERSION } from './version.ts';
 
@@ -65,6 +66,8 @@ export interface AppDeps {
   hstsMaxAgeS?: number | undefined;
   /** TRUST_PROXY: which proxies' X-Forwarded-For sets req.ip (rate limits, audit); default none. */
   trustProxy?: string[] | number | false | undefined;
+  /** The Slack app in HTTP mode mounts POST /slack/events here. */
+  slack?: SlackApp | undefined;
 }
 
 const trustHops = (n: number) => (_address: string, hop: number) => hop < n;
@@ -120,6 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   await typed.register(auditRoutes, { audit: deps.audit });
+  if (deps.slack) await deps.slack.registerRoutes(app);
   const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse }, access);
   // Open event streams never end by themselves; end them first so close() does not wait on them.
   app.addHook('preClose', async () => streams.closeAll());

@@ -12,6 +12,7 @@ import { parseGitCredentials, type GitCredential } from './workspaces/credential
 import type { CleanupPolicy } from './workspaces/port.ts';
 import type { PermissionMode } from './runner/options.ts';
 import type { IsolationSetting } from './runner/isolation.ts';
+import { slackConfigFrom, type SlackConfig } from './slack/config.ts';
 import { ConfigError, expandHome, isLoopbackHost, OWNER, ownerRootBase, parseTrustProxy, SETTINGS, settingsSchema, splitList, splitRoots, type SettingDef } from './settings.ts';
 
 export { ConfigError, describeSettings, isLoopbackHost, SETTINGS } from './settings.ts';
@@ -104,6 +105,8 @@ export interface Config {
   };
   /** AUTH and where people reach the server (PUBLIC_URL, without a trailing slash). */
   auth: { mode: 'keys' | 'off'; publicUrl: string };
+  /** Unset: no Slack app (SLACK_BOT_TOKEN unset). */
+  slack: SlackConfig | undefined;
   db: { url: string | undefined; dataDir: string; poolMax: number };
   /** ROLE (`cco serve --role`) and DRAIN_TIMEOUT_S. */
   process: { role: 'all' | 'api' | 'runner'; drainTimeoutS: number };
@@ -194,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n  GIT_CREDENTIALS: ${(e as Error).message}`);
   }
   const redaction = parseRedaction(c.REDACT_PATTERNS, c.REDACT_DISABLE);
+  const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   const workspacesDir = c.WORKSPACES_DIR ? path.resolve(expandHome(c.WORKSPACES_DIR)) : path.join(dataDir, 'workspaces');
   return {
     http: {
@@ -207,7 +211,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       hstsMaxAgeS: c.HSTS_MAX_AGE_S,
       trustProxy: parseTrustProxy(c.TRUST_PROXY),
     },
-    auth: { mode: c.AUTH, publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '') },
+    auth: { mode: c.AUTH, publicUrl },
+    slack: slackConfigFrom(c, publicUrl),
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
     process: { role: c.ROLE, drainTimeoutS: c.DRAIN_TIMEOUT_S },
     logLevel: c.LOG_LEVEL,

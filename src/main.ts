@@ -29,6 +29,7 @@ import { startHealthServer, type HealthServer } from './runner/health.ts';
 import { Runner, type RunnerHooks } from './runner/runner.ts';
 import { SessionCommands } from './runner/session-commands.ts';
 import { SessionService } from './sessions/service.ts';
+import { SlackApp } from './slack/slack-app.ts';
 import { WorkspaceManager } from './workspaces/manager.ts';
 import type { WorkspacePort } from './workspaces/port.ts';
 
@@ -148,6 +149,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
   let health: HealthServer | undefined;
   let core: Core | undefined;
   let auth: AuthService | undefined;
+  let slack: SlackApp | undefined;
   try {
     const applied = await migrate(database.db);
     if (database.imported) {
@@ -181,6 +183,9 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       logger.info({ concurrency: config.runner.maxConcurrentRuns }, 'runner ready: taking turns from the queue');
     }
     let url: string;
+    if (serves && config.slack) {
+      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger });
+    }
     if (serves) {
       app = await buildApp({
         logger,
@@ -192,7 +197,8 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         hooks: core.hooks,
         bodyLimitBytes: config.http.bodyLimitBytes,
         requestTimeoutMs: config.http.requestTimeoutMs,
-        http: { host: config.http.host, allowedHosts: config.http.allowedHosts, corsOrigins: config.http.corsOrigins },
+        // PUBLIC_URL's host is where people (and Slack) reach the server: always allowed.
+        http: { host: config.http.host, allowedHosts: [...config.http.allowedHosts, new URL(config.auth.publicUrl).hostname], corsOrigins: config.http.corsOrigins },
         rateLimits: config.http.rateLimits,
         hstsMaxAgeS: config.http.hstsMaxAgeS,
         trustProxy: config.http.trustProxy,
@@ -201,9 +207,14 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         webRoot: WEB_ROOT,
         sse: config.live.streams,
         auth: { mode: config.auth.mode, service: auth, secureCookies: config.auth.publicUrl.startsWith('https:') },
+        slack,
       });
       auth.start();
       url = await app.listen({ host: config.http.host, port: config.http.port });
+      if (slack) {
+        await slack.start();
+        logger.info({ mode: config.slack!.appToken ? 'socket' : 'http' }, config.slack!.appToken ? 'slack: connected over Socket Mode' : `slack: requests at ${config.auth.publicUrl}/slack/events`);
+      }
       logger.info(
         { url, dashboard: url, docs: `${url}/docs`, database: database.location, role },
         `server listening: dashboard ${url}, API ${url}/api, docs ${url}/docs; database: ${database.location}; auth: ${config.auth.mode === 'keys' ? 'API keys' : 'off'}; role: ${role}`,
@@ -217,6 +228,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     const keys = auth;
     const listening = app;
     const healthServer = health;
+    const slackApp = slack;
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -230,6 +242,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         // interruption, then the queue, then the database.
         stopping ??= (async () => {
           await listening?.close();
+          await slackApp?.stop();
           await running.commands.stop();
           await running.presence.stop();
           await running.runner.stop(config.process.drainTimeoutS * 1000);
@@ -246,6 +259,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     };
   } catch (e: unknown) {
     await app?.close().catch(() => {});
+    await slack?.stop().catch(() => {});
     await health?.close().catch(() => {});
     await core?.runner.stop().catch(() => {});
     await core?.queue.stop(1000).catch(() => {});

@@ -82,6 +82,15 @@ export const SETTINGS = [
   { env: 'LIVE_EVENTS_RETENTION_S', default: '600', description: 'Live events are kept in the database this long (s) for clients resuming with Last-Event-ID, from any server process or after a restart; older gaps get `reset`.' },
   { env: 'SSE_MAX_STREAMS', default: '500', description: 'Open event streams at most; more get 503 with Retry-After.' },
   { env: 'SSE_SLOW_CLIENT_TIMEOUT_MS', default: '30000', description: 'An event stream whose client reads nothing for this long is dropped (ms); it reconnects and replays.' },
+  { env: 'SLACK_BOT_TOKEN', default: undefined, description: 'Slack bot token (xoxb-…): set it to turn the Slack app on (threads are sessions; see the README). Never stored or logged.' },
+  { env: 'SLACK_SIGNING_SECRET', default: undefined, description: "The Slack app's signing secret: requests to POST /slack/events must carry its v0 signature, within 5 minutes. Needed unless SLACK_APP_TOKEN is set." },
+  { env: 'SLACK_APP_TOKEN', default: undefined, description: 'App-level token (xapp-…, scope connections:write): Slack is reached over Socket Mode instead of POST /slack/events (no public URL needed).' },
+  { env: 'SLACK_API_URL', default: 'https://slack.com/api/', description: "Slack Web API base URL (a test stand-in or a proxy)." },
+  { env: 'SLACK_ALLOWED_TEAMS', default: undefined, description: 'Slack workspace ids (T…) the bot answers (comma separated). Once any SLACK_ALLOWED_* is set, what a set list does not name is refused; unset lists do not restrict.' },
+  { env: 'SLACK_ALLOWED_CHANNELS', default: undefined, description: 'Channel ids (C…, D… for direct messages) the bot answers in (comma separated).' },
+  { env: 'SLACK_ALLOWED_USERS', default: undefined, description: 'Slack user ids (U…) the bot answers (comma separated).' },
+  { env: 'SLACK_USER_MAP', default: undefined, description: 'Slack users who act as an orchestrator key: U123=alice,U456=bob (key names). `cco slack map` adds more in the database, which win. Unmapped users act as user `slack:<user id>`.' },
+  { env: 'SLACK_FILE_THRESHOLD_CHARS', default: '12000', description: 'An answer longer than this is attached to the thread as a file (with its start as a message) instead of split into messages.' },
 ] as const satisfies readonly SettingDef[];
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -150,6 +159,15 @@ export const settingsSchema = z.object({
   LIVE_EVENTS_RETENTION_S: intFrom(10, 7 * 24 * 3600),
   SSE_MAX_STREAMS: intFrom(1, 100_000),
   SSE_SLOW_CLIENT_TIMEOUT_MS: intFrom(100, 3600 * 1000),
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8).optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…)').optional(),
+  SLACK_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  SLACK_ALLOWED_TEAMS: z.string().optional(),
+  SLACK_ALLOWED_CHANNELS: z.string().optional(),
+  SLACK_ALLOWED_USERS: z.string().optional(),
+  SLACK_USER_MAP: z.string().optional(),
+  SLACK_FILE_THRESHOLD_CHARS: intFrom(3000, 1_000_000),
 }).refine((c) => c.SSE_EVENT_MAX_BYTES <= c.SSE_REPLAY_MAX_BYTES, {
   path: ['SSE_EVENT_MAX_BYTES'],
   message: 'must not exceed SSE_REPLAY_MAX_BYTES (a referenced event must fit the replay buffer)',

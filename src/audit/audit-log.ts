@@ -24,6 +24,9 @@ export const AUDIT_ACTIONS = [
   'auth.signin',
   'auth.signout',
   'request.refused',
+  'slack.user_mapped',
+  'slack.user_unmapped',
+  'slack.channel_configured',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -172,6 +172,18 @@ export class AuthService {
     return keyInfo(row);
   }
 
+  /**
+   * Who a key name stands for, for those who act as a key holder without the key (Slack users
+   * mapped to a name): the newest live, unexpired key of that name that may change sessions.
+   */
+  async principalForName(name: string): Promise<Principal | undefined> {
+    const now = Date.now();
+    const live = (await findLiveKeysByRef(this.db, name))
+      .filter((k) => k.name === name && (k.expires_at === null || k.expires_at.getTime() > now) && (k.role === 'admin' || k.role === 'user'))
+      .sort((a, b) => b.created_at.getTime() - a.created_at.getTime());
+    return live[0] ? principalOf(live[0]) : undefined;
+  }
+
   async hasAnyKey(): Promise<boolean> {
     return (await countAllKeys(this.db)) > 0;
   }

@@ -8,6 +8,7 @@ import { keysCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { modelServerCommand } from './commands/model-server.ts';
 import { serveCommand } from './commands/serve.ts';
+import { slackCommand } from './commands/slack.ts';
 import { workspacesCommand } from './commands/workspaces.ts';
 
 export function buildCli(): Command {
@@ -22,6 +23,7 @@ export function buildCli(): Command {
   program.addCommand(hooksCommand());
   program.addCommand(keysCommand());
   program.addCommand(workspacesCommand());
+  program.addCommand(slackCommand());
   program.addCommand(modelServerCommand());
   return program;
 }

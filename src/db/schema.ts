@@ -62,10 +62,62 @@ export interface SessionEventsTable {
 }
 
 export interface SlackThreadsTable {
-  thread_ts: string;
+  id: Generated<number>;
   session_id: string;
+  team_id: string;
   channel_id: string;
-  created_at: Timestamp;
+  thread_ts: string | null;
+  head_ts: string | null;
+  starter_user_id: string;
+  inbox_key: string;
+  synced_message_id: Generated<number>;
+  synced_turn_id: Generated<number>;
+  status_line: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface SlackInboxTable {
+  key: string;
+  kind: string;
+  payload: Json;
+  state: Generated<string>;
+  attempts: Generated<number>;
+  lease_until: Date | null;
+  received_at: Generated<Date>;
+  done_at: Date | null;
+  error: string | null;
+}
+
+export interface SlackOutboxTable {
+  id: Generated<number>;
+  thread_id: number | null;
+  channel_id: string;
+  kind: string;
+  payload: Json;
+  dedupe_key: string | null;
+  state: Generated<string>;
+  attempts: Generated<number>;
+  next_attempt_at: Generated<Date>;
+  lease_until: Date | null;
+  last_error: string | null;
+  created_at: Generated<Date>;
+  sent_at: Date | null;
+  result: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+}
+
+export interface SlackChannelDefaultsTable {
+  team_id: string;
+  channel_id: string;
+  options: Json;
+  updated_by: string;
+  updated_at: Generated<Date>;
+}
+
+export interface SlackUserMapTable {
+  user_id: string;
+  key_name: string;
+  created_by: string;
+  created_at: Generated<Date>;
 }
 
 export interface DB {
@@ -73,6 +125,10 @@ export interface DB {
   session_messages: SessionMessagesTable;
   command_logs: CommandLogsTable;
   slack_threads: SlackThreadsTable;
+  slack_inbox: SlackInboxTable;
+  slack_outbox: SlackOutboxTable;
+  slack_channel_defaults: SlackChannelDefaultsTable;
+  slack_user_map: SlackUserMapTable;
   session_events: SessionEventsTable;
   turns: TurnsTable;
   api_keys: ApiKeysTable;

@@ -18,6 +18,11 @@ import type { PermissionMode } from './options.ts';
 import type { TurnDispatch } from './dispatch.ts';
 
 export interface CreateSessionCommand {
+  /**
+   * The new session's id, for callers that must find the same session when they retry (Slack
+   * processes an event again after a crash); not accepted by the API (its body schema is strict).
+   */
+  id?: string | undefined;
   project_path?: string | undefined;
   project_type: ProjectType;
   claude_session_id?: string | undefined;
@@ -122,7 +127,7 @@ export class SessionCommands {
     }
     // Only a session that runs uses its folder; a record-only one just names it (a takeover checks it then).
     checkOwnPaths(actor, c, this.deps.policy?.ownerRoots ?? []);
-    const id = randomUUID();
+    const id = c.id ?? randomUUID();
     const req: WorkspaceRequest = { sessionId: id, project_type: c.project_type, project_path: c.project_path, repo_url: c.repo_url, ref: c.ref, base_repo: c.base_repo, cleanup: c.cleanup };
     // Bad input is a 400 here, before anything is written, even when the workspace is made later.
     await this.deps.workspaces.check(req);

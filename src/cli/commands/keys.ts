@@ -11,7 +11,7 @@ import { parseExpiry } from '../../auth/keys.ts';
 import { ROLES, type Role } from '../../auth/principal.ts';
 import { AuthService, type KeyInfo } from '../../auth/service.ts';
 import { describeSettings, loadConfig } from '../../config.ts';
-import { openDatabaseBesideServer } from '../../db/database.ts';
+import { openDatabaseBesideServer, type Database } from '../../db/database.ts';
 import { migrate } from '../../db/migrate.ts';
 import { AppError } from '../../lib/errors.ts';
 
@@ -22,7 +22,7 @@ export const cliActor = (): AuditActor => ({ name: `cli:${os.userInfo().username
  * Runs fn with the key store and audit log of the configured database (joining a running server's
  * embedded PostgreSQL); `unreachable` words the error when the database cannot be opened.
  */
-export async function withAuth<T>(fn: (auth: AuthService, audit: AuditLog) => Promise<T>, unreachable?: (e: Error) => Error): Promise<T> {
+export async function withAuth<T>(fn: (auth: AuthService, audit: AuditLog, database: Database) => Promise<T>, unreachable?: (e: Error) => Error): Promise<T> {
   const config = loadConfig();
   let database;
   try {
@@ -33,7 +33,7 @@ export async function withAuth<T>(fn: (auth: AuthService, audit: AuditLog) => Pr
   const audit = new AuditLog(database, createLogger('warn'));
   try {
     await migrate(database.db);
-    return await fn(new AuthService(database.db), audit);
+    return await fn(new AuthService(database.db), audit, database);
   } catch (e: unknown) {
     // Domain errors read as the API's: the code, then what to do.
     if (e instanceof AppError) throw new Error(`${e.code}: ${e.message}`, { cause: e });
