@@ -86,4 +86,7 @@ export const AUDIT_ACTIONS = [
   'auth.signin',
   'auth.signout',
   'request.refused',
+  'slack.user_mapped',
+  'slack.user_unmapped',
+  'slack.channel_configured',
 ] as const;
