@@ -80,7 +80,7 @@ test('the head post and the turn notice carry the link, status, cost, tools and 
   assert.match(json, /running · turn 2/);
   assert.doesNotMatch(json, /<!here>/);
   const n = turnNotice({ turnNumber: 2, status: 'completed', durationMs: 12_345, costUsd: 0.0123, tools: new Map([['Bash', 2], ['Edit', 1]]), filesChanged: 3, error: null }, 'https://cco.example', 'abc');
-  assert.match(n.text, /Turn 2 done in 12\.3 s · \$0\.0123 · tools: Bash ×2, Edit · 3 files changed · dashboard/);
+  assert.match(n.text, /Turn 2 done in 12\.3 s · \$0\.0123 · tools: Bash ×2, Edit · 3 files changed in all · dashboard/);
 });
 
 test('options and commands are read from what people type', () => {

@@ -68,7 +68,23 @@ export const BUILTIN_SCRIPTS: Record<string, Step[]> = {
     ...[1, 2, 3, 4, 5].map((i) => bash(`echo multi-step-${i}`, `Step ${i}`)),
     { text: 'Finished script multi.' },
   ],
+  // About 16,000 characters of paragraphs, a long code block and a broadcast mention: what chat
+  // integrations must split (or attach) without losing any of it.
+  'long-answer': [{ text: longAnswer() }],
 };
+
+function longAnswer(): string {
+  const para = (i: number) => `Paragraph ${i} of the long answer. ${'The quick brown fox jumps over the lazy dog. '.repeat(8).trim()}`;
+  const code = Array.from({ length: 120 }, (_, i) => `  const value${i} = compute(${i}); // line ${i} of the listing`).join('\n');
+  return [
+    '# Long answer',
+    ...Array.from({ length: 12 }, (_, i) => para(i + 1)),
+    'Heads up <!channel>: the listing follows.',
+    '```ts\nfunction listing() {\n' + code + '\n}\n```',
+    ...Array.from({ length: 12 }, (_, i) => para(i + 13)),
+    'END OF LONG ANSWER',
+  ].join('\n\n');
+}
 
 /** What the prompt asked for: a script (named or inline), an invalid directive, or plain text. */
 export type Directive =

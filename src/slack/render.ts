@@ -192,7 +192,7 @@ export function turnNotice(t: TurnSummary, publicUrl: string, sessionId: string)
   if (t.costUsd !== null) parts.push(`$${t.costUsd.toFixed(4)}`);
   const tools = [...t.tools].sort((a, b) => b[1] - a[1]).map(([name, n]) => (n > 1 ? `${name} ×${n}` : name));
   parts.push(tools.length ? `tools: ${escapeSlack(tools.join(', '))}` : 'no tools');
-  if (t.filesChanged !== null) parts.push(`${t.filesChanged} file${t.filesChanged === 1 ? '' : 's'} changed`);
+  if (t.filesChanged !== null) parts.push(`${t.filesChanged} file${t.filesChanged === 1 ? '' : 's'} changed in all`);
   parts.push(`<${sessionLink(publicUrl, sessionId)}|dashboard>`);
   const line = parts.join(' · ');
   const blocks = [context(line)];

@@ -39,6 +39,17 @@ const replies: Handler = (p, ctx) => {
   };
 };
 
+/** The channel's top-level messages, newest first, from `oldest` on (as Slack: replies are not listed). */
+const history: Handler = (p, ctx) => {
+  const channel = str(p.channel);
+  if (!channel || !ctx.store.channel(channel)) return err('channel_not_found');
+  const oldest = Number(str(p.oldest) ?? 0) || 0;
+  const limit = Math.min(Math.max(Number(str(p.limit) ?? 100) || 100, 1), 1000);
+  const top = ctx.store.list(channel).filter((m) => (!m.thread_ts || m.thread_ts === m.ts) && Number(m.ts) >= oldest);
+  const messages = top.reverse().slice(0, limit).map((x) => ctx.store.view(x, { metadata: bool(p.include_all_metadata) }));
+  return { ok: true, messages, has_more: top.length > limit };
+};
+
 const conversationsInfo: Handler = (p, ctx) => {
   const c = ctx.store.channel(str(p.channel) ?? '');
   if (!c) return err('channel_not_found');
@@ -129,6 +140,7 @@ export interface MethodSpec {
 export const METHODS: Record<string, MethodSpec> = {
   'auth.test': { token: 'bot', run: authTest },
   'conversations.replies': { token: 'bot', run: replies },
+  'conversations.history': { token: 'bot', run: history },
   'conversations.info': { token: 'bot', run: conversationsInfo },
   'users.info': { token: 'bot', run: usersInfo },
   'files.getUploadURLExternal': { token: 'bot', run: getUploadUrl },
