@@ -206,3 +206,28 @@ test('mapped users act as their key; channel defaults are for admins; bad option
   await sendToSlackEndpoint(server.url, commandBody(f.standin, { text: 'path=/etc do it', user: 'U0MAPPED', channel: 'C0CONF' }), { form: true });
   await waitFor('the refusal is told', async () => f.standin.ephemerals('C0CONF', 'U0MAPPED').find((m) => /:warning:/.test(m.text)));
 });
+
+test('allow lists refuse other channels and users; SLACK_USER_MAP maps users to keys', async () => {
+  const limited = await f.start({ SLACK_ALLOWED_CHANNELS: 'C0OK', SLACK_ALLOWED_USERS: 'U0ENV,U0ALICE,U0GHOST', SLACK_USER_MAP: 'U0ENV=erin,U0GHOST=ghost' });
+  await limited.auth.createKey({ name: 'erin', role: 'user' });
+  const count = async () => (await api('/api/sessions?limit=200')).data.length as number;
+  const before = await count();
+  const other = await sendToSlackEndpoint(limited.url, commandBody(f.standin, { text: 'SCRIPT:text', channel: 'C0NOPE' }), { form: true });
+  assert.match(String(other.json?.text), /not allowed/);
+  const stranger = await sendToSlackEndpoint(limited.url, commandBody(f.standin, { text: 'SCRIPT:text', channel: 'C0OK', user: 'U0STRANGER' }), { form: true });
+  assert.match(String(stranger.json?.text), /not allowed/);
+  const mention = messageEvent(f.standin, { channel: 'C0NOPE', user: 'U0ALICE', text: `<@${f.standin.botUserId}> SCRIPT:text`, type: 'app_mention' });
+  assert.equal((await sendToSlackEndpoint(limited.url, mention.body)).status, 200);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await count(), before, 'nothing started');
+  assert.equal(f.standin.thread('C0NOPE', mention.ts).length, 1, 'no answer in a channel not allowed');
+
+  const ok = messageEvent(f.standin, { channel: 'C0OK', user: 'U0ENV', text: `<@${f.standin.botUserId}> SCRIPT:text`, type: 'app_mention' });
+  assert.equal((await sendToSlackEndpoint(limited.url, ok.body)).status, 200);
+  const row = await waitFor('thread', async () => limited.database.db.selectFrom('slack_threads').selectAll().where('thread_ts', '=', ok.ts).executeTakeFirst());
+  assert.equal((await api(`/api/sessions/${row.session_id}`)).owner, 'erin', 'SLACK_USER_MAP: U0ENV acts as erin');
+  await waitReply('C0OK', ok.ts, /Finished script text\./);
+  // Mapped to a name no live key has: refused, and told why.
+  await sendToSlackEndpoint(limited.url, commandBody(f.standin, { text: 'SCRIPT:text', channel: 'C0OK', user: 'U0GHOST' }), { form: true });
+  await waitFor('the ghost is told', async () => f.standin.ephemerals('C0OK', 'U0GHOST').find((m) => /mapped to the orchestrator key "ghost", but no live admin or user key/.test(m.text)));
+});

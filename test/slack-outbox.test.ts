@@ -136,3 +136,20 @@ test('a post Slack took but whose answer was lost is found in the thread, not po
     await server.stop();
   }
 });
+
+test('an answer past SLACK_FILE_THRESHOLD_CHARS is attached as a file, its start posted with it', async () => {
+  const server = await f.start();
+  try {
+    const ch = 'C0FILE';
+    const ts = await start(server, ch, 'SCRIPT:long-answer');
+    const shared = await waitFor('file in the thread', async () => replies(ch, ts).find((m) => (m.files ?? []).length > 0), 60_000);
+    const file = shared.files![0]!;
+    assert.match(file.title, /^answer-\d+\.md/);
+    assert.ok(file.content!.includes('line 119 of the listing') && file.content!.includes('END OF LONG ANSWER'), 'the whole answer is in the file');
+    assert.match(text(shared), /whole answer \(16,\d{3} characters\) is in the attached file/);
+    await waitFor('notice', async () => replies(ch, ts).find((m) => /Turn 1 done/.test(text(m))), 60_000);
+    assert.equal(replies(ch, ts).filter((m) => (m.files ?? []).length > 0).length, 1);
+  } finally {
+    await server.stop();
+  }
+});
