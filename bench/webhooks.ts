@@ -22,7 +22,7 @@ import { claudeTestEnv } from '../test/helpers/claude.ts';
 import { waitFor } from '../test/helpers/runner.ts';
 import { startServeProcess } from '../test/helpers/serve.ts';
 import { WebhookReceiver, type Received } from '../test/helpers/webhook-receiver.ts';
-import { ALL_EVENTS, client } from '../test/helpers/webhooks.ts';
+import { client } from '../test/helpers/webhooks.ts';
 import { percentile, round } from './lib/proc.ts';
 
 const { values: args } = parseArgs({

@@ -34,6 +34,7 @@ export class WebhookDeriver {
   readonly #inFlight = new Set<Promise<void>>();
   #unsubscribe: (() => void) | undefined;
   #sweep: NodeJS.Timeout | undefined;
+  #sweeping: Promise<void> | undefined;
   #any: { value: boolean; at: number } | undefined;
   #lastPrune = 0;
 
@@ -70,11 +71,26 @@ export class WebhookDeriver {
     return value;
   }
 
-  /** Brings every session that moved since its cursor up to date. */
-  async sweep(): Promise<void> {
+  /** Brings every session that moved since its cursor up to date (stop() waits for it). */
+  sweep(): Promise<void> {
+    // One at a time: a long sweep (a backlog after an outage) is not joined by the next tick's.
+    if (this.#sweeping) return this.#sweeping;
+    const p = this.#sweep1().finally(() => {
+      this.#inFlight.delete(p);
+      this.#sweeping = undefined;
+    });
+    this.#sweeping = p;
+    this.#inFlight.add(p);
+    return p;
+  }
+
+  async #sweep1(): Promise<void> {
     try {
-      if (!(await this.#anySubscriptions())) return;
-      for (const id of await laggingSessions(this.deps.database.db, this.o.sweepWindowS, 500)) await this.sync(id);
+      if (!this.#unsubscribe || !(await this.#anySubscriptions())) return;
+      for (const id of await laggingSessions(this.deps.database.db, this.o.sweepWindowS, 500)) {
+        if (!this.#unsubscribe) return;
+        await this.sync(id);
+      }
       if (Date.now() - this.#lastPrune > PRUNE_EVERY_MS) {
         this.#lastPrune = Date.now();
         // Status changes are derived within seconds; deliveries are kept a week to be looked at.

@@ -57,6 +57,13 @@ export interface TurnFacts {
   subtype: string | null;
 }
 
+/** Turns stopped from outside record no error of their own: say what stopped them. */
+const WHY: Record<string, string> = {
+  timed_out: 'the turn ran past its time limit (timeout_s) and was stopped',
+  interrupted: 'the turn was interrupted (the session was paused or closed, or the server stopped)',
+  cancelled: 'the session was closed before the turn began',
+};
+
 const cut = (text: string, max: number) => (text.length > max ? { text: text.slice(0, max), truncated: true } : { text, truncated: false });
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
@@ -110,7 +117,7 @@ export async function turnEnded(tx: Transaction<DB>, s: SessionFacts, t: TurnFac
       duration_ms: durationMs,
       files_changed: changes?.files_changed ?? null,
       files: (changes?.files ?? []).slice(0, 100).map((f) => f.path),
-      ...(completed ? {} : { error: t.error, subtype: t.subtype }),
+      ...(completed ? {} : { error: t.error ?? WHY[t.status] ?? null, subtype: t.subtype }),
       started_at: iso(t.started_at),
       ended_at: iso(t.ended_at),
       url: dashboardUrl(publicUrl, s.id),
