@@ -74,6 +74,8 @@ test('a real turn: session.created, turn.started, turn.completed (answer, cost, 
   assert.equal(started!.data.prompt, 'SCRIPT:write-edit');
   assert.equal(completed!.id, `turn.completed:${turns[0]!.id}`);
   assert.equal(completed!.data.status, 'completed');
+  // Fields in the documented order (the body is kept as written).
+  assert.deepEqual(Object.keys(completed!.data).slice(0, 5), ['session_id', 'turn_id', 'status', 'answer', 'answer_truncated']);
   assert.equal(completed!.data.answer, 'Finished script write-edit.');
   assert.ok(completed!.data.cost_usd > 0, JSON.stringify(completed!.data));
   assert.equal(completed!.data.cost_usd, turns[0]!.cost_usd);

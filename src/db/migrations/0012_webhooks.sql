@@ -68,7 +68,8 @@ CREATE TABLE webhook_deliveries (
   event_type text NOT NULL,
   -- When the event happened (the body's created_at).
   event_at timestamptz(3) NOT NULL,
-  data jsonb NOT NULL,
+  -- json, not jsonb: kept as written, so receivers get the fields in the documented order.
+  data json NOT NULL,
   state text NOT NULL DEFAULT 'pending',
   attempts integer NOT NULL DEFAULT 0,
   next_attempt_at timestamptz(3) NOT NULL DEFAULT now(),
