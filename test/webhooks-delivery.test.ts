@@ -201,3 +201,26 @@ test('redeliver sends a delivery again with the same event id; unknown ones are 
   const d = ((await admin('GET', `/api/webhooks/${w.id}/deliveries`)).body.data as Json[]).find((x) => String(x.id) === first.delivery)!;
   assert.equal(d.state, 'delivered');
 });
+
+test('a timeout and a redirect are failed attempts, retried; a redirect is not followed', async () => {
+  const w = await subscribe(admin, '/slow', ['session.created']);
+  let n = 0;
+  f.receiver.respond = (r) => (r.path !== '/slow' ? 200 : ++n === 1 ? { status: 200, delayMs: 4000 } : n === 2 ? 302 : 200);
+  try {
+    const id = await unmanaged(admin);
+    const errors = new Set<string>();
+    const final = await waitFor('delivered on the third attempt', async () => {
+      const d = ((await admin('GET', `/api/webhooks/${w.id}/deliveries`)).body.data as Json[])[0];
+      if (d?.last_error) errors.add(d.last_error);
+      return d?.state === 'delivered' && d;
+    }, 30_000);
+    assert.equal(final.attempts, 3);
+    assert.ok(errors.has('timeout after 2000 ms'), [...errors].join());
+    assert.ok(errors.has('redirect (302) not followed'), [...errors].join());
+    const seen = f.receiver.received.filter((r) => r.path === '/slow');
+    assert.deepEqual(seen.map((r) => r.json.data.session_id), [id, id, id]);
+    assert.equal(new Set(seen.map((r) => r.delivery)).size, 1);
+  } finally {
+    f.receiver.respond = () => 200;
+  }
+});

@@ -33,8 +33,8 @@ export class WebhookReceiver {
   readonly received: Received[] = [];
   /** Secrets by path (a subscription's URL path); deliveries to other paths are invalid. */
   readonly secrets = new Map<string, string>();
-  /** The status to answer a delivery with (default 200). */
-  respond: (r: Omit<Received, 'status'>) => number = () => 200;
+  /** The status to answer a delivery with (default 200), optionally after a delay (a slow receiver). */
+  respond: (r: Omit<Received, 'status'>) => number | { status: number; delayMs: number } = () => 200;
   #server: http.Server;
   #port = 0;
 
@@ -65,9 +65,12 @@ export class WebhookReceiver {
           at: Date.now(), path, event: String(req.headers['x-cco-event'] ?? ''), delivery: String(req.headers['x-cco-delivery'] ?? ''), signature,
           valid: secret !== undefined && verify(secret, body, signature), body, json: JSON.parse(body) as Received['json'],
         };
-        const status = this.respond(r);
+        const answer = this.respond(r);
+        const { status, delayMs } = typeof answer === 'number' ? { status: answer, delayMs: 0 } : answer;
         this.received.push({ ...r, status });
-        res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : `no: ${status}`);
+        setTimeout(() => {
+          if (!res.destroyed) res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : `no: ${status}`);
+        }, delayMs);
       });
     });
   }
