@@ -179,3 +179,25 @@ test('cco run prints the answer and exits 0; --json; a timeout exits 2; a failed
   const tailJson = await cco(['tail', started.body.id, '--json'], env);
   assert.equal((JSON.parse(tailJson.stdout) as Json).answer, 'tail finished', 'a finished turn: its result at once');
 });
+
+test('waits end cleanly: a client that leaves stops its wait, and a stopping server answers the others 202', async () => {
+  const db = await createPgDatabase();
+  dbs.push(db);
+  // No runner: the turns stay queued, so only the wait's own end can answer.
+  const api = await serve({ ROLE: 'api', DATABASE_URL: db.url });
+  const gone = new AbortController();
+  const left = fetch(`${api.url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'left early', wait: 600 }), signal: gone.signal }).catch((e: unknown) => e);
+  const waiting = send('POST', `${api.url}/api/sessions`, { prompt: 'still waiting', wait: 600 });
+  await new Promise((res) => setTimeout(res, 1500));
+  gone.abort();
+  assert.ok((await left) instanceof Error);
+  const t0 = Date.now();
+  const exited = new Promise<number | null>((r) => api.child.once('exit', (code) => r(code)));
+  api.child.kill('SIGTERM');
+  const answer = await waiting;
+  assert.equal(answer.status, 202, JSON.stringify(answer.body));
+  assert.equal(answer.body.turn.status, 'queued');
+  assert.match(answer.body.turn.wait_url, /^\/api\/sessions\/[0-9a-f-]{36}\/turns\/\d+\?wait=600$/);
+  assert.equal(await exited, 0, api.output().split('\n').filter((l) => /shut|stop|deadline|error|warn/i.test(l)).join('\n').slice(-3000));
+  assert.ok(Date.now() - t0 < 10_000, `the server stopped without waiting out the waits (${Date.now() - t0} ms)`);
+});

@@ -132,6 +132,8 @@ export class RunWait {
     reply.raw.once('close', onClose);
     try {
       const { ended, turn } = await this.deps.waiter.wait(sessionId, turnId, waitS * 1000, gone.signal);
+      // Stopping: the connection was busy when the server closed its idle ones, so it must not stay open after this answer.
+      if (this.deps.waiter.closing) reply.header('connection', 'close');
       return { ended, turn: { ...turn, wait_url: ended ? null : this.#waitUrl(sessionId, turnId) }, gone: gone.signal.aborted };
     } finally {
       reply.raw.off('close', onClose);

@@ -133,6 +133,11 @@ export class TurnWaiter {
     return n;
   }
 
+  /** The server is stopping (closeAll was called). */
+  get closing(): boolean {
+    return this.#closed;
+  }
+
   /** Server shutdown: every wait answers now (the time ran out), and new ones do not wait. */
   closeAll(): void {
     this.#closed = true;
