@@ -27,6 +27,9 @@ import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimitOptions } from '
 import { registerSecurityHeaders } from './http/security-headers.ts';
 import { registerRefusalAudit } from './http/refused-audit.ts';
 import { registerRequestTimeout } from './http/timeout.ts';
+import { Idempotency } from './http/idempotency.ts';
+import { RunWait } from './http/run-wait.ts';
+import { TurnWaiter } from './sessions/turn-waiter.ts';
 import { dashboardBuilt, registerDashboard } from './http/web.ts';
 import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
@@ -67,6 +70,8 @@ export interface AppDeps {
   hstsMaxAgeS?: number | undefined;
   /** TRUST_PROXY: which proxies' X-Forwarded-For sets req.ip (rate limits, audit); default none. */
   trustProxy?: string[] | number | false | undefined;
+  /** WAIT_MAX_S: the longest `wait` a request may ask for (default 600). */
+  waitMaxS?: number | undefined;
   /** The Slack app in HTTP mode mounts POST /slack/events here. */
   slack?: SlackApp | undefined;
   /** Outgoing webhooks: /api/webhooks (absent without it). */
@@ -121,7 +126,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await typed.register(healthRoutes, { database: deps.database, version: VERSION });
   await typed.register(authRoutes, { auth: auth.service, mode: auth.mode, secureCookies, audit: deps.audit });
-  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands });
+  // Waits end (202) when the server stops, so close() is not held by them.
+  const waiter = new TurnWaiter({ database: deps.database, events: deps.events });
+  app.addHook('preClose', async () => waiter.closeAll());
+  app.addHook('onClose', async () => waiter.stop());
+  const runWait = new RunWait({ sessions: deps.sessions, commands: deps.commands, waiter, idempotency: new Idempotency({ database: deps.database, logger: deps.logger }), waitMaxS: deps.waitMaxS ?? 600 });
+  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands, runWait });
   await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });

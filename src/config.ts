@@ -98,6 +98,8 @@ export function autoConcurrency(): number {
 export interface Config {
   http: {
     host: string; port: number; bodyLimitBytes: number; requestTimeoutMs: number; allowedHosts: string[]; corsOrigins: string[];
+    /** WAIT_MAX_S: the longest `wait` a request may ask for (src/http/run-wait.ts). */
+    waitMaxS: number;
     /** Per minute; 0 = no limit (src/http/rate-limits.ts). */
     rateLimits: { perMin: number; hooksPerMin: number; authFailuresPerMin: number };
     hstsMaxAgeS: number;
@@ -208,6 +210,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: c.PORT,
       bodyLimitBytes: c.BODY_LIMIT_BYTES,
       requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
+      waitMaxS: c.WAIT_MAX_S,
       allowedHosts: splitList(c.ALLOWED_HOSTS),
       corsOrigins: splitList(c.CORS_ORIGINS),
       rateLimits: { perMin: c.RATE_LIMIT_PER_MIN, hooksPerMin: c.RATE_LIMIT_HOOKS_PER_MIN, authFailuresPerMin: c.AUTH_FAILURES_PER_MIN },

@@ -103,6 +103,8 @@ export function createCore(deps: {
     alone: deps.alone ?? false,
     backstopMs: deps.runnerTimings?.backstopMs,
     reconcileMs: deps.runnerTimings?.reconcileMs,
+    // Through SessionCommands (made below, called only once turns run): audited, workspace released.
+    closeAfterTurn: (sessionId, turnId) => commands.closeAfterTurn(sessionId, turnId),
   });
   const commands = new SessionCommands({
     sessions,
@@ -200,6 +202,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         hooks: core.hooks,
         bodyLimitBytes: config.http.bodyLimitBytes,
         requestTimeoutMs: config.http.requestTimeoutMs,
+        waitMaxS: config.http.waitMaxS,
         // PUBLIC_URL's host is where people (and Slack) reach the server: always allowed.
         http: { host: config.http.host, allowedHosts: [...config.http.allowedHosts, new URL(config.auth.publicUrl).hostname], corsOrigins: config.http.corsOrigins },
         rateLimits: config.http.rateLimits,

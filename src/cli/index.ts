@@ -7,6 +7,7 @@ import { hooksCommand } from './commands/hooks.ts';
 import { keysCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { modelServerCommand } from './commands/model-server.ts';
+import { runCommand, tailCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
 import { slackCommand } from './commands/slack.ts';
 import { workspacesCommand } from './commands/workspaces.ts';
@@ -25,6 +26,8 @@ export function buildCli(): Command {
   program.addCommand(workspacesCommand());
   program.addCommand(slackCommand());
   program.addCommand(modelServerCommand());
+  program.addCommand(runCommand());
+  program.addCommand(tailCommand());
   return program;
 }
 

@@ -131,6 +131,7 @@ export interface DB {
   slack_user_map: SlackUserMapTable;
   session_events: SessionEventsTable;
   turns: TurnsTable;
+  idempotency_keys: IdempotencyKeysTable;
   api_keys: ApiKeysTable;
   auth_tokens: AuthTokensTable;
   audit_log: AuditLogTable;
@@ -241,6 +242,26 @@ export interface TurnsTable {
   subtype: string | null;
   terminal_reason: string | null;
   error: string | null;
+  /** Close the session when this turn ends (POST ... close_after). */
+  close_after: Generated<boolean>;
+}
+
+/** Requests sent with an Idempotency-Key (src/http/idempotency.ts). */
+export interface IdempotencyKeysTable {
+  id: Generated<number>;
+  scope: string;
+  key: string;
+  method: string;
+  path: string;
+  request_hash: string;
+  claim: string;
+  session_id: string | null;
+  turn_id: number | null;
+  message_id: number | null;
+  response_status: number | null;
+  response_body: JsonAny | null;
+  created_at: Generated<Date>;
+  completed_at: Date | null;
 }
 
 export interface ApiKeysTable {

@@ -73,6 +73,15 @@ export const pageOf = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.ar
 export const limitQuery = z.coerce.number().int().min(1).max(200).default(50).describe('Page size, 1-200 (default 50).');
 export const cursorQuery = z.string().max(500).optional().describe('next_cursor from the previous page.');
 
+/** Run and wait (src/http/run-wait.ts); the upper bound is WAIT_MAX_S, checked by the route. */
+const waitField = z
+  .number()
+  .int()
+  .min(0)
+  .optional()
+  .describe('Seconds to wait for the turn to end, up to WAIT_MAX_S (default 600): 201 with `turn` holding its outcome and answer, or 202 when the time runs out (wait again at `turn.wait_url`). 0 or absent: answer at once.');
+const closeAfterField = z.boolean().optional().describe('Close the session (status completed, workspace cleanup as on PATCH) when this turn ends, however it ends; the server does it even when no client waits.');
+
 const toolList = z.array(z.string().min(1).max(200)).max(100);
 
 export const createSessionBody = z.strictObject({
@@ -94,9 +103,36 @@ export const createSessionBody = z.strictObject({
   base_repo: identifierText().min(1).max(2048).optional().describe('worktree: a local repository inside ALLOWED_ROOTS, or a git URL (cached clone).'),
   trust_project_settings: z.boolean().optional().describe("github and URL worktree sessions: load the repository's own .claude settings (its hooks run on the server's host). Needs ALLOW_PROJECT_SETTINGS; default false."),
   cleanup: z.enum(CLEANUP_POLICIES).optional().describe('What happens to the workspace when the session completes: keep, delete or archive. Default WORKSPACE_CLEANUP.'),
+  wait: waitField,
+  close_after: closeAfterField,
 });
 
 export const turnInfoSchema = z.object({ id: z.number(), state: z.enum(['queued', 'running']), queue_position: z.number().nullable() });
+
+/** A turn as a wait answers it (POST ... wait, GET /api/sessions/:id/turns/:turn). */
+export const turnResultSchema = z.object({
+  id: z.number(),
+  session_id: z.string(),
+  status: z.enum(TURN_STATUSES),
+  answer: z.string().nullable().describe("The turn's last assistant message, once it ended."),
+  cost_usd: z.number().nullable(),
+  duration_ms: z.number().nullable(),
+  input_tokens: z.number().nullable(),
+  output_tokens: z.number().nullable(),
+  num_turns: z.number().nullable(),
+  error: z.string().nullable(),
+  subtype: z.string().nullable().describe("Claude Code's result subtype, e.g. success or error_max_turns."),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  ended_at: z.string().nullable(),
+  close_after: z.boolean(),
+  wait_url: z.string().nullable().describe('While the turn has not ended: GET this to wait for it (up to WAIT_MAX_S).'),
+});
+
+/** `turn` of a 201/202 from the POST routes: where it is queued (no wait), or its result (wait). */
+export const startedTurnSchema = z.union([turnInfoSchema, turnResultSchema]);
+
+export const turnParams = z.object({ id: uuidParam, turn: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
 export const turnSchema = z.object({
   id: z.number(),
@@ -133,6 +169,8 @@ export const createMessageBody = z.strictObject({
   source: z.enum(SOURCES).default('api'),
   metadata: metadataSchema.default({}),
   run: z.boolean().optional().describe('For a user message: run a turn with it. Default: true when the orchestrator runs the session.'),
+  wait: waitField,
+  close_after: closeAfterField,
 });
 
 /** Claude Code's PostToolUse / PostToolUseFailure payload; unknown extra fields are accepted and ignored. */

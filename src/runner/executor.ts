@@ -38,6 +38,8 @@ export interface TurnExecutorDeps {
   fileEnv: Record<string, string>;
   isolation: IsolationStatus;
   hooks?: RunnerHooks | undefined;
+  /** Closes a session whose turn asked for it (close_after): SessionCommands.closeAfterTurn. */
+  closeAfterTurn?: ((sessionId: string, turnId: number) => Promise<void>) | undefined;
 }
 
 export class TurnExecutor {
@@ -112,6 +114,11 @@ export class TurnExecutor {
     await recorder.flush();
     await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id);
     log.info({ outcome: end.kind }, 'turn ended');
+    if (turn.close_after && this.deps.closeAfterTurn) {
+      // After the turn is settled (change scan done), so the close releases the workspace only now.
+      // A failure here is not the turn's: the reconciler closes the session on its next pass.
+      await this.deps.closeAfterTurn(sessionId, turnId).catch((e: unknown) => log.warn({ err: e }, 'closing the session after its turn failed; the reconciler retries'));
+    }
   }
 
   async #stoppedBeforeStart(run: Run, sessionId: string, log: Logger, reason: InterruptReason): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import type { Database } from '../db/database.ts';
 import { orphanedRunningTurns, sessionsMissingJobs } from '../db/queries/turn-dispatch.ts';
+import { sessionsToCloseAfterTurn } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
 import { TURN_QUEUE, type TurnQueue } from '../queue/turn-queue.ts';
 import type { SessionService } from '../sessions/service.ts';
@@ -16,7 +17,17 @@ export class Reconciler {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
-  constructor(private readonly deps: { database: Database; sessions: SessionService; queue: TurnQueue; logger: Logger; intervalMs: number }) {}
+  constructor(
+    private readonly deps: {
+      database: Database;
+      sessions: SessionService;
+      queue: TurnQueue;
+      logger: Logger;
+      intervalMs: number;
+      /** Closes a session whose close_after turn ended (the runner's own close was lost to a crash or an error). */
+      closeAfterTurn?: ((sessionId: string, turnId: number) => Promise<void>) | undefined;
+    },
+  ) {}
 
   /** Runs once now and then every intervalMs. Idempotent. */
   start(): void {
@@ -56,6 +67,12 @@ export class Reconciler {
       for (let i = 0; i < missing; i++) await queue.enqueue(session_id, 'reconciled');
       logger.info({ sessionId: session_id, jobs: missing }, 'queued jobs for stored turns that had none');
       await sessions.refreshTurnState(session_id);
+    }
+    if (this.deps.closeAfterTurn) {
+      for (const { session_id, turn_id } of await sessionsToCloseAfterTurn(db)) {
+        // A turn still being finished here is closed by its runner in a moment; closing twice is harmless.
+        await this.deps.closeAfterTurn(session_id, turn_id).catch((err: unknown) => logger.warn({ err, sessionId: session_id }, 'could not close a session after its close_after turn'));
+      }
     }
   }
 }

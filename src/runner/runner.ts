@@ -54,7 +54,7 @@ export class Runner {
     }
     this.isolation = resolveIsolation(deps.config.isolation ?? 'auto');
     this.#executor = new TurnExecutor({ ...deps, fileEnv: this.#fileEnv, isolation: this.isolation });
-    this.#reconciler = new Reconciler({ database: deps.database, sessions: deps.sessions, queue: deps.queue, logger: deps.logger, intervalMs: deps.reconcileMs ?? 30_000 });
+    this.#reconciler = new Reconciler({ database: deps.database, sessions: deps.sessions, queue: deps.queue, logger: deps.logger, intervalMs: deps.reconcileMs ?? 30_000, closeAfterTurn: deps.closeAfterTurn });
   }
 
   private get db() {

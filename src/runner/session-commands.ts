@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { checkOwnPaths } from '../auth/owner-roots.ts';
-import { checkAdminOption, checkMayChange, type Principal } from '../auth/principal.ts';
+import { checkAdminOption, checkMayChange, SYSTEM, type Principal } from '../auth/principal.ts';
 import type { Logger } from '../logger.ts';
 import { AppError, badRequest, conflict } from '../lib/errors.ts';
 import type { SessionService, UpdateSessionInput } from '../sessions/service.ts';
@@ -41,6 +41,8 @@ export interface CreateSessionCommand {
   base_repo?: string | undefined;
   cleanup?: CleanupPolicy | undefined;
   trust_project_settings?: boolean | undefined;
+  /** Close the session when the first turn ends (needs a prompt). */
+  close_after?: boolean | undefined;
 }
 
 export interface PostMessageCommand {
@@ -50,6 +52,8 @@ export interface PostMessageCommand {
   metadata: Record<string, unknown>;
   /** Run a turn for this user message; default: when the session is run by the orchestrator. */
   run?: boolean | undefined;
+  /** Close the session when the turn this message starts ends (needs a message that runs a turn). */
+  close_after?: boolean | undefined;
 }
 
 /** Where a command came from, for the audit log (an HTTP request's address and id; a Slack event's id). */
@@ -120,6 +124,7 @@ export class SessionCommands {
     }
     // Without a prompt, a session only records where work happens, unless it asks for a workspace to be made.
     const wantsWorkspace = c.repo_url !== undefined || c.base_repo !== undefined || c.project_type === 'e2b';
+    if (c.close_after && c.prompt === undefined) throw badRequest('invalid_request', 'body.close_after: needs a prompt (the session is closed when its turn ends)');
     if (c.prompt === undefined && !wantsWorkspace) {
       if (!c.project_path) throw badRequest('invalid_request', 'body.project_path: required when no prompt is given');
       const session = await this.deps.sessions.create({ ...c, project_path: c.project_path });
@@ -136,7 +141,7 @@ export class SessionCommands {
 
     if (PREPARED_IN_BACKGROUND.includes(c.project_type)) {
       // A clone can take minutes: answer now with the workspace `preparing`; its turns wait for it.
-      const created = await this.deps.sessions.createWithTurn({ ...row, project_path: '', metadata: { ...c.metadata, workspace: { kind: c.project_type, state: 'preparing', preparer: this.deps.preparer } } }, first);
+      const created = await this.deps.sessions.createWithTurn({ ...row, project_path: '', metadata: { ...c.metadata, workspace: { kind: c.project_type, state: 'preparing', preparer: this.deps.preparer } } }, first, c.close_after ?? false);
       this.#background(this.#prepareInBackground(id, req));
       const turn = created.turnId === undefined ? undefined : { id: created.turnId, state: 'queued' as const, queue_position: null };
       return { session: await this.decorate(await this.deps.sessions.get(id)), turn };
@@ -144,7 +149,7 @@ export class SessionCommands {
     const workspace = await this.deps.workspaces.prepare(req);
     let created: Awaited<ReturnType<SessionService['createWithTurn']>>;
     try {
-      created = await this.deps.sessions.createWithTurn({ ...row, project_path: workspace.path, metadata: { ...c.metadata, workspace: { ...workspace, state: 'ready' } } }, first);
+      created = await this.deps.sessions.createWithTurn({ ...row, project_path: workspace.path, metadata: { ...c.metadata, workspace: { ...workspace, state: 'ready' } } }, first, c.close_after ?? false);
     } catch (e: unknown) {
       // Never used by anyone: remove it whatever the session's policy said.
       await this.deps.workspaces.release({ ...workspace, cleanup: 'delete' });
@@ -210,6 +215,7 @@ export class SessionCommands {
     checkMayChange(actor, session.owner, sessionId);
     const run = m.direction === 'user' && (m.run ?? session.managed);
     if (!run) {
+      if (m.close_after) throw badRequest('invalid_request', 'body.close_after: only a user message that runs a turn can close the session after it');
       // Marked, so start-up recovery never mistakes it for an acknowledged prompt that lost its turn.
       const metadata = m.direction === 'user' && session.managed ? { ...m.metadata, run: false } : m.metadata;
       return { message: await this.deps.sessions.addMessage(sessionId, { ...m, metadata }), turn: undefined };
@@ -225,7 +231,7 @@ export class SessionCommands {
       const workspace = await this.deps.workspaces.prepare({ sessionId, project_type: 'local', project_path: session.project_path });
       takeover = { workspace: { ...workspace, state: 'ready' }, runOptions: this.#runOptions({}) };
     }
-    const stored = await this.deps.sessions.addMessageWithTurn(sessionId, m, { takeover });
+    const stored = await this.deps.sessions.addMessageWithTurn(sessionId, m, { takeover, closeAfter: m.close_after });
     if (workspaceState(stored.session.metadata) === 'preparing') {
       return { message: stored.message, turn: { id: stored.turnId, state: 'queued', queue_position: null } };
     }
@@ -247,6 +253,20 @@ export class SessionCommands {
       else await this.deps.dispatch.resume(sessionId);
     }
     return await this.decorate(await this.deps.sessions.get(sessionId));
+  }
+
+  /**
+   * Closes a session whose turn asked for it (close_after), as the server: the same close as a
+   * PATCH status completed (queued turns cancelled, workspace released by its policy), audited.
+   * Called by the runner when the turn is recorded, and by the reconciler for one it missed; a
+   * session already completed is left alone, so both calling is harmless.
+   */
+  async closeAfterTurn(sessionId: string, turnId: number): Promise<void> {
+    if ((await this.deps.sessions.get(sessionId)).status === 'completed') return;
+    const { session, previousStatus } = await this.deps.sessions.update(sessionId, { status: 'completed' });
+    if (previousStatus === 'completed') return;
+    this.deps.audit?.record({ actor: SYSTEM, action: 'session.status_changed', target: `session:${sessionId}`, detail: { from: previousStatus, to: 'completed', reason: 'close_after', turn_id: turnId } });
+    if (session.managed) await this.#close(session);
   }
 
   async #close(session: Session): Promise<void> {

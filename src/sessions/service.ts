@@ -82,10 +82,10 @@ export class SessionService {
   }
 
   /** A managed session and, with a first prompt, its message and queued turn: all stored or none. */
-  async createWithTurn(input: CreateSessionInput, prompt: NewMessageInput | undefined): Promise<{ session: Session; message?: Message | undefined; turnId?: number | undefined }> {
+  async createWithTurn(input: CreateSessionInput, prompt: NewMessageInput | undefined, closeAfter = false): Promise<{ session: Session; message?: Message | undefined; turnId?: number | undefined }> {
     let w: Written;
     try {
-      w = await createSessionWithTurn(this.db, sessionRow(input), prompt && messageRow(prompt));
+      w = await createSessionWithTurn(this.db, sessionRow(input), prompt && messageRow(prompt), closeAfter);
     } catch (e: unknown) {
       throw mapUniqueViolation(e);
     }

@@ -28,13 +28,13 @@ export function workspaceState(metadata: Record<string, unknown>): 'preparing' |
   return w.state === 'preparing' || w.state === 'failed' ? w.state : 'ready';
 }
 
-export async function createSessionWithTurn(db: Kysely<DB>, s: NewSessionRow, first: Omit<NewMessageRow, 'session_id'> | undefined): Promise<Written> {
+export async function createSessionWithTurn(db: Kysely<DB>, s: NewSessionRow, first: Omit<NewMessageRow, 'session_id'> | undefined, closeAfter = false): Promise<Written> {
   return db.transaction().execute(async (tx) => {
     const session = await insertSession(tx, s);
     if (!first) return { session };
     const message = await insertMessage(tx, { ...first, session_id: session.id });
     if (!message) throw notFound('session', session.id);
-    const turn = await insertTurn(tx, { session_id: session.id, message_id: Number(message.id), prompt: message.content, source: message.source });
+    const turn = await insertTurn(tx, { session_id: session.id, message_id: Number(message.id), prompt: message.content, source: message.source, close_after: closeAfter });
     return { session: await waitsForWorkspace(tx, session), message, turn };
   });
 }
@@ -52,6 +52,8 @@ async function waitsForWorkspace(tx: Transaction<DB>, session: SessionRow): Prom
 export interface MessageWithTurnOptions {
   /** Take over a record-only session: mark it managed with these run options and this workspace record. */
   takeover?: { runOptions: Record<string, unknown>; workspace: Record<string, unknown> } | undefined;
+  /** Close the session when this turn ends. */
+  closeAfter?: boolean | undefined;
 }
 
 export async function addUserMessageWithTurn(db: Kysely<DB>, sessionId: string, m: Omit<NewMessageRow, 'session_id'>, opts: MessageWithTurnOptions): Promise<Written> {
@@ -75,7 +77,7 @@ export async function addUserMessageWithTurn(db: Kysely<DB>, sessionId: string, 
     }
     const message = await insertMessage(tx, { ...m, session_id: sessionId });
     if (!message) throw notFound('session', sessionId);
-    const turn = await insertTurn(tx, { session_id: sessionId, message_id: Number(message.id), prompt: message.content, source: message.source });
+    const turn = await insertTurn(tx, { session_id: sessionId, message_id: Number(message.id), prompt: message.content, source: message.source, close_after: opts.closeAfter ?? false });
     const waiting = await waitsForWorkspace(tx, session);
     return { session: waiting, message, turn, sessionChanged: sessionChanged || waiting !== session };
   });

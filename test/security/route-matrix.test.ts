@@ -24,6 +24,7 @@ interface Seeded {
   message: number;
   log: number;
   event: number;
+  turn: number;
 }
 interface Ctx {
   session: Seeded;
@@ -60,6 +61,7 @@ const RULES: Record<string, Rule> = {
   'POST /api/sessions/{id}/messages': { access: 'write', session: true, ok: 201, body: () => ({ direction: 'assistant', content: 'x' }) },
   'GET /api/sessions/{id}/messages/{item_id}': { access: 'read', session: true, ok: 200, item: 'message' },
   'GET /api/sessions/{id}/turns': { access: 'read', session: true, ok: 200 },
+  'GET /api/sessions/{id}/turns/{turn}': { access: 'read', session: true, ok: 200 },
   'GET /api/sessions/{id}/logs': { access: 'read', session: true, ok: 200 },
   'GET /api/sessions/{id}/logs/{item_id}': { access: 'read', session: true, ok: 200, item: 'log' },
   'GET /api/sessions/{id}/events': { access: 'read', session: true, ok: 200 },
@@ -106,7 +108,7 @@ async function seed(owner: 'alice' | 'bob'): Promise<Seeded> {
   const e = await call(t.app, 'POST', '/api/hooks/notification', { session_id: claude, message: 'seed' }, keys.admin);
   assert.equal(l.body.session_id, s.body.id);
   assert.equal(e.body.session_id, s.body.id);
-  return { id: s.body.id, claude, message: m.body.id, log: l.body.log_id, event: e.body.event_id };
+  return { id: s.body.id, claude, message: m.body.id, log: l.body.log_id, event: e.body.event_id, turn: s.body.turn.id };
 }
 
 before(async () => {
@@ -181,7 +183,7 @@ describe('route × caller × owner matrix', () => {
           const want = expected(rule, c, owner);
           const fresh = want.status === rule.ok && rule.param ? await rule.param() : {};
           const values: Record<string, string> = {
-            id: ctx.session.id, event: 'notification', ...fresh,
+            id: ctx.session.id, event: 'notification', turn: String(ctx.session.turn), ...fresh,
             ...(rule.item ? { item_id: String(ctx.session[rule.item]) } : {}),
           };
           let url = template.replace(/\{(\w+)\}/g, (_m, k: string) => values[k] ?? '00000000-0000-4000-8000-000000000000');

@@ -7,7 +7,7 @@ import { jsonb, type Executor } from './sessions.ts';
 
 export type TurnRow = Selectable<TurnsTable>;
 
-export async function insertTurn(db: Executor, t: { session_id: string; message_id: number | null; prompt: string; source: string }): Promise<TurnRow> {
+export async function insertTurn(db: Executor, t: { session_id: string; message_id: number | null; prompt: string; source: string; close_after?: boolean | undefined }): Promise<TurnRow> {
   // The prompt's message carries the text_replaced flag; the turn keeps a copy of its text.
   return db.insertInto('turns').values(storableRow(t)).returningAll().executeTakeFirstOrThrow();
 }
@@ -93,6 +93,46 @@ export async function finishTurn(db: Executor, id: number, o: TurnOutcome): Prom
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirst();
+}
+
+export async function findTurn(db: Executor, sessionId: string, id: number): Promise<TurnRow | undefined> {
+  return db.selectFrom('turns').selectAll().where('session_id', '=', sessionId).where('id', '=', id).executeTakeFirst();
+}
+
+/** The session's first turn (the prompt it was created with). */
+export async function firstTurnId(db: Executor, sessionId: string): Promise<number | undefined> {
+  const r = await db.selectFrom('turns').select('id').where('session_id', '=', sessionId).orderBy('id').limit(1).executeTakeFirst();
+  return r ? Number(r.id) : undefined;
+}
+
+/**
+ * A finished turn's answer: its last assistant message. Turns of a session run one at a time, so
+ * the assistant messages stored between its start and its end are its own (a message posted
+ * meanwhile for a later turn is a user message).
+ */
+export async function turnAnswer(db: Executor, t: Pick<TurnRow, 'session_id' | 'started_at' | 'ended_at'>): Promise<string | null> {
+  if (!t.started_at || !t.ended_at) return null;
+  const r = await db
+    .selectFrom('session_messages')
+    .select('content')
+    .where('session_id', '=', t.session_id)
+    .where('direction', '=', 'assistant')
+    .where('timestamp', '>=', t.started_at)
+    .where('timestamp', '<=', t.ended_at)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.content ?? null;
+}
+
+/** Open sessions with a finished close_after turn (the runner closing them was lost): the reconciler closes them. */
+export async function sessionsToCloseAfterTurn(db: Executor): Promise<Array<{ session_id: string; turn_id: number }>> {
+  const r = await sql<{ session_id: string; turn_id: string | number }>`
+    select t.session_id, max(t.id) as turn_id from turns t join sessions s on s.id = t.session_id
+    where t.close_after and t.status in ('completed', 'error', 'interrupted', 'timed_out', 'cancelled')
+      and s.status <> 'completed'
+    group by t.session_id`.execute(db);
+  return r.rows.map((row) => ({ session_id: row.session_id, turn_id: Number(row.turn_id) }));
 }
 
 export async function listTurns(db: Executor, sessionId: string, limit: number, afterId?: number): Promise<TurnRow[]> {

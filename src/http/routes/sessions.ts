@@ -6,6 +6,7 @@ import { requestOrigin } from '../../audit/audit-log.ts';
 import { LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES } from '../../sessions/types.ts';
 import type { SessionCommands } from '../../runner/session-commands.ts';
 import type { SessionService } from '../../sessions/service.ts';
+import type { RunWait } from '../run-wait.ts';
 import {
   commandLogSchema,
   createMessageBody,
@@ -18,26 +19,36 @@ import {
   messageSchema,
   pageOf,
   sessionSchema,
-  turnInfoSchema,
+  startedTurnSchema,
+  turnParams,
+  turnResultSchema,
   turnSchema,
   updateSessionBody,
 } from '../schemas.ts';
 
 const errors = { 400: errorSchema, 404: errorSchema };
 
-export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; commands: SessionCommands }> = async (app, { sessions, commands }) => {
+const RUN_WAIT_NOTE =
+  'With `wait` (seconds, up to WAIT_MAX_S) the answer comes when the turn ends: 201 with `turn` holding its status, answer, cost and duration; ' +
+  'if the time runs out first, 202 with the same shape and `turn.wait_url` to wait again. With an Idempotency-Key header, a repeat of the request ' +
+  '(same key, same body; 24 h) gets the first answer (Idempotent-Replayed: true) and runs nothing again; the same key with another body is 422 idempotency_key_reused; ' +
+  'while the first request has not made anything yet, 409 idempotency_key_in_progress.';
+const idempotencyHeader = z.looseObject({ 'idempotency-key': z.string().optional().describe('Any unique string (e.g. a UUID), 1-255 printable characters.') });
+const startedSession = sessionSchema.extend({ turn: startedTurnSchema.optional() });
+const startedMessage = messageSchema.extend({ turn: startedTurnSchema.optional() });
+
+export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; commands: SessionCommands; runWait: RunWait }> = async (app, { sessions, commands, runWait }) => {
   app.post('/api/sessions', {
     config: { access: 'write' },
     schema: {
       tags: ['sessions'],
       summary: 'Create a session; with a prompt, start Claude Code on it',
+      description: RUN_WAIT_NOTE,
+      headers: idempotencyHeader,
       body: createSessionBody,
-      response: { 201: sessionSchema.extend({ turn: turnInfoSchema.optional() }), 400: errorSchema, 409: errorSchema },
+      response: { 201: startedSession, 202: startedSession, 400: errorSchema, 409: errorSchema, 422: errorSchema },
     },
-  }, async (req, reply) => {
-    const { session, turn } = await commands.create(req.principal, req.body, requestOrigin(req));
-    return reply.code(201).send(turn ? { ...session, turn } : session);
-  });
+  }, async (req, reply) => runWait.createSession(req, reply, req.body));
 
   app.get('/api/sessions', {
     config: { access: 'read' },
@@ -103,14 +114,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
     schema: {
       tags: ['messages'],
       summary: 'Add a message; a user message to a session the orchestrator runs starts (or queues) the next turn',
+      description: RUN_WAIT_NOTE,
+      headers: idempotencyHeader,
       params: idParams,
       body: createMessageBody,
-      response: { 201: messageSchema.extend({ turn: turnInfoSchema.optional() }), ...errors, 409: errorSchema },
+      response: { 201: startedMessage, 202: startedMessage, ...errors, 409: errorSchema, 422: errorSchema },
     },
-  }, async (req, reply) => {
-    const { message, turn } = await commands.postMessage(req.principal, req.params.id, req.body, requestOrigin(req));
-    return reply.code(201).send(turn ? { ...message, turn } : message);
-  });
+  }, async (req, reply) => runWait.postMessage(req, reply, req.params.id, req.body));
 
   app.get('/api/sessions/:id/turns', {
     config: { access: 'read' },
@@ -122,6 +132,18 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
       response: { 200: pageOf(turnSchema), ...errors },
     },
   }, async (req) => sessions.listTurns(req.params.id, req.query.limit, req.query.cursor));
+
+  app.get('/api/sessions/:id/turns/:turn', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['turns'],
+      summary: 'One turn with its outcome and answer; with ?wait=N, answered when it ends',
+      description: 'Without wait: 200 with the turn as it is. With wait (seconds, up to WAIT_MAX_S): 200 once the turn has ended, or 202 with the turn as it is when the time runs out.',
+      params: turnParams,
+      querystring: z.strictObject({ wait: z.coerce.number().int().min(0).optional().describe('Seconds to wait for the turn to end (up to WAIT_MAX_S).') }),
+      response: { 200: turnResultSchema, 202: turnResultSchema, ...errors },
+    },
+  }, async (req, reply) => runWait.getTurn(req, reply, req.params.id, req.params.turn, req.query.wait));
 
   app.get('/api/sessions/:id/logs', {
     config: { access: 'read' },
