@@ -1,0 +1,415 @@
+/** The fields of the action node: resources, their operations, and each operation's parameters. */
+import type { INodeProperties } from 'n8n-workflow';
+
+const show = (resource: string, operation: string[]) => ({
+	show: { resource: [resource], operation },
+});
+
+export const resourceProperty: INodeProperties = {
+	displayName: 'Resource',
+	name: 'resource',
+	type: 'options',
+	noDataExpression: true,
+	options: [
+		{ name: 'Log', value: 'log' },
+		{ name: 'Message', value: 'message' },
+		{ name: 'Session', value: 'session' },
+		{ name: 'Turn', value: 'turn' },
+	],
+	default: 'session',
+};
+
+export const operationProperties: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['session'] } },
+		options: [
+			{
+				name: 'Close',
+				value: 'close',
+				action: 'Close a session',
+				description: 'Stop the running turn and end the session for good',
+			},
+			{
+				name: 'Create',
+				value: 'create',
+				action: 'Create a session',
+				description: 'Start Claude Code on a prompt, optionally waiting for its answer',
+			},
+			{ name: 'Get', value: 'get', action: 'Get a session', description: 'Get one session' },
+			{
+				name: 'Get Many',
+				value: 'getAll',
+				action: 'Get many sessions',
+				description: 'List sessions, most recently active first',
+			},
+			{
+				name: 'Pause',
+				value: 'pause',
+				action: 'Pause a session',
+				description: 'Interrupt the running turn and hold queued messages',
+			},
+			{
+				name: 'Resume',
+				value: 'resume',
+				action: 'Resume a session',
+				description: 'Run the messages a paused session holds',
+			},
+		],
+		default: 'create',
+	},
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['message'] } },
+		options: [
+			{
+				name: 'Send',
+				value: 'send',
+				action: 'Send a message',
+				description: 'Send a message to a session, which runs its next turn',
+			},
+		],
+		default: 'send',
+	},
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['turn'] } },
+		options: [
+			{
+				name: 'Wait',
+				value: 'wait',
+				action: 'Wait for a turn',
+				description: 'Wait until a turn ends and return its answer, cost and duration',
+			},
+		],
+		default: 'wait',
+	},
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['log'] } },
+		options: [
+			{
+				name: 'Get Many',
+				value: 'getAll',
+				action: 'Get many tool logs',
+				description: 'List the tool calls of a session, oldest first',
+			},
+		],
+		default: 'getAll',
+	},
+];
+
+const sessionIdProperty = (displayOptions: INodeProperties['displayOptions']): INodeProperties => ({
+	displayName: 'Session ID',
+	name: 'sessionId',
+	type: 'string',
+	required: true,
+	default: '',
+	description: 'The ID of the session',
+	displayOptions,
+});
+
+const waitProperties = (resource: string, operation: string): INodeProperties[] => [
+	{
+		displayName: 'Wait for Answer',
+		name: 'waitForAnswer',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to wait until the turn ends and return its answer',
+		displayOptions: show(resource, [operation]),
+	},
+	{
+		displayName: 'Wait Timeout (Seconds)',
+		name: 'waitTimeout',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 600,
+		description: 'How long to wait for the answer; the turn keeps running after that',
+		displayOptions: { show: { resource: [resource], operation: [operation], waitForAnswer: [true] } },
+	},
+	{
+		displayName: 'Close After',
+		name: 'closeAfter',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to close the session once this turn ends',
+		displayOptions: show(resource, [operation]),
+	},
+];
+
+const sourceOption: INodeProperties = {
+	displayName: 'Source',
+	name: 'source',
+	type: 'options',
+	options: [
+		{ name: 'API', value: 'api' },
+		{ name: 'n8n', value: 'n8n' },
+		{ name: 'Schedule', value: 'schedule' },
+		{ name: 'Slack', value: 'slack' },
+	],
+	default: 'n8n',
+	description: 'Where the request came from, as recorded with the session and its messages',
+};
+
+const metadataOption: INodeProperties = {
+	displayName: 'Metadata',
+	name: 'metadata',
+	type: 'json',
+	default: '{}',
+	description: 'A JSON object stored with the session or message; searchable with Get Many',
+};
+
+export const fieldProperties: INodeProperties[] = [
+	// One field per resource: displayOptions cannot say "session but not Get Many" in one entry.
+	sessionIdProperty(show('session', ['get', 'pause', 'resume', 'close'])),
+	sessionIdProperty(show('message', ['send'])),
+	sessionIdProperty(show('turn', ['wait'])),
+	sessionIdProperty(show('log', ['getAll'])),
+	{
+		displayName: 'Prompt',
+		name: 'prompt',
+		type: 'string',
+		typeOptions: { rows: 4 },
+		required: true,
+		default: '',
+		description: 'What Claude Code should do',
+		displayOptions: show('session', ['create']),
+	},
+	{
+		displayName: 'Message',
+		name: 'content',
+		type: 'string',
+		typeOptions: { rows: 4 },
+		required: true,
+		default: '',
+		description: 'The next instruction for the session',
+		displayOptions: show('message', ['send']),
+	},
+	{
+		displayName: 'Turn ID',
+		name: 'turnId',
+		type: 'string',
+		required: true,
+		default: '',
+		description: 'The ID of the turn, as returned by Create or Send',
+		displayOptions: show('turn', ['wait']),
+	},
+	{
+		displayName: 'Timeout (Seconds)',
+		name: 'timeout',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 600,
+		description: 'How long to wait; the turn is returned as it is then',
+		displayOptions: show('turn', ['wait']),
+	},
+	...waitProperties('session', 'create'),
+	...waitProperties('message', 'send'),
+	{
+		displayName: 'Additional Fields',
+		name: 'additionalFields',
+		type: 'collection',
+		placeholder: 'Add Field',
+		default: {},
+		displayOptions: show('session', ['create']),
+		options: [
+			{
+				displayName: 'Append System Prompt',
+				name: 'append_system_prompt',
+				type: 'string',
+				default: '',
+				description: 'Text added to Claude Code’s system prompt',
+			},
+			{
+				displayName: 'Base Repository',
+				name: 'base_repo',
+				type: 'string',
+				default: '',
+				description: 'For worktree sessions: a local repository or a git URL',
+			},
+			{
+				displayName: 'Max Turns',
+				name: 'max_turns',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 50,
+				description: 'Model round trips allowed per turn',
+			},
+			metadataOption,
+			{
+				displayName: 'Model',
+				name: 'model',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. claude-sonnet-4-5',
+				description: 'The model Claude Code uses',
+			},
+			{
+				displayName: 'Permission Mode',
+				name: 'permission_mode',
+				type: 'options',
+				options: [
+					{ name: 'Accept Edits', value: 'acceptEdits' },
+					{ name: 'Bypass Permissions', value: 'bypassPermissions' },
+					{ name: 'Default', value: 'default' },
+					{ name: 'Plan', value: 'plan' },
+				],
+				default: 'acceptEdits',
+				description: 'What Claude Code may do without asking',
+			},
+			{
+				displayName: 'Project Path',
+				name: 'project_path',
+				type: 'string',
+				default: '',
+				description: 'A folder on the orchestrator host; empty makes a new one',
+			},
+			{
+				displayName: 'Project Type',
+				name: 'project_type',
+				type: 'options',
+				options: [
+					{ name: 'E2B Sandbox', value: 'e2b' },
+					{ name: 'Git Clone', value: 'github' },
+					{ name: 'Local Folder', value: 'local' },
+					{ name: 'Worktree', value: 'worktree' },
+				],
+				default: 'local',
+				description: 'Where the session works',
+			},
+			{
+				displayName: 'Ref',
+				name: 'ref',
+				type: 'string',
+				default: '',
+				description: 'A branch, tag or commit to start from',
+			},
+			{
+				displayName: 'Repository URL',
+				name: 'repo_url',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. https://github.com/acme/api.git',
+				description: 'The git URL to clone (project type Git Clone or E2B Sandbox)',
+			},
+			sourceOption,
+			{
+				displayName: 'Time Limit (Seconds)',
+				name: 'timeout_s',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 900,
+				description: 'Time limit of each turn',
+			},
+		],
+	},
+	{
+		displayName: 'Options',
+		name: 'messageOptions',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: show('message', ['send']),
+		options: [metadataOption, sourceOption],
+	},
+	{
+		displayName: 'Return All',
+		name: 'returnAll',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to return all results or only up to a given limit',
+		displayOptions: { show: { resource: ['session', 'log'], operation: ['getAll'] } },
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+		displayOptions: {
+			show: { resource: ['session', 'log'], operation: ['getAll'], returnAll: [false] },
+		},
+	},
+	{
+		displayName: 'Filters',
+		name: 'sessionFilters',
+		type: 'collection',
+		placeholder: 'Add Filter',
+		default: {},
+		displayOptions: show('session', ['getAll']),
+		options: [
+			{
+				displayName: 'Project Type',
+				name: 'project_type',
+				type: 'options',
+				options: [
+					{ name: 'E2B Sandbox', value: 'e2b' },
+					{ name: 'Git Clone', value: 'github' },
+					{ name: 'Local Folder', value: 'local' },
+					{ name: 'Worktree', value: 'worktree' },
+				],
+				default: 'local',
+			},
+			{
+				displayName: 'Search',
+				name: 'q',
+				type: 'string',
+				default: '',
+				description: 'Case-insensitive text in the project path or the metadata',
+			},
+			{
+				displayName: 'Status',
+				name: 'status',
+				type: 'options',
+				options: [
+					{ name: 'Active', value: 'active' },
+					{ name: 'Completed', value: 'completed' },
+					{ name: 'Error', value: 'error' },
+					{ name: 'Paused', value: 'paused' },
+				],
+				default: 'active',
+			},
+		],
+	},
+	{
+		displayName: 'Filters',
+		name: 'logFilters',
+		type: 'collection',
+		placeholder: 'Add Filter',
+		default: {},
+		displayOptions: show('log', ['getAll']),
+		options: [
+			{
+				displayName: 'Status',
+				name: 'status',
+				type: 'options',
+				options: [
+					{ name: 'Completed', value: 'completed' },
+					{ name: 'Error', value: 'error' },
+				],
+				default: 'completed',
+			},
+			{
+				displayName: 'Tool',
+				name: 'tool',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. Bash',
+				description: 'Only calls of this tool',
+			},
+		],
+	},
+];
