@@ -79,7 +79,8 @@ export function buildNodePackage(outDir: string, log: (line: string) => void): N
   const install = stale
     ? time(() => {
         log('installing the node package devDependencies (npm ci)');
-        run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: PACKAGE_DIR });
+        // --ignore-scripts: eslint-plugin-n8n-nodes-base's preinstall (`npx only-allow pnpm`) fails under npm, and no devDependency needs a script.
+        run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: PACKAGE_DIR });
       })
     : 0;
   const lint = time(() => run('npm', ['run', '--silent', 'lint'], { cwd: PACKAGE_DIR }));

@@ -56,7 +56,9 @@ try {
   const pkg = await timed('node package: npm ci + lint + build + pack', () => buildNodePackage(scratch, log));
   log(`node package: install ${pkg.seconds.install.toFixed(1)} s, lint ${pkg.seconds.lint.toFixed(1)} s, build ${pkg.seconds.build.toFixed(1)} s, pack ${pkg.seconds.pack.toFixed(1)} s`);
 
-  // The orchestrator, with keys on, allowed to deliver webhooks to n8n on loopback.
+  // The orchestrator (its compiled dist/, brought up to date), with keys on, allowed to deliver webhooks to n8n on loopback.
+  const built = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`build: ${built.stdout}${built.stderr}`);
   repoRoot = tempRoot('cco-n8n-repos-');
   const origin = makeOrigin(repoRoot);
   fixture = await serverFixture('cco-n8n-', { AUTH: 'keys', ALLOWED_ROOTS: repoRoot, WEBHOOK_ALLOW_PRIVATE_HOSTS: '127.0.0.1' });

@@ -155,7 +155,7 @@ const sourceOption: INodeProperties = {
 	type: 'options',
 	options: [
 		{ name: 'API', value: 'api' },
-		{ name: 'n8n', value: 'n8n' },
+		{ name: 'N8n Workflow', value: 'n8n' },
 		{ name: 'Schedule', value: 'schedule' },
 		{ name: 'Slack', value: 'slack' },
 	],
