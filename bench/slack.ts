@@ -27,6 +27,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const { values: args } = parseArgs({ options: { commands: { type: 'string', default: '200' }, 'gap-ms': { type: 'string', default: '1000' }, json: { type: 'boolean', default: false } } });
 const N = Number(args.commands);
 const GAP = Number(args['gap-ms']);
+const LOAD_BEFORE = os.loadavg()[0];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stats = (xs: number[]) => ({ n: xs.length, p50: round(percentile(xs, 50)), p95: round(percentile(xs, 95)), max: round(Math.max(...xs)) });
 
@@ -80,7 +81,8 @@ try {
   const doubled = standin.calls.filter((c) => c.method === 'chat.postMessage' && c.ok).map((c) => JSON.stringify(c.params.metadata ?? '')).filter((m, i, all) => m !== '""' && all.indexOf(m) !== i).length;
   const result = {
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
-    load_before: os.loadavg()[0],
+    load_before: LOAD_BEFORE,
+    load_after: os.loadavg()[0],
     commands: N,
     gap_ms: GAP,
     ack_start_ms: stats(startAcks),

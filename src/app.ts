@@ -33,6 +33,7 @@ import type { Logger } from './logger.ts';
 import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
 import type { SlackApp } from './slack/slack-app.ts';
+import type { WebhookApp } from './webhooks/webhook-app.ts';
 import type { WorkspaceManager } from './workspaces/manager.ts';
 import { VERSION } from './version.ts';
 
@@ -68,6 +69,8 @@ export interface AppDeps {
   trustProxy?: string[] | number | false | undefined;
   /** The Slack app in HTTP mode mounts POST /slack/events here. */
   slack?: SlackApp | undefined;
+  /** Outgoing webhooks: /api/webhooks (absent without it). */
+  webhooks?: WebhookApp | undefined;
 }
 
 const trustHops = (n: number) => (_address: string, hop: number) => hop < n;
@@ -124,6 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   await typed.register(auditRoutes, { audit: deps.audit });
   if (deps.slack) await deps.slack.registerRoutes(app);
+  if (deps.webhooks) await deps.webhooks.registerRoutes(app);
   const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse }, access);
   // Open event streams never end by themselves; end them first so close() does not wait on them.
   app.addHook('preClose', async () => streams.closeAll());

@@ -13,6 +13,7 @@ import type { CleanupPolicy } from './workspaces/port.ts';
 import type { PermissionMode } from './runner/options.ts';
 import type { IsolationSetting } from './runner/isolation.ts';
 import { slackConfigFrom, type SlackConfig } from './slack/config.ts';
+import { webhooksConfigFrom, type WebhooksConfig } from './webhooks/config.ts';
 import { ConfigError, expandHome, isLoopbackHost, OWNER, ownerRootBase, parseTrustProxy, SETTINGS, settingsSchema, splitList, splitRoots, type SettingDef } from './settings.ts';
 
 export { ConfigError, describeSettings, isLoopbackHost, SETTINGS } from './settings.ts';
@@ -107,6 +108,8 @@ export interface Config {
   auth: { mode: 'keys' | 'off'; publicUrl: string };
   /** Unset: no Slack app (SLACK_BOT_TOKEN unset). */
   slack: SlackConfig | undefined;
+  /** Outgoing webhooks (always on where HTTP is served). */
+  webhooks: WebhooksConfig;
   db: { url: string | undefined; dataDir: string; poolMax: number };
   /** ROLE (`cco serve --role`) and DRAIN_TIMEOUT_S. */
   process: { role: 'all' | 'api' | 'runner'; drainTimeoutS: number };
@@ -213,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     auth: { mode: c.AUTH, publicUrl },
     slack: slackConfigFrom(c, publicUrl),
+    webhooks: webhooksConfigFrom(c, publicUrl),
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
     process: { role: c.ROLE, drainTimeoutS: c.DRAIN_TIMEOUT_S },
     logLevel: c.LOG_LEVEL,

@@ -30,6 +30,7 @@ import { Runner, type RunnerHooks } from './runner/runner.ts';
 import { SessionCommands } from './runner/session-commands.ts';
 import { SessionService } from './sessions/service.ts';
 import { SlackApp } from './slack/slack-app.ts';
+import { WebhookApp } from './webhooks/webhook-app.ts';
 import { WorkspaceManager } from './workspaces/manager.ts';
 import type { WorkspacePort } from './workspaces/port.ts';
 
@@ -150,6 +151,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
   let core: Core | undefined;
   let auth: AuthService | undefined;
   let slack: SlackApp | undefined;
+  let webhooks: WebhookApp | undefined;
   try {
     const applied = await migrate(database.db);
     if (database.imported) {
@@ -186,6 +188,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     if (serves && config.slack) {
       slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger });
     }
+    if (serves) webhooks = new WebhookApp({ config: config.webhooks, database, events: core.events, audit: core.audit, logger });
     if (serves) {
       app = await buildApp({
         logger,
@@ -208,9 +211,11 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         sse: config.live.streams,
         auth: { mode: config.auth.mode, service: auth, secureCookies: config.auth.publicUrl.startsWith('https:') },
         slack,
+        webhooks,
       });
       auth.start();
       url = await app.listen({ host: config.http.host, port: config.http.port });
+      webhooks?.start();
       if (slack) {
         await slack.start();
         logger.info({ mode: config.slack!.appToken ? 'socket' : 'http' }, config.slack!.appToken ? 'slack: connected over Socket Mode' : `slack: requests at ${config.auth.publicUrl}/slack/events`);
@@ -229,6 +234,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     const listening = app;
     const healthServer = health;
     const slackApp = slack;
+    const webhookApp = webhooks;
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -243,6 +249,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         stopping ??= (async () => {
           await listening?.close();
           await slackApp?.stop();
+          await webhookApp?.stop();
           await running.commands.stop();
           await running.presence.stop();
           await running.runner.stop(config.process.drainTimeoutS * 1000);
@@ -260,6 +267,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
   } catch (e: unknown) {
     await app?.close().catch(() => {});
     await slack?.stop().catch(() => {});
+    await webhooks?.stop().catch(() => {});
     await health?.close().catch(() => {});
     await core?.runner.stop().catch(() => {});
     await core?.queue.stop(1000).catch(() => {});

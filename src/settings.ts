@@ -90,6 +90,8 @@ export const SETTINGS = [
   { env: 'SLACK_ALLOWED_CHANNELS', default: undefined, description: 'Channel ids (C…, D… for direct messages) the bot answers in (comma separated).' },
   { env: 'SLACK_ALLOWED_USERS', default: undefined, description: 'Slack user ids (U…) the bot answers (comma separated).' },
   { env: 'SLACK_USER_MAP', default: undefined, description: 'Slack users who act as an orchestrator key: U123=alice,U456=bob (key names). `cco slack map` adds more in the database, which win. Unmapped users act as user `slack:<user id>`.' },
+  { env: 'WEBHOOK_ALLOW_PRIVATE_HOSTS', default: undefined, description: 'Host names, IP addresses or CIDRs (comma separated) webhook URLs may reach although they are loopback, private or link-local (a local n8n: localhost or 127.0.0.1). Unset: none.' },
+  { env: 'WEBHOOK_TIMEOUT_MS', default: '10000', description: 'One webhook delivery attempt may take this long (ms), connection to answer; slower counts as failed and is retried.' },
   { env: 'SLACK_FILE_THRESHOLD_CHARS', default: '12000', description: 'An answer longer than this is attached to the thread as a file (with its start as a message) instead of split into messages.' },
 ] as const satisfies readonly SettingDef[];
 
@@ -168,6 +170,8 @@ export const settingsSchema = z.object({
   SLACK_ALLOWED_USERS: z.string().optional(),
   SLACK_USER_MAP: z.string().optional(),
   SLACK_FILE_THRESHOLD_CHARS: intFrom(3000, 1_000_000),
+  WEBHOOK_ALLOW_PRIVATE_HOSTS: z.string().optional(),
+  WEBHOOK_TIMEOUT_MS: intFrom(100, 10 * 60_000),
 }).refine((c) => c.SSE_EVENT_MAX_BYTES <= c.SSE_REPLAY_MAX_BYTES, {
   path: ['SSE_EVENT_MAX_BYTES'],
   message: 'must not exceed SSE_REPLAY_MAX_BYTES (a referenced event must fit the replay buffer)',

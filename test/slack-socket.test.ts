@@ -45,7 +45,8 @@ test('over Socket Mode: a direct message starts a session and is answered in its
 });
 
 test('over Socket Mode: slash commands are acknowledged with their answer; a dropped socket reconnects', async () => {
-  const status = await f.standin.sendEnvelope('slash_commands', f.standin.commandPayload({ command: '/claude', text: 'status', user_id: 'U0ALICE', channel_id: 'C0SOCK' }));
+  // Status lists the caller's own sessions: this user has none.
+  const status = await f.standin.sendEnvelope('slash_commands', f.standin.commandPayload({ command: '/claude', text: 'status', user_id: 'U0CAROL', channel_id: 'C0SOCK' }));
   assert.match(JSON.stringify(status.payload), /no queued or running sessions/);
   const opened = f.standin.calls.filter((c) => c.method === 'apps.connections.open').length;
   f.standin.disconnectSocket();

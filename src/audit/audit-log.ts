@@ -27,6 +27,9 @@ export const AUDIT_ACTIONS = [
   'slack.user_mapped',
   'slack.user_unmapped',
   'slack.channel_configured',
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.redelivered',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

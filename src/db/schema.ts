@@ -135,6 +135,62 @@ export interface DB {
   auth_tokens: AuthTokensTable;
   audit_log: AuditLogTable;
   live_events: LiveEventsTable;
+  webhooks: WebhooksTable;
+  webhook_cursors: WebhookCursorsTable;
+  webhook_status_changes: WebhookStatusChangesTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+}
+
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  secret: string;
+  owner: string;
+  role: string;
+  key_id: string | null;
+  created_by: string;
+  created_at: Generated<Date>;
+}
+
+export interface WebhookCursorsTable {
+  session_id: string;
+  created_done: Generated<boolean>;
+  completed_done: Generated<boolean>;
+  started_turn_id: Generated<number>;
+  finished_turn_id: Generated<number>;
+  status_change_id: Generated<number>;
+  seen_updated_at: Date | null;
+}
+
+export interface WebhookStatusChangesTable {
+  id: Generated<number>;
+  session_id: string;
+  from_status: string;
+  to_status: string;
+  at: Generated<Date>;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: string;
+  session_id: string;
+  event_key: string;
+  event_type: string;
+  event_at: Timestamp;
+  data: Json;
+  state: Generated<string>;
+  attempts: Generated<number>;
+  next_attempt_at: Generated<Date>;
+  lease_until: Date | null;
+  retry_from: Generated<Date>;
+  last_status: number | null;
+  last_error: string | null;
+  last_response: string | null;
+  last_attempt_at: Date | null;
+  created_at: Generated<Date>;
+  delivered_at: Date | null;
 }
 
 /** UNLOGGED; read and written through src/db/queries/live-events.ts (xid8 and seq travel as text). */

@@ -25,6 +25,7 @@ export interface FollowerOptions {
 }
 
 const FINAL = ['completed', 'error', 'interrupted', 'timed_out', 'cancelled'];
+/** Bounds both session caches (cleared when full: they are only shortcuts). */
 const NEGATIVE_CACHE_MAX = 50_000;
 
 export class SlackFollower {
@@ -74,6 +75,7 @@ export class SlackFollower {
     void threadBySession(this.deps.database.db, e.session_id).then(
       (t) => {
         if (t) {
+          if (this.#threadOf.size >= NEGATIVE_CACHE_MAX) this.#threadOf.clear();
           this.#threadOf.set(e.session_id, t.id);
           this.#soon(t.id);
         } else {

@@ -13,7 +13,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { Database } from '../db/database.ts';
 import {
   abandonedInbound, acceptInbound, channelDefaults, claimInbound, deleteThread, enqueueOutbox, finishInbound, insertThread, mappedKeyName, pruneInbound,
-  setChannelDefaults, threadByInboxKey, threadBySession, threadByTs, type NewOutboxRow,
+  pruneOutbox, setChannelDefaults, threadByInboxKey, threadBySession, threadByTs, type NewOutboxRow,
 } from '../db/queries/slack.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Logger } from '../logger.ts';
@@ -31,6 +31,7 @@ export type Inbound =
 const LEASE_MS = 60_000;
 const RECOVER_EVERY_MS = 15_000;
 const KEEP_INBOX_S = 3600;
+const KEEP_SENT_POSTS_S = 7 * 86_400;
 
 export class SlackService {
   readonly #inFlight = new Set<Promise<void>>();
@@ -77,11 +78,12 @@ export class SlackService {
     return fresh;
   }
 
-  /** Requests another process left unfinished (it stopped mid-way), and old entries out. */
+  /** Requests another process left unfinished (it stopped mid-way); old inbox entries and sent posts out. */
   async recover(): Promise<void> {
     try {
       for (const key of await abandonedInbound(this.deps.database.db, LEASE_MS, 20)) await this.process(key);
       await pruneInbound(this.deps.database.db, KEEP_INBOX_S);
+      await pruneOutbox(this.deps.database.db, KEEP_SENT_POSTS_S);
     } catch (e: unknown) {
       this.deps.logger.warn({ err: e }, 'slack: inbox recovery failed');
     }

@@ -34,8 +34,8 @@ export function isPrivateAddress(address: string): boolean {
   return family === 4 ? PRIVATE_V4.check(address, 'ipv4') : PRIVATE_V6.check(address, 'ipv6');
 }
 
-/** ALLOW_PRIVATE_GIT_HOSTS entries: names compared case-insensitively, addresses and CIDRs by range. */
-class AllowList {
+/** ALLOW_PRIVATE_GIT_HOSTS (and WEBHOOK_ALLOW_PRIVATE_HOSTS) entries: names compared case-insensitively, addresses and CIDRs by range. */
+export class AllowList {
   readonly #names = new Set<string>();
   readonly #ranges = new net.BlockList();
 
@@ -70,7 +70,7 @@ function hostOf(url: string): { host: string; port: number | undefined; scheme: 
 }
 
 export type Resolve = (host: string) => Promise<string[]>;
-const systemResolve: Resolve = async (host) => (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+export const systemResolve: Resolve = async (host) => (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 /**
  * Refuses (AppError 400 `repo_url_private`) a remote URL that reaches a private

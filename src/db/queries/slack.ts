@@ -184,6 +184,11 @@ export async function markOutboxFailed(db: Db, id: number, error: string): Promi
   await db.updateTable('slack_outbox').set({ state: 'failed', lease_until: null, last_error: error }).where('id', '=', id).execute();
 }
 
+/** Sent posts are kept a while for `cco slack outbox` and diagnosis; the thread cursors keep them from being queued again. */
+export async function pruneOutbox(db: Db, olderThanS: number): Promise<void> {
+  await db.deleteFrom('slack_outbox').where('state', '=', 'sent').where('sent_at', '<', sql<Date>`now() - ${`${olderThanS} seconds`}::interval`).execute();
+}
+
 export async function outboxCounts(db: Db): Promise<Record<string, number>> {
   const rows = await db.selectFrom('slack_outbox').select(['state', sql<number>`count(*)::int`.as('n')]).groupBy('state').execute();
   return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));

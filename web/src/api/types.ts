@@ -89,4 +89,7 @@ export const AUDIT_ACTIONS = [
   'slack.user_mapped',
   'slack.user_unmapped',
   'slack.channel_configured',
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.redelivered',
 ] as const;

@@ -1,0 +1,164 @@
+/**
+ * The webhook events and their data, derived from stored rows (sessions, turns, status changes,
+ * the turn's last assistant message). Part of the API: the README lists these shapes, the n8n
+ * node reads them. Each event has a key that names it for good (`turn.completed:42`): it is the
+ * body's `id`, and a subscription gets each key at most once (the delivery table's unique key).
+ */
+import type { Transaction } from 'kysely';
+import type { DB } from '../db/schema.ts';
+
+export const WEBHOOK_EVENTS = ['session.created', 'turn.started', 'turn.completed', 'turn.failed', 'session.status_changed', 'session.completed'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+
+/** Turn statuses after which nothing more happens to the turn. */
+export const FINAL_TURN = ['completed', 'error', 'interrupted', 'timed_out', 'cancelled'];
+
+/** Longer answers and prompts are cut (with `answer_truncated`): receivers get a bounded body. */
+export const ANSWER_MAX_CHARS = 64 * 1024;
+const PROMPT_MAX_CHARS = 4 * 1024;
+
+export interface DerivedEvent {
+  key: string;
+  type: WebhookEventType;
+  at: Date;
+  data: Record<string, unknown>;
+}
+
+export interface SessionFacts {
+  id: string;
+  status: string;
+  owner: string | null;
+  project_path: string;
+  project_type: string;
+  source: string;
+  managed: boolean;
+  created_at: Date;
+  updated_at: Date;
+  metadata: Record<string, unknown>;
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  turns: number;
+}
+
+export interface TurnFacts {
+  id: number;
+  status: string;
+  prompt: string;
+  source: string;
+  started_at: Date | null;
+  ended_at: Date | null;
+  cost_usd: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  num_turns: number | null;
+  duration_ms: number | null;
+  error: string | null;
+  subtype: string | null;
+}
+
+/** Turns stopped from outside record no error of their own: say what stopped them. */
+const WHY: Record<string, string> = {
+  timed_out: 'the turn ran past its time limit (timeout_s) and was stopped',
+  interrupted: 'the turn was interrupted (the session was paused or closed, or the server stopped)',
+  cancelled: 'the session was closed before the turn began',
+};
+
+const cut = (text: string, max: number) => (text.length > max ? { text: text.slice(0, max), truncated: true } : { text, truncated: false });
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+
+export function dashboardUrl(publicUrl: string, sessionId: string): string {
+  return `${publicUrl}/sessions/${sessionId}`;
+}
+
+export function sessionCreated(s: SessionFacts, publicUrl: string): DerivedEvent {
+  return {
+    key: `session.created:${s.id}`,
+    type: 'session.created',
+    at: new Date(s.created_at),
+    data: {
+      session_id: s.id, status: s.status, owner: s.owner, source: s.source, project_type: s.project_type, project_path: s.project_path,
+      managed: s.managed, created_at: iso(s.created_at), url: dashboardUrl(publicUrl, s.id),
+    },
+  };
+}
+
+export function turnStarted(s: SessionFacts, t: TurnFacts, publicUrl: string): DerivedEvent {
+  const prompt = cut(t.prompt, PROMPT_MAX_CHARS);
+  return {
+    key: `turn.started:${t.id}`,
+    type: 'turn.started',
+    at: new Date(t.started_at!),
+    data: { session_id: s.id, turn_id: t.id, prompt: prompt.text, prompt_truncated: prompt.truncated, source: t.source, started_at: iso(t.started_at), url: dashboardUrl(publicUrl, s.id) },
+  };
+}
+
+/** turn.completed for a completed turn, turn.failed for one that errored, timed out, was interrupted or cancelled after its start. */
+export async function turnEnded(tx: Transaction<DB>, s: SessionFacts, t: TurnFacts, publicUrl: string): Promise<DerivedEvent> {
+  const answer = await lastAnswer(tx, s.id, t);
+  const a = cut(answer ?? '', ANSWER_MAX_CHARS);
+  const changes = (s.metadata.workspace as { changes?: { files_changed?: number; files?: { path: string }[] } } | undefined)?.changes;
+  const completed = t.status === 'completed';
+  const durationMs = t.duration_ms ?? (t.started_at && t.ended_at ? new Date(t.ended_at).getTime() - new Date(t.started_at).getTime() : null);
+  return {
+    key: `${completed ? 'turn.completed' : 'turn.failed'}:${t.id}`,
+    type: completed ? 'turn.completed' : 'turn.failed',
+    at: new Date(t.ended_at ?? Date.now()),
+    data: {
+      session_id: s.id,
+      turn_id: t.id,
+      status: t.status,
+      answer: answer === undefined ? null : a.text,
+      answer_truncated: a.truncated,
+      cost_usd: t.cost_usd === null ? null : Number(t.cost_usd),
+      input_tokens: t.input_tokens,
+      output_tokens: t.output_tokens,
+      num_turns: t.num_turns,
+      duration_ms: durationMs,
+      files_changed: changes?.files_changed ?? null,
+      files: (changes?.files ?? []).slice(0, 100).map((f) => f.path),
+      ...(completed ? {} : { error: t.error ?? WHY[t.status] ?? null, subtype: t.subtype }),
+      started_at: iso(t.started_at),
+      ended_at: iso(t.ended_at),
+      url: dashboardUrl(publicUrl, s.id),
+    },
+  };
+}
+
+export function statusChanged(s: SessionFacts, c: { id: number; from_status: string; to_status: string; at: Date }, publicUrl: string): DerivedEvent {
+  return {
+    key: `session.status_changed:${c.id}`,
+    type: 'session.status_changed',
+    at: new Date(c.at),
+    data: { session_id: s.id, from: c.from_status, to: c.to_status, changed_at: iso(c.at), url: dashboardUrl(publicUrl, s.id) },
+  };
+}
+
+export function sessionCompleted(s: SessionFacts, at: Date, publicUrl: string): DerivedEvent {
+  return {
+    key: `session.completed:${s.id}`,
+    type: 'session.completed',
+    at,
+    data: {
+      session_id: s.id, status: s.status, owner: s.owner, completed_at: at.toISOString(),
+      totals: { cost_usd: Number(s.cost_usd), input_tokens: Number(s.input_tokens), output_tokens: Number(s.output_tokens), turns: Number(s.turns) },
+      url: dashboardUrl(publicUrl, s.id),
+    },
+  };
+}
+
+/** The turn's answer: its last assistant message (stored between its start and its end). */
+async function lastAnswer(tx: Transaction<DB>, sessionId: string, t: TurnFacts): Promise<string | undefined> {
+  if (!t.started_at || !t.ended_at) return undefined;
+  const m = await tx
+    .selectFrom('session_messages')
+    .select('content')
+    .where('session_id', '=', sessionId)
+    .where('direction', '=', 'assistant')
+    .where('timestamp', '>=', t.started_at)
+    .where('timestamp', '<=', t.ended_at)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return m?.content;
+}
