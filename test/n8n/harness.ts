@@ -65,7 +65,7 @@ export async function http(method: string, url: string, opts: { body?: string | 
     signal: AbortSignal.timeout(120_000),
   });
   const text = await res.text();
-  let parsed: Record<string, unknown> = {};
+  let parsed: Record<string, unknown>;
   try {
     parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
   } catch {

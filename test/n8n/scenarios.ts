@@ -150,16 +150,18 @@ export async function runScenarios(w: World): Promise<{ sessions: string[] }> {
 
   await check('On Completion: fired on turn.completed with a valid signature, once per finished turn', async () => {
     const expected = sessions.slice(0, 3);
-    const runs = await until('executions for each session', async () => {
+    let finished = 0;
+    for (const id of expected) finished += (await turns(w, id)).filter((t) => t.status === 'completed').length;
+    const runs = await until(`${finished} executions, one per completed turn`, async () => {
       const ex = w.n8n.executions(WORKFLOWS.onCompletion);
-      return expected.every((id) => ex.some((e) => e.data.includes(id))) ? ex : undefined;
+      return ex.length >= finished && expected.every((id) => ex.some((e) => e.data.includes(`in session ${id}`))) ? ex : undefined;
     }, 30_000);
-    for (const id of expected) {
-      const mine = runs.filter((e) => e.data.includes(`in session ${id}`));
-      assert(mine.length >= 1, `no Summary for ${id}`);
-    }
+    // At least once is the orchestrator's promise; here nothing restarts, so a second run would be a duplicate.
+    await new Promise((r) => setTimeout(r, 1000));
+    const settled = w.n8n.executions(WORKFLOWS.onCompletion);
+    assert(settled.length === finished, `${settled.length} executions for ${finished} completed turns`);
     assert(runs.some((e) => e.data.includes('Done: run and wait from n8n')), 'the answer reaches the Summary node');
-    return `${runs.length} executions`;
+    return `${settled.length} executions for ${finished} completed turns`;
   });
 
   await check('On Completion: unsigned, forged, stale and tampered deliveries get 401 and start nothing', async () => {
@@ -168,7 +170,6 @@ export async function runScenarios(w: World): Promise<{ sessions: string[] }> {
     assert(secret, 'the trigger keeps the secret in the workflow static data');
     const body = JSON.stringify({ id: randomUUID(), type: 'turn.completed', created_at: new Date().toISOString(), data: { session_id: 'forged-session', status: 'completed', answer: 'forged', link: 'x' } });
     const send = (b: string, sig?: string) => http('POST', url, { body: b, headers: { 'x-cco-event': 'turn.completed', ...(sig ? { 'x-cco-signature': sig } : {}) } });
-    const before = w.n8n.executions(WORKFLOWS.onCompletion).length;
     for (const [what, r] of [
       ['unsigned', await send(body)],
       ['wrong secret', await send(body, ccoSignature('not-the-secret', body))],
@@ -177,11 +178,10 @@ export async function runScenarios(w: World): Promise<{ sessions: string[] }> {
     ] as const) assert(r.status === 401, `${what}: ${r.status} ${r.text}`);
     const good = await send(body, ccoSignature(secret, body));
     assert(good.status === 200, `correctly signed: ${good.status} ${good.text}`);
-    await until('the one genuine delivery to run', async () => (w.n8n.executions(WORKFLOWS.onCompletion).length === before + 1 ? true : undefined), 15_000);
+    const ran = (marker: string) => w.n8n.executions(WORKFLOWS.onCompletion).filter((e) => e.data.includes(marker)).length;
+    await until('the one genuine delivery to run', async () => (ran('forged-session') > 0 ? true : undefined), 15_000);
     await new Promise((r) => setTimeout(r, 1000));
-    const after = w.n8n.executions(WORKFLOWS.onCompletion);
-    assert(after.length === before + 1, `executions ${before} → ${after.length}`);
-    assert(after.filter((e) => e.data.includes('forged-session')).length === 1 && !after.some((e) => e.data.includes('other-session')), 'only the signed body ran');
+    assert(ran('forged-session') === 1 && ran('other-session') === 0, `runs: signed body ${ran('forged-session')}, tampered body ${ran('other-session')}`);
   });
   return { sessions };
 }

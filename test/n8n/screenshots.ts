@@ -26,6 +26,15 @@ export async function captureWorkflows(n8n: N8n, workflows: { id: string; file: 
       await page.locator('[data-test-id="canvas-node"]').first().waitFor();
       // Let the canvas finish its zoom-to-fit and the node icons load.
       await page.waitForTimeout(1500);
+      // A fresh instance shows its "Production Checklist" pop-over over the canvas: not part of the workflow.
+      await page.evaluate(() => {
+        for (const el of Array.from(document.querySelectorAll('div'))) {
+          if (el.textContent?.startsWith('Production Checklist') && el.getBoundingClientRect().width < 500) {
+            el.remove();
+            break;
+          }
+        }
+      });
       const file = path.join(outDir, `${wf.file.replace(/\.json$/, '')}.png`);
       await page.screenshot({ path: file });
       written.push(file);
