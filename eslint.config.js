@@ -3,7 +3,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'web/dist/**', 'data/**', '.data/**', 'artifacts/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'web/dist/**', 'data/**', '.data/**', 'artifacts/**', 'packages/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
