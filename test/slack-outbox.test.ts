@@ -99,7 +99,9 @@ test('a restart while posts wait: the next server sends them, once', async () =>
     // The turn has finished and its answer waits in the outbox (behind the thread's refused status edit) when the server stops.
     await waitFor('answer waits in the outbox', async () => {
       const rows = await a.database.db.selectFrom('slack_outbox').select(['payload', 'attempts', 'state']).where('channel_id', '=', ch).where('kind', '=', 'post').execute();
-      return rows.some((r) => r.state === 'pending' && JSON.stringify(r.payload).includes('Done: after restart'));
+      const done = await a.database.db.selectFrom('turns').select('id').where('status', '=', 'completed').where('prompt', '=', 'after restart').executeTakeFirst();
+      // The turn itself finished too (its answer is stored before it ends; stopping then would interrupt it).
+      return done !== undefined && rows.some((r) => r.state === 'pending' && JSON.stringify(r.payload).includes('Done: after restart'));
     }, 60_000);
   } finally {
     await a.stop();
