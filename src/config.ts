@@ -108,6 +108,8 @@ export interface Config {
   };
   /** AUTH and where people reach the server (PUBLIC_URL, without a trailing slash). */
   auth: { mode: 'keys' | 'off'; publicUrl: string };
+  /** SECRETS_KEY (src/lib/secret-box.ts); unset: DATA_DIR/secrets.key. */
+  secretsKey: string | undefined;
   /** Unset: no Slack app (SLACK_BOT_TOKEN unset). */
   slack: SlackConfig | undefined;
   /** Outgoing webhooks (always on where HTTP is served). */
@@ -218,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trustProxy: parseTrustProxy(c.TRUST_PROXY),
     },
     auth: { mode: c.AUTH, publicUrl },
+    secretsKey: c.SECRETS_KEY,
     slack: slackConfigFrom(c, publicUrl),
     webhooks: webhooksConfigFrom(c, publicUrl),
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },

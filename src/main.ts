@@ -20,6 +20,7 @@ import { EventBus } from './events/bus.ts';
 import { LiveEvents, type LiveEventsOptions } from './events/live-events.ts';
 import { HookIngest } from './hooks/ingest.ts';
 import { createRedactor, type Redactor } from './lib/redact.ts';
+import { SecretBox } from './lib/secret-box.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Presence } from './db/presence.ts';
 import { TurnQueue, type TurnQueueOptions } from './queue/turn-queue.ts';
@@ -190,7 +191,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     if (serves && config.slack) {
       slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger });
     }
-    if (serves) webhooks = new WebhookApp({ config: config.webhooks, database, events: core.events, audit: core.audit, logger });
+    if (serves) webhooks = new WebhookApp({ config: config.webhooks, database, events: core.events, audit: core.audit, logger, box: SecretBox.load({ setting: config.secretsKey, dataDir: config.db.dataDir }) });
     if (serves) {
       app = await buildApp({
         logger,

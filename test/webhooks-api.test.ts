@@ -40,6 +40,9 @@ test('create answers with the secret once; list and delete never show it', async
   assert.equal(w.description, 'CI notifier');
   assert.equal(w.owner, 'admin');
   assert.match(w.secret, /^whsec_[A-Za-z0-9_-]{43}$/);
+  // Stored sealed (AES-256-GCM under SECRETS_KEY or DATA_DIR/secrets.key): the database never holds it readable.
+  const stored = await server.database.db.selectFrom('webhooks').select('secret').where('id', '=', w.id).executeTakeFirstOrThrow();
+  assert.ok(!stored.secret.includes(w.secret) && stored.secret.startsWith('v1.'), 'sealed in the database');
 
   const list = await admin('GET', '/api/webhooks');
   assert.equal(list.status, 200);

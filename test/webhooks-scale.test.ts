@@ -21,7 +21,8 @@ after(async () => {
 });
 
 test('two API processes: each event delivered once, in order per session', async () => {
-  const env = { ...f.env, LOG_LEVEL: 'info' };
+  // Processes over one database share SECRETS_KEY: either may sign any subscription's deliveries.
+  const env = { ...f.env, LOG_LEVEL: 'info', SECRETS_KEY: 'webhooks-scale-test-secrets-key-0123456789' };
   const a = await startServeProcess({ ...env, DATA_DIR: `${f.dir}/a` });
   procs.push(a);
   const b = await startServeProcess({ ...env, DATA_DIR: `${f.dir}/b` });

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.ts';
 import { VERSION } from '../version.ts';
 import { signature } from './signature.ts';
 import { checkTarget, postJson, type PostResult, type TargetPolicy } from './target.ts';
+import type { SecretBox } from '../lib/secret-box.ts';
 
 export interface SenderOptions {
   /** How often an idle sender looks for due deliveries (ms); kick() wakes it at once. */
@@ -42,7 +43,7 @@ export class WebhookSender {
   #stopped = true;
 
   constructor(
-    private readonly deps: { database: Database; logger: Logger; policy: TargetPolicy },
+    private readonly deps: { database: Database; logger: Logger; policy: TargetPolicy; box: SecretBox },
     options: Partial<SenderOptions> = {},
   ) {
     this.#o = { ...DEFAULT_SENDER_OPTIONS, ...options };
@@ -129,7 +130,7 @@ export class WebhookSender {
       'user-agent': `cco-webhooks/${VERSION}`,
       'x-cco-event': d.event_type,
       'x-cco-delivery': String(d.id),
-      'x-cco-signature': signature(w.secret, body, t),
+      'x-cco-signature': signature(this.deps.box.open(w.secret), body, t),
     }, body, this.#o.timeoutMs);
   }
 }

@@ -13,6 +13,7 @@ import { AppError, conflict, notFound } from '../lib/errors.ts';
 import type { WebhookEventType } from './events.ts';
 import { newSecret } from './signature.ts';
 import { checkTarget, parseTargetUrl, type TargetPolicy } from './target.ts';
+import type { SecretBox } from '../lib/secret-box.ts';
 
 /** Subscriptions one owner may have: enough for any real use, a bound on fan-out. */
 export const MAX_WEBHOOKS_PER_OWNER = 50;
@@ -74,7 +75,7 @@ interface Origin {
 }
 
 export class WebhookService {
-  constructor(private readonly deps: { database: Database; audit: AuditLog; policy: TargetPolicy; onChange: () => void; onRequeued: () => void }) {}
+  constructor(private readonly deps: { database: Database; audit: AuditLog; policy: TargetPolicy; box: SecretBox; onChange: () => void; onRequeued: () => void }) {}
 
   async create(p: Principal, input: { url: string; events: WebhookEventType[]; description?: string | undefined }, origin: Origin): Promise<WebhookView & { secret: string }> {
     const url = parseTargetUrl(input.url);
@@ -85,7 +86,8 @@ export class WebhookService {
     }
     const secret = newSecret();
     const row = await insertWebhook(db, {
-      id: randomUUID(), url: url.toString(), events: [...new Set(input.events)], description: input.description ?? null, secret,
+      // Stored sealed (src/lib/secret-box.ts): the database never holds it readable.
+      id: randomUUID(), url: url.toString(), events: [...new Set(input.events)], description: input.description ?? null, secret: this.deps.box.seal(secret),
       owner: p.owner, role: p.role, key_id: p.keyId ?? null, created_by: p.name,
     });
     this.deps.onChange();

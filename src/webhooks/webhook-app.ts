@@ -10,6 +10,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Database } from '../db/database.ts';
 import type { EventBus } from '../events/bus.ts';
 import { webhookRoutes } from '../http/routes/webhooks.ts';
+import type { SecretBox } from '../lib/secret-box.ts';
 import type { Logger } from '../logger.ts';
 import type { WebhooksConfig } from './config.ts';
 import { WebhookDeriver, type DeriverOptions } from './deriver.ts';
@@ -22,6 +23,8 @@ export interface WebhookAppDeps {
   events: EventBus;
   audit: AuditLog;
   logger: Logger;
+  /** Seals signing secrets before they are stored and opens them to sign (SECRETS_KEY or DATA_DIR/secrets.key). */
+  box: SecretBox;
   /** Test timings. */
   sender?: Partial<Omit<SenderOptions, 'timeoutMs'>> | undefined;
   deriver?: Partial<Omit<DeriverOptions, 'publicUrl'>> | undefined;
@@ -36,13 +39,13 @@ export class WebhookApp {
   constructor(deps: WebhookAppDeps) {
     const log = deps.logger.child({ component: 'webhooks' });
     const policy = { allowPrivateHosts: deps.config.allowPrivateHosts };
-    this.sender = new WebhookSender({ database: deps.database, logger: log, policy }, { ...deps.sender, timeoutMs: deps.config.timeoutMs });
+    this.sender = new WebhookSender({ database: deps.database, logger: log, policy, box: deps.box }, { ...deps.sender, timeoutMs: deps.config.timeoutMs });
     this.deriver = new WebhookDeriver(
       { database: deps.database, events: deps.events, logger: log, onQueued: () => this.sender.kick() },
       { debounceMs: 10, sweepMs: 5000, sweepWindowS: 24 * 3600, ...deps.deriver, publicUrl: deps.config.publicUrl },
     );
     this.service = new WebhookService({
-      database: deps.database, audit: deps.audit, policy,
+      database: deps.database, audit: deps.audit, policy, box: deps.box,
       onChange: () => this.deriver.forget(),
       onRequeued: () => this.sender.kick(),
     });
