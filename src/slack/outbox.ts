@@ -13,6 +13,7 @@
 import { ErrorCode, type WebAPICallResult, type WebClient } from '@slack/web-api';
 import type { Database } from '../db/database.ts';
 import { claimOutbox, markOutboxFailed, markOutboxRetry, markOutboxSent, setThreadHead, threadById, type OutboxRow } from '../db/queries/slack.ts';
+import { DrainLoop } from '../lib/drain-loop.ts';
 import type { Logger } from '../logger.ts';
 import type { SlackFile, SlackPost } from './render.ts';
 
@@ -50,10 +51,7 @@ interface Attempt {
 
 export class SlackOutbox {
   readonly #o: OutboxOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = true;
+  readonly #loop: DrainLoop;
   #pausedUntil = 0;
 
   constructor(
@@ -61,50 +59,29 @@ export class SlackOutbox {
     options: Partial<OutboxOptions> = {},
   ) {
     this.#o = { ...DEFAULT_OUTBOX_OPTIONS, ...options };
+    this.#loop = new DrainLoop({
+      pollMs: this.#o.pollMs,
+      notBefore: () => this.#pausedUntil,
+      onError: (e) => this.deps.logger.error({ err: e }, 'slack outbox: sending failed'),
+      step: async () => {
+        const rows = await claimOutbox(this.deps.database.db, this.#o.batch, this.#o.leaseMs);
+        await Promise.all(rows.map((r) => this.#deliver(r)));
+        return rows.length > 0;
+      },
+    });
   }
 
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Something was queued: send it now rather than at the next poll. */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#running) this.#again = true;
-    else this.#schedule(0);
-  }
-
-  #schedule(ms: number): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#run(), Math.max(ms, this.#pausedUntil - Date.now()));
-  }
-
-  async #run(): Promise<void> {
-    if (this.#running || this.#stopped) return;
-    this.#running = (async () => {
-      try {
-        // Keep going while posts come back: each sent one may free the next of its thread.
-        while (!this.#stopped && Date.now() >= this.#pausedUntil) {
-          this.#again = false;
-          const rows = await claimOutbox(this.deps.database.db, this.#o.batch, this.#o.leaseMs);
-          if (rows.length === 0 && !this.#again) break;
-          await Promise.all(rows.map((r) => this.#deliver(r)));
-        }
-      } catch (e: unknown) {
-        this.deps.logger.error({ err: e }, 'slack outbox: sending failed');
-      }
-    })();
-    await this.#running;
-    this.#running = undefined;
-    if (!this.#stopped) this.#schedule(this.#again ? 0 : this.#o.pollMs);
+    this.#loop.kick();
   }
 
   async #deliver(row: OutboxRow): Promise<void> {

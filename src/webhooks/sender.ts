@@ -13,6 +13,7 @@ import { VERSION } from '../version.ts';
 import { signature } from './signature.ts';
 import { checkTarget, postJson, type PostResult, type TargetPolicy } from './target.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
+import { DrainLoop } from '../lib/drain-loop.ts';
 
 export interface SenderOptions {
   /** How often an idle sender looks for due deliveries (ms); kick() wakes it at once. */
@@ -37,61 +38,37 @@ export function deliveryBody(d: Pick<DeliveryRow, 'event_key' | 'event_type' | '
 
 export class WebhookSender {
   readonly #o: SenderOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = true;
+  readonly #loop: DrainLoop;
 
   constructor(
     private readonly deps: { database: Database; logger: Logger; policy: TargetPolicy; box: SecretBox },
     options: Partial<SenderOptions> = {},
   ) {
     this.#o = { ...DEFAULT_SENDER_OPTIONS, ...options };
+    this.#loop = new DrainLoop({
+      pollMs: this.#o.pollMs,
+      onError: (e) => this.deps.logger.error({ err: e }, 'webhooks: sending failed'),
+      step: async () => {
+        const rows = await claimDeliveries(this.deps.database.db, this.#o.batch, this.#o.leaseMs);
+        if (rows.length === 0) return false;
+        const hooks = await webhooksByIds(this.deps.database.db, [...new Set(rows.map((r) => r.webhook_id))]);
+        await Promise.all(rows.map((r) => this.#deliver(r, hooks.get(r.webhook_id))));
+        return true;
+      },
+    });
   }
 
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Something was queued: send it now rather than at the next poll. */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#running) this.#again = true;
-    else this.#schedule(0);
-  }
-
-  #schedule(ms: number): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#run(), ms);
-  }
-
-  async #run(): Promise<void> {
-    if (this.#running || this.#stopped) return;
-    this.#running = (async () => {
-      try {
-        // Keep going while deliveries come back: each one made may free the next of its session.
-        while (!this.#stopped) {
-          this.#again = false;
-          const rows = await claimDeliveries(this.deps.database.db, this.#o.batch, this.#o.leaseMs);
-          if (rows.length === 0 && !this.#again) break;
-          const hooks = await webhooksByIds(this.deps.database.db, [...new Set(rows.map((r) => r.webhook_id))]);
-          await Promise.all(rows.map((r) => this.#deliver(r, hooks.get(r.webhook_id))));
-        }
-      } catch (e: unknown) {
-        this.deps.logger.error({ err: e }, 'webhooks: sending failed');
-      }
-    })();
-    await this.#running;
-    this.#running = undefined;
-    if (!this.#stopped) this.#schedule(this.#again ? 0 : this.#o.pollMs);
+    this.#loop.kick();
   }
 
   async #deliver(d: DeliveryRow, w: WebhookRow | undefined): Promise<void> {
