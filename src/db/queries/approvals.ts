@@ -175,3 +175,16 @@ export function pendingCounts(db: Kysely<DB>, sessionIds: string[]): Promise<{ s
     .groupBy('session_id')
     .execute();
 }
+
+/** A session's requests made or decided in the last `withinS` seconds, oldest first (webhook events). */
+export function recentApprovals(db: Kysely<DB>, sessionId: string, withinS: number): Promise<ApprovalRow[]> {
+  const since = sql<Date>`now() - make_interval(secs => ${withinS})`;
+  return db
+    .selectFrom('approvals')
+    .selectAll()
+    .where('session_id', '=', sessionId)
+    .where((eb) => eb.or([eb('requested_at', '>', since), eb('decided_at', '>', since)]))
+    .orderBy('requested_at')
+    .limit(500)
+    .execute();
+}
