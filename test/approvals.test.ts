@@ -173,9 +173,9 @@ describe('ask', () => {
     await waitIdle(t, s.id, 1);
     const session = (await call(t.app, 'GET', `/api/sessions/${s.id}`)).body;
     assert.equal(session.policy.mode, 'replace', 'an admin (AUTH=off: local) replaces the server policy');
-    const turn = await t.db.database.db.selectFrom('turns').select('policy').where('session_id', '=', s.id).executeTakeFirstOrThrow();
-    assert.deepEqual((turn.policy as Json).server, ASK_BASH.policy);
-    assert.deepEqual((turn.policy as Json).session.policy.rules, [{ tool: 'Read', action: 'deny' }]);
+    const [turn] = await turnsOf(t, s.id);
+    assert.deepEqual(turn!.policy.server, ASK_BASH.policy);
+    assert.deepEqual(turn!.policy.session.policy.rules, [{ tool: 'Read', action: 'deny' }]);
     // This session's own policy does not ask for touch (it replaced the server's), so it ran.
     assert.equal(fs.existsSync(path.join(await workspaceOf(t, s.id), 'listed.txt')), true);
     const page1 = await call(t.app, 'GET', '/api/approvals?limit=2');

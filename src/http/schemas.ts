@@ -160,8 +160,9 @@ export const turnSchema = z.object({
   duration_ms: z.number().nullable(),
   is_error: z.boolean().nullable(),
   subtype: z.string().nullable(),
-  terminal_reason: z.string().nullable(),
+  terminal_reason: z.string().nullable().describe('awaiting_approval: the turn stopped on a call that waits for a person.'),
   error: z.string().nullable(),
+  policy: z.object({ server: policySchema, session: z.object({ policy: policySchema, mode: z.enum(['replace', 'narrow']) }).optional() }).nullable().describe('The approval policies in force when the turn ran.'),
 });
 
 export const updateSessionBody = z

@@ -1,6 +1,6 @@
 /** Row -> API object. Dates become ISO strings; enums are trusted (the DB checks them). */
 import type { CommandLogRow } from '../db/queries/command-logs.ts';
-import type { SessionPolicy } from '../approvals/policy.ts';
+import type { EffectivePolicy, SessionPolicy } from '../approvals/policy.ts';
 import type { MessageRow } from '../db/queries/messages.ts';
 import type { SessionEventRow } from '../db/queries/session-events.ts';
 import type { SessionRow } from '../db/queries/sessions.ts';
@@ -92,5 +92,6 @@ export function toTurn(r: TurnRow): Turn {
     subtype: r.subtype,
     terminal_reason: r.terminal_reason,
     error: r.error,
+    policy: (r.policy as unknown as EffectivePolicy | null) ?? null,
   };
 }

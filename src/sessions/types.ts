@@ -9,7 +9,7 @@
  * - session event: a stored non-tool hook event (SessionStart, SessionEnd, Notification, ...).
  * - source: where a message or session came from (api, dashboard, slack, n8n, cli, schedule).
  */
-import type { SessionPolicy } from '../approvals/policy.ts';
+import type { EffectivePolicy, SessionPolicy } from '../approvals/policy.ts';
 export const PROJECT_TYPES = ['github', 'local', 'worktree', 'e2b'] as const;
 export type ProjectType = (typeof PROJECT_TYPES)[number];
 
@@ -136,4 +136,6 @@ export interface Turn {
   subtype: string | null;
   terminal_reason: string | null;
   error: string | null;
+  /** The approval policies in force when the turn ran. */
+  policy: EffectivePolicy | null;
 }
