@@ -128,7 +128,7 @@ export class ApprovalService {
   async request(r: { sessionId: string; turnId: number; toolUseId: string | undefined; call: ToolCall; rule: Rule | undefined; policy: Policy }): Promise<ApprovalRow> {
     const hash = callHash(r.call);
     const pending = await q.findPendingCall(this.db, r.sessionId, hash);
-    if (pending) return pending;
+    if (pending) return (await q.rewaitApproval(this.db, pending.id, r.turnId)) ?? (await q.findApproval(this.db, pending.id))!;
     const at = this.now;
     const row = await q.insertApproval(this.db, {
       id: randomUUID(),

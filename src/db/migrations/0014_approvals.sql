@@ -39,5 +39,7 @@ CREATE INDEX approvals_session_idx ON approvals (session_id, requested_at DESC, 
 CREATE INDEX approvals_list_idx ON approvals (requested_at DESC, id);
 -- The inbox and the expiry sweep look only at pending requests.
 CREATE INDEX approvals_pending_idx ON approvals (expires_at) WHERE status = 'pending';
+-- Requests the sweep may have to park: waiting, or decided but never used by a turn (a crash).
+CREATE INDEX approvals_unparked_idx ON approvals (turn_id) WHERE NOT parked AND (status = 'pending' OR consumed_at IS NULL);
 -- Decided requests whose session still has to be continued (the sweep after a crash).
 CREATE INDEX approvals_continue_idx ON approvals (decided_at) WHERE status <> 'pending' AND parked AND continued_turn_id IS NULL;

@@ -94,6 +94,14 @@ export async function decideApproval(db: Kysely<DB>, id: string, d: DecisionInpu
     .executeTakeFirst();
 }
 
+/**
+ * A later turn asks for the same call while the request still waits: that turn waits on it now (a
+ * decision during its wait is applied by its gate, not by a continuation). Undefined if decided meanwhile.
+ */
+export function rewaitApproval(db: Kysely<DB>, id: string, turnId: number): Promise<ApprovalRow | undefined> {
+  return db.updateTable('approvals').set({ parked: false, turn_id: turnId }).where('id', '=', id).where('status', '=', 'pending').returningAll().executeTakeFirst();
+}
+
 /** The turn stopped waiting: a decision now continues the session. False when it was decided first. */
 export async function parkApproval(db: Kysely<DB>, id: string): Promise<boolean> {
   const r = await db.updateTable('approvals').set({ parked: true }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
