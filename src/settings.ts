@@ -94,6 +94,9 @@ export const SETTINGS = [
   { env: 'SLACK_USER_MAP', default: undefined, description: 'Slack users who act as an orchestrator key: U123=alice,U456=bob (key names). `cco slack map` adds more in the database, which win. Unmapped users act as user `slack:<user id>`.' },
   { env: 'WEBHOOK_ALLOW_PRIVATE_HOSTS', default: undefined, description: 'Host names, IP addresses or CIDRs (comma separated) webhook URLs may reach although they are loopback, private or link-local (a local n8n: localhost or 127.0.0.1). Unset: none.' },
   { env: 'WEBHOOK_TIMEOUT_MS', default: '10000', description: 'One webhook delivery attempt may take this long (ms), connection to answer; slower counts as failed and is retried.' },
+  { env: 'METRICS_TOKEN', default: undefined, description: 'Bearer token (16+ characters) that reads GET /metrics and nothing else (for Prometheus). Admin and viewer keys read it too. Never logged.' },
+  { env: 'METRICS_PORT', default: undefined, description: 'A port of its own that serves GET /metrics without a key (for a scraper inside a private network; every role, runners too). Unset: none.' },
+  { env: 'METRICS_HOST', default: undefined, description: 'Interface METRICS_PORT listens on. Unset: HOST.' },
   { env: 'SLACK_FILE_THRESHOLD_CHARS', default: '12000', description: 'An answer longer than this is attached to the thread as a file (with its start as a message) instead of split into messages.' },
 ] as const satisfies readonly SettingDef[];
 
@@ -176,6 +179,9 @@ export const settingsSchema = z.object({
   SLACK_FILE_THRESHOLD_CHARS: intFrom(3000, 1_000_000),
   WEBHOOK_ALLOW_PRIVATE_HOSTS: z.string().optional(),
   WEBHOOK_TIMEOUT_MS: intFrom(100, 10 * 60_000),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: intFrom(0, 65535).optional(),
+  METRICS_HOST: z.string().min(1).optional(),
 }).refine((c) => c.SSE_EVENT_MAX_BYTES <= c.SSE_REPLAY_MAX_BYTES, {
   path: ['SSE_EVENT_MAX_BYTES'],
   message: 'must not exceed SSE_REPLAY_MAX_BYTES (a referenced event must fit the replay buffer)',
