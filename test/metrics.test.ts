@@ -100,6 +100,24 @@ test('a real turn started from Slack: tool executions, turn outcome and duration
   assert.equal(total(after, 'cco_runner_turns_running'), 0);
 });
 
+test('a second turn in the same Claude session adds only its own spend (Claude Code reports running totals)', async () => {
+  const before = await samples();
+  const first = (await admin('GET', `/api/sessions/${turnSessionId}`)).body;
+  const sent = await admin('POST', `/api/sessions/${turnSessionId}/messages`, { direction: 'user', content: 'SCRIPT:bash' });
+  assert.equal(sent.status, 201, JSON.stringify(sent.body));
+  const second = await waitFor('the second turn ended', async () => {
+    const s = await admin('GET', `/api/sessions/${turnSessionId}`);
+    return s.body.turn_state === 'idle' && s.body.totals.turns >= 2 ? s.body : undefined;
+  }, 90_000);
+  const after = await samples();
+  const turnCost = second.totals.cost_usd - first.totals.cost_usd;
+  assert.ok(turnCost > 0);
+  const cost = total(after, 'cco_cost_usd_total') - total(before, 'cco_cost_usd_total');
+  assert.ok(Math.abs(cost - turnCost) < 1e-9, `metrics ${cost} vs API ${turnCost}`);
+  assert.equal(total(after, 'cco_tool_executions_total', { tool: 'Bash' }) - total(before, 'cco_tool_executions_total', { tool: 'Bash' }), 1);
+  assert.equal(total(after, 'cco_turns_total', { outcome: 'completed' }) - total(before, 'cco_turns_total', { outcome: 'completed' }), 1);
+});
+
 test('HTTP request durations are labelled by route pattern and status; ids and unknown URLs never become labels; process metrics are there', async () => {
   const stranger = `/api/no-such-${randomUUID()}`;
   assert.equal((await admin('GET', stranger)).status, 404);
@@ -136,6 +154,10 @@ test('hook events: ingested, duplicate, ignored and refused, single and batched;
   ] });
   assert.equal(batch.status, 200, JSON.stringify(batch.body));
   assert.deepEqual(batch.body.results.map((x: Json) => x.status), ['stored', 'refused', 'stored']);
+  // The runner records its own sessions' prompts: the hook's copy is ignored.
+  const managed = (await admin('GET', `/api/sessions/${turnSessionId}`)).body;
+  const ignored = await admin('POST', '/api/hooks/user-prompt-submit', { ...p.UserPromptSubmit, session_id: managed.claude_session_id });
+  assert.equal(ignored.body.ignored, 'managed_by_runner', JSON.stringify(ignored.body));
   // No key at all: refused too.
   assert.equal((await client(server.url)('POST', '/api/hooks/tool-complete', mcp)).status, 401);
 
@@ -143,6 +165,7 @@ test('hook events: ingested, duplicate, ignored and refused, single and batched;
   const delta = (name: string, match: Record<string, string>) => total(after, name, match) - total(before, name, match);
   assert.equal(delta('cco_hook_events_total', { outcome: 'ingested' }), 4, 'tool-complete, session-start, two in the batch');
   assert.equal(delta('cco_hook_events_total', { outcome: 'duplicate' }), 1);
+  assert.equal(delta('cco_hook_events_total', { outcome: 'ignored' }), 1);
   assert.equal(delta('cco_hook_events_total', { outcome: 'refused' }), 3, 'the invalid event, the unknown batch event, the one without a key');
   assert.equal(delta('cco_tool_executions_total', { tool: 'mcp', status: 'completed' }), 1);
   assert.equal(delta('cco_tool_executions_total', { tool: 'other', status: 'completed' }), 1);
