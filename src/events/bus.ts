@@ -128,7 +128,13 @@ export class EventBus {
   publish(payload: EventPayload): OrchestratorEvent {
     const sessionId = sessionIdOf(payload);
     const event = { ...payload, session_id: sessionId, at: new Date().toISOString() } as OrchestratorEvent;
-    for (const w of this.#publishWatchers) w(event);
+    for (const w of this.#publishWatchers) {
+      try {
+        w(event);
+      } catch {
+        // A watcher (metrics) must never stop an event from being published.
+      }
+    }
     let json = JSON.stringify(event);
     if (Buffer.byteLength(json) > this.opts.maxEventBytes) json = JSON.stringify(referenceTo(event));
     if (this.#log) {

@@ -64,7 +64,7 @@ export class Metrics {
   readonly registry = new client.Registry();
   readonly #o: Required<Omit<MetricsOptions, 'runningHere'>> & Pick<MetricsOptions, 'runningHere'>;
   readonly #spend = new ModelSpend();
-  #state: { at: number; counts: Promise<StateCounts> } | undefined;
+  #state: { at: number; counts: Promise<StateCounts | undefined> } | undefined;
 
   readonly toolExecutions: client.Counter<'tool' | 'status'>;
   readonly toolDuration: client.Histogram<'tool'>;
@@ -90,19 +90,29 @@ export class Metrics {
     this.httpDuration = new client.Histogram({ name: 'cco_http_request_duration_seconds', help: 'HTTP requests answered, by method, route pattern and status code.', labelNames: ['method', 'route', 'status_code'], buckets: SECONDS_BUCKETS, registers });
     this.costUsd = new client.Counter({ name: 'cco_cost_usd_total', help: "Claude Code's estimated spend of turns run in this process (USD), by model.", labelNames: ['model'], registers });
     this.tokens = new client.Counter({ name: 'cco_tokens_total', help: 'Tokens of turns run in this process, by model and type (input, output, cache_read, cache_creation).', labelNames: ['model', 'type'], registers });
-    const state = (pick: (c: StateCounts) => Record<string, number>, label: string | undefined) =>
-      async function collect(this: client.Gauge<string>) {
-        const counts = await metricsState();
-        if (!counts) return;
-        for (const [k, v] of Object.entries(pick(counts))) {
-          if (label) this.set({ [label]: k }, v);
-          else this.set(v);
-        }
-      };
-    const metricsState = () => this.#readState();
-    new client.Gauge({ name: 'cco_sessions', help: 'Sessions by status (whole database; every process reports the same).', labelNames: ['status'], registers, collect: state((c) => c.sessions, 'status') });
-    new client.Gauge({ name: 'cco_turns_running', help: 'Turns running now (whole database).', registers, collect: state((c) => ({ v: c.running }), undefined) });
-    new client.Gauge({ name: 'cco_turns_queued', help: 'Turns waiting in the queue (whole database).', registers, collect: state((c) => ({ v: c.queued }), undefined) });
+    // The gauges of one scrape share one database read (#readState); a failed read leaves them as they were.
+    const read = () => this.#readState();
+    new client.Gauge({
+      name: 'cco_sessions', help: 'Sessions by status (whole database; every process reports the same).', labelNames: ['status'], registers,
+      async collect() {
+        const c = await read();
+        if (c) for (const [status, n] of Object.entries(c.sessions)) this.set({ status }, n);
+      },
+    });
+    new client.Gauge({
+      name: 'cco_turns_running', help: 'Turns running now (whole database).', registers,
+      async collect() {
+        const c = await read();
+        if (c) this.set(c.running);
+      },
+    });
+    new client.Gauge({
+      name: 'cco_turns_queued', help: 'Turns waiting in the queue (whole database).', registers,
+      async collect() {
+        const c = await read();
+        if (c) this.set(c.queued);
+      },
+    });
     const runningHere = this.#o.runningHere;
     new client.Gauge({ name: 'cco_runner_turns_running', help: 'Turns running in this process (0 where no runner runs).', registers, collect() { this.set(runningHere?.() ?? 0); } });
     // Bounded outcomes start at 0, so their series exist (and rate() works) before the first event.
@@ -161,16 +171,14 @@ export class Metrics {
   #readState(): Promise<StateCounts | undefined> {
     const now = Date.now();
     if (!this.#state || now - this.#state.at > this.#o.stateCacheMs) {
-      const counts = readStateCounts(this.#o.database.db);
-      this.#state = { at: now, counts };
-      // A failed read is not kept: the next scrape tries again.
-      counts.catch(() => {
+      const counts: Promise<StateCounts | undefined> = readStateCounts(this.#o.database.db).catch((e: unknown) => {
+        this.#o.logger.warn({ err: e }, 'metrics: could not read session and turn counts');
+        // A failed read is not kept: the next scrape tries again.
         if (this.#state?.counts === counts) this.#state = undefined;
+        return undefined;
       });
+      this.#state = { at: now, counts };
     }
-    return this.#state.counts.catch((e: unknown) => {
-      this.#o.logger.warn({ err: e }, 'metrics: could not read session and turn counts');
-      return undefined;
-    });
+    return this.#state.counts;
   }
 }
