@@ -16,7 +16,7 @@ import { has, metricNames, parseExposition, total, type Sample } from './helpers
 import { waitFor } from './helpers/runner.ts';
 import { commandBody, sendToSlackEndpoint, slackFixture, type SlackFixture } from './helpers/slack.ts';
 import { WebhookReceiver } from './helpers/webhook-receiver.ts';
-import { ALL_EVENTS, client } from './helpers/webhooks.ts';
+import { ALL_EVENTS, client, webhookFixture } from './helpers/webhooks.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -219,20 +219,43 @@ test('the Grafana dashboard queries only metrics that exist on /metrics, and sho
   assert.deepEqual(unshown, [], `on /metrics but on no panel: ${unshown.join(', ')}`);
 });
 
-test('a runner process (ROLE=runner) serves its own /metrics on its health port, with the same access rules', async () => {
-  const runner = await f.start({ ROLE: 'runner', METRICS_PORT: '' });
-  const url = `${runner.url}/metrics`;
-  const none = await scrape(url, {});
-  assert.equal(none.status, 401);
-  assert.equal(JSON.parse(none.text).error.code, 'unauthorized');
-  assert.equal((await scrape(url, { authorization: `Bearer ${keys.user}` })).status, 403);
-  const r = await scrape(url);
-  assert.equal(r.status, 200);
-  const s = parseExposition(r.text);
-  assert.ok(has(s, 'cco_runner_turns_running'));
-  assert.ok(has(s, 'process_cpu_seconds_total'));
-  // Its own counters: this process has run no turn.
-  assert.equal(total(s, 'cco_turns_total'), 0);
-  assert.equal(runner.metricsUrl, undefined);
-  assert.equal((await fetch(`${runner.url}/health`)).status, 200);
+test('scale-out: an API and a runner process each serve their own /metrics (the runner on its health port); the turn counts where it ran', async () => {
+  const w = await webhookFixture({ METRICS_TOKEN });
+  try {
+    const api = await w.start({ ROLE: 'api' });
+    const runner = await w.start({ ROLE: 'runner' });
+    const call = client(api.url, api.firstKey!.key);
+    const created = await call('POST', '/api/sessions', { prompt: 'SCRIPT:bash' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const session = await waitFor('the turn ended', async () => {
+      const s = await call('GET', `/api/sessions/${created.body.id}`);
+      return s.body.turn_state === 'idle' && s.body.totals.turns >= 1 ? s.body : undefined;
+    }, 90_000);
+
+    const url = `${runner.url}/metrics`;
+    const none = await scrape(url, {});
+    assert.equal(none.status, 401);
+    assert.equal(JSON.parse(none.text).error.code, 'unauthorized');
+    const user = (await api.auth.createKey({ name: 'scale-user', role: 'user' })).key;
+    assert.equal((await scrape(url, { authorization: `Bearer ${user}` })).status, 403);
+    const ran = await scrape(url);
+    assert.equal(ran.status, 200);
+    const r = parseExposition(ran.text);
+    const a = parseExposition((await scrape(`${api.url}/metrics`)).text);
+    assert.equal(total(r, 'cco_turns_total', { outcome: 'completed' }), 1, 'the runner ran it');
+    assert.equal(total(a, 'cco_turns_total'), 0, 'the API ran nothing');
+    assert.equal(total(r, 'cco_tool_executions_total', { tool: 'Bash' }), 1);
+    assert.equal(total(a, 'cco_tool_executions_total'), 0);
+    assert.ok(Math.abs(total(r, 'cco_cost_usd_total') - session.totals.cost_usd) < 1e-9);
+    assert.ok(total(a, 'cco_http_request_duration_seconds_count', { method: 'POST', route: '/api/sessions', status_code: '201' }) >= 1, 'the API answered the request');
+    assert.ok(!has(r, 'cco_http_request_duration_seconds_count'), 'the runner answers no API requests');
+    for (const s of [r, a]) {
+      assert.ok(has(s, 'process_cpu_seconds_total'));
+      assert.ok(has(s, 'cco_sessions', { status: 'active' }), 'the database gauges, on every process');
+    }
+    assert.equal(runner.metricsUrl, undefined);
+    assert.equal((await fetch(`${runner.url}/health`)).status, 200);
+  } finally {
+    await w.cleanup();
+  }
 });
