@@ -39,6 +39,8 @@ import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
 import type { SlackApp } from './slack/slack-app.ts';
 import type { WebhookApp } from './webhooks/webhook-app.ts';
+import type { ApprovalService } from './approvals/service.ts';
+import { approvalRoutes } from './http/routes/approvals.ts';
 import type { WorkspaceManager } from './workspaces/manager.ts';
 import { VERSION } from './version.ts';
 
@@ -80,6 +82,8 @@ export interface AppDeps {
   webhooks?: WebhookApp | undefined;
   /** GET /metrics and request durations (absent without it); `token`: METRICS_TOKEN. */
   metrics?: { metrics: Metrics; token?: string | undefined } | undefined;
+  /** Approval requests: /api/approvals (absent without it). */
+  approvals?: ApprovalService | undefined;
 }
 
 const trustHops = (n: number) => (_address: string, hop: number) => hop < n;
@@ -142,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   await typed.register(auditRoutes, { audit: deps.audit });
+  if (deps.approvals) await typed.register(approvalRoutes, { approvals: deps.approvals });
   if (deps.slack) await deps.slack.registerRoutes(app);
   if (deps.webhooks) await deps.webhooks.registerRoutes(app);
   const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse }, access);

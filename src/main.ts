@@ -6,6 +6,9 @@
  * Signals are handled here and only here: the first SIGINT/SIGTERM drains, a
  * second forces.
  */
+import type { ApprovalsConfig } from './approvals/config.ts';
+import { OPEN_POLICY } from './approvals/policy.ts';
+import { ApprovalService } from './approvals/service.ts';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -57,6 +60,8 @@ export interface Core {
   audit: AuditLog;
   /** This process's Prometheus metrics (GET /metrics; src/metrics). */
   metrics: Metrics;
+  /** Approval requests: gates in runners, decisions through the API and Slack, the expiry sweep (every process). */
+  approvals: ApprovalService;
 }
 
 /** The domain parts, wired; shared by the server and the integration tests. */
@@ -82,6 +87,10 @@ export function createCore(deps: {
   runnerTimings?: { backstopMs?: number; reconcileMs?: number } | undefined;
   /** Node process metrics (CPU, memory, event loop) on /metrics: servers; tests leave them off. */
   processMetrics?: boolean | undefined;
+  /** APPROVAL_* settings; default: no policy (every call as the permission mode says), 30 s wait, 24 h timeout. */
+  approvals?: ApprovalsConfig | undefined;
+  /** The clock approval requests are timed by, and how often they are swept (tests). */
+  approvalTimings?: { clock?: () => Date; sweepMs?: number } | undefined;
 }): Core {
   // Every row written from here on is redacted with the server's secrets and the configured patterns.
   useRedactor(redactorFor(deps.runner.secrets, deps.redaction));
@@ -100,6 +109,8 @@ export function createCore(deps: {
   events.onPublish((e) => metrics.onPublished(e));
   const control = new ControlChannel({ db: deps.database.db, connectionString: deps.database.connectionString, log: deps.logger });
   const dispatch = new TurnDispatch({ database: deps.database, sessions, queue, control, logger: deps.logger });
+  const approvalsConfig = deps.approvals ?? { policy: OPEN_POLICY, waitMs: 30_000, timeoutS: 86_400 };
+  const approvals = new ApprovalService({ database: deps.database, events, sessions, audit, logger: deps.logger, timeoutS: approvalsConfig.timeoutS, ...deps.approvalTimings });
   const runner: Runner = new Runner({
     database: deps.database,
     sessions,
@@ -116,6 +127,7 @@ export function createCore(deps: {
     // Through SessionCommands (made below, called only once turns run): audited, workspace released.
     closeAfterTurn: (sessionId, turnId) => commands.closeAfterTurn(sessionId, turnId),
     metrics,
+    approvals: { service: approvals, config: approvalsConfig },
   });
   const commands = new SessionCommands({
     sessions,
@@ -131,8 +143,10 @@ export function createCore(deps: {
       ownerRoots: workspaceManager ? ((given as WorkspacesConfig).ownerRoots ?? []) : [],
     },
   });
+  // A late decision continues its session through SessionCommands, like any other message (audited).
+  approvals.setContinuer((row, prompt) => commands.continueAfterApproval(row, prompt));
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, metrics };
+  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, metrics, approvals };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -191,9 +205,12 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       // The embedded database is held by this process alone (its data-folder lock).
       alone: database.backend === 'embedded',
       processMetrics: true,
+      approvals: config.approvals,
     });
     // Every role writes live events; only processes that serve SSE read them back.
     await core.live.start({ read: serves });
+    // Every process sweeps approvals (expiries, continuations): conditional writes make it once.
+    core.approvals.start();
     await core.queue.start();
     // Before anything is prepared: others tell this process's unfinished preparations by its lock.
     if (serves) await core.presence.start();
@@ -204,6 +221,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     let url: string;
     if (serves && config.slack) {
       slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger, metrics: core.metrics });
+      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger, approvals: core.approvals });
     }
     if (serves) webhooks = new WebhookApp({ config: config.webhooks, database, events: core.events, audit: core.audit, logger, box: SecretBox.load({ setting: config.secretsKey, dataDir: config.db.dataDir }), metrics: core.metrics });
     if (serves) {
@@ -231,6 +249,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         slack,
         webhooks,
         metrics: { metrics: core.metrics, token: config.metrics.token },
+        approvals: core.approvals,
       });
       auth.start();
       url = await app.listen({ host: config.http.host, port: config.http.port });
@@ -278,6 +297,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
           await running.commands.stop();
           await running.presence.stop();
           await running.runner.stop(config.process.drainTimeoutS * 1000);
+          await running.approvals.stop();
           await running.queue.stop();
           await healthServer?.close();
           await metricsListener?.close();
@@ -299,6 +319,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     await core?.runner.stop().catch(() => {});
     await core?.queue.stop(1000).catch(() => {});
     await core?.presence.stop().catch(() => {});
+    await core?.approvals.stop().catch(() => {});
     await core?.audit.stop().catch(() => {});
     await core?.live.stop().catch(() => {});
     await database.close().catch(() => {});

@@ -3,6 +3,7 @@
  * service so the lifecycle code stays readable; the hook batch path builds rows too).
  */
 import { randomUUID } from 'node:crypto';
+import type { SessionPolicy } from '../approvals/policy.ts';
 import type { NewCommandLogRow } from '../db/queries/command-logs.ts';
 import type { NewMessageRow } from '../db/queries/messages.ts';
 import type { NewSessionRow } from '../db/queries/sessions.ts';
@@ -19,6 +20,8 @@ export interface CreateSessionInput {
   source?: Source | undefined;
   owner?: string | null | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /** The approval policy given at creation ({policy, mode}). */
+  policy?: SessionPolicy | null | undefined;
 }
 
 export interface UpdateSessionInput {
@@ -69,6 +72,7 @@ export function sessionRow(input: CreateSessionInput): NewSessionRow {
     source: input.source ?? 'api',
     owner: input.owner ?? null,
     metadata: input.metadata ?? {},
+    policy: input.policy ? { ...input.policy } : null,
   };
 }
 
