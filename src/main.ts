@@ -220,8 +220,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     }
     let url: string;
     if (serves && config.slack) {
-      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger, metrics: core.metrics });
-      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger, approvals: core.approvals });
+      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger, approvals: core.approvals, metrics: core.metrics });
     }
     if (serves) webhooks = new WebhookApp({ config: config.webhooks, database, events: core.events, audit: core.audit, logger, box: SecretBox.load({ setting: config.secretsKey, dataDir: config.db.dataDir }), metrics: core.metrics });
     if (serves) {

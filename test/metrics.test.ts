@@ -70,10 +70,14 @@ test('a real turn started from Slack: tool executions, turn outcome and duration
     return s.body.turn_state === 'idle' && s.body.totals.turns >= 1 ? s.body : undefined;
   }, 90_000);
   await waitFor('turn.completed delivered', async () => receiver.accepted().some((r) => r.json.type === 'turn.completed'), 30_000);
+  let seen = '';
   const after = await waitFor('Slack posts and webhook deliveries counted', async () => {
     const s = await samples();
+    seen = ['cco_slack_deliveries_total', 'cco_webhook_deliveries_total'].flatMap((n) => s.filter((x) => x.name === n).map((x) => `${n}${JSON.stringify(x.labels)} ${x.value}`)).join('; ');
     return total(s, 'cco_slack_deliveries_total', { outcome: 'delivered' }) >= 2 && total(s, 'cco_webhook_deliveries_total', { outcome: 'delivered' }) >= 3 ? s : undefined;
-  }, 30_000);
+  }, 30_000).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}; last seen: ${seen}`);
+  });
   const delta = (name: string, match: Record<string, string> = {}) => total(after, name, match) - total(before, name, match);
 
   assert.equal(delta('cco_tool_executions_total', { tool: 'Bash', status: 'completed' }), 1, 'the Bash call of SCRIPT:bash');
