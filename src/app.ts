@@ -33,6 +33,8 @@ import { TurnWaiter } from './sessions/turn-waiter.ts';
 import { dashboardBuilt, registerDashboard } from './http/web.ts';
 import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
+import { registerMetrics } from './metrics/http.ts';
+import type { Metrics } from './metrics/metrics.ts';
 import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
 import type { SlackApp } from './slack/slack-app.ts';
@@ -78,6 +80,8 @@ export interface AppDeps {
   slack?: SlackApp | undefined;
   /** Outgoing webhooks: /api/webhooks (absent without it). */
   webhooks?: WebhookApp | undefined;
+  /** GET /metrics and request durations (absent without it); `token`: METRICS_TOKEN. */
+  metrics?: { metrics: Metrics; token?: string | undefined } | undefined;
   /** Approval requests: /api/approvals (absent without it). */
   approvals?: ApprovalService | undefined;
 }
@@ -114,6 +118,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const secureCookies = auth.secureCookies ?? false;
   registerAuth(app, { mode: auth.mode, auth: auth.service, secureCookies });
   registerSessionScope(app, access);
+  // Before any route: every route's requests are timed.
+  if (deps.metrics) registerMetrics(app, deps.metrics.metrics, { mode: auth.mode, auth: auth.service, token: deps.metrics.token });
   // The API speaks JSON only; any other body type is a 415, not a confusing validation error.
   app.removeContentTypeParser('text/plain');
 
@@ -136,7 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => waiter.stop());
   const runWait = new RunWait({ sessions: deps.sessions, commands: deps.commands, waiter, idempotency: new Idempotency({ database: deps.database, logger: deps.logger }), waitMaxS: deps.waitMaxS ?? 600 });
   await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands, runWait });
-  await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
+  await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes, metrics: deps.metrics?.metrics });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   await typed.register(auditRoutes, { audit: deps.audit });

@@ -25,6 +25,8 @@ import { HookIngest } from './hooks/ingest.ts';
 import { createRedactor, type Redactor } from './lib/redact.ts';
 import { SecretBox } from './lib/secret-box.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { Metrics } from './metrics/metrics.ts';
+import { startMetricsServer, type MetricsServer } from './metrics/http.ts';
 import { Presence } from './db/presence.ts';
 import { TurnQueue, type TurnQueueOptions } from './queue/turn-queue.ts';
 import { ControlChannel } from './runner/control.ts';
@@ -56,6 +58,8 @@ export interface Core {
   commands: SessionCommands;
   hooks: HookIngest;
   audit: AuditLog;
+  /** This process's Prometheus metrics (GET /metrics; src/metrics). */
+  metrics: Metrics;
   /** Approval requests: gates in runners, decisions through the API and Slack, the expiry sweep (every process). */
   approvals: ApprovalService;
 }
@@ -81,6 +85,8 @@ export function createCore(deps: {
   queue?: Partial<Omit<TurnQueueOptions, 'connectionString' | 'log'>> | undefined;
   /** Runner timings (tests shorten them): lost-notification backstop and reconciler. */
   runnerTimings?: { backstopMs?: number; reconcileMs?: number } | undefined;
+  /** Node process metrics (CPU, memory, event loop) on /metrics: servers; tests leave them off. */
+  processMetrics?: boolean | undefined;
   /** APPROVAL_* settings; default: no policy (every call as the permission mode says), 30 s wait, 24 h timeout. */
   approvals?: ApprovalsConfig | undefined;
   /** The clock approval requests are timed by, and how often they are swept (tests). */
@@ -98,11 +104,14 @@ export function createCore(deps: {
   // Every change made through SessionCommands is audited there, whoever asked (API, Slack, schedules).
   const audit = new AuditLog(deps.database, deps.logger);
   const presence = new Presence({ connectionString: deps.database.connectionString, log: deps.logger });
+  // The runner is made below; the gauge reads it only at scrape time.
+  const metrics: Metrics = new Metrics({ database: deps.database, logger: deps.logger, processMetrics: deps.processMetrics ?? false, runningHere: (): number => runner.running });
+  events.onPublish((e) => metrics.onPublished(e));
   const control = new ControlChannel({ db: deps.database.db, connectionString: deps.database.connectionString, log: deps.logger });
   const dispatch = new TurnDispatch({ database: deps.database, sessions, queue, control, logger: deps.logger });
   const approvalsConfig = deps.approvals ?? { policy: OPEN_POLICY, waitMs: 30_000, timeoutS: 86_400 };
   const approvals = new ApprovalService({ database: deps.database, events, sessions, audit, logger: deps.logger, timeoutS: approvalsConfig.timeoutS, ...deps.approvalTimings });
-  const runner = new Runner({
+  const runner: Runner = new Runner({
     database: deps.database,
     sessions,
     workspaces,
@@ -117,6 +126,7 @@ export function createCore(deps: {
     reconcileMs: deps.runnerTimings?.reconcileMs,
     // Through SessionCommands (made below, called only once turns run): audited, workspace released.
     closeAfterTurn: (sessionId, turnId) => commands.closeAfterTurn(sessionId, turnId),
+    metrics,
     approvals: { service: approvals, config: approvalsConfig },
   });
   const commands = new SessionCommands({
@@ -136,7 +146,7 @@ export function createCore(deps: {
   // A late decision continues its session through SessionCommands, like any other message (audited).
   approvals.setContinuer((row, prompt) => commands.continueAfterApproval(row, prompt));
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, approvals };
+  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, metrics, approvals };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -153,6 +163,8 @@ export interface Server {
   readonly auth: AuthService;
   /** Set on the first start under AUTH=keys: the admin key made now (cco serve prints it once). */
   readonly firstKey: FirstKey | undefined;
+  /** METRICS_PORT's listener (GET /metrics without a key); undefined when unset. */
+  readonly metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -169,6 +181,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
   let auth: AuthService | undefined;
   let slack: SlackApp | undefined;
   let webhooks: WebhookApp | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     const applied = await migrate(database.db);
     if (database.imported) {
@@ -191,6 +204,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       redaction: config.redaction,
       // The embedded database is held by this process alone (its data-folder lock).
       alone: database.backend === 'embedded',
+      processMetrics: true,
       approvals: config.approvals,
     });
     // Every role writes live events; only processes that serve SSE read them back.
@@ -206,9 +220,9 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     }
     let url: string;
     if (serves && config.slack) {
-      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger, approvals: core.approvals });
+      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger, approvals: core.approvals, metrics: core.metrics });
     }
-    if (serves) webhooks = new WebhookApp({ config: config.webhooks, database, events: core.events, audit: core.audit, logger, box: SecretBox.load({ setting: config.secretsKey, dataDir: config.db.dataDir }) });
+    if (serves) webhooks = new WebhookApp({ config: config.webhooks, database, events: core.events, audit: core.audit, logger, box: SecretBox.load({ setting: config.secretsKey, dataDir: config.db.dataDir }), metrics: core.metrics });
     if (serves) {
       app = await buildApp({
         logger,
@@ -233,6 +247,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         auth: { mode: config.auth.mode, service: auth, secureCookies: config.auth.publicUrl.startsWith('https:') },
         slack,
         webhooks,
+        metrics: { metrics: core.metrics, token: config.metrics.token },
         approvals: core.approvals,
       });
       auth.start();
@@ -247,11 +262,16 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         `server listening: dashboard ${url}, API ${url}/api, docs ${url}/docs; database: ${database.location}; auth: ${config.auth.mode === 'keys' ? 'API keys' : 'off'}; role: ${role}`,
       );
     } else {
-      health = await startHealthServer({ host: config.http.host, port: config.http.port, runner: core.runner, database });
+      health = await startHealthServer({ host: config.http.host, port: config.http.port, runner: core.runner, database, metrics: { metrics: core.metrics, access: { mode: config.auth.mode, auth, token: config.metrics.token } } });
       url = health.url;
       logger.info({ url, database: database.location, role }, `runner listening for health checks on ${url}/health; database: ${database.location}`);
     }
+    if (config.metrics.port !== undefined) {
+      metricsServer = await startMetricsServer({ host: config.metrics.host, port: config.metrics.port, metrics: core.metrics, logger });
+      logger.info({ metrics: `${metricsServer.url}/metrics` }, `metrics without a key at ${metricsServer.url}/metrics`);
+    }
     const running = core;
+    const metricsListener = metricsServer;
     const keys = auth;
     const listening = app;
     const healthServer = health;
@@ -265,6 +285,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       core: running,
       auth: keys,
       firstKey,
+      metricsUrl: metricsListener?.url,
       stop() {
         // Reverse order of start: stop intake, let running turns finish (drain) or record their
         // interruption, then the queue, then the database.
@@ -278,6 +299,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
           await running.approvals.stop();
           await running.queue.stop();
           await healthServer?.close();
+          await metricsListener?.close();
           await keys.stop();
           // Last before the database: everything above may still have recorded entries.
           await running.audit.stop();
@@ -292,6 +314,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     await slack?.stop().catch(() => {});
     await webhooks?.stop().catch(() => {});
     await health?.close().catch(() => {});
+    await metricsServer?.close().catch(() => {});
     await core?.runner.stop().catch(() => {});
     await core?.queue.stop(1000).catch(() => {});
     await core?.presence.stop().catch(() => {});

@@ -11,6 +11,7 @@ import type { Database } from '../db/database.ts';
 import { markTurnLaunched } from '../db/queries/turn-dispatch.ts';
 import { cancelClaimedTurn, claudeSessionCostBefore, finishTurn, markTurnInit, requeueTurn, setTurnPid, setTurnPolicy, type TurnRow } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { TurnQueue } from '../queue/turn-queue.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Session, Source } from '../sessions/types.ts';
@@ -44,6 +45,8 @@ export interface TurnExecutorDeps {
   hooks?: RunnerHooks | undefined;
   /** Closes a session whose turn asked for it (close_after): SessionCommands.closeAfterTurn. */
   closeAfterTurn?: ((sessionId: string, turnId: number) => Promise<void>) | undefined;
+  /** Counts ended turns, their duration and spend (src/metrics). */
+  metrics?: Metrics | undefined;
   /** Approval requests and the server's policy (absent: no gate, Claude Code's permission mode alone). */
   approvals?: { service: ApprovalService; config: ApprovalsConfig } | undefined;
 }
@@ -58,6 +61,7 @@ export class TurnExecutor {
   async run(run: Run, turn: TurnRow, log: Logger): Promise<void> {
     const { turnId } = run;
     const sessionId = turn.session_id;
+    const startedAt = performance.now();
     await this.deps.hooks?.claimed?.({ sessionId, turnId });
     const session = await this.deps.sessions.get(sessionId);
     // Closed after the turn was queued (here or by another server): it must not run.
@@ -116,13 +120,14 @@ export class TurnExecutor {
       // Stopped before Claude Code took the prompt in: nothing ran. A closed session's turn is
       // cancelled; one stopped by shutdown or pause waits to run again.
       await this.#stoppedBeforeStart(run, sessionId, log, end.reason);
+      if (run.stop === 'completed') this.deps.metrics?.turnEnded({ outcome: 'cancelled', seconds: (performance.now() - startedAt) / 1000, claudeSessionId: null, costUsd: null, cumulativeCostUsd: null, modelUsage: undefined });
       return;
     }
     // A call waits for a person: the turn ended itself (continue: false) and is recorded as stopped for it.
     if (parkedOn && end.kind === 'result') end = { kind: 'interrupted', reason: 'approval', result: end.result };
     if (end.kind !== 'result') recorder.closeOpenTools(end.kind === 'interrupted' ? `Interrupted (${end.reason}) before the tool finished.` : 'The turn failed before the tool finished.');
     await recorder.flush();
-    await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id);
+    await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id, startedAt);
     log.info({ outcome: end.kind }, 'turn ended');
     if (turn.close_after && this.deps.closeAfterTurn) {
       // After the turn is settled (change scan done), so the close releases the workspace only now.
@@ -192,7 +197,7 @@ export class TurnExecutor {
     return end;
   }
 
-  async #finish(run: Run, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null): Promise<void> {
+  async #finish(run: Run, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null, startedAt: number): Promise<void> {
     const sessionId = session.id;
     const { turnId } = run;
     // Claude Code reports cost as a running total of its session (carried across resumes): this
@@ -205,6 +210,14 @@ export class TurnExecutor {
     if (note) await this.deps.sessions.addMessage(sessionId, { direction: 'system', content: note, source: 'api', metadata: { turn_id: turnId, outcome: outcome.status } });
     await finishTurn(this.db, turnId, outcome);
     await this.deps.sessions.recordTurnTotals(sessionId, outcome);
+    this.deps.metrics?.turnEnded({
+      outcome: outcome.status,
+      seconds: (performance.now() - startedAt) / 1000,
+      claudeSessionId,
+      costUsd: outcome.cost_usd,
+      cumulativeCostUsd: cumulative,
+      modelUsage: end.kind === 'failed' ? undefined : end.result?.model_usage,
+    });
     if (workspace) {
       await this.deps.hooks?.afterTurnScan?.({ sessionId, turnId });
       const changes = await this.deps.workspaces.afterTurn(workspace).catch(() => undefined);

@@ -14,6 +14,7 @@ import type { Database } from '../db/database.ts';
 import type { EventBus } from '../events/bus.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { SessionCommands } from '../runner/session-commands.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { SlackConfig } from './config.ts';
@@ -36,6 +37,8 @@ export interface SlackAppDeps {
   authMode: 'keys' | 'off';
   audit: AuditLog;
   logger: Logger;
+  /** Counts outbox posts (cco_slack_deliveries_total). */
+  metrics?: Metrics | undefined;
   /** Approval decisions from the buttons in a thread (absent: the buttons answer that approvals are off). */
   approvals?: ApprovalService | undefined;
   /** Test timings. */
@@ -60,7 +63,7 @@ export class SlackApp {
     // The outbox decides about retries (and 429s) itself: the client only reports them.
     this.#client = new WebClient(c.botToken, { slackApiUrl: c.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: REQUEST_TIMEOUT_MS, logger: boltLogger(log), logLevel: LogLevel.ERROR });
     const onQueued = () => this.outbox.kick();
-    this.outbox = new SlackOutbox({ database: deps.database, client: this.#client, logger: log }, deps.outbox);
+    this.outbox = new SlackOutbox({ database: deps.database, client: this.#client, logger: log, metrics: deps.metrics }, deps.outbox);
     this.follower = new SlackFollower({ database: deps.database, events: deps.events, logger: log, onQueued }, { debounceMs: 25, sweepMs: 10_000, ...deps.follower, fileThresholdChars: c.fileThresholdChars, publicUrl: c.publicUrl });
     this.service = new SlackService({ database: deps.database, commands: deps.commands, sessions: deps.sessions, auth: deps.auth, authMode: deps.authMode, audit: deps.audit, config: c, logger: log, onQueued, approvals: deps.approvals });
     let receiver: Receiver;
