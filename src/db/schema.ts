@@ -24,6 +24,9 @@ export interface SessionsTable {
   output_tokens: Generated<number>;
   num_turns: Generated<number>;
   turns: Generated<number>;
+  // --- review (0015) ---
+  /** First line of the first prompt, or set by the user (PATCH); null before any prompt. */
+  title: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SessionMessagesTable {
@@ -244,6 +247,9 @@ export interface TurnsTable {
   error: string | null;
   /** Close the session when this turn ends (POST ... close_after). */
   close_after: Generated<boolean>;
+  // --- review (0015) ---
+  /** What the turn changed in its workspace (src/workspaces/turn-changes.ts); null when unknown. */
+  changes: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
 
 /** Requests sent with an Idempotency-Key (src/http/idempotency.ts). */

@@ -53,6 +53,8 @@ export interface Session {
   queue_position: number | null;
   totals: SessionTotals;
   run_options: Record<string, unknown>;
+  /** What the session is about: its first prompt's first line, or set by a user; null before any prompt. */
+  title: string | null;
 }
 
 export const TURN_STATES = ['idle', 'queued', 'running'] as const;
@@ -131,4 +133,16 @@ export interface Turn {
   subtype: string | null;
   terminal_reason: string | null;
   error: string | null;
+  /** Tools the turn used, most used first (its command logs between start and end). */
+  tools: { name: string; count: number }[];
+  /** What the turn changed in its workspace; null when unknown (no git workspace, scan failed, older turn). */
+  changes: TurnChangeCounts | null;
+}
+
+export interface TurnChangeCounts {
+  files_changed: number;
+  lines_added: number;
+  lines_removed: number;
+  /** Up to 200 files; null counts for a binary file. */
+  files: { path: string; added: number | null; removed: number | null }[];
 }
