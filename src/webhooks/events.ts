@@ -108,7 +108,6 @@ export async function turnEnded(tx: Transaction<DB>, s: SessionFacts, t: TurnFac
     at: new Date(t.ended_at ?? Date.now()),
     data: {
       session_id: s.id,
-      title: s.title,
       turn_id: t.id,
       status: t.status,
       answer: answer === undefined ? null : a.text,
@@ -123,6 +122,7 @@ export async function turnEnded(tx: Transaction<DB>, s: SessionFacts, t: TurnFac
       ...(completed ? {} : { error: t.error ?? WHY[t.status] ?? null, subtype: t.subtype }),
       started_at: iso(t.started_at),
       ended_at: iso(t.ended_at),
+      title: s.title,
       url: dashboardUrl(publicUrl, s.id),
     },
   };
