@@ -130,6 +130,8 @@ for (const size of SIZES) {
       assert.equal(await app.locator('.tok-comment').count(), 1, 'comments are coloured');
       assert.equal(await app.locator('.tok-keyword', { hasText: 'return' }).count(), 1);
 
+      await screenshot(page, `review-diff-${size.name}`);
+
       // The big file opens a page of lines at a time, without freezing the page.
       const big = changes.locator('[data-testid=diff-file][data-path="zz-big.txt"]');
       const started = Date.now();
@@ -140,7 +142,6 @@ for (const size of SIZES) {
       await big.locator('tr.dl').nth(2399).waitFor();
       assert.ok(Date.now() - started < 15_000, `paging took ${Date.now() - started} ms`);
       assert.equal(await overflowX(page), 0, 'long lines scroll inside the diff, not the page');
-      await screenshot(page, `review-diff-${size.name}`);
 
       // One turn's own diff: turn 2 changed src/app.ts only.
       await changes.getByLabel('Changes of').selectOption(String(turnIds[1]));
@@ -158,7 +159,7 @@ for (const size of SIZES) {
       await page.getByTestId('turn').nth(1).getByRole('button', { name: 'View changes' }).click();
       const changes = page.getByTestId('changes');
       await changes.locator('[data-testid=diff-file][data-path="src/app.ts"]').waitFor({ state: 'visible' });
-      assert.equal(await changes.getByLabel('Changes of').inputValue(), String(turnIds[1]));
+      assert.equal(await changes.getByLabel('Changes of').inputValue({ timeout: 30_000 }), String(turnIds[1]));
       if (size.tabs) await page.getByRole('tab', { name: /Details/ }).click();
       const raw = page.getByTestId('raw-metadata');
       await raw.waitFor({ state: 'visible' });
