@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { call } from './helpers/app.ts';
 import { makeOrigin, tempRoot } from './helpers/git-repos.ts';
-import { createRunnerHarness, waitIdle, type RunnerHarness } from './helpers/runner.ts';
+import { run } from './helpers/hook-payloads.ts';
+import { createRunnerHarness, waitFor, waitIdle, type RunnerHarness } from './helpers/runner.ts';
 
 let root: string;
 let h: RunnerHarness;
@@ -150,4 +151,33 @@ test('a turn in a folder that is not a git repository has no own diff: 409 turn_
   const d = await call(h.t.app, 'GET', `/api/sessions/${created.body.id}/turns/${t.id}/diff`);
   assert.equal(d.status, 409);
   assert.equal(d.body.error.code, 'turn_diff_unavailable');
+});
+
+test('a session recorded through hooks is named by its first prompt (single and batch ingest), and subscribers hear of it', async () => {
+  const titled = new Map<string, string>();
+  const stop = h.t.events.subscribe((e) => {
+    if (e.type === 'session.updated' && e.session.title) titled.set(e.session.id, e.session.title);
+  });
+  try {
+    const one = run();
+    assert.equal((await call(h.t.app, 'POST', '/api/hooks/SessionStart', one.SessionStart)).status, 200);
+    const prompt = await call(h.t.app, 'POST', '/api/hooks/UserPromptSubmit', { ...one.UserPromptSubmit, prompt: '  Tidy the imports\nand more' });
+    assert.equal(prompt.status, 200, JSON.stringify(prompt.body));
+    const id1 = prompt.body.session_id as string;
+    assert.equal((await call(h.t.app, 'GET', `/api/sessions/${id1}`)).body.title, 'Tidy the imports');
+
+    const two = run();
+    const batch = await call(h.t.app, 'POST', '/api/hooks/batch', {
+      events: [
+        { event: 'SessionStart', id: `${two.sessionId}-start`, payload: two.SessionStart },
+        { event: 'UserPromptSubmit', id: `${two.sessionId}-prompt`, payload: { ...two.UserPromptSubmit, prompt: 'Batch prompt line' } },
+      ],
+    });
+    assert.equal(batch.status, 200, JSON.stringify(batch.body));
+    const id2 = batch.body.results[1].session_id as string;
+    assert.equal((await call(h.t.app, 'GET', `/api/sessions/${id2}`)).body.title, 'Batch prompt line');
+    await waitFor('session.updated with the titles', async () => titled.get(id1) === 'Tidy the imports' && titled.get(id2) === 'Batch prompt line', 10_000);
+  } finally {
+    stop();
+  }
 });

@@ -5,7 +5,10 @@ import { storableRow } from '../text.ts';
 import { titleFromPrompt } from '../../lib/title.ts';
 import { jsonb, type Executor } from './sessions.ts';
 
-export type MessageRow = Selectable<SessionMessagesTable>;
+export type MessageRow = Selectable<SessionMessagesTable> & {
+  /** Set by insertMessage: this message gave its session a title (publish the session as updated). */
+  session_titled?: boolean;
+};
 
 export interface NewMessageRow {
   session_id: string;
@@ -25,12 +28,14 @@ export async function insertMessage(db: Executor, message: NewMessageRow): Promi
   const m = storableRow(message, { in: 'metadata' });
   const title = m.direction === 'user' ? titleFromPrompt(m.content) : null;
   const r = await sql<MessageRow>`
-    with touched as (
+    with earlier as (
+      select title from sessions where id = ${m.session_id}
+    ), touched as (
       update sessions set updated_at = now(), title = coalesce(title, ${title}::text) where id = ${m.session_id} returning id
     )
     insert into session_messages (session_id, direction, content, source, metadata)
     select touched.id, ${m.direction}, ${m.content}, ${m.source}, ${jsonb(m.metadata)} from touched
-    returning *`.execute(db);
+    returning *, (${title}::text is not null and (select title from earlier) is null) as session_titled`.execute(db);
   return r.rows[0];
 }
 
