@@ -37,6 +37,8 @@ import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
 import type { SlackApp } from './slack/slack-app.ts';
 import type { WebhookApp } from './webhooks/webhook-app.ts';
+import type { ApprovalService } from './approvals/service.ts';
+import { approvalRoutes } from './http/routes/approvals.ts';
 import type { WorkspaceManager } from './workspaces/manager.ts';
 import { VERSION } from './version.ts';
 
@@ -76,6 +78,8 @@ export interface AppDeps {
   slack?: SlackApp | undefined;
   /** Outgoing webhooks: /api/webhooks (absent without it). */
   webhooks?: WebhookApp | undefined;
+  /** Approval requests: /api/approvals (absent without it). */
+  approvals?: ApprovalService | undefined;
 }
 
 const trustHops = (n: number) => (_address: string, hop: number) => hop < n;
@@ -136,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   await typed.register(auditRoutes, { audit: deps.audit });
+  if (deps.approvals) await typed.register(approvalRoutes, { approvals: deps.approvals });
   if (deps.slack) await deps.slack.registerRoutes(app);
   if (deps.webhooks) await deps.webhooks.registerRoutes(app);
   const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse }, access);

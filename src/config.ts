@@ -14,6 +14,7 @@ import type { PermissionMode } from './runner/options.ts';
 import type { IsolationSetting } from './runner/isolation.ts';
 import { slackConfigFrom, type SlackConfig } from './slack/config.ts';
 import { webhooksConfigFrom, type WebhooksConfig } from './webhooks/config.ts';
+import { approvalsConfigFrom, type ApprovalsConfig } from './approvals/config.ts';
 import { ConfigError, expandHome, isLoopbackHost, OWNER, ownerRootBase, parseTrustProxy, SETTINGS, settingsSchema, splitList, splitRoots, type SettingDef } from './settings.ts';
 
 export { ConfigError, describeSettings, isLoopbackHost, SETTINGS } from './settings.ts';
@@ -114,6 +115,8 @@ export interface Config {
   slack: SlackConfig | undefined;
   /** Outgoing webhooks (always on where HTTP is served). */
   webhooks: WebhooksConfig;
+  /** Approval policy and timings (APPROVAL_*). */
+  approvals: ApprovalsConfig;
   db: { url: string | undefined; dataDir: string; poolMax: number };
   /** ROLE (`cco serve --role`) and DRAIN_TIMEOUT_S. */
   process: { role: 'all' | 'api' | 'runner'; drainTimeoutS: number };
@@ -223,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretsKey: c.SECRETS_KEY,
     slack: slackConfigFrom(c, publicUrl),
     webhooks: webhooksConfigFrom(c, publicUrl),
+    approvals: approvalsConfigFrom(c),
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
     process: { role: c.ROLE, drainTimeoutS: c.DRAIN_TIMEOUT_S },
     logLevel: c.LOG_LEVEL,

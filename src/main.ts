@@ -6,6 +6,9 @@
  * Signals are handled here and only here: the first SIGINT/SIGTERM drains, a
  * second forces.
  */
+import type { ApprovalsConfig } from './approvals/config.ts';
+import { OPEN_POLICY } from './approvals/policy.ts';
+import { ApprovalService } from './approvals/service.ts';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -53,6 +56,8 @@ export interface Core {
   commands: SessionCommands;
   hooks: HookIngest;
   audit: AuditLog;
+  /** Approval requests: gates in runners, decisions through the API and Slack, the expiry sweep (every process). */
+  approvals: ApprovalService;
 }
 
 /** The domain parts, wired; shared by the server and the integration tests. */
@@ -76,6 +81,10 @@ export function createCore(deps: {
   queue?: Partial<Omit<TurnQueueOptions, 'connectionString' | 'log'>> | undefined;
   /** Runner timings (tests shorten them): lost-notification backstop and reconciler. */
   runnerTimings?: { backstopMs?: number; reconcileMs?: number } | undefined;
+  /** APPROVAL_* settings; default: no policy (every call as the permission mode says), 30 s wait, 24 h timeout. */
+  approvals?: ApprovalsConfig | undefined;
+  /** The clock approval requests are timed by, and how often they are swept (tests). */
+  approvalTimings?: { clock?: () => Date; sweepMs?: number } | undefined;
 }): Core {
   // Every row written from here on is redacted with the server's secrets and the configured patterns.
   useRedactor(redactorFor(deps.runner.secrets, deps.redaction));
@@ -91,6 +100,8 @@ export function createCore(deps: {
   const presence = new Presence({ connectionString: deps.database.connectionString, log: deps.logger });
   const control = new ControlChannel({ db: deps.database.db, connectionString: deps.database.connectionString, log: deps.logger });
   const dispatch = new TurnDispatch({ database: deps.database, sessions, queue, control, logger: deps.logger });
+  const approvalsConfig = deps.approvals ?? { policy: OPEN_POLICY, waitMs: 30_000, timeoutS: 86_400 };
+  const approvals = new ApprovalService({ database: deps.database, events, sessions, audit, logger: deps.logger, timeoutS: approvalsConfig.timeoutS, ...deps.approvalTimings });
   const runner = new Runner({
     database: deps.database,
     sessions,
@@ -106,6 +117,7 @@ export function createCore(deps: {
     reconcileMs: deps.runnerTimings?.reconcileMs,
     // Through SessionCommands (made below, called only once turns run): audited, workspace released.
     closeAfterTurn: (sessionId, turnId) => commands.closeAfterTurn(sessionId, turnId),
+    approvals: { service: approvals, config: approvalsConfig },
   });
   const commands = new SessionCommands({
     sessions,
@@ -121,8 +133,10 @@ export function createCore(deps: {
       ownerRoots: workspaceManager ? ((given as WorkspacesConfig).ownerRoots ?? []) : [],
     },
   });
+  // A late decision continues its session through SessionCommands, like any other message (audited).
+  approvals.setContinuer((row, prompt) => commands.continueAfterApproval(row, prompt));
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit };
+  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, approvals };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -177,9 +191,12 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       redaction: config.redaction,
       // The embedded database is held by this process alone (its data-folder lock).
       alone: database.backend === 'embedded',
+      approvals: config.approvals,
     });
     // Every role writes live events; only processes that serve SSE read them back.
     await core.live.start({ read: serves });
+    // Every process sweeps approvals (expiries, continuations): conditional writes make it once.
+    core.approvals.start();
     await core.queue.start();
     // Before anything is prepared: others tell this process's unfinished preparations by its lock.
     if (serves) await core.presence.start();
@@ -189,7 +206,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     }
     let url: string;
     if (serves && config.slack) {
-      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger });
+      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger, approvals: core.approvals });
     }
     if (serves) webhooks = new WebhookApp({ config: config.webhooks, database, events: core.events, audit: core.audit, logger, box: SecretBox.load({ setting: config.secretsKey, dataDir: config.db.dataDir }) });
     if (serves) {
@@ -216,6 +233,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         auth: { mode: config.auth.mode, service: auth, secureCookies: config.auth.publicUrl.startsWith('https:') },
         slack,
         webhooks,
+        approvals: core.approvals,
       });
       auth.start();
       url = await app.listen({ host: config.http.host, port: config.http.port });
@@ -257,6 +275,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
           await running.commands.stop();
           await running.presence.stop();
           await running.runner.stop(config.process.drainTimeoutS * 1000);
+          await running.approvals.stop();
           await running.queue.stop();
           await healthServer?.close();
           await keys.stop();
@@ -276,6 +295,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     await core?.runner.stop().catch(() => {});
     await core?.queue.stop(1000).catch(() => {});
     await core?.presence.stop().catch(() => {});
+    await core?.approvals.stop().catch(() => {});
     await core?.audit.stop().catch(() => {});
     await core?.live.stop().catch(() => {});
     await database.close().catch(() => {});

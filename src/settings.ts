@@ -94,6 +94,10 @@ export const SETTINGS = [
   { env: 'SLACK_USER_MAP', default: undefined, description: 'Slack users who act as an orchestrator key: U123=alice,U456=bob (key names). `cco slack map` adds more in the database, which win. Unmapped users act as user `slack:<user id>`.' },
   { env: 'WEBHOOK_ALLOW_PRIVATE_HOSTS', default: undefined, description: 'Host names, IP addresses or CIDRs (comma separated) webhook URLs may reach although they are loopback, private or link-local (a local n8n: localhost or 127.0.0.1). Unset: none.' },
   { env: 'WEBHOOK_TIMEOUT_MS', default: '10000', description: 'One webhook delivery attempt may take this long (ms), connection to answer; slower counts as failed and is retried.' },
+  { env: 'APPROVAL_POLICY', default: undefined, description: 'The server\'s approval policy as JSON: {"default":"allow|deny|ask","rules":[{"tool":"Bash","command":"git push*","action":"ask"}]} (README "Approvals"). Unset: every call allowed as the permission mode says.' },
+  { env: 'APPROVAL_POLICY_FILE', default: undefined, description: 'A JSON file holding the server\'s approval policy (instead of APPROVAL_POLICY).' },
+  { env: 'APPROVAL_WAIT_S', default: '30', description: 'How long a turn waits for a decision on an `ask` call before it stops (the decision then continues the session later).' },
+  { env: 'APPROVAL_TIMEOUT_S', default: '86400', description: 'How long a request waits for a person before it takes the policy\'s timeout_action (default deny); a policy\'s timeout_s wins.' },
   { env: 'SLACK_FILE_THRESHOLD_CHARS', default: '12000', description: 'An answer longer than this is attached to the thread as a file (with its start as a message) instead of split into messages.' },
 ] as const satisfies readonly SettingDef[];
 
@@ -176,6 +180,10 @@ export const settingsSchema = z.object({
   SLACK_FILE_THRESHOLD_CHARS: intFrom(3000, 1_000_000),
   WEBHOOK_ALLOW_PRIVATE_HOSTS: z.string().optional(),
   WEBHOOK_TIMEOUT_MS: intFrom(100, 10 * 60_000),
+  APPROVAL_POLICY: z.string().optional(),
+  APPROVAL_POLICY_FILE: z.string().optional(),
+  APPROVAL_WAIT_S: intFrom(1, 300),
+  APPROVAL_TIMEOUT_S: intFrom(10, 30 * 86400),
 }).refine((c) => c.SSE_EVENT_MAX_BYTES <= c.SSE_REPLAY_MAX_BYTES, {
   path: ['SSE_EVENT_MAX_BYTES'],
   message: 'must not exceed SSE_REPLAY_MAX_BYTES (a referenced event must fit the replay buffer)',

@@ -30,6 +30,8 @@ export const AUDIT_ACTIONS = [
   'webhook.created',
   'webhook.deleted',
   'webhook.redelivered',
+  'approval.requested',
+  'approval.decided',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -27,6 +27,8 @@ export interface SessionsTable {
   // --- review (0015) ---
   /** First line of the first prompt, or set by the user (PATCH); null before any prompt. */
   title: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The policy given at creation (approvals, migration 0014): {policy, mode}. */
+  policy: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
 
 export interface SessionMessagesTable {
@@ -143,6 +145,7 @@ export interface DB {
   webhook_cursors: WebhookCursorsTable;
   webhook_status_changes: WebhookStatusChangesTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  approvals: ApprovalsTable;
 }
 
 export interface WebhooksTable {
@@ -250,6 +253,33 @@ export interface TurnsTable {
   // --- review (0015) ---
   /** What the turn changed in its workspace (src/workspaces/turn-changes.ts); null when unknown. */
   changes: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** The approval policy in force for this turn (migration 0014). */
+  policy: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+}
+
+/** Approval requests (src/approvals, migration 0014). */
+export interface ApprovalsTable {
+  id: string;
+  session_id: string;
+  turn_id: number | null;
+  tool_use_id: string | null;
+  tool_name: string;
+  tool_input: JsonAny;
+  call_hash: string;
+  rule: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  status: Generated<string>;
+  parked: Generated<boolean>;
+  requested_at: Timestamp;
+  expires_at: Timestamp;
+  timeout_action: Generated<string>;
+  approvers: ColumnType<string[], string | undefined, string>;
+  decided_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  decided_by: string | null;
+  decided_via: string | null;
+  reason: string | null;
+  scope: string | null;
+  consumed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  continued_turn_id: number | null;
 }
 
 /** Requests sent with an Idempotency-Key (src/http/idempotency.ts). */

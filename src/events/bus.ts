@@ -17,6 +17,7 @@
  * buffer nor reaches clients as one frame.
  */
 import { randomBytes } from 'node:crypto';
+import type { ApprovalView } from '../approvals/service.ts';
 import type { CommandLog, Message, Session, SessionEvent } from '../sessions/types.ts';
 import { comparePositions, formatDurableId, isAfter, ORIGIN, parseDurableId, type Position } from './position.ts';
 import { referenceTo } from './reference.ts';
@@ -26,7 +27,8 @@ export type EventPayload =
   | { type: 'session.updated'; session: Session }
   | { type: 'message.created'; message: Message }
   | { type: 'log.created'; log: CommandLog }
-  | { type: 'session_event.created'; event: SessionEvent };
+  | { type: 'session_event.created'; event: SessionEvent }
+  | { type: 'approval.updated'; approval: ApprovalView };
 
 export type OrchestratorEvent = EventPayload & { session_id: string; at: string };
 
@@ -77,6 +79,8 @@ function sessionIdOf(p: EventPayload): string {
       return p.log.session_id;
     case 'session_event.created':
       return p.event.session_id;
+    case 'approval.updated':
+      return p.approval.session_id;
     case 'session.created':
     case 'session.updated':
       return p.session.id;

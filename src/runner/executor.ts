@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { markTurnLaunched } from '../db/queries/turn-dispatch.ts';
-import { cancelClaimedTurn, claudeSessionCostBefore, finishTurn, markTurnInit, requeueTurn, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
+import { cancelClaimedTurn, claudeSessionCostBefore, finishTurn, markTurnInit, requeueTurn, setTurnPid, setTurnPolicy, type TurnRow } from '../db/queries/turns.ts';
 import { setTurnChanges } from '../db/queries/turn-review.ts';
 import type { Logger } from '../logger.ts';
 import type { TurnQueue } from '../queue/turn-queue.ts';
@@ -26,6 +26,10 @@ import { killByEnv } from './spawn.ts';
 import { watchStall } from './stall-watcher.ts';
 import { StreamRecorder } from './stream-recorder.ts';
 import { startTurn, type InterruptReason, type TurnEnd } from './turn.ts';
+import type { ApprovalsConfig } from '../approvals/config.ts';
+import { policyGate } from '../approvals/gate.ts';
+import type { EffectivePolicy, ToolCall } from '../approvals/policy.ts';
+import type { ApprovalService } from '../approvals/service.ts';
 
 export interface TurnExecutorDeps {
   database: Database;
@@ -41,6 +45,8 @@ export interface TurnExecutorDeps {
   hooks?: RunnerHooks | undefined;
   /** Closes a session whose turn asked for it (close_after): SessionCommands.closeAfterTurn. */
   closeAfterTurn?: ((sessionId: string, turnId: number) => Promise<void>) | undefined;
+  /** Approval requests and the server's policy (absent: no gate, Claude Code's permission mode alone). */
+  approvals?: { service: ApprovalService; config: ApprovalsConfig } | undefined;
 }
 
 export class TurnExecutor {
@@ -80,6 +86,7 @@ export class TurnExecutor {
     });
 
     let end: TurnEnd;
+    let parkedOn: { id: string; call: ToolCall } | undefined;
     const state = workspace?.state ?? 'ready';
     if (state !== 'ready') {
       // Turns of a session wait until its workspace is ready (SessionCommands); never run in a half-made one.
@@ -90,7 +97,8 @@ export class TurnExecutor {
       // Stored while the server allowed it; the setting is checked again for every turn.
       end = { kind: 'failed', message: 'permission_mode bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES); start a new session with another mode.' };
     } else {
-      const attempt: Attempt = { run, turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
+      const gate = await this.#gate(session, turnId, cwd, workspace, options.permission_mode === 'plan', log, (id, call) => (parkedOn ??= { id, call }));
+      const attempt: Attempt = { run, turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log, gate };
       end = await this.#execute(attempt, turn.prompt, session.claude_session_id ?? undefined);
       if (session.claude_session_id && end.kind === 'failed' && MISSING_TRANSCRIPT.test(end.message)) {
         // Claude Code's transcript is gone (killed before writing it, or another machine's disk):
@@ -111,6 +119,8 @@ export class TurnExecutor {
       await this.#stoppedBeforeStart(run, sessionId, log, end.reason);
       return;
     }
+    // A call waits for a person: the turn ended itself (continue: false) and is recorded as stopped for it.
+    if (parkedOn && end.kind === 'result') end = { kind: 'interrupted', reason: 'approval', result: end.result };
     if (end.kind !== 'result') recorder.closeOpenTools(end.kind === 'interrupted' ? `Interrupted (${end.reason}) before the tool finished.` : 'The turn failed before the tool finished.');
     await recorder.flush();
     await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id);
@@ -166,6 +176,7 @@ export class TurnExecutor {
       projectSettings: loadsProjectSettings(a.workspace, a.options, this.deps.config.allowProjectSettings ?? false),
       onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
       onActivity: () => stall.progress(),
+      gate: a.gate && { hook: a.gate(() => stall.progress()), timeoutS: Math.ceil(this.deps.approvals!.config.waitMs / 1000) + 30 },
     });
     a.run.handle = handle;
     const timer = setTimeout(() => handle.interrupt('timeout'), a.options.timeout_s * 1000);
@@ -207,6 +218,20 @@ export class TurnExecutor {
     if (outcome.status === 'error') await this.deps.sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }).catch(() => {});
     await this.settle(run, sessionId);
     await this.deps.hooks?.settled?.({ sessionId, turnId });
+  }
+
+  /**
+   * The approval gate of a turn (src/approvals/gate.ts) under the server's policy and the session's,
+   * stored with the turn; undefined without approvals.
+   */
+  async #gate(session: Session, turnId: number, cwd: string, workspace: WorkspaceRecord | undefined, planMode: boolean, log: Logger, onParked: (id: string, call: ToolCall) => void): Promise<Attempt['gate']> {
+    const a = this.deps.approvals;
+    if (!a) return undefined;
+    const policy: EffectivePolicy = { server: a.config.policy, session: session.policy ?? undefined };
+    await setTurnPolicy(this.db, turnId, policy);
+    const where = [workspace?.kind ?? session.project_type, cwd, workspace?.repo_url, workspace?.base_repo_url].filter((w): w is string => typeof w === 'string' && w !== '');
+    return (onActivity) =>
+      policyGate({ approvals: a.service, policy, ctx: { cwd, workspace: where }, sessionId: session.id, turnId, waitMs: a.config.waitMs, planMode, log, onParked, onActivity });
   }
 
   /** The turn is recorded: the session's turn state becomes idle, or queued if more wait. */

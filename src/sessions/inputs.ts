@@ -3,6 +3,7 @@
  * service so the lifecycle code stays readable; the hook batch path builds rows too).
  */
 import { randomUUID } from 'node:crypto';
+import type { SessionPolicy } from '../approvals/policy.ts';
 import type { NewCommandLogRow } from '../db/queries/command-logs.ts';
 import type { NewMessageRow } from '../db/queries/messages.ts';
 import type { NewSessionRow } from '../db/queries/sessions.ts';
@@ -21,6 +22,8 @@ export interface CreateSessionInput {
   metadata?: Record<string, unknown> | undefined;
   /** Default: null, then the first prompt's first line (set when that prompt is stored). */
   title?: string | null | undefined;
+  /** The approval policy given at creation ({policy, mode}). */
+  policy?: SessionPolicy | null | undefined;
 }
 
 export interface UpdateSessionInput {
@@ -73,6 +76,7 @@ export function sessionRow(input: CreateSessionInput): NewSessionRow {
     owner: input.owner ?? null,
     metadata: input.metadata ?? {},
     title: input.title ?? null,
+    policy: input.policy ? { ...input.policy } : null,
   };
 }
 

@@ -1,5 +1,6 @@
 /** Row -> API object. Dates become ISO strings; enums are trusted (the DB checks them). */
 import type { CommandLogRow } from '../db/queries/command-logs.ts';
+import type { SessionPolicy } from '../approvals/policy.ts';
 import type { MessageRow } from '../db/queries/messages.ts';
 import type { SessionEventRow } from '../db/queries/session-events.ts';
 import type { SessionRow } from '../db/queries/sessions.ts';
@@ -32,6 +33,7 @@ export function toSession(r: SessionRow): Session {
     },
     run_options: r.run_options ?? {},
     title: r.title ?? null,
+    policy: (r.policy as unknown as SessionPolicy | null) ?? null,
   };
 }
 

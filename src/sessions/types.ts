@@ -9,6 +9,7 @@
  * - session event: a stored non-tool hook event (SessionStart, SessionEnd, Notification, ...).
  * - source: where a message or session came from (api, dashboard, slack, n8n, cli, schedule).
  */
+import type { SessionPolicy } from '../approvals/policy.ts';
 export const PROJECT_TYPES = ['github', 'local', 'worktree', 'e2b'] as const;
 export type ProjectType = (typeof PROJECT_TYPES)[number];
 
@@ -55,6 +56,10 @@ export interface Session {
   run_options: Record<string, unknown>;
   /** What the session is about: its first prompt's first line, or set by a user; null before any prompt. */
   title: string | null;
+  /** The approval policy given at creation ({policy, mode}), or null (the server's applies). */
+  policy: SessionPolicy | null;
+  /** Requests waiting for a decision (set by SessionCommands.decorate). */
+  pending_approvals?: number | undefined;
 }
 
 export const TURN_STATES = ['idle', 'queued', 'running'] as const;

@@ -4,6 +4,7 @@
  * processes that serve HTTP (roles all and api); every such process can take any event and send
  * any post, the database makes each happen once.
  */
+import type { ApprovalService } from '../approvals/service.ts';
 import { App, LogLevel, SocketModeReceiver, type AuthorizeResult, type Logger as BoltLogger, type Receiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import type { FastifyInstance } from 'fastify';
@@ -35,6 +36,8 @@ export interface SlackAppDeps {
   authMode: 'keys' | 'off';
   audit: AuditLog;
   logger: Logger;
+  /** Approval decisions from the buttons in a thread (absent: the buttons answer that approvals are off). */
+  approvals?: ApprovalService | undefined;
   /** Test timings. */
   outbox?: Partial<OutboxOptions> | undefined;
   follower?: Partial<Omit<FollowerOptions, 'fileThresholdChars' | 'publicUrl'>> | undefined;
@@ -59,7 +62,7 @@ export class SlackApp {
     const onQueued = () => this.outbox.kick();
     this.outbox = new SlackOutbox({ database: deps.database, client: this.#client, logger: log }, deps.outbox);
     this.follower = new SlackFollower({ database: deps.database, events: deps.events, logger: log, onQueued }, { debounceMs: 25, sweepMs: 10_000, ...deps.follower, fileThresholdChars: c.fileThresholdChars, publicUrl: c.publicUrl });
-    this.service = new SlackService({ database: deps.database, commands: deps.commands, sessions: deps.sessions, auth: deps.auth, authMode: deps.authMode, audit: deps.audit, config: c, logger: log, onQueued });
+    this.service = new SlackService({ database: deps.database, commands: deps.commands, sessions: deps.sessions, auth: deps.auth, authMode: deps.authMode, audit: deps.audit, config: c, logger: log, onQueued, approvals: deps.approvals });
     let receiver: Receiver;
     if (c.appToken) {
       this.#socket = new SocketModeReceiver({ appToken: c.appToken, logger: boltLogger(log), installerOptions: { clientOptions: { slackApiUrl: c.apiUrl } } });
@@ -147,6 +150,17 @@ export class SlackApp {
     };
     this.#bolt.event('app_mention', async ({ event, body, context }) => onMessage(event as MessageLike, body.team_id, true, context.botUserId));
     this.#bolt.event('message', async ({ event, body, context }) => onMessage(event as MessageLike, body.team_id, false, context.botUserId));
+    // Approval buttons (signed interaction payloads, checked by the receiver like every request).
+    this.#bolt.action(/^cco_approval_/, async ({ ack, body, action }) => {
+      await ack();
+      const b = body as { user?: { id?: string }; team?: { id?: string } | null; channel?: { id?: string }; message?: { ts?: string; thread_ts?: string } };
+      const user = b.user?.id;
+      const channel = b.channel?.id;
+      const value = (action as { value?: string }).value;
+      if (!user || !channel || !value) return;
+      if (!s.allowed({ team: b.team?.id ?? '', channel, user })) return;
+      await s.decideApproval({ user, channel, threadTs: b.message?.thread_ts ?? b.message?.ts, approvalId: value, actionId: (action as { action_id: string }).action_id });
+    });
     this.#bolt.error(async (e) => {
       log.error({ err: e }, 'slack: listener error');
     });

@@ -1,4 +1,5 @@
 /** Builds the real app on a fresh test database; requests go through app.inject(). */
+import type { ApprovalsConfig } from '../../src/approvals/config.ts';
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -64,6 +65,9 @@ export interface TestAppOptions {
   auth?: AuthMode;
   /** REDACT_PATTERNS / REDACT_DISABLE (default: the built-in patterns only). */
   redaction?: RedactionConfig;
+  /** APPROVAL_* settings, and a clock and sweep interval for approval requests. */
+  approvals?: ApprovalsConfig;
+  approvalTimings?: { clock?: () => Date; sweepMs?: number };
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -105,6 +109,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       // Faster than production so tests of lost runners and notifications finish in seconds.
       queue: { superviseSeconds: 1, pollingSeconds: 0.5 },
       runnerTimings: { backstopMs: 1000, reconcileMs: 2000 },
+      approvals: opts.approvals,
+      approvalTimings: opts.approvalTimings ?? { sweepMs: 200 },
     });
   } catch (e: unknown) {
     if (!opts.db) await db.close();
@@ -114,6 +120,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   await core.queue.start();
   await core.presence.start();
   await core.runner.start();
+  core.approvals.start();
   const auth = new AuthService(db.database.db, logger);
   const app = await buildApp({
     auth: { mode: opts.auth ?? 'off', service: auth },
@@ -134,6 +141,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     rateLimits: { ...NO_RATE_LIMITS, ...opts.rateLimits },
     trustProxy: opts.trustProxy,
     hstsMaxAgeS: opts.hstsMaxAgeS,
+    approvals: core.approvals,
   });
   await app.ready();
   return {
@@ -147,6 +155,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       await core.commands.stop();
       await core.presence.stop();
       await core.runner.stop();
+      await core.approvals.stop();
       await core.queue.stop(2000);
       await core.audit.stop();
       await core.live.stop();

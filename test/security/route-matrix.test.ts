@@ -25,6 +25,8 @@ interface Seeded {
   log: number;
   event: number;
   turn: number;
+  /** A pending approval request of the session. */
+  approval: string;
 }
 interface Ctx {
   session: Seeded;
@@ -38,8 +40,10 @@ interface Rule {
   ok: number;
   item?: 'message' | 'log' | 'event';
   body?: (c: Ctx) => unknown;
-  /** A path value made fresh for each allowed call (a key to revoke). */
-  param?: () => Promise<Record<string, string>>;
+  /** A path value made fresh for each allowed call (a key to revoke, a request to decide). */
+  param?: (owner: 'alice' | 'bob') => Promise<Record<string, string>>;
+  /** {id} is an approval request of the session (its owner's rule applies). */
+  approval?: boolean;
 }
 
 // The one table. Changing a route's access rule, or adding a route, means changing this.
@@ -72,7 +76,14 @@ const RULES: Record<string, Rule> = {
   'POST /api/hooks/batch': { access: 'hook', ok: 200, body: (c) => ({ events: [{ event: 'Notification', id: `m-${c.n}`, payload: { session_id: `matrix-batch-${c.n}`, message: 'm' } }] }) },
   'POST /api/hooks/{event}': { access: 'hook', ok: 200, body: (c) => ({ session_id: `matrix-event-${c.n}`, hook_event_name: 'Notification', message: 'm' }) },
   'GET /api/events': { access: 'read', ok: 200 },
+  'GET /api/approvals': { access: 'read', ok: 200 },
+  'GET /api/approvals/{id}': { access: 'read', session: true, approval: true, ok: 200 },
+  'POST /api/approvals/{id}/decision': { access: 'write', session: true, approval: true, ok: 200, body: () => ({ decision: 'deny', reason: 'matrix' }), param: async (owner) => ({ id: (await askFor(own[owner].id)).id }) },
 };
+
+/** A pending approval request of a session, as a turn's gate would make it. */
+const askFor = (sessionId: string) =>
+  t.approvals.request({ sessionId, turnId: own.alice.turn, toolUseId: undefined, call: { tool_name: 'Bash', tool_input: { command: `echo ${++seq}` } }, rule: undefined, policy: { default: 'ask', rules: [] } });
 
 /** Who may use each access level: written out here on purpose, not imported from src/auth. */
 const ALLOWS: Record<Access, readonly Role[]> = {
@@ -108,7 +119,8 @@ async function seed(owner: 'alice' | 'bob'): Promise<Seeded> {
   const e = await call(t.app, 'POST', '/api/hooks/notification', { session_id: claude, message: 'seed' }, keys.admin);
   assert.equal(l.body.session_id, s.body.id);
   assert.equal(e.body.session_id, s.body.id);
-  return { id: s.body.id, claude, message: m.body.id, log: l.body.log_id, event: e.body.event_id, turn: s.body.turn.id };
+  const approval = (await t.approvals.request({ sessionId: s.body.id, turnId: s.body.turn.id, toolUseId: undefined, call: { tool_name: 'Bash', tool_input: { command: `echo ${owner}` } }, rule: undefined, policy: { default: 'ask', rules: [] } })).id;
+  return { id: s.body.id, claude, message: m.body.id, log: l.body.log_id, event: e.body.event_id, turn: s.body.turn.id, approval };
 }
 
 before(async () => {
@@ -181,9 +193,9 @@ describe('route × caller × owner matrix', () => {
         for (const owner of rule.session ? (['alice', 'bob'] as const) : (['alice'] as const)) {
           const ctx: Ctx = { session: own[owner], n: ++n };
           const want = expected(rule, c, owner);
-          const fresh = want.status === rule.ok && rule.param ? await rule.param() : {};
+          const fresh = want.status === rule.ok && rule.param ? await rule.param(owner) : {};
           const values: Record<string, string> = {
-            id: ctx.session.id, event: 'notification', turn: String(ctx.session.turn), ...fresh,
+            id: rule.approval ? ctx.session.approval : ctx.session.id, event: 'notification', turn: String(ctx.session.turn), ...fresh,
             ...(rule.item ? { item_id: String(ctx.session[rule.item]) } : {}),
           };
           let url = template.replace(/\{(\w+)\}/g, (_m, k: string) => values[k] ?? '00000000-0000-4000-8000-000000000000');
