@@ -73,7 +73,8 @@ describe('POST /api/hooks/:event', () => {
     assert.equal(only.body.data.length, 1);
 
     const mine = () => live.events.filter((e) => e.session_id === sessionId).map((e) => e.type);
-    await live.until(() => mine().includes('session.updated'), 'the run\'s events');
+    // session.updated twice: the first prompt names the session, SessionEnd closes it.
+    await live.until(() => mine().filter((x) => x === 'session.updated').length === 2, 'the run\'s events');
     const types = mine();
     assert.equal(types[0], 'session.created');
     assert.equal(types.filter((x) => x === 'session_event.created').length, 7);

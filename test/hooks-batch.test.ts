@@ -55,9 +55,10 @@ describe('POST /api/hooks/batch', () => {
 
     // After the commit, in batch order, the new session first.
     const mine = () => live.events.filter((e) => e.session_id === sid).map((e) => e.type);
-    await live.until(() => mine().includes('session.updated'), 'the events of the batch');
+    // The first prompt names the session (session.updated with its title); SessionEnd closes it (the second).
+    await live.until(() => mine().filter((x) => x === 'session.updated').length === 2, 'the events of the batch');
     assert.deepEqual(mine(), [
-      'session.created', 'session_event.created', 'session_event.created', 'message.created', 'log.created', 'log.created',
+      'session.created', 'session_event.created', 'session_event.created', 'message.created', 'session.updated', 'log.created', 'log.created',
       'session_event.created', 'session_event.created', 'session_event.created', 'session_event.created', 'message.created',
       'session_event.created', 'session.updated',
     ]);

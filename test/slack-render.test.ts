@@ -79,6 +79,9 @@ test('the head post and the turn notice carry the link, status, cost, tools and 
   assert.match(json, /https:\/\/cco.example\/sessions\/abc/);
   assert.match(json, /running · turn 2/);
   assert.doesNotMatch(json, /<!here>/);
+  // The session's title links to it; a `|` or `>` in it cannot end the link label early.
+  const titled = JSON.stringify(headPost({ sessionId: 'abc', publicUrl: 'https://cco.example', starter: 'U1', prompt: 'p', status: 'queued', turns: 1, title: 'Fix a|b <!here>' }));
+  assert.match(titled, /<https:\/\/cco.example\/sessions\/abc\|Fix a b &lt;!here&gt;>/);
   const n = turnNotice({ turnNumber: 2, status: 'completed', durationMs: 12_345, costUsd: 0.0123, tools: new Map([['Bash', 2], ['Edit', 1]]), filesChanged: 3, error: null }, 'https://cco.example', 'abc');
   assert.match(n.text, /Turn 2 done in 12\.3 s · \$0\.0123 · tools: Bash ×2, Edit · 3 files changed in all · dashboard/);
 });

@@ -83,6 +83,7 @@ test('a real turn: session.created, turn.started, turn.completed (answer, cost, 
   assert.equal(completed!.data.duration_ms, turns[0]!.duration_ms);
   assert.equal(completed!.data.files_changed, 1);
   assert.deepEqual(completed!.data.files, ['notes.txt']);
+  assert.equal(completed!.data.title, 'SCRIPT:write-edit', "the session's title: its first prompt line");
   assert.deepEqual([changed!.data.from, changed!.data.to], ['active', 'completed']);
   assert.equal(done!.data.totals.turns, 1);
 

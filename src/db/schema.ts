@@ -24,6 +24,9 @@ export interface SessionsTable {
   output_tokens: Generated<number>;
   num_turns: Generated<number>;
   turns: Generated<number>;
+  // --- review (0015) ---
+  /** First line of the first prompt, or set by the user (PATCH); null before any prompt. */
+  title: ColumnType<string | null, string | null | undefined, string | null>;
   /** The policy given at creation (approvals, migration 0014): {policy, mode}. */
   policy: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
@@ -247,6 +250,9 @@ export interface TurnsTable {
   error: string | null;
   /** Close the session when this turn ends (POST ... close_after). */
   close_after: Generated<boolean>;
+  // --- review (0015) ---
+  /** What the turn changed in its workspace (src/workspaces/turn-changes.ts); null when unknown. */
+  changes: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   /** The approval policy in force for this turn (migration 0014). */
   policy: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }

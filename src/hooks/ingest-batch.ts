@@ -11,7 +11,7 @@ import type { Database } from '../db/database.ts';
 import { upsertSessionsAndInsertLogs, type ClaudeLogOutcome, type ClaudeSessionSeed, type NewCommandLogRow } from '../db/queries/command-logs.ts';
 import { insertMessage, type MessageRow } from '../db/queries/messages.ts';
 import { completeSession, insertSessionEvent, upsertClaudeSessions, type SessionEventRow } from '../db/queries/session-events.ts';
-import type { Executor, SessionRow } from '../db/queries/sessions.ts';
+import { findSession, type Executor, type SessionRow } from '../db/queries/sessions.ts';
 import type { EventBus } from '../events/bus.ts';
 import { AppError, foreignClaudeSession } from '../lib/errors.ts';
 import { toCommandLog, toMessage, toSession, toSessionEvent } from '../sessions/mappers.ts';
@@ -58,6 +58,7 @@ interface EventWrite {
   foreign?: true;
   ev?: SessionEventRow | undefined;
   msg?: MessageRow | undefined;
+  /** The session as it is after this event (closed, or named by its first prompt): published as updated. */
   completed?: SessionRow | undefined;
 }
 
@@ -110,7 +111,9 @@ export async function storeHookBatch(
       const m = e.plan.message;
       const msg = m && !managed ? await insertMessage(db, { session_id: s.row.id, direction: m.direction, content: m.content, source: 'cli', metadata: m.metadata }) : undefined;
       const completed = e.plan.completesSession && !managed ? await completeSession(db, s.row.id) : undefined;
-      eventOut.push({ ev, msg, completed });
+      // A first prompt names the session (insertMessage): lists show the title at once.
+      const titled = !completed && msg?.session_titled ? await findSession(db, s.row.id) : undefined;
+      eventOut.push({ ev, msg, completed: completed ?? titled });
     }
     return { sessions, toolOut, eventOut };
   };

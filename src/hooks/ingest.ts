@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.ts';
 import type { ClaudeSessionSeed } from '../db/queries/command-logs.ts';
 import type { Database } from '../db/database.ts';
-import type { SessionRow } from '../db/queries/sessions.ts';
+import { findSession, type SessionRow } from '../db/queries/sessions.ts';
 import { insertMessage } from '../db/queries/messages.ts';
 import { completeSession, findSessionEvent, insertSessionEvent, listSessionEvents, upsertClaudeSession } from '../db/queries/session-events.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -111,7 +111,9 @@ export class HookIngest {
           : undefined;
       // The runner owns the status of its sessions; a hand-run session ends with its process.
       const completed = plan.completesSession && !managed ? await completeSession(tx, s.row.id) : undefined;
-      return { s, ev, msg, completed };
+      // A first prompt names the session (insertMessage): lists show the title at once.
+      const titled = !completed && msg?.session_titled ? await findSession(tx, s.row.id) : undefined;
+      return { s, ev, msg, completed: completed ?? titled };
     });
     // Published after commit, in the order the rows were written.
     if (r.s.created) this.events.publish({ type: 'session.created', session: toSession(r.s.row) });
@@ -121,6 +123,7 @@ export class HookIngest {
     this.events.publish({ type: 'session_event.created', event: sessionEvent });
     const message = r.msg ? toMessage(r.msg) : undefined;
     if (message) this.events.publish({ type: 'message.created', message });
+    // Closed, or named by its first prompt.
     if (r.completed) this.events.publish({ type: 'session.updated', session: toSession(r.completed) });
     return {
       session_id: r.s.row.id,

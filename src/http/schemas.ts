@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { policySchema } from '../approvals/policy.ts';
 import { identifierText } from '../lib/text.ts';
+import { TITLE_MAX_CHARS } from '../lib/title.ts';
 import { CLEANUP_POLICIES } from '../workspaces/port.ts';
 import { PERMISSION_MODES } from '../runner/options.ts';
 import { DIRECTIONS, LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES, SOURCES, TURN_STATES, TURN_STATUSES } from '../sessions/types.ts';
@@ -47,9 +48,13 @@ export const sessionSchema = z.object({
     turns: z.number(),
   }),
   run_options: metadataSchema,
+  title: z.string().nullable().describe("What the session is about: its first prompt's first line (up to 120 characters), or set with PATCH; null before any prompt."),
   policy: z.object({ policy: policySchema, mode: z.enum(['replace', 'narrow']) }).nullable().describe('The approval policy the session was given, and whether it replaces the server\'s or narrows it.'),
   pending_approvals: z.number().optional().describe('Tool calls of this session waiting for a decision (GET /api/approvals).'),
 });
+
+/** A title a client sets: trimmed, 1-200 characters (TITLE_MAX_CHARS). */
+const titleField = z.string().trim().min(1, 'must not be blank').max(TITLE_MAX_CHARS).describe(`Shown instead of the folder path; 1-${TITLE_MAX_CHARS} characters after trimming.`);
 
 export const messageSchema = z.object({
   id: z.number(),
@@ -98,6 +103,7 @@ export const createSessionBody = z.strictObject({
   claude_session_id: identifierText().min(1).max(255).optional(),
   source: z.enum(SOURCES).default('api'),
   metadata: metadataSchema.default({}),
+  title: titleField.optional().describe("Default: the prompt's first line (up to 120 characters)."),
   prompt: z.string().min(1).max(1_000_000).optional().describe('Start Claude Code on this prompt; the session is then run by the orchestrator.'),
   permission_mode: z.enum(PERMISSION_MODES).optional().describe('Default: DEFAULT_PERMISSION_MODE (acceptEdits).'),
   allowed_tools: toolList.optional().describe('Permission rules allowed without asking, e.g. ["Bash(git *)", "Edit"].'),
@@ -163,6 +169,16 @@ export const turnSchema = z.object({
   terminal_reason: z.string().nullable().describe('awaiting_approval: the turn stopped on a call that waits for a person.'),
   error: z.string().nullable(),
   policy: z.object({ server: policySchema, session: z.object({ policy: policySchema, mode: z.enum(['replace', 'narrow']) }).optional() }).nullable().describe('The approval policies in force when the turn ran.'),
+  tools: z.array(z.object({ name: z.string(), count: z.number() })).describe('Tools the turn used (its tool log between start and end), most used first.'),
+  changes: z
+    .object({
+      files_changed: z.number(),
+      lines_added: z.number(),
+      lines_removed: z.number(),
+      files: z.array(z.object({ path: z.string(), added: z.number().nullable(), removed: z.number().nullable() })).describe('Up to 200; null counts: a binary file.'),
+    })
+    .nullable()
+    .describe('What the turn alone changed in its workspace (its diff: GET .../turns/:turn/diff); null when unknown (no git workspace, scan failed, not ended).'),
 });
 
 export const updateSessionBody = z
@@ -170,8 +186,9 @@ export const updateSessionBody = z
     status: z.enum(SESSION_STATUSES).optional(),
     claude_session_id: identifierText().min(1).max(255).nullable().optional(),
     metadata: metadataSchema.optional().describe('Merged into the stored metadata: top-level keys replace.'),
+    title: titleField.optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of status, claude_session_id, metadata' });
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of status, claude_session_id, metadata, title' });
 
 export const createMessageBody = z.strictObject({
   direction: z.enum(DIRECTIONS),

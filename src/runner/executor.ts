@@ -10,6 +10,7 @@ import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { markTurnLaunched } from '../db/queries/turn-dispatch.ts';
 import { cancelClaimedTurn, claudeSessionCostBefore, finishTurn, markTurnInit, requeueTurn, setTurnPid, setTurnPolicy, type TurnRow } from '../db/queries/turns.ts';
+import { setTurnChanges } from '../db/queries/turn-review.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { TurnQueue } from '../queue/turn-queue.ts';
@@ -222,6 +223,9 @@ export class TurnExecutor {
       await this.deps.hooks?.afterTurnScan?.({ sessionId, turnId });
       const changes = await this.deps.workspaces.afterTurn(workspace).catch(() => undefined);
       if (changes) await this.deps.sessions.update(sessionId, { metadata: { workspace: { ...workspace, changes } } }).catch(() => {});
+      // The turn's own share, against the scan before it (the record as the turn began).
+      const own = changes && (await this.deps.workspaces.turnChanges(workspace, changes).catch(() => undefined));
+      if (own) await setTurnChanges(this.db, turnId, own).catch(() => {});
     }
     // Only an active session turns to error: a paused one stays paused (and held) whatever a turn did.
     if (outcome.status === 'error') await this.deps.sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }).catch(() => {});

@@ -10,6 +10,7 @@ import { checkOwnPaths } from '../auth/owner-roots.ts';
 import { checkAdminOption, checkMayChange, SYSTEM, type Principal } from '../auth/principal.ts';
 import type { Logger } from '../logger.ts';
 import { AppError, badRequest, conflict } from '../lib/errors.ts';
+import { titleFromPrompt } from '../lib/title.ts';
 import type { SessionService, UpdateSessionInput } from '../sessions/service.ts';
 import { workspaceState, type MessageWithTurnOptions } from '../sessions/transactions.ts';
 import type { Direction, Message, ProjectType, Session, Source } from '../sessions/types.ts';
@@ -31,6 +32,8 @@ export interface CreateSessionCommand {
   source: Source;
   metadata: Record<string, unknown>;
   prompt?: string | undefined;
+  /** Default: the prompt's first line. */
+  title?: string | undefined;
   permission_mode?: PermissionMode | undefined;
   allowed_tools?: string[] | undefined;
   disallowed_tools?: string[] | undefined;
@@ -182,7 +185,7 @@ export class SessionCommands {
     // Bad input is a 400 here, before anything is written, even when the workspace is made later.
     await this.deps.workspaces.check(req);
     const first = c.prompt === undefined ? undefined : { direction: 'user' as const, content: c.prompt, source: c.source };
-    const row = { id, project_type: c.project_type, claude_session_id: c.claude_session_id, source: c.source, owner: c.owner, managed: true, run_options: this.#runOptions(c), policy: c.policy };
+    const row = { id, project_type: c.project_type, claude_session_id: c.claude_session_id, source: c.source, owner: c.owner, managed: true, run_options: this.#runOptions(c), policy: c.policy, title: c.title ?? titleFromPrompt(c.prompt) };
 
     if (PREPARED_IN_BACKGROUND.includes(c.project_type)) {
       // A clone can take minutes: answer now with the workspace `preparing`; its turns wait for it.

@@ -20,6 +20,8 @@ export interface CreateSessionInput {
   source?: Source | undefined;
   owner?: string | null | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /** Default: null, then the first prompt's first line (set when that prompt is stored). */
+  title?: string | null | undefined;
   /** The approval policy given at creation ({policy, mode}). */
   policy?: SessionPolicy | null | undefined;
 }
@@ -28,6 +30,7 @@ export interface UpdateSessionInput {
   status?: SessionStatus | undefined;
   claude_session_id?: string | null | undefined;
   metadata?: Record<string, unknown> | undefined;
+  title?: string | undefined;
 }
 
 export interface NewMessageInput {
@@ -72,6 +75,7 @@ export function sessionRow(input: CreateSessionInput): NewSessionRow {
     source: input.source ?? 'api',
     owner: input.owner ?? null,
     metadata: input.metadata ?? {},
+    title: input.title ?? null,
     policy: input.policy ? { ...input.policy } : null,
   };
 }

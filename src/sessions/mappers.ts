@@ -5,7 +5,7 @@ import type { MessageRow } from '../db/queries/messages.ts';
 import type { SessionEventRow } from '../db/queries/session-events.ts';
 import type { SessionRow } from '../db/queries/sessions.ts';
 import type { TurnRow } from '../db/queries/turns.ts';
-import type { CommandLog, Direction, LogStatus, Message, ProjectType, Session, SessionEvent, SessionStatus, Source, Turn, TurnState, TurnStatus } from './types.ts';
+import type { CommandLog, Direction, LogStatus, Message, ProjectType, Session, SessionEvent, SessionStatus, Source, Turn, TurnChangeCounts, TurnState, TurnStatus } from './types.ts';
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
@@ -32,6 +32,7 @@ export function toSession(r: SessionRow): Session {
       turns: Number(r.turns ?? 0),
     },
     run_options: r.run_options ?? {},
+    title: r.title ?? null,
     policy: (r.policy as unknown as SessionPolicy | null) ?? null,
   };
 }
@@ -93,5 +94,18 @@ export function toTurn(r: TurnRow): Turn {
     terminal_reason: r.terminal_reason,
     error: r.error,
     policy: (r.policy as unknown as EffectivePolicy | null) ?? null,
+    tools: [],
+    changes: turnChangeCounts(r.changes),
+  };
+}
+
+/** The counts of a turn's stored changes (its trees stay internal: the diff route reads them). */
+function turnChangeCounts(c: Record<string, unknown> | null | undefined): TurnChangeCounts | null {
+  if (!c || typeof c.files_changed !== 'number') return null;
+  return {
+    files_changed: c.files_changed,
+    lines_added: Number(c.lines_added ?? 0),
+    lines_removed: Number(c.lines_removed ?? 0),
+    files: Array.isArray(c.files) ? (c.files as TurnChangeCounts['files']) : [],
   };
 }

@@ -33,6 +33,7 @@ import { Batcher } from '../lib/batcher.ts';
 import { AppError, conflict, foreignClaudeSession, notFound } from '../lib/errors.ts';
 import { messageRow, sessionRow, toLogRow, type CreateSessionInput, type ListSessionsInput, type NewLogInput, type NewMessageInput, type UpdateSessionInput } from './inputs.ts';
 import { toCommandLog, toMessage, toSession, toTurn } from './mappers.ts';
+import { turnSnapshots, withTools } from './turn-review.ts';
 import { addUserMessageWithTurn, createSessionWithTurn, storeFailedWorkspace, storePreparedWorkspace, type MessageWithTurnOptions, type Written } from './transactions.ts';
 import {
   TRANSITIONS,
@@ -172,6 +173,7 @@ export class SessionService {
         const updated = await updateSession(tx, id, {
           ...(patch.status ? { status: patch.status } : {}),
           ...(patch.claude_session_id !== undefined ? { claude_session_id: patch.claude_session_id } : {}),
+          ...(patch.title !== undefined ? { title: patch.title } : {}),
           ...(patch.metadata ? { metadataPatch: patch.metadata } : {}),
         });
         return { row: updated, previous: from };
@@ -282,7 +284,12 @@ export class SessionService {
     await this.get(sessionId);
     const afterId = cursor ? decodeCursor(cursor, isIdCursor) : undefined;
     const rows = await listTurns(this.db, sessionId, limit + 1, afterId);
-    return pageById(rows.map(toTurn), limit);
+    return withTools(this.db, pageById(rows.map(toTurn), limit));
+  }
+
+  /** The snapshot pair of a turn's own diff (see turn-review.ts for the 404 and 409 answers). */
+  turnSnapshots(sessionId: string, turnId: number): Promise<{ from: string; tree: string }> {
+    return turnSnapshots(this.db, sessionId, turnId);
   }
 
   /** Cancels turns still waiting (the session was closed); returns how many. */

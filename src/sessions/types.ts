@@ -54,6 +54,8 @@ export interface Session {
   queue_position: number | null;
   totals: SessionTotals;
   run_options: Record<string, unknown>;
+  /** What the session is about: its first prompt's first line, or set by a user; null before any prompt. */
+  title: string | null;
   /** The approval policy given at creation ({policy, mode}), or null (the server's applies). */
   policy: SessionPolicy | null;
   /** Requests waiting for a decision (set by SessionCommands.decorate). */
@@ -138,4 +140,16 @@ export interface Turn {
   error: string | null;
   /** The approval policies in force when the turn ran. */
   policy: EffectivePolicy | null;
+  /** Tools the turn used, most used first (its command logs between start and end). */
+  tools: { name: string; count: number }[];
+  /** What the turn changed in its workspace; null when unknown (no git workspace, scan failed, older turn). */
+  changes: TurnChangeCounts | null;
+}
+
+export interface TurnChangeCounts {
+  files_changed: number;
+  lines_added: number;
+  lines_removed: number;
+  /** Up to 200 files; null counts for a binary file. */
+  files: { path: string; added: number | null; removed: number | null }[];
 }

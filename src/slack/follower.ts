@@ -109,7 +109,7 @@ export class SlackFollower {
   async #sync(tx: Transaction<DB>, threadId: number): Promise<number> {
     const t = await lockThread(tx, threadId);
     if (!t) return 0;
-    const session = await tx.selectFrom('sessions').select(['id', 'status', 'turn_state', 'metadata']).where('id', '=', t.session_id).executeTakeFirst();
+    const session = await tx.selectFrom('sessions').select(['id', 'status', 'turn_state', 'metadata', 'title']).where('id', '=', t.session_id).executeTakeFirst();
     if (!session) return 0;
     // Turns first, messages after: a turn seen finished has every answer of it already stored.
     const turns = await tx
@@ -148,7 +148,7 @@ export class SlackFollower {
     let queued = await enqueueOutbox(tx, rows);
     const status = statusOf(session.status, session.turn_state, turns);
     if (status !== t.status_line) {
-      const post = headPost({ sessionId: t.session_id, publicUrl: this.o.publicUrl, starter: t.starter_user_id, prompt: String((session.metadata.slack as { prompt?: unknown } | undefined)?.prompt ?? ''), status, turns: turns.filter((x) => x.status !== 'cancelled').length });
+      const post = headPost({ sessionId: t.session_id, publicUrl: this.o.publicUrl, starter: t.starter_user_id, prompt: String((session.metadata.slack as { prompt?: unknown } | undefined)?.prompt ?? ''), status, turns: turns.filter((x) => x.status !== 'cancelled').length, title: session.title });
       if (!(await replacePendingStatus(tx, t.id, { post }))) queued += await enqueueOutbox(tx, [{ thread_id: t.id, channel_id: t.channel_id, kind: 'status', payload: { post }, dedupe_key: null }]);
     }
     await setThreadCursor(tx, t.id, {

@@ -164,15 +164,23 @@ export function sessionLink(publicUrl: string, sessionId: string): string {
   return `${publicUrl}/sessions/${sessionId}`;
 }
 
-/** The bot's first post of a thread, edited as the session goes: who started it, the prompt, the status. */
-export function headPost(h: { sessionId: string; publicUrl: string; starter: string; prompt: string; status: ThreadStatus; turns: number }): SlackPost {
+/** A session title inside a link label: escaped, broadcasts broken, and no `|` or `>` to end the label early. */
+const linkLabel = (title: string) => breakBroadcasts(escapeSlack(title.replace(/[|\n]/g, ' ')));
+
+/**
+ * The bot's first post of a thread, edited as the session goes: the session's title (a link to it),
+ * who started it, the prompt, the status. The title is read again at each status change, so an
+ * edited title shows at the next one.
+ */
+export function headPost(h: { sessionId: string; publicUrl: string; starter: string; prompt: string; status: ThreadStatus; turns: number; title?: string | null }): SlackPost {
   const link = sessionLink(h.publicUrl, h.sessionId);
   const prompt = h.prompt.length > 500 ? `${h.prompt.slice(0, 499)}…` : h.prompt;
   const status = `${STATUS_LABEL[h.status]}${h.turns > 1 ? ` · turn ${h.turns}` : ''}`;
+  const title = h.title ? `*<${link}|${linkLabel(h.title)}>*\n` : '';
   return {
-    text: `Claude Code session for <@${h.starter}>: ${h.status}`,
+    text: `${h.title ? `${breakBroadcasts(escapeSlack(h.title))}: ` : ''}Claude Code session for <@${h.starter}>: ${h.status}`,
     blocks: [
-      section(`*Claude Code* · started by <@${h.starter}>\n>${breakBroadcasts(escapeSlack(prompt)).replace(/\n/g, '\n>')}`),
+      section(`${title}*Claude Code* · started by <@${h.starter}>\n>${breakBroadcasts(escapeSlack(prompt)).replace(/\n/g, '\n>')}`),
       context(`${status} · <${link}|open in the dashboard> · reply in this thread to continue; \`stop\` interrupts, \`done\` closes`),
     ],
   };

@@ -21,6 +21,7 @@ import type { CreateSessionCommand, SessionCommands } from '../runner/session-co
 import type { SessionService } from '../sessions/service.ts';
 import { slackAllowed, type SlackConfig } from './config.ts';
 import { HELP, parseCommand, parseReply, startFrom, type StartOptions } from './parse.ts';
+import { titleFromPrompt } from '../lib/title.ts';
 import { APPROVAL_ACTIONS, headPost, notice, sessionLink } from './render.ts';
 import type { ApprovalService } from '../approvals/service.ts';
 
@@ -181,7 +182,7 @@ export class SlackService {
       thread = await this.deps.database.db.transaction().execute(async (tx) => {
         const t = await insertThread(tx, { session_id: randomUUID(), team_id: inb.team, channel_id: inb.channel, thread_ts: threadTs ?? null, starter_user_id: inb.user, inbox_key: key });
         if (!t) throw new AppError('conflict', 'this request is being processed already', 409);
-        const post = headPost({ sessionId: t.session_id, publicUrl: this.deps.config.publicUrl, starter: inb.user, prompt: cmd.prompt, status: 'queued', turns: 1 });
+        const post = headPost({ sessionId: t.session_id, publicUrl: this.deps.config.publicUrl, starter: inb.user, prompt: cmd.prompt, status: 'queued', turns: 1, title: titleFromPrompt(cmd.prompt) });
         const head: NewOutboxRow = { thread_id: t.id, channel_id: inb.channel, kind: 'head', payload: { post, thread_ts: threadTs ?? null }, dedupe_key: `head:${t.id}` };
         await enqueueOutbox(tx, [head]);
         await tx.updateTable('slack_outbox').set({ state: 'held' }).where('dedupe_key', '=', `head:${t.id}`).execute();

@@ -128,7 +128,7 @@ export class WebhookDeriver {
     const c = await lockCursor(tx, sessionId);
     const s = (await tx
       .selectFrom('sessions')
-      .select(['id', 'status', 'owner', 'project_path', 'project_type', 'source', 'managed', 'created_at', 'updated_at', 'metadata', 'turn_state', 'cost_usd', 'input_tokens', 'output_tokens', 'turns'])
+      .select(['id', 'status', 'owner', 'project_path', 'project_type', 'title', 'source', 'managed', 'created_at', 'updated_at', 'metadata', 'turn_state', 'cost_usd', 'input_tokens', 'output_tokens', 'turns'])
       .where('id', '=', sessionId)
       .executeTakeFirst()) as (SessionFacts & { turn_state: string }) | undefined;
     if (!s) return 0;

@@ -30,6 +30,8 @@ export interface SessionFacts {
   owner: string | null;
   project_path: string;
   project_type: string;
+  /** The session's title (first prompt line or user-set); null before any prompt. */
+  title: string | null;
   source: string;
   managed: boolean;
   created_at: Date;
@@ -77,7 +79,7 @@ export function sessionCreated(s: SessionFacts, publicUrl: string): DerivedEvent
     type: 'session.created',
     at: new Date(s.created_at),
     data: {
-      session_id: s.id, status: s.status, owner: s.owner, source: s.source, project_type: s.project_type, project_path: s.project_path,
+      session_id: s.id, title: s.title, status: s.status, owner: s.owner, source: s.source, project_type: s.project_type, project_path: s.project_path,
       managed: s.managed, created_at: iso(s.created_at), url: dashboardUrl(publicUrl, s.id),
     },
   };
@@ -89,7 +91,7 @@ export function turnStarted(s: SessionFacts, t: TurnFacts, publicUrl: string): D
     key: `turn.started:${t.id}`,
     type: 'turn.started',
     at: new Date(t.started_at!),
-    data: { session_id: s.id, turn_id: t.id, prompt: prompt.text, prompt_truncated: prompt.truncated, source: t.source, started_at: iso(t.started_at), url: dashboardUrl(publicUrl, s.id) },
+    data: { session_id: s.id, title: s.title, turn_id: t.id, prompt: prompt.text, prompt_truncated: prompt.truncated, source: t.source, started_at: iso(t.started_at), url: dashboardUrl(publicUrl, s.id) },
   };
 }
 
@@ -120,6 +122,7 @@ export async function turnEnded(tx: Transaction<DB>, s: SessionFacts, t: TurnFac
       ...(completed ? {} : { error: t.error ?? WHY[t.status] ?? null, subtype: t.subtype }),
       started_at: iso(t.started_at),
       ended_at: iso(t.ended_at),
+      title: s.title,
       url: dashboardUrl(publicUrl, s.id),
     },
   };
@@ -130,7 +133,7 @@ export function statusChanged(s: SessionFacts, c: { id: number; from_status: str
     key: `session.status_changed:${c.id}`,
     type: 'session.status_changed',
     at: new Date(c.at),
-    data: { session_id: s.id, from: c.from_status, to: c.to_status, changed_at: iso(c.at), url: dashboardUrl(publicUrl, s.id) },
+    data: { session_id: s.id, title: s.title, from: c.from_status, to: c.to_status, changed_at: iso(c.at), url: dashboardUrl(publicUrl, s.id) },
   };
 }
 
@@ -140,7 +143,7 @@ export function sessionCompleted(s: SessionFacts, at: Date, publicUrl: string): 
     type: 'session.completed',
     at,
     data: {
-      session_id: s.id, status: s.status, owner: s.owner, completed_at: at.toISOString(),
+      session_id: s.id, title: s.title, status: s.status, owner: s.owner, completed_at: at.toISOString(),
       totals: { cost_usd: Number(s.cost_usd), input_tokens: Number(s.input_tokens), output_tokens: Number(s.output_tokens), turns: Number(s.turns) },
       url: dashboardUrl(publicUrl, s.id),
     },

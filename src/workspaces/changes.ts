@@ -20,6 +20,11 @@ export interface ChangeSummary {
   lines_removed: number;
   files: { path: string; added: number | null; removed: number | null }[];
   measured_at: string;
+  /**
+   * The git tree of the whole workspace (tracked and untracked files) when measured: written from
+   * the scratch index, so the next turn's changes can be told apart from this one's (turn-changes.ts).
+   */
+  tree?: string | null;
 }
 
 export interface DiffResult {
@@ -29,7 +34,7 @@ export interface DiffResult {
   truncated: boolean;
 }
 
-const MAX_FILES_LISTED = 200;
+export const MAX_FILES_LISTED = 200;
 
 /** Runs git in a workspace; a provider may run it elsewhere (inside a sandbox). */
 export interface GitHost {
@@ -89,16 +94,10 @@ async function withScratchIndex<T>(host: GitHost, fn: (env: Record<string, strin
 }
 
 /** The empty tree's id: the baseline when the repository had no commit yet. */
-const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
-export async function summarizeChanges(host: GitHost, baseCommit: string | null): Promise<ChangeSummary> {
-  const run = host.git;
-  const measured_at = new Date().toISOString();
-  if (!(await isGitWorkTree(run))) {
-    return { git: false, branch: null, commit: null, base_commit: null, files_changed: 0, lines_added: 0, lines_removed: 0, files: [], measured_at };
-  }
-  const [branch, commit] = await Promise.all([currentBranch(run), headCommit(run)]);
-  const numstat = await withScratchIndex(host, (env) => run(['diff', '--cached', '--numstat', '-z', '--no-renames', '--no-ext-diff', '--no-textconv', baseCommit ?? EMPTY_TREE, '--'], { env }));
+/** `git diff --numstat -z --no-renames` output as files (null counts: a binary file) and totals. */
+export function parseNumstat(numstat: string): { files: ChangeSummary['files']; added: number; removed: number } {
   const files: ChangeSummary['files'] = [];
   let added = 0;
   let removed = 0;
@@ -111,6 +110,22 @@ export async function summarizeChanges(host: GitHost, baseCommit: string | null)
     removed += r ?? 0;
     files.push({ path: m[3]!, added: a, removed: r });
   }
+  return { files, added, removed };
+}
+
+export async function summarizeChanges(host: GitHost, baseCommit: string | null): Promise<ChangeSummary> {
+  const run = host.git;
+  const measured_at = new Date().toISOString();
+  if (!(await isGitWorkTree(run))) {
+    return { git: false, branch: null, commit: null, base_commit: null, files_changed: 0, lines_added: 0, lines_removed: 0, files: [], measured_at };
+  }
+  const [branch, commit] = await Promise.all([currentBranch(run), headCommit(run)]);
+  const { numstat, tree } = await withScratchIndex(host, async (env) => ({
+    numstat: await run(['diff', '--cached', '--numstat', '-z', '--no-renames', '--no-ext-diff', '--no-textconv', baseCommit ?? EMPTY_TREE, '--'], { env }),
+    // The blobs are in the object store already (`add --all` wrote them): the tree costs one small object.
+    tree: (await run(['write-tree'], { env })).trim() || null,
+  }));
+  const { files, added, removed } = parseNumstat(numstat);
   return {
     git: true,
     branch,
@@ -121,6 +136,7 @@ export async function summarizeChanges(host: GitHost, baseCommit: string | null)
     lines_removed: removed,
     files: files.slice(0, MAX_FILES_LISTED),
     measured_at,
+    tree,
   };
 }
 

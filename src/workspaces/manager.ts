@@ -23,6 +23,7 @@ import { isInside, resolveWorkspaceInput } from './paths.ts';
 import { CLEANUP_POLICIES, PREPARED_IN_BACKGROUND, type ClaudeSpawner, type CleanupPolicy, type WorkspacePort, type WorkspaceRecord, type WorkspaceRequest } from './port.ts';
 import type { Provider, ProviderContext, ReleaseOutcome } from './provider.ts';
 import { WorktreeProvider } from './worktree.ts';
+import { diffTurn, snapshotsExist, summarizeTurn, turnStart, type TurnDiff } from './turn-changes.ts';
 
 /** The folder below WORKSPACES_DIR each kind's owned workspaces live in. */
 export const KIND_FOLDERS: Record<ProjectType, string> = { local: 'local', github: 'clones', worktree: 'worktrees', e2b: 'e2b' };
@@ -90,6 +91,31 @@ export class WorkspaceManager implements WorkspacePort {
       this.logger.warn({ sessionId: record.session_id, err: redactSecrets((e as Error).message) }, 'workspace changes could not be measured');
       return { error: (e as { code?: string }).code ?? 'changes_failed', measured_at: new Date().toISOString() };
     }
+  }
+
+  async turnChanges(record: WorkspaceRecord, changes: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    const from = turnStart(record.changes, baseCommit(record));
+    if (typeof changes.tree !== 'string' || !from) return undefined;
+    try {
+      const host = await this.provider(record.kind).gitHost(record);
+      return host ? ((await summarizeTurn(host, from, changes.tree)) as unknown as Record<string, unknown>) : undefined;
+    } catch (e: unknown) {
+      this.logger.warn({ sessionId: record.session_id, err: redactSecrets((e as Error).message) }, 'a turn\'s changes could not be measured');
+      return undefined;
+    }
+  }
+
+  /** One turn's diff, between the trees its changes name; 410 turn_snapshot_gone once git pruned them. */
+  async turnDiff(record: WorkspaceRecord, changes: { from: string; tree: string }): Promise<TurnDiff> {
+    this.checkLocation(record);
+    const host = await this.provider(record.kind).gitHost(record);
+    if (!host) throw new AppError('workspace_gone', 'the workspace no longer exists (cleaned up)', 409);
+    return this.gitOps.run(async () => {
+      if (!(await snapshotsExist(host, changes.from, changes.tree))) {
+        throw new AppError('turn_snapshot_gone', "the turn's snapshot is no longer in the repository (git gc pruned it); the session diff still works", 410);
+      }
+      return diffTurn(host, changes.from, changes.tree, this.config.diffMaxBytes);
+    });
   }
 
   /**

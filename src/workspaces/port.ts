@@ -58,6 +58,11 @@ export interface WorkspacePort {
   prepare(req: WorkspaceRequest): Promise<WorkspaceRecord>;
   /** Called after each turn; what it returns is stored as metadata.workspace.changes. */
   afterTurn(record: WorkspaceRecord): Promise<Record<string, unknown> | undefined>;
+  /**
+   * What the turn alone changed, from the record as the turn began (its previous scan) and what
+   * afterTurn answered; stored as the turn's `changes`. Undefined when it cannot be told. Never throws.
+   */
+  turnChanges(record: WorkspaceRecord, changes: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
   /** Applies the cleanup policy when the session completes. Never throws. */
   release(record: WorkspaceRecord): Promise<void>;
   /** A custom way to start Claude Code for this workspace (e2b sandboxes), or undefined for a local child process. */

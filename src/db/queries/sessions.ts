@@ -19,6 +19,7 @@ export interface NewSessionRow {
   source: string;
   owner: string | null;
   metadata: Record<string, unknown>;
+  title: string | null;
   /** The approval policy given at creation ({policy, mode}). */
   policy?: Record<string, unknown> | null | undefined;
 }
@@ -45,7 +46,7 @@ export interface SessionListQuery {
   status?: string | undefined;
   projectType?: string | undefined;
   owner?: string | undefined;
-  /** Case-insensitive substring of project_path or of the metadata's JSON text. */
+  /** Case-insensitive substring of project_path, title or the metadata's JSON text. */
   search?: string | undefined;
   /** Keyset position: rows strictly after (updated_at, id) in descending order. */
   after?: { updatedAt: Date; id: string } | undefined;
@@ -59,7 +60,7 @@ export async function listSessions(db: Executor, q: SessionListQuery): Promise<S
   if (q.owner !== undefined) query = query.where('owner', '=', q.owner);
   if (q.search) {
     const pattern = `%${escapeLike(q.search)}%`;
-    query = query.where(sql<boolean>`(project_path ilike ${pattern} or metadata::text ilike ${pattern})`);
+    query = query.where(sql<boolean>`(project_path ilike ${pattern} or title ilike ${pattern} or metadata::text ilike ${pattern})`);
   }
   if (q.after) query = query.where(sql<boolean>`(updated_at, id) < (${q.after.updatedAt}, ${q.after.id})`);
   return query.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
@@ -71,6 +72,7 @@ export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${
 export interface SessionChanges {
   status?: string;
   claude_session_id?: string | null;
+  title?: string;
   /** Shallow-merged into the stored metadata (top-level keys replace). */
   metadataPatch?: Record<string, unknown>;
 }
@@ -83,6 +85,7 @@ export async function updateSession(db: Executor, id: string, changes: SessionCh
       updated_at: sql`now()`,
       ...(c.status !== undefined ? { status: c.status } : {}),
       ...(c.claude_session_id !== undefined ? { claude_session_id: c.claude_session_id } : {}),
+      ...(c.title !== undefined ? { title: c.title } : {}),
       ...(c.metadataPatch ? { metadata: sql`metadata || ${jsonb(c.metadataPatch)}` } : {}),
     })
     .where('id', '=', id)

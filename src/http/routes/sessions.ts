@@ -60,7 +60,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
         cursor: cursorQuery,
         status: z.enum(SESSION_STATUSES).optional(),
         project_type: z.enum(PROJECT_TYPES).optional(),
-        q: z.string().max(200).optional().describe('Case-insensitive text in project_path or metadata (blank: no filter).'),
+        q: z.string().max(200).optional().describe('Case-insensitive text in title, project_path or metadata (blank: no filter).'),
       }),
       response: { 200: pageOf(sessionSchema), 400: errorSchema },
     },

@@ -6,12 +6,20 @@ import type { SessionService } from '../../sessions/service.ts';
 import { workspaceState } from '../../sessions/transactions.ts';
 import { asWorkspaceRecord, type WorkspaceManager } from '../../workspaces/manager.ts';
 import type { WorkspaceRecord } from '../../workspaces/port.ts';
-import { errorSchema, idParams } from '../schemas.ts';
+import { errorSchema, idParams, turnParams } from '../schemas.ts';
 
 const diffSchema = z.object({
   base_commit: z.string().nullable().describe('The commit the workspace started from (null: an empty repository).'),
   commit: z.string().nullable().describe('The current commit.'),
   diff: z.string().describe('Unified diff of committed and uncommitted changes, untracked files included.'),
+  truncated: z.boolean().describe('True when the diff was cut at DIFF_MAX_BYTES.'),
+});
+
+const turnDiffSchema = z.object({
+  turn_id: z.number(),
+  from: z.string().describe('The tree (or commit) before the turn: the previous turn\'s snapshot, or the commit the workspace started from.'),
+  tree: z.string().describe('The snapshot of the workspace when the turn ended.'),
+  diff: z.string().describe('Unified diff of what the turn alone changed, untracked files included.'),
   truncated: z.boolean().describe('True when the diff was cut at DIFF_MAX_BYTES.'),
 });
 
@@ -43,6 +51,24 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; 
       response: { 200: diffSchema, ...errors },
     },
   }, async (req) => workspaces.diff(await recordOf(req.params.id)));
+
+  app.get('/api/sessions/:id/turns/:turn/diff', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['workspaces'],
+      summary: 'The diff of what one turn changed',
+      description:
+        'Between the snapshot taken after the previous turn (or the commit the workspace started from) and the one taken after this turn. ' +
+        "409 turn_diff_unavailable when no snapshot was recorded (the turn has not ended, the workspace is not a git repository, the change scan failed, or the turn ran before snapshots were kept); " +
+        '409 workspace_gone after cleanup; 410 turn_snapshot_gone once git gc pruned the snapshot.',
+      params: turnParams,
+      response: { 200: turnDiffSchema, ...errors, 410: errorSchema },
+    },
+  }, async (req) => {
+    const snap = await sessions.turnSnapshots(req.params.id, req.params.turn);
+    const d = await workspaces.turnDiff(await recordOf(req.params.id), snap);
+    return { turn_id: req.params.turn, ...d };
+  });
 
   app.get('/api/sessions/:id/workspace', {
     config: { access: 'read' },

@@ -6,6 +6,8 @@ import type { CommandLog, Message } from '../../../src/sessions/types.ts';
 
 // Messages, logs and pages have one definition, the server's (types only, erased at build).
 export type { CommandLog, Message, Page } from '../../../src/sessions/types.ts';
+// Turns with their tools and changes (issue 15 review): the server's definition too.
+export type { Turn } from '../../../src/sessions/types.ts';
 
 export const SESSION_STATUSES = ['active', 'paused', 'completed', 'error'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
@@ -44,6 +46,8 @@ export interface Session {
   totals?: Totals;
   /** model, permission_mode, allowed_tools, … the session's turns run with. */
   run_options?: Record<string, unknown>;
+  /** The first prompt's first line, or set by a user; null (or absent on older servers) before any prompt. */
+  title?: string | null;
 }
 
 /**

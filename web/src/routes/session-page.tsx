@@ -11,16 +11,22 @@ import { MetadataPanel } from '../features/session/metadata-panel.tsx';
 import { SessionActions } from '../features/session/session-actions.tsx';
 import { ToolTimeline } from '../features/session/tool-timeline.tsx';
 import { useSessionData } from '../features/session/use-session.ts';
+import { SessionTitle } from '../features/session/session-title.tsx';
+import { ChangesPanel } from '../features/review/changes-panel.tsx';
+import { Timeline, turnEntries } from '../features/review/timeline.tsx';
+import { useTurns } from '../features/review/use-review.ts';
 import { Link } from './router.tsx';
 
-const TABS = ['conversation', 'tools', 'details'] as const;
+const TABS = ['conversation', 'turns', 'changes', 'tools', 'details'] as const;
 type Tab = (typeof TABS)[number];
 
 /** One session. Wide screens show all panels; a phone shows one at a time, picked with the tabs. */
 export function SessionPage({ id }: { id: string }) {
   const { session, messages, logs } = useSessionData(id);
   const [tab, setTab] = useState<Tab>('conversation');
+  const [diffTurn, setDiffTurn] = useState<number | undefined>(undefined);
   const me = useMe();
+  const turns = useTurns(session.data);
   if (session.error instanceof ApiError && session.error.status === 404) {
     return (
       <main className="page">
@@ -32,7 +38,12 @@ export function SessionPage({ id }: { id: string }) {
   const s = session.data;
   // Controls that would be refused (viewer, another user's session) are not shown at all.
   const writable = s !== undefined && canChange(me, s);
-  const counts: Record<Tab, string> = { conversation: `${messages.data?.length ?? 0}`, tools: `${logs.data?.length ?? 0}`, details: '' };
+  const counts: Record<Tab, string> = { conversation: `${messages.data?.length ?? 0}`, turns: `${turns.data?.length ?? 0}`, changes: '', tools: `${logs.data?.length ?? 0}`, details: '' };
+  const showDiff = (turnId: number | undefined) => {
+    setDiffTurn(turnId);
+    setTab('changes');
+    document.getElementById('panel-changes')?.scrollIntoView?.({ block: 'start' });
+  };
   return (
     <main className="page session-page" data-tab={tab}>
       <nav className="crumbs" aria-label="Breadcrumb"><Link to="/">Sessions</Link> /</nav>
@@ -41,8 +52,9 @@ export function SessionPage({ id }: { id: string }) {
       {s && (
         <div className="session-head">
           <div>
-            <h1 title={s.project_path}>{s.project_path}</h1>
+            <SessionTitle key={s.id} session={s} writable={writable} />
             <p className="muted">
+              {s.title && <><span className="path" title={s.project_path}>{s.project_path}</span> · </>}
               <StatusBadge session={s} /> · {s.project_type} · {s.source}{me.auth === 'keys' && s.owner ? ` · owner ${s.owner}` : ''} · updated <time dateTime={s.updated_at}>{formatTime(s.updated_at)}</time>
             </p>
           </div>
@@ -65,6 +77,15 @@ export function SessionPage({ id }: { id: string }) {
           {s?.status === 'active' && s.turn_state === 'queued' && <p className="working" role="status">Queued{s.queue_position != null ? ` (#${s.queue_position})` : ''}: waiting for a free runner…</p>}
           {s && writable && <Composer session={s} />}
           {s && !writable && <p className="muted read-only" data-testid="read-only">Read only: signed in as {me.name} ({me.role}).</p>}
+        </section>
+        <section id="panel-turns" className="panel turns-panel" aria-labelledby="h-turns" data-active={tab === 'turns'}>
+          <h2 id="h-turns">Turns</h2>
+          <QueryState q={turns} what="the turns" stale={false} />
+          {s && turns.data && <Timeline entries={turnEntries(turns.data)} onShowDiff={showDiff} recordOnly={s.managed === false} />}
+        </section>
+        <section id="panel-changes" className="panel changes-panel" aria-labelledby="h-changes" data-active={tab === 'changes'}>
+          <h2 id="h-changes">Changes</h2>
+          {s && <ChangesPanel session={s} turns={turns.data ?? []} turn={diffTurn} onPick={setDiffTurn} />}
         </section>
         <section id="panel-tools" className="panel tools-panel" aria-labelledby="h-tools" data-active={tab === 'tools'}>
           <h2 id="h-tools">Tool calls</h2>

@@ -57,7 +57,7 @@ export function matchesFilters(s: Session, f: SessionFilters): boolean {
   if (f.status && s.status !== f.status) return false;
   if (f.project_type && s.project_type !== f.project_type) return false;
   const q = f.q?.trim().toLowerCase();
-  if (q && !s.project_path.toLowerCase().includes(q) && !JSON.stringify(s.metadata).toLowerCase().includes(q)) return false;
+  if (q && !s.project_path.toLowerCase().includes(q) && !(s.title ?? '').toLowerCase().includes(q) && !JSON.stringify(s.metadata).toLowerCase().includes(q)) return false;
   return true;
 }
 

@@ -9,15 +9,19 @@ function show(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-/** Identity, workspace, model, tokens and cost; the rest of the metadata as key/value rows. */
+/**
+ * Identity, workspace, model, tokens and cost; the metadata's plain values as key/value rows, and
+ * the whole metadata as JSON folded away (the workspace record and other nested values live there).
+ */
 export function MetadataPanel({ session }: { session: Session }) {
   const run = session.run_options ?? {};
   const t = session.totals;
-  const other = Object.entries(session.metadata);
+  const other = Object.entries(session.metadata).filter(([, v]) => v === null || typeof v !== 'object');
   // preparing while a clone runs in the background, failed if it could not be made (README, Workspace state).
   const state = (session.metadata.workspace as { state?: unknown } | undefined)?.state;
   const notReady = typeof state === 'string' && state !== 'ready' ? `, workspace ${state}` : '';
   const rows: [string, string][] = [
+    ['Title', show(session.title)],
     ['Session id', session.id],
     ['Claude session id', show(session.claude_session_id)],
     ['Workspace', `${session.project_path || '–'} (${session.project_type}${notReady})`],
@@ -35,13 +39,19 @@ export function MetadataPanel({ session }: { session: Session }) {
     ...other.map(([k, v]): [string, string] => [k, show(v)]),
   ];
   return (
-    <dl className="meta" data-testid="metadata">
-      {rows.map(([k, v]) => (
-        <div key={k}>
-          <dt>{k}</dt>
-          <dd>{v}</dd>
-        </div>
-      ))}
-    </dl>
+    <>
+      <dl className="meta" data-testid="metadata">
+        {rows.map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+      <details className="raw-json" data-testid="raw-metadata">
+        <summary>Raw metadata (JSON)</summary>
+        <pre>{JSON.stringify(session.metadata, null, 2)}</pre>
+      </details>
+    </>
   );
 }

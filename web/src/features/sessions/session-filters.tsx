@@ -14,7 +14,7 @@ export function SessionFiltersBar({ value, onChange }: { value: SessionFilters; 
     <form className="filters" role="search" onSubmit={(e) => { e.preventDefault(); onChange({ ...value, q: text.trim() || undefined }); }}>
       <label>
         <span>Search</span>
-        <input type="search" name="q" placeholder="Project path or metadata" value={text} onChange={(e) => setText(e.target.value)} />
+        <input type="search" name="q" placeholder="Title, project path or metadata" value={text} onChange={(e) => setText(e.target.value)} />
       </label>
       <label>
         <span>Status</span>

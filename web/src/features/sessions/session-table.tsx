@@ -40,7 +40,7 @@ export function SessionTable({ sessions, hasMore, loadingMore, onLoadMore, showO
             <tr key={s.id} data-session-id={s.id}>
               <td data-label="Status"><StatusBadge session={s} /></td>
               <td data-label="Project" className="project">
-                <Link to={`/sessions/${s.id}`}>{projectName(s.project_path)}</Link>
+                <Link to={`/sessions/${s.id}`} title={s.title ?? s.project_path}>{s.title || projectName(s.project_path)}</Link>
                 <span className="tag">{s.project_type}</span>
                 <span className="muted path" title={s.project_path}>{s.project_path}</span>
               </td>
