@@ -114,6 +114,7 @@ describe('approvals in the dashboard', () => {
     const late = card(sessionPage, 'touch second.txt');
     await late.waitFor();
     assert.match(await banner.innerText(), /Waiting for approval \(1\)/);
+    await sessionPage.locator('.session-head [data-testid=approval-waiting]', { hasText: '1 awaiting approval' }).waitFor();
     // The policy, folded in the details.
     const policy = sessionPage.getByTestId('policy');
     assert.match(await policy.locator('summary').innerText(), /replaces the server policy · default allow · 1 rule/);
@@ -150,6 +151,7 @@ describe('approvals in the dashboard', () => {
     await conflict.waitFor();
     assert.match(await conflict.innerText(), new RegExp(`already denied by ${stored.decided_by} at .* via dashboard\\. Your decision was not applied\\.`));
     assert.equal(await late.getByRole('button').count(), 0);
+    await sessionPage.locator('.session-head [data-testid=approval-waiting]').waitFor({ state: 'detached' });
     assert.equal(await overflowX(sessionPage), 0);
     await screenshot(sessionPage, 'approvals-already-decided');
 

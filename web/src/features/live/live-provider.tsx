@@ -39,6 +39,7 @@ export function LiveProvider({ children, live }: { children: ReactNode; live: Li
         if (e.type === 'approval.updated') {
           void qc.invalidateQueries({ queryKey: ['approvals'] });
           void qc.invalidateQueries({ queryKey: keys.session(e.session_id) });
+          void qc.invalidateQueries({ queryKey: keys.sessionsAll });
         }
       }),
       // The gap was too old to replay: everything shown may be out of date.
