@@ -163,4 +163,38 @@ describe('approvals in the dashboard', () => {
     assert.equal(await inbox.getByTestId('approval').count(), 2, 'both decided requests listed');
     assert.equal(await overflowX(inbox), 0);
   });
+  test('a long non-Bash input is pretty JSON, folded; Allow for this session lets the call run', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-dash-approvals-ws-'));
+    const file = path.join(dir, 'notes.md');
+    const content = Array.from({ length: 40 }, (_, i) => `line ${i + 1}: the approval inbox folds long inputs`).join('\n');
+    const script = JSON.stringify([{ tool: 'Write', input: { file_path: file, content } }, { text: 'after' }]);
+    const r = await call(d.t.app, 'POST', '/api/sessions', {
+      prompt: `SCRIPT_JSON:${script}`, project_path: dir, project_type: 'local',
+      policy: { default: 'allow', rules: [{ tool: 'Write', action: 'ask' }] },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const { page } = await d.newPage(DESKTOP);
+    await page.goto(`${d.url}/approvals`);
+    await page.locator('[data-testid=live][data-mode=live]').waitFor();
+    const c = page.locator(`[data-testid=approval][data-status=pending]`).filter({ hasText: 'Write' });
+    await c.waitFor({ timeout: 30_000 });
+    const fold = c.locator('details.approval-fold');
+    assert.match(await fold.locator('summary').innerText(), /^Input · 4 lines, \d+ characters$/);
+    assert.equal(await c.getByTestId('approval-json').isVisible(), false, 'folded until opened');
+    await fold.locator('summary').click();
+    const shown = JSON.parse(await c.getByTestId('approval-json').innerText()) as Json;
+    assert.deepEqual(shown, { file_path: file, content }, 'the exact input');
+    assert.match(await c.innerText(), /Rule\s+Write asks/);
+    assert.equal(await overflowX(page), 0);
+    await parked(r.body.id);
+    await c.getByRole('button', { name: 'Allow for this session' }).click();
+    const outcome = page.locator(`[data-approval-id] [data-testid=approval-outcome]`).filter({ hasText: 'for the rest of the session' });
+    await outcome.waitFor();
+    assert.match(await outcome.innerText(), /^Allowed by \S+ via dashboard at .* · for the rest of the session$/);
+    const stored = ((await call(d.t.app, 'GET', `/api/approvals?session_id=${r.body.id}`)).body.data as Json[])[0]!;
+    assert.equal(stored.scope, 'session');
+    await waitFor('the allowed write', async () => fs.existsSync(file) && fs.readFileSync(file, 'utf8') === content);
+    await screenshot(page, 'approvals-folded-json');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });
