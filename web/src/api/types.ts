@@ -3,6 +3,7 @@
  * (turn_state, queue_position, totals) are optional: older servers omit them.
  */
 import type { CommandLog, Message } from '../../../src/sessions/types.ts';
+import type { Approval, SessionPolicy } from './approval-types.ts';
 
 // Messages, logs and pages have one definition, the server's (types only, erased at build).
 export type { CommandLog, Message, Page } from '../../../src/sessions/types.ts';
@@ -48,6 +49,10 @@ export interface Session {
   run_options?: Record<string, unknown>;
   /** The first prompt's first line, or set by a user; null (or absent on older servers) before any prompt. */
   title?: string | null;
+  /** The approval policy the session was created with, or null (the server's applies). */
+  policy?: SessionPolicy | null;
+  /** Approval requests of this session waiting for a person. */
+  pending_approvals?: number;
 }
 
 /**
@@ -62,9 +67,10 @@ export type LiveEvent = { seq: number; session_id: string; at: string; truncated
   | { type: 'session.updated'; session: Session }
   | { type: 'message.created'; message: Message }
   | { type: 'log.created'; log: CommandLog }
+  | { type: 'approval.updated'; approval: Approval }
 );
 
-export const LIVE_EVENT_TYPES = ['session.created', 'session.updated', 'message.created', 'log.created'] as const;
+export const LIVE_EVENT_TYPES = ['session.created', 'session.updated', 'message.created', 'log.created', 'approval.updated'] as const;
 
 /** One audit log entry (GET /api/audit). */
 export interface AuditEntry {

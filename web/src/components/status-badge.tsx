@@ -1,7 +1,7 @@
 import type { Session } from '../api/types.ts';
 
-/** Status, plus the turn state while the session is active (running, queued #n, idle). */
-export function StatusBadge({ session }: { session: Pick<Session, 'status' | 'turn_state' | 'queue_position'> }) {
+/** Status, plus the turn state while the session is active (running, queued #n, idle), and tool calls waiting for approval. */
+export function StatusBadge({ session }: { session: Pick<Session, 'status' | 'turn_state' | 'queue_position' | 'pending_approvals'> }) {
   const turn = session.status === 'active' ? session.turn_state : undefined;
   const turnLabel = turn === 'queued' && session.queue_position != null ? `queued #${session.queue_position}` : turn;
   return (
@@ -14,6 +14,11 @@ export function StatusBadge({ session }: { session: Pick<Session, 'status' | 'tu
           {turnLabel}
         </span>
       )}
+      {session.pending_approvals ? (
+        <span className="badge approval-waiting" data-testid="approval-waiting" title="Tool calls waiting for a person's decision (Approvals)">
+          {session.pending_approvals} awaiting approval
+        </span>
+      ) : null}
     </span>
   );
 }

@@ -3,6 +3,8 @@ import { ApiError } from '../api/client.ts';
 import { formatTime } from '../components/format.ts';
 import { QueryState, StaleOf } from '../components/notices.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
+import { PendingApprovalsBanner } from '../features/approvals/pending-banner.tsx';
+import { PolicyDetails } from '../features/approvals/policy-details.tsx';
 import { canChange } from '../features/auth/access.ts';
 import { useMe } from '../features/auth/auth.tsx';
 import { Composer } from '../features/session/composer.tsx';
@@ -61,6 +63,7 @@ export function SessionPage({ id }: { id: string }) {
           {writable && <SessionActions session={s} />}
         </div>
       )}
+      <PendingApprovalsBanner sessionId={id} />
       <div className="tabs" role="tablist" aria-label="Session panels">
         {TABS.map((t) => (
           <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls={`panel-${t}`} onClick={() => setTab(t)}>
@@ -95,6 +98,7 @@ export function SessionPage({ id }: { id: string }) {
         <section id="panel-details" className="panel details-panel" aria-labelledby="h-details" data-active={tab === 'details'}>
           <h2 id="h-details">Details</h2>
           {s && <MetadataPanel session={s} />}
+          {s && <PolicyDetails policy={s.policy} />}
         </section>
       </div>
     </main>

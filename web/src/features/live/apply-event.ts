@@ -35,9 +35,13 @@ export function applyToLogs(logs: CommandLog[], sessionId: string, e: LiveEvent)
   return e.type === 'log.created' && e.session_id === sessionId && !e.truncated ? insertById(logs, e.log) : logs;
 }
 
-/** The newer of two versions of a session; ties go to the incoming one (turn_state can change within a millisecond). */
+/**
+ * The newer of two versions of a session; ties go to the incoming one (turn_state can change within a millisecond).
+ * Events do not carry pending_approvals (REST adds it): the known count stays until approval events refetch it.
+ */
 function newer(current: Session, incoming: Session): Session {
-  return Date.parse(incoming.updated_at) >= Date.parse(current.updated_at) ? incoming : current;
+  if (Date.parse(incoming.updated_at) < Date.parse(current.updated_at)) return current;
+  return incoming.pending_approvals === undefined && current.pending_approvals !== undefined ? { ...incoming, pending_approvals: current.pending_approvals } : incoming;
 }
 
 /** Activity on a session (a message or log) moves its updated_at, as the server does. */

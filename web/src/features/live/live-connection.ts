@@ -49,7 +49,7 @@ const DEFAULTS: LiveOptions = {
 };
 
 /** The field of each event type that holds its item. */
-const ITEM_FIELD = { 'session.created': 'session', 'session.updated': 'session', 'message.created': 'message', 'log.created': 'log' } as const;
+const ITEM_FIELD = { 'session.created': 'session', 'session.updated': 'session', 'message.created': 'message', 'log.created': 'log', 'approval.updated': 'approval' } as const;
 const RECENT = 1_000;
 
 export class LiveConnection {

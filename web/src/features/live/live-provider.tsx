@@ -33,7 +33,15 @@ export function LiveProvider({ children, live }: { children: ReactNode; live: Li
   const [mode, setMode] = useState<LiveMode>(live.mode);
   useEffect(() => {
     const offs = [
-      live.onEvent((e) => applyEventToCache(qc, e)),
+      live.onEvent((e) => {
+        applyEventToCache(qc, e);
+        // Approval lists refetch rather than fold (features/approvals/use-approvals.ts); the session's pending count with them.
+        if (e.type === 'approval.updated') {
+          void qc.invalidateQueries({ queryKey: ['approvals'] });
+          void qc.invalidateQueries({ queryKey: keys.session(e.session_id) });
+          void qc.invalidateQueries({ queryKey: keys.sessionsAll });
+        }
+      }),
       // The gap was too old to replay: everything shown may be out of date.
       live.onReset(() => void qc.invalidateQueries()),
       live.onMode(setMode),

@@ -5,6 +5,12 @@ import { Markdown } from '../../components/markdown/markdown.tsx';
 
 const LABEL = { user: 'User', assistant: 'Claude', system: 'System' } as const;
 
+/** A message that continued the session after an approval decision carries metadata.approval = {id, status}. */
+function approvalOf(m: Message): { id?: unknown; status?: unknown } | undefined {
+  const a = m.metadata?.approval;
+  return a && typeof a === 'object' ? (a as { id?: unknown; status?: unknown }) : undefined;
+}
+
 /** The conversation, oldest first; follows new messages while the reader is at the bottom. */
 export function Conversation({ messages }: { messages: Message[] }) {
   const end = useRef<HTMLDivElement>(null);
@@ -27,6 +33,7 @@ export function Conversation({ messages }: { messages: Message[] }) {
           <header>
             <strong>{LABEL[m.direction]}</strong>
             <span className="muted"> · {m.source} · <time dateTime={m.timestamp}>{formatTime(m.timestamp)}</time></span>
+            {approvalOf(m) && <span className="tag approval-tag" data-testid="approval-tag" title="Sent by the orchestrator after an approval decision">approval {String(approvalOf(m)?.status ?? '')}</span>}
           </header>
           {m.direction === 'assistant' ? <Markdown text={m.content} /> : <div className="plain">{m.content}</div>}
         </li>
