@@ -21,6 +21,7 @@ import { healthRoutes } from './http/routes/health.ts';
 import { hookRoutes } from './http/routes/hooks.ts';
 import { sessionEventRoutes } from './http/routes/session-events.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
+import { SessionSearch } from './sessions/search.ts';
 import { workspaceRoutes } from './http/routes/workspaces.ts';
 import { DEFAULT_SSE_OPTIONS, SseStreams, type SseOptions } from './http/sse.ts';
 import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimitOptions } from './http/rate-limits.ts';
@@ -131,7 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => waiter.closeAll());
   app.addHook('onClose', async () => waiter.stop());
   const runWait = new RunWait({ sessions: deps.sessions, commands: deps.commands, waiter, idempotency: new Idempotency({ database: deps.database, logger: deps.logger }), waitMaxS: deps.waitMaxS ?? 600 });
-  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands, runWait });
+  await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands, runWait, search: new SessionSearch(deps.database) });
   await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });

@@ -1,0 +1,85 @@
+/**
+ * Full-text search over session_messages and command_logs (issue 16).
+ *
+ * Matching uses the GIN expression indexes of migration 0016. To keep a query's cost
+ * bounded whatever the word, each table contributes at most CANDIDATES matching rows
+ * (ranked by ts_rank); a session's rank is that of its best match. For a rare word this is
+ * every match; for a word in most rows (the planner then reads rows in table order and
+ * stops early) the ranking is among the first CANDIDATES matches of each table.
+ * The tsquery is written inline (not in a CTE) so the planner folds it to a constant and
+ * estimates its selectivity from the index statistics. ts_headline, which re-parses the whole document, runs only for the page's rows.
+ */
+import { sql } from 'kysely';
+import { hasSessionConditions, logTsv, messageTsv, sessionWhere, tsQuery, type SessionFilter } from './session-filter.ts';
+import type { Executor, SessionRow } from './sessions.ts';
+
+export const CANDIDATES = 400;
+
+export type HitKind = 'message' | 'log';
+
+export interface SearchHitRow extends SessionRow {
+  hit_kind: HitKind;
+  hit_id: string;
+  rank: number;
+  hits: string;
+}
+
+export interface SearchQuery {
+  text: string;
+  filter: SessionFilter;
+  limit: number;
+  offset: number;
+}
+
+/** Sessions matching the text (and the filter), best first; `limit` rows from `offset`. */
+export async function searchSessions(db: Executor, q: SearchQuery): Promise<SearchHitRow[]> {
+  const tq = tsQuery(q.text);
+  const scoped = hasSessionConditions(q.filter);
+  const inScope = (col: string) => (scoped ? sql`and ${sql.ref(col)} in (select s.id from sessions s where ${sessionWhere(q.filter, 's')})` : sql``);
+  const r = await sql<SearchHitRow>`
+    with hits as (
+      (select m.session_id, 'message' as kind, m.id, ts_rank(${messageTsv('m')}, ${tq}) as r
+         from session_messages m
+        where ${messageTsv('m')} @@ ${tq} ${inScope('m.session_id')}
+        limit ${CANDIDATES})
+      union all
+      (select l.session_id, 'log' as kind, l.id, ts_rank(${logTsv('l')}, ${tq}) as r
+         from command_logs l
+        where ${logTsv('l')} @@ ${tq} ${inScope('l.session_id')}
+        limit ${CANDIDATES})
+    ),
+    best as (
+      select distinct on (session_id) session_id, kind, id, r, count(*) over (partition by session_id) as n
+        from hits order by session_id, r desc, id
+    )
+    select s.*, best.kind as hit_kind, best.id as hit_id, best.r as rank, best.n as hits
+      from best join sessions s on s.id = best.session_id
+     order by best.r desc, best.n desc, s.updated_at desc, s.id desc
+     limit ${q.limit} offset ${q.offset}`.execute(db);
+  return r.rows;
+}
+
+export interface Headline {
+  kind: HitKind;
+  id: string;
+  headline: string;
+}
+
+/** Start and end of a highlighted word in ts_headline's output; neither can occur in stored text (see below). */
+export const MARK_START = '\u0001';
+export const MARK_END = '\u0002';
+const OPTIONS = `StartSel=${MARK_START}, StopSel=${MARK_END}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
+
+/** Highlighted excerpts of the given messages and logs. Control characters \x01 \x02 are removed from the text first. */
+export async function headlines(db: Executor, text: string, messageIds: string[], logIds: string[]): Promise<Headline[]> {
+  if (!messageIds.length && !logIds.length) return [];
+  const tq = tsQuery(text);
+  const clean = (doc: ReturnType<typeof sql>) => sql`translate(${doc}, ${MARK_START + MARK_END}, '')`;
+  const r = await sql<Headline>`
+    select 'message' as kind, m.id, ts_headline('simple'::regconfig, ${clean(sql`cco_message_doc(m.content)`)}, ${tq}, ${OPTIONS}) as headline
+      from session_messages m where m.id = any(${messageIds}::bigint[])
+    union all
+    select 'log' as kind, l.id, ts_headline('simple'::regconfig, ${clean(sql`cco_log_doc(l.input, l.result)`)}, ${tq}, ${OPTIONS}) as headline
+      from command_logs l where l.id = any(${logIds}::bigint[])`.execute(db);
+  return r.rows;
+}
