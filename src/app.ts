@@ -22,6 +22,8 @@ import { hookRoutes } from './http/routes/hooks.ts';
 import { sessionEventRoutes } from './http/routes/session-events.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { SessionSearch } from './sessions/search.ts';
+import { exportRoutes } from './http/routes/export.ts';
+import { SessionExport } from './export/export.ts';
 import { workspaceRoutes } from './http/routes/workspaces.ts';
 import { DEFAULT_SSE_OPTIONS, SseStreams, type SseOptions } from './http/sse.ts';
 import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimitOptions } from './http/rate-limits.ts';
@@ -135,6 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands, runWait, search: new SessionSearch(deps.database) });
   await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
+  await typed.register(exportRoutes, { exporter: new SessionExport(deps.database) });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   await typed.register(auditRoutes, { audit: deps.audit });
   if (deps.slack) await deps.slack.registerRoutes(app);
