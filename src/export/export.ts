@@ -97,43 +97,45 @@ export class SessionExport {
 
   /** `{"exported_at": ..., "sessions": [{...session, "messages": [...], "logs": [...]}, ...]}` */
   json(filter: SessionFilter): AsyncGenerator<string> {
-    const self = this;
-    return chunked((async function* () {
-      yield `{"exported_at":${JSON.stringify(new Date().toISOString())},"sessions":[`;
-      let first = true;
-      for await (const batch of self.#sessionBatches(filter)) {
-        const ids = batch.map((s) => s.id);
-        const msgs = new Peek(items(self.#messages, ids));
-        const logs = new Peek(items(self.#logs, ids));
-        for (const row of batch) {
-          const s = JSON.stringify(toSession(row));
-          yield `${first ? '' : ','}${s.slice(0, -1)},"messages":[`;
-          first = false;
-          for (let n = 0; (await msgs.peek())?.session_id === row.id; n++) yield (n ? ',' : '') + JSON.stringify(toMessage(msgs.take()!));
-          yield '],"logs":[';
-          for (let n = 0; (await logs.peek())?.session_id === row.id; n++) yield (n ? ',' : '') + JSON.stringify(toCommandLog(logs.take()!));
-          yield ']}';
-        }
+    return chunked(this.#jsonParts(filter));
+  }
+
+  async *#jsonParts(filter: SessionFilter): AsyncGenerator<string> {
+    yield `{"exported_at":${JSON.stringify(new Date().toISOString())},"sessions":[`;
+    let first = true;
+    for await (const batch of this.#sessionBatches(filter)) {
+      const ids = batch.map((s) => s.id);
+      const msgs = new Peek(items(this.#messages, ids));
+      const logs = new Peek(items(this.#logs, ids));
+      for (const row of batch) {
+        const s = JSON.stringify(toSession(row));
+        yield `${first ? '' : ','}${s.slice(0, -1)},"messages":[`;
+        first = false;
+        for (let n = 0; (await msgs.peek())?.session_id === row.id; n++) yield (n ? ',' : '') + JSON.stringify(toMessage(msgs.take()!));
+        yield '],"logs":[';
+        for (let n = 0; (await logs.peek())?.session_id === row.id; n++) yield (n ? ',' : '') + JSON.stringify(toCommandLog(logs.take()!));
+        yield ']}';
       }
-      yield ']}\n';
-    })());
+    }
+    yield ']}\n';
   }
 
   /** One table as CSV with a header line. */
   csv(filter: SessionFilter, table: ExportTable): AsyncGenerator<string> {
-    const self = this;
-    return chunked((async function* () {
-      if (table === 'sessions') {
-        yield csvLine([...SESSION_COLUMNS]);
-        for await (const batch of self.#sessionBatches(filter)) for (const r of batch) yield sessionCsv(toSession(r));
-      } else if (table === 'messages') {
-        yield csvLine([...MESSAGE_COLUMNS]);
-        for await (const batch of self.#sessionBatches(filter)) for await (const r of items(self.#messages, batch.map((s) => s.id))) yield messageCsv(toMessage(r));
-      } else {
-        yield csvLine([...LOG_COLUMNS]);
-        for await (const batch of self.#sessionBatches(filter)) for await (const r of items(self.#logs, batch.map((s) => s.id))) yield logCsv(toCommandLog(r));
-      }
-    })());
+    return chunked(this.#csvParts(filter, table));
+  }
+
+  async *#csvParts(filter: SessionFilter, table: ExportTable): AsyncGenerator<string> {
+    if (table === 'sessions') {
+      yield csvLine([...SESSION_COLUMNS]);
+      for await (const batch of this.#sessionBatches(filter)) for (const r of batch) yield sessionCsv(toSession(r));
+    } else if (table === 'messages') {
+      yield csvLine([...MESSAGE_COLUMNS]);
+      for await (const batch of this.#sessionBatches(filter)) for await (const r of items(this.#messages, batch.map((s) => s.id))) yield messageCsv(toMessage(r));
+    } else {
+      yield csvLine([...LOG_COLUMNS]);
+      for await (const batch of this.#sessionBatches(filter)) for await (const r of items(this.#logs, batch.map((s) => s.id))) yield logCsv(toCommandLog(r));
+    }
   }
 
   /** sessions.csv, messages.csv and logs.csv in one zip. */
