@@ -44,6 +44,15 @@ export interface Session {
   totals?: Totals;
   /** model, permission_mode, allowed_tools, … the session's turns run with. */
   run_options?: Record<string, unknown>;
+  /** Present in full-text search results (GET /api/sessions?q=). */
+  search?: SearchHit;
+}
+
+/** Why a session matched a search: plain text with [start, end) offsets of the matched words. */
+export interface SearchHit {
+  rank: number;
+  hits: number;
+  snippet: { kind: 'message' | 'log'; item_id: number; text: string; highlights: [number, number][] } | null;
 }
 
 /**
