@@ -52,7 +52,7 @@ describe('sessions list: search, filters, export', () => {
     assert.equal(await snippet.locator('img').count(), 0);
     assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned), undefined);
     await page.getByLabel('Search').fill('nothing-matches-this');
-    await page.getByText('No session matches these filters.').waitFor();
+    await page.waitForFunction(() => document.querySelector('p.empty')?.textContent === 'No session matches these filters.');
     await page.getByLabel('Search').fill('');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=sessions] tbody tr').length === 7);
   });
@@ -69,7 +69,7 @@ describe('sessions list: search, filters, export', () => {
     await page.getByLabel('Tool used').fill('');
     const today = new Date().toISOString().slice(0, 10);
     await page.getByLabel('Created to').fill('2020-01-01');
-    await page.getByText('No session matches these filters.').waitFor();
+    await page.waitForFunction(() => document.querySelector('p.empty')?.textContent === 'No session matches these filters.');
     await page.getByLabel('Created to').fill(today);
     await page.getByLabel('Created from').fill(today);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=sessions] tbody tr').length === 7);
