@@ -23,7 +23,7 @@ function queries(messages: number, logs: number): Record<string, string[]> {
     common_word: ['refactor', 'paging', 'tests', 'sessions', 'concurrent'],
     common_two_words: ['refactor tests', 'sessions writes', 'paging fast'],
     rare_word: Array.from({ length: 5 }, (_, i) => pick(messages, i + 1)), // the " #k" suffix: one message each
-    rare_log_word: Array.from({ length: 5 }, (_, i) => `case${pick(logs, i + 11)}`), // --grep case<k>: one log each
+    rare_log_word: Array.from({ length: 5 }, (_, i) => `case${Number(pick(logs, i + 11)) - (Number(pick(logs, i + 11)) % 6)}`), // --grep case<k> (Bash logs: k % 6 = 0): one log each
     phrase: ['"paging stays fast"', '"concurrent writes"', '"run the tests and report"'],
     no_match: ['zeppelin', 'quasar', '"fast paging"'],
     with_filters: ['refactor&status=active', 'sessions&project_type=github&source=slack', 'tests&tool=Bash'],

@@ -23,7 +23,7 @@ export interface ItemPosition {
 /** Messages of the given sessions after a (session_id, id) position, in that order. */
 export async function messagesAfter(db: Executor, sessionIds: string[], after: ItemPosition | undefined, limit: number): Promise<MessageRow[]> {
   const r = await sql<MessageRow>`
-    select * from session_messages
+    select id, session_id, direction, content, source, timestamp, metadata from session_messages
      where session_id = any(${sessionIds}::uuid[])
        ${after ? sql`and (session_id, id) > (${after.sessionId}::uuid, ${after.id}::bigint)` : sql``}
      order by session_id, id limit ${limit}`.execute(db);
@@ -32,7 +32,7 @@ export async function messagesAfter(db: Executor, sessionIds: string[], after: I
 
 export async function logsAfter(db: Executor, sessionIds: string[], after: ItemPosition | undefined, limit: number): Promise<CommandLogRow[]> {
   const r = await sql<CommandLogRow>`
-    select * from command_logs
+    select id, session_id, tool_use_id, tool, input, result, result_truncated, result_size, status, duration_ms, timestamp, metadata from command_logs
      where session_id = any(${sessionIds}::uuid[])
        ${after ? sql`and (session_id, id) > (${after.sessionId}::uuid, ${after.id}::bigint)` : sql``}
      order by session_id, id limit ${limit}`.execute(db);

@@ -1,7 +1,7 @@
 /**
  * Full-text search over session_messages and command_logs (issue 16).
  *
- * Matching uses the GIN expression indexes of migration 0016. To keep a query's cost
+ * Matching uses the stored search vectors and GIN indexes of migration 0016. To keep a query's cost
  * bounded whatever the word, each table contributes at most CANDIDATES matching rows
  * (ranked by ts_rank); a session's rank is that of its best match. For a rare word this is
  * every match; for a word in most rows (the planner then reads rows in table order and
@@ -68,7 +68,8 @@ export interface Headline {
 /** Start and end of a highlighted word in ts_headline's output; neither can occur in stored text (see below). */
 export const MARK_START = '\u0001';
 export const MARK_END = '\u0002';
-const OPTIONS = `StartSel=${MARK_START}, StopSel=${MARK_END}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
+// One fragment around the best cover (MaxFragments > 0 doubled the cost in bench:search).
+const OPTIONS = `StartSel=${MARK_START}, StopSel=${MARK_END}, MaxWords=30, MinWords=12`;
 
 /** Highlighted excerpts of the given messages and logs. Control characters \x01 \x02 are removed from the text first. */
 export async function headlines(db: Executor, text: string, messageIds: string[], logIds: string[]): Promise<Headline[]> {

@@ -28,9 +28,9 @@ export interface SessionFilter {
 /** LIKE treats % and _ as wildcards and backslash as the escape character; a search is literal text. */
 export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** The text-search document of a message and of a log entry: the expressions the GIN indexes of 0016 hold. */
-export const messageTsv = (alias: string) => sql`to_tsvector('simple'::regconfig, cco_message_doc(${sql.ref(`${alias}.content`)}))`;
-export const logTsv = (alias: string) => sql`to_tsvector('simple'::regconfig, cco_log_doc(${sql.ref(`${alias}.input`)}, ${sql.ref(`${alias}.result`)}))`;
+/** The stored search vector of a message or log row (generated columns of 0016, GIN-indexed). */
+export const messageTsv = (alias: string) => sql.ref(`${alias}.search`);
+export const logTsv = (alias: string) => sql.ref(`${alias}.search`);
 export const tsQuery = (text: string) => sql`websearch_to_tsquery('simple'::regconfig, ${text})`;
 
 /** The filter as one boolean SQL expression over the sessions row named `alias` (true when empty). */
