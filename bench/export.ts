@@ -28,9 +28,14 @@ interface Figures {
   rss_after_mb: number;
 }
 
-/** Rows in the body: CSV lines after the header (zip: the three files' lines, less headers); JSON: messages and logs (each has "session_id"). */
+/**
+ * Rows in the body. CSV: line ends outside quoted fields (a quote toggles; an escaped "" toggles
+ * twice), less the header. JSON: messages and logs (each has "session_id"). zip: not counted (its
+ * binary headers can hold quote bytes): the dataset's sessions + messages + logs.
+ */
 function rowCounter(format: string) {
   let rows = 0;
+  let quoted = false;
   let carry = '';
   return {
     feed(chunk: Uint8Array) {
@@ -38,13 +43,19 @@ function rowCounter(format: string) {
         const text = carry + Buffer.from(chunk).toString('latin1');
         rows += text.split('"session_id":').length - 1;
         carry = text.slice(-12); // shorter than the pattern: a match is never counted twice
-      } else for (const b of chunk) if (b === 10) rows++;
+      } else if (format === 'csv') {
+        for (const b of chunk) {
+          if (b === 34) quoted = !quoted;
+          else if (b === 10 && !quoted) rows++;
+        }
+      }
     },
-    total: () => (format === 'json' ? rows : rows - (format === 'zip' ? 3 : 1)),
+    total: (dataset: { sessions: number; messages: number; logs: number }) =>
+      format === 'json' ? rows : format === 'csv' ? rows - 1 : dataset.sessions + dataset.messages + dataset.logs,
   };
 }
 
-async function exportOnce(url: string, pid: number, choice: string): Promise<Figures> {
+async function exportOnce(url: string, pid: number, choice: string, dataset: { sessions: number; messages: number; logs: number }): Promise<Figures> {
   const [format, table] = choice.split(':');
   const rssBefore = memoryMb(pid)?.rss ?? NaN;
   let peak = rssBefore;
@@ -63,7 +74,7 @@ async function exportOnce(url: string, pid: number, choice: string): Promise<Fig
   }
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
-  const rows = counter.total();
+  const rows = counter.total(dataset);
   return {
     rows,
     bytes_mb: round(bytes / 1e6, 1),
@@ -86,7 +97,7 @@ async function main(): Promise<void> {
   try {
     const results: Record<string, Figures> = {};
     for (const f of formats) {
-      results[f] = await exportOnce(server.url, server.pid, f);
+      results[f] = await exportOnce(server.url, server.pid, f, server.dataset);
       log(`${f}: ${JSON.stringify(results[f])}`);
     }
     const result = { backend, date: new Date().toISOString(), dataset: server.dataset, exports: results };
