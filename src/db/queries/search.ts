@@ -10,10 +10,12 @@
  * estimates its selectivity from the index statistics. ts_headline, which re-parses the whole document, runs only for the page's rows.
  */
 import { sql } from 'kysely';
-import { hasSessionConditions, logTsv, messageTsv, sessionWhere, tsQuery, type SessionFilter } from './session-filter.ts';
+import { hasSessionConditions, sessionWhere, tsQuery, type SessionFilter } from './session-filter.ts';
 import type { Executor, SessionRow } from './sessions.ts';
 
 export const CANDIDATES = 400;
+/** Rows read per table to find the candidates when the index cannot check the whole query (phrases, -words). */
+export const EXAMINED = 2000;
 
 export type HitKind = 'message' | 'log';
 
@@ -36,16 +38,22 @@ export async function searchSessions(db: Executor, q: SearchQuery): Promise<Sear
   const tq = tsQuery(q.text);
   const scoped = hasSessionConditions(q.filter);
   const inScope = (col: string) => (scoped ? sql`and ${sql.ref(col)} in (select s.id from sessions s where ${sessionWhere(q.filter, 's')})` : sql``);
+  // A phrase or a -word can't be answered by the index alone: rows with all the (positive) words are
+  // read and checked one by one. That read is capped at EXAMINED rows per table, so a phrase of common
+  // words that occurs nowhere costs a bounded scan instead of the whole table.
+  const relaxed = sql`(querytree(${tq}) = 'T' or ${sql.ref('x.search')} @@ regexp_replace(querytree(${tq}), '<[0-9]+>|<->', '&', 'g')::tsquery)`;
   const r = await sql<SearchHitRow>`
     with hits as (
-      (select m.session_id, 'message' as kind, m.id, ts_rank(${messageTsv('m')}, ${tq}) as r
-         from session_messages m
-        where ${messageTsv('m')} @@ ${tq} ${inScope('m.session_id')}
+      (select m.session_id, 'message' as kind, m.id, ts_rank(m.search, ${tq}) as r
+         from (select x.session_id, x.id, x.search from session_messages x
+                where ${relaxed} ${inScope('x.session_id')} limit ${EXAMINED}) m
+        where m.search @@ ${tq}
         limit ${CANDIDATES})
       union all
-      (select l.session_id, 'log' as kind, l.id, ts_rank(${logTsv('l')}, ${tq}) as r
-         from command_logs l
-        where ${logTsv('l')} @@ ${tq} ${inScope('l.session_id')}
+      (select l.session_id, 'log' as kind, l.id, ts_rank(l.search, ${tq}) as r
+         from (select x.session_id, x.id, x.search from command_logs x
+                where ${relaxed} ${inScope('x.session_id')} limit ${EXAMINED}) l
+        where l.search @@ ${tq}
         limit ${CANDIDATES})
     ),
     best as (
