@@ -26,7 +26,7 @@ async function send(method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknow
   return { status: res.statusCode, body: res.json() as Json, headers: res.headers };
 }
 
-const sessionsTagged = async (tag: string) => (await call(h.t.app, 'GET', `/api/sessions?q=${tag}&limit=200`)).body.data as Json[];
+const sessionsTagged = async (tag: string) => (await call(h.t.app, 'GET', `/api/sessions?contains=${tag}&limit=200`)).body.data as Json[];
 
 test('create with wait answers when the turn ends: the answer, status, cost, duration and tokens', async () => {
   const r = await send('POST', '/api/sessions', { prompt: 'hello there', wait: 120 });

@@ -26,39 +26,39 @@ const search = async (qs: string) => {
   return (r.body.data as { id: string }[]).map((s) => Object.keys(ids).find((k) => ids[k] === s.id)).sort();
 };
 
-describe('GET /api/sessions?q=', () => {
+describe('GET /api/sessions?contains=', () => {
   test('matches project_path case-insensitively', async () => {
-    assert.deepEqual(await search('q=ACME'), ['billing', 'infra', 'web']); // infra matches through metadata
-    assert.deepEqual(await search('q=billing-API'), ['billing']);
+    assert.deepEqual(await search('contains=ACME'), ['billing', 'infra', 'web']); // infra matches through metadata
+    assert.deepEqual(await search('contains=billing-API'), ['billing']);
   });
 
   test('matches metadata values, nested ones included', async () => {
-    assert.deepEqual(await search('q=ops-12'), ['billing']);
-    assert.deepEqual(await search('q=terraform'), ['infra']);
+    assert.deepEqual(await search('contains=ops-12'), ['billing']);
+    assert.deepEqual(await search('contains=terraform'), ['infra']);
   });
 
   test('% and _ are literal text, not wildcards', async () => {
-    assert.deepEqual(await search(`q=${encodeURIComponent('100%')}`), ['web']);
-    assert.deepEqual(await search(`q=${encodeURIComponent('%')}`), ['web']);
-    assert.deepEqual(await search(`q=${encodeURIComponent('e_i')}`), ['web']); // "done_ish" only; no "e?i" wildcard hit
-    assert.deepEqual(await search(`q=${encodeURIComponent("x' or '1'='1")}`), []);
+    assert.deepEqual(await search(`contains=${encodeURIComponent('100%')}`), ['web']);
+    assert.deepEqual(await search(`contains=${encodeURIComponent('%')}`), ['web']);
+    assert.deepEqual(await search(`contains=${encodeURIComponent('e_i')}`), ['web']); // "done_ish" only; no "e?i" wildcard hit
+    assert.deepEqual(await search(`contains=${encodeURIComponent("x' or '1'='1")}`), []);
   });
 
   test('combines with filters and keyset pages', async () => {
-    assert.deepEqual(await search('q=acme&project_type=local'), ['infra', 'web']);
-    const first = await call(t.app, 'GET', '/api/sessions?q=acme&limit=2');
+    assert.deepEqual(await search('contains=acme&project_type=local'), ['infra', 'web']);
+    const first = await call(t.app, 'GET', '/api/sessions?contains=acme&limit=2');
     assert.equal(first.body.data.length, 2);
     assert.ok(first.body.next_cursor);
-    const second = await call(t.app, 'GET', `/api/sessions?q=acme&limit=2&cursor=${first.body.next_cursor}`);
+    const second = await call(t.app, 'GET', `/api/sessions?contains=acme&limit=2&cursor=${first.body.next_cursor}`);
     assert.equal(second.body.data.length, 1);
     assert.equal(second.body.next_cursor, null);
     const all = [...first.body.data, ...second.body.data].map((s: { id: string }) => s.id).sort();
     assert.deepEqual(all, [ids.billing, ids.infra, ids.web].sort());
   });
 
-  test('blank q is no filter; too long is 400', async () => {
-    assert.deepEqual(await search('q=%20%20'), ['billing', 'infra', 'other', 'web']);
-    const r = await call(t.app, 'GET', `/api/sessions?q=${'x'.repeat(201)}`);
+  test('blank contains is no filter; too long is 400', async () => {
+    assert.deepEqual(await search('contains=%20%20'), ['billing', 'infra', 'other', 'web']);
+    const r = await call(t.app, 'GET', `/api/sessions?contains=${'x'.repeat(201)}`);
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'invalid_request');
   });

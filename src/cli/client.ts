@@ -82,6 +82,28 @@ export class ApiClient {
    * Reads GET /api/events?<query> and hands each event to `onEvent` until `signal` aborts or the
    * stream ends. Resolves when it ends; rejects (ClientError) when it cannot be opened.
    */
+  /** A GET whose body is streamed (GET /api/export): the Response once its status is a success; a 4xx/5xx is a ClientError. */
+  async download(path: string, signal?: AbortSignal): Promise<Response> {
+    let r: Response;
+    try {
+      r = await fetch(`${this.settings.url}${path}`, { headers: this.#headers(), signal });
+    } catch (e: unknown) {
+      throw this.#unreachable(e);
+    }
+    if (r.status >= 400) {
+      const text = await r.text();
+      let err: { code?: string; message?: string } | undefined;
+      try {
+        err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      } catch {
+        err = undefined;
+      }
+      const hint = r.status === 401 ? ' (set --key or CCO_API_KEY)' : '';
+      throw new ClientError(`GET ${path}: ${r.status} ${err?.code ?? ''}: ${err?.message ?? text.slice(0, 200)}${hint}`);
+    }
+    return r;
+  }
+
   async events(query: Record<string, string | undefined>, onEvent: (e: ServerEvent) => void, signal: AbortSignal): Promise<void> {
     const qs = new URLSearchParams(Object.entries(query).filter((kv): kv is [string, string] => kv[1] !== undefined)).toString();
     let r: Response;

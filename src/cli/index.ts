@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError, describeSettings, loadConfig } from '../config.ts';
 import { VERSION } from '../version.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { exportCommand } from './commands/export.ts';
 import { hooksCommand } from './commands/hooks.ts';
 import { keysCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
@@ -28,6 +29,7 @@ export function buildCli(): Command {
   program.addCommand(modelServerCommand());
   program.addCommand(runCommand());
   program.addCommand(tailCommand());
+  program.addCommand(exportCommand());
   return program;
 }
 

@@ -52,11 +52,17 @@ export async function importPglite(dataDir: string, target: pg.Pool, targetDb: K
       if (Number(existing.rows[0]?.n) > 0) throw new Error(`both ${from} (PGlite, from an older version) and the embedded PostgreSQL hold sessions; move ${from} out of the data folder to start with the PostgreSQL data only`);
       for (const table of order) {
         rows[table] = 0;
+        // Generated columns (the search vectors of 0016) are computed by the target, never copied.
+        const stored = await client.query<{ c: string }>(
+          `select column_name as c from information_schema.columns where table_schema = 'public' and table_name = $1 and is_generated = 'NEVER' order by ordinal_position`,
+          [table],
+        );
+        const cols = stored.rows.map((r) => ident(r.c)).join(', ');
         for (let offset = 0; ; offset += CHUNK) {
           // ctid order is stable for a table nobody writes; each chunk goes over as one JSON array.
           const chunk = await old.query<{ r: unknown }>(`select to_jsonb(t) as r from ${ident(table)} t order by ctid limit ${CHUNK} offset ${offset}`);
           if (chunk.rows.length === 0) break;
-          await client.query(`insert into ${ident(table)} select * from jsonb_populate_recordset(null::${ident(table)}, $1::jsonb)`, [JSON.stringify(chunk.rows.map((x) => x.r))]);
+          await client.query(`insert into ${ident(table)} (${cols}) select ${cols} from jsonb_populate_recordset(null::${ident(table)}, $1::jsonb)`, [JSON.stringify(chunk.rows.map((x) => x.r))]);
           rows[table] += chunk.rows.length;
         }
         // Only tables with an id column have a sequence to move past the copied ids.

@@ -261,3 +261,17 @@ export const sessionEventSchema = z.object({
   data: metadataSchema,
   timestamp: z.string(),
 });
+
+/** A search result's match (GET /api/sessions?q=). */
+export const searchHitSchema = z.object({
+  rank: z.number(),
+  hits: z.number(),
+  snippet: z
+    .object({
+      kind: z.enum(['message', 'log']),
+      item_id: z.number(),
+      text: z.string().describe('Plain text, never HTML.'),
+      highlights: z.array(z.tuple([z.number(), z.number()])).describe('[start, end) offsets (UTF-16 code units) of matched words in text.'),
+    })
+    .nullable(),
+});

@@ -7,6 +7,7 @@ import type { SessionPolicy } from '../approvals/policy.ts';
 import type { NewCommandLogRow } from '../db/queries/command-logs.ts';
 import type { NewMessageRow } from '../db/queries/messages.ts';
 import type { NewSessionRow } from '../db/queries/sessions.ts';
+import type { SessionFilter } from '../db/queries/session-filter.ts';
 import type { Direction, LogStatus, ProjectType, SessionStatus, Source } from './types.ts';
 
 export interface CreateSessionInput {
@@ -56,11 +57,8 @@ export interface NewLogInput {
 export interface ListSessionsInput {
   limit: number;
   cursor?: string | undefined;
-  status?: SessionStatus | undefined;
-  project_type?: ProjectType | undefined;
-  q?: string | undefined;
-  /** Only this owner's sessions (a user's list); undefined: every session. */
-  owner?: string | undefined;
+  /** Which sessions (status, owner, dates, tool...); see src/db/queries/session-filter.ts. */
+  filter: SessionFilter;
 }
 
 export function sessionRow(input: CreateSessionInput): NewSessionRow {

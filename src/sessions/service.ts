@@ -144,11 +144,8 @@ export class SessionService {
   async list(q: ListSessionsInput): Promise<Page<Session>> {
     const after = q.cursor ? decodeCursor(q.cursor, isTimeIdCursor) : undefined;
     const rows = await listSessions(this.db, {
+      ...q.filter,
       limit: q.limit + 1,
-      status: q.status,
-      projectType: q.project_type,
-      owner: q.owner,
-      search: q.q?.trim() || undefined,
       after: after ? { updatedAt: new Date(after[0]), id: after[1] } : undefined,
     });
     const data = rows.slice(0, q.limit).map(toSession);

@@ -78,8 +78,12 @@ describe('applyToSessionPages', () => {
 
   test('matchesFilters approximates the server search', () => {
     const s = session('a', '2026-01-01T00:00:00.000Z', { project_path: '/srv/Billing', metadata: { ticket: 'OPS-1' } });
-    assert.ok(matchesFilters(s, { q: 'billing' }));
-    assert.ok(matchesFilters(s, { q: 'ops-1', status: 'active' }));
+    assert.ok(matchesFilters(s, { contains: 'billing' }));
+    assert.ok(matchesFilters(s, { contains: 'ops-1', status: 'active' }));
+    assert.ok(!matchesFilters(s, { contains: 'nope' }));
+    assert.ok(matchesFilters(s, { created_from: '2025-12-31', created_to: '2026-01-01' }));
+    assert.ok(!matchesFilters(s, { created_from: '2026-01-02' }));
+    assert.ok(!matchesFilters(s, { source: 'slack' }));
     assert.ok(!matchesFilters(s, { status: 'paused' }));
     assert.ok(!matchesFilters(s, { project_type: 'github' }));
   });

@@ -121,7 +121,7 @@ export async function runScenarios(w: World): Promise<{ sessions: string[] }> {
     assert(first.status === 200, `first mention: ${first.status} ${first.text}`);
     const key = `n8n-slack:C1:${thread}`;
     const found = await until('the session for the thread', async () => {
-      const r = await api(w, 'GET', `/api/sessions?q=${encodeURIComponent(key)}`);
+      const r = await api(w, 'GET', `/api/sessions?contains=${encodeURIComponent(key)}`);
       return (r.body.data as Json[]).length === 1 ? (r.body.data as Json[])[0] : undefined;
     }, 30_000);
     const id = String(found.id);
@@ -133,7 +133,7 @@ export async function runScenarios(w: World): Promise<{ sessions: string[] }> {
     assert(t.every((x) => x.status === 'completed'), `turns: ${t.map((x) => x.status).join(',')}`);
     const texts = await assistantTexts(w, id);
     assert(texts.includes('Done: slack says hi') && texts.includes('Done: and again'), `answers: ${texts.join(' | ')}`);
-    const r = await api(w, 'GET', `/api/sessions?q=${encodeURIComponent(key)}`);
+    const r = await api(w, 'GET', `/api/sessions?contains=${encodeURIComponent(key)}`);
     assert((r.body.data as Json[]).length === 1, 'one session per thread');
     return `session ${id.slice(0, 8)}: 2 turns; the replies to Slack itself go to the error branch (no Slack here)`;
   });

@@ -59,6 +59,7 @@ const RULES: Record<string, Rule> = {
   'DELETE /api/keys/{id}': { access: 'admin', ok: 200, param: async () => ({ id: (await t.auth.createKey({ name: `doomed-${++seq}`, role: 'viewer' })).info.id }) },
   'POST /api/sessions': { access: 'write', ok: 201, body: (c) => ({ project_path: `/srv/matrix/${c.n}`, metadata: {} }) },
   'GET /api/sessions': { access: 'read', ok: 200 },
+  'GET /api/export': { access: 'read', ok: 200 },
   'GET /api/sessions/{id}': { access: 'read', session: true, ok: 200 },
   'PATCH /api/sessions/{id}': { access: 'write', session: true, ok: 200, body: (c) => ({ metadata: { matrix: c.n } }) },
   'GET /api/sessions/{id}/messages': { access: 'read', session: true, ok: 200 },

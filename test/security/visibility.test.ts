@@ -51,8 +51,8 @@ describe('lists and streams are filtered by owner', () => {
     assert.deepEqual(await listed(keys.viewer), all);
     assert.deepEqual(await listed(keys.admin), all);
     // A text search matching bob's project path finds nothing of bob's for alice.
-    assert.deepEqual(await listed(keys.alice, '&q=vis%2Fbob'), []);
-    assert.deepEqual(await listed(keys.bob, '&q=vis%2Fbob'), [...ids.bob].sort());
+    assert.deepEqual(await listed(keys.alice, '&contains=vis%2Fbob'), []);
+    assert.deepEqual(await listed(keys.bob, '&contains=vis%2Fbob'), [...ids.bob].sort());
   });
 
   test("GET /api/events as alice carries no event of bob's sessions; the viewer's carries both", { timeout: 30_000 }, async () => {

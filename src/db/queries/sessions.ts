@@ -2,6 +2,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DB, SessionsTable } from '../schema.ts';
 import { storableRow } from '../text.ts';
+import { sessionWhere, type SessionFilter } from './session-filter.ts';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
 export type SessionRow = Selectable<SessionsTable>;
@@ -41,33 +42,18 @@ export async function findSessionForUpdate(db: Transaction<DB>, id: string): Pro
   return db.selectFrom('sessions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-export interface SessionListQuery {
+export interface SessionListQuery extends SessionFilter {
   limit: number;
-  status?: string | undefined;
-  projectType?: string | undefined;
-  owner?: string | undefined;
-  /** Case-insensitive substring of project_path, title or the metadata's JSON text. */
-  search?: string | undefined;
   /** Keyset position: rows strictly after (updated_at, id) in descending order. */
   after?: { updatedAt: Date; id: string } | undefined;
 }
 
 /** Newest activity first; the (updated_at, id) row comparison walks the index, so deep pages cost the same. */
 export async function listSessions(db: Executor, q: SessionListQuery): Promise<SessionRow[]> {
-  let query = db.selectFrom('sessions').selectAll();
-  if (q.status) query = query.where('status', '=', q.status);
-  if (q.projectType) query = query.where('project_type', '=', q.projectType);
-  if (q.owner !== undefined) query = query.where('owner', '=', q.owner);
-  if (q.search) {
-    const pattern = `%${escapeLike(q.search)}%`;
-    query = query.where(sql<boolean>`(project_path ilike ${pattern} or title ilike ${pattern} or metadata::text ilike ${pattern})`);
-  }
+  let query = db.selectFrom('sessions').selectAll().where(sessionWhere(q));
   if (q.after) query = query.where(sql<boolean>`(updated_at, id) < (${q.after.updatedAt}, ${q.after.id})`);
   return query.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
 }
-
-/** LIKE treats % and _ as wildcards and backslash as the escape character; a search is literal text. */
-export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export interface SessionChanges {
   status?: string;

@@ -1,12 +1,13 @@
 /** /api/sessions: thin handlers over SessionService. */
-import { ownerFilter } from '../../auth/principal.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requestOrigin } from '../../audit/audit-log.ts';
-import { LOG_STATUSES, PROJECT_TYPES, SESSION_STATUSES } from '../../sessions/types.ts';
+import { LOG_STATUSES } from '../../sessions/types.ts';
 import type { SessionCommands } from '../../runner/session-commands.ts';
 import type { SessionService } from '../../sessions/service.ts';
 import type { RunWait } from '../run-wait.ts';
+import type { SessionSearch } from '../../sessions/search.ts';
+import { searchText, sessionFilterShape, toSessionFilter } from '../session-filters.ts';
 import {
   commandLogSchema,
   createMessageBody,
@@ -18,6 +19,7 @@ import {
   limitQuery,
   messageSchema,
   pageOf,
+  searchHitSchema,
   sessionSchema,
   startedTurnSchema,
   turnParams,
@@ -34,10 +36,14 @@ const RUN_WAIT_NOTE =
   '(same key, same body; 24 h) gets the first answer (Idempotent-Replayed: true) and runs nothing again; the same key with another body is 422 idempotency_key_reused; ' +
   'while the first request has not made anything yet, 409 idempotency_key_in_progress.';
 const idempotencyHeader = z.looseObject({ 'idempotency-key': z.string().optional().describe('Any unique string (e.g. a UUID), 1-255 printable characters.') });
+const SEARCH_NOTE =
+  'Filters combine (and). With q, the sessions whose messages or tool inputs/results contain the words come best match first (ts_rank of the best match), ' +
+  'each with `search.snippet`: plain text and `highlights`, [start, end) offsets of the matched words. Search pages follow next_cursor too; ' +
+  'for a word found in very many rows, the ranking is among the first 400 matching messages and 400 matching logs.';
 const startedSession = sessionSchema.extend({ turn: startedTurnSchema.optional() });
 const startedMessage = messageSchema.extend({ turn: startedTurnSchema.optional() });
 
-export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; commands: SessionCommands; runWait: RunWait }> = async (app, { sessions, commands, runWait }) => {
+export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; commands: SessionCommands; runWait: RunWait; search: SessionSearch }> = async (app, { sessions, commands, runWait, search }) => {
   app.post('/api/sessions', {
     config: { access: 'write' },
     schema: {
@@ -54,18 +60,17 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; co
     config: { access: 'read' },
     schema: {
       tags: ['sessions'],
-      summary: 'List sessions, most recently active first',
-      querystring: z.strictObject({
-        limit: limitQuery,
-        cursor: cursorQuery,
-        status: z.enum(SESSION_STATUSES).optional(),
-        project_type: z.enum(PROJECT_TYPES).optional(),
-        q: z.string().max(200).optional().describe('Case-insensitive text in title, project_path or metadata (blank: no filter).'),
-      }),
-      response: { 200: pageOf(sessionSchema), 400: errorSchema },
+      summary: 'List sessions, most recently active first; with q, full-text search, best match first',
+      description: SEARCH_NOTE,
+      querystring: z.strictObject({ limit: limitQuery, cursor: cursorQuery, ...sessionFilterShape }),
+      response: { 200: pageOf(sessionSchema.extend({ search: searchHitSchema.optional() })), 400: errorSchema },
     },
   }, async (req) => {
-    const page = await sessions.list({ ...req.query, owner: ownerFilter(req.principal) });
+    const { limit, cursor } = req.query;
+    const filter = toSessionFilter(req.query, req.principal);
+    const text = searchText(req.query);
+    const page = text ? await search.search(text, filter, limit, cursor) : await sessions.list({ limit, cursor, filter });
+    // decorateAll keeps each object's other fields (a search hit's `search`).
     return { ...page, data: await commands.decorateAll(page.data) };
   });
 

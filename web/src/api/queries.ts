@@ -27,6 +27,40 @@ function qs(params: Record<string, string | undefined | null>): string {
   return s ? `?${s}` : '';
 }
 
+/** The day after a YYYY-MM-DD date: the dashboard's "to" dates include their day, the API's *_before excludes it. */
+function nextDay(date: string | undefined): string | undefined {
+  if (!date) return undefined;
+  const d = new Date(`${date}T00:00:00.000Z`);
+  if (Number.isNaN(d.getTime())) return date;
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The API's query parameters for the list's filters (GET /api/sessions and GET /api/export take the same). */
+export function filterParams(f: SessionFilters): Record<string, string | undefined> {
+  return {
+    status: f.status,
+    project_type: f.project_type,
+    q: f.q,
+    contains: f.contains,
+    owner: f.owner,
+    source: f.source,
+    tool: f.tool,
+    created_after: f.created_from,
+    created_before: nextDay(f.created_to),
+    updated_after: f.updated_from,
+    updated_before: nextDay(f.updated_to),
+  };
+}
+
+export type ExportChoice = 'json' | 'zip' | 'csv:sessions' | 'csv:messages' | 'csv:logs';
+
+/** A download link for the current filters (the browser sends the sign-in cookie). */
+export function exportUrl(f: SessionFilters, choice: ExportChoice): string {
+  const [format, table] = choice.split(':');
+  return `/api/export${qs({ format, table, ...filterParams(f) })}`;
+}
+
 async function fetchAll<T>(path: string): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | null = null;
@@ -49,7 +83,7 @@ export function fetchers(live: LiveConnection) {
   return {
     sessionsPage: (filters: SessionFilters, cursor: string | null) =>
       caughtUp(
-        () => api<Page<Session>>('GET', `/api/sessions${qs({ limit: '50', cursor, status: filters.status, project_type: filters.project_type, q: filters.q })}`),
+        () => api<Page<Session>>('GET', `/api/sessions${qs({ limit: '50', cursor, ...filterParams(filters) })}`),
         // Only the first page can gain sessions that changed meanwhile.
         (page, e) => (cursor ? page : (applyToSessionPages({ pages: [page], pageParams: [null] }, filters, e).pages[0] ?? page)),
       ),

@@ -53,6 +53,15 @@ export interface Session {
   policy?: SessionPolicy | null;
   /** Approval requests of this session waiting for a person. */
   pending_approvals?: number;
+  /** Present in full-text search results (GET /api/sessions?q=). */
+  search?: SearchHit;
+}
+
+/** Why a session matched a search: plain text with [start, end) offsets of the matched words. */
+export interface SearchHit {
+  rank: number;
+  hits: number;
+  snippet: { kind: 'message' | 'log'; item_id: number; text: string; highlights: [number, number][] } | null;
 }
 
 /**

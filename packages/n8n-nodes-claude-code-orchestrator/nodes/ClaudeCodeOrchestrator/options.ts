@@ -164,6 +164,13 @@ export const collectionProperties: INodeProperties[] = [
 		displayOptions: show('session', ['getAll']),
 		options: [
 			{
+				displayName: 'Path or Metadata Contains',
+				name: 'contains',
+				type: 'string',
+				default: '',
+				description: 'Case-insensitive text in the project path or the metadata',
+			},
+			{
 				displayName: 'Project Type',
 				name: 'project_type',
 				type: 'options',
@@ -180,7 +187,7 @@ export const collectionProperties: INodeProperties[] = [
 				name: 'q',
 				type: 'string',
 				default: '',
-				description: 'Case-insensitive text in the project path or the metadata',
+				description: 'Full-text search of the messages and tool logs (whole words; "a phrase", or, -word); best match first',
 			},
 			{
 				displayName: 'Status',

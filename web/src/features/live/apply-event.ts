@@ -11,8 +11,23 @@ import type { CommandLog, LiveEvent, Message, Page, Session } from '../../api/ty
 export interface SessionFilters {
   status?: string | undefined;
   project_type?: string | undefined;
+  /** Full-text search of messages and tool logs (server-side only). */
   q?: string | undefined;
+  /** Case-insensitive text in project_path or metadata. */
+  contains?: string | undefined;
+  owner?: string | undefined;
+  source?: string | undefined;
+  tool?: string | undefined;
+  /** Dates (YYYY-MM-DD), both ends included. */
+  created_from?: string | undefined;
+  created_to?: string | undefined;
+  updated_from?: string | undefined;
+  updated_to?: string | undefined;
 }
+
+/** Filters the browser cannot check on a live session (a search rank, tools used): such lists only update rows they hold. */
+const serverOnly = (f: SessionFilters) => Boolean(f.q || f.tool);
+const day = (iso: string) => iso.slice(0, 10);
 
 export interface SessionPages {
   pages: Page<Session>[];
@@ -60,8 +75,14 @@ export function applyToSession(session: Session, e: LiveEvent): Session {
 export function matchesFilters(s: Session, f: SessionFilters): boolean {
   if (f.status && s.status !== f.status) return false;
   if (f.project_type && s.project_type !== f.project_type) return false;
-  const q = f.q?.trim().toLowerCase();
-  if (q && !s.project_path.toLowerCase().includes(q) && !(s.title ?? '').toLowerCase().includes(q) && !JSON.stringify(s.metadata).toLowerCase().includes(q)) return false;
+  if (f.owner && s.owner !== f.owner) return false;
+  if (f.source && s.source !== f.source) return false;
+  if (f.created_from && day(s.created_at) < f.created_from) return false;
+  if (f.created_to && day(s.created_at) > f.created_to) return false;
+  if (f.updated_from && day(s.updated_at) < f.updated_from) return false;
+  if (f.updated_to && day(s.updated_at) > f.updated_to) return false;
+  const c = f.contains?.trim().toLowerCase();
+  if (c && !s.project_path.toLowerCase().includes(c) && !(s.title ?? '').toLowerCase().includes(c) && !JSON.stringify(s.metadata).toLowerCase().includes(c)) return false;
   return true;
 }
 
@@ -79,6 +100,12 @@ export function applyToSessionPages(data: SessionPages, filters: SessionFilters,
   if (e.type === 'session.created' || e.type === 'session.updated') next = found ? newer(found, e.session) : e.session;
   else if (found) next = touched(found, e);
   if (!next || next === found) return data;
+  if (serverOnly(filters)) {
+    // A ranked (or tool-filtered) list keeps its order and members; a row it holds shows the change.
+    if (!found) return data;
+    const changed = { ...next, ...(found.search ? { search: found.search } : {}) };
+    return { ...data, pages: data.pages.map((p) => (p.data.includes(found) ? { ...p, data: p.data.map((s) => (s === found ? changed : s)) } : p)) };
+  }
   const keep = matchesFilters(next, filters);
   if (found && next.updated_at === found.updated_at) {
     const changed = next;

@@ -3,6 +3,7 @@ import type { Session } from '../../api/types.ts';
 import { formatCost, formatTime, projectName, relativeTime } from '../../components/format.ts';
 import { StatusBadge } from '../../components/status-badge.tsx';
 import { Link } from '../../routes/router.tsx';
+import { Snippet } from './snippet.tsx';
 
 /** The sessions list; scrolling to its end loads the next page (the button does the same from the keyboard). */
 export function SessionTable({ sessions, hasMore, loadingMore, onLoadMore, showOwner = false }: { sessions: Session[]; hasMore: boolean; loadingMore: boolean; onLoadMore: () => void; showOwner?: boolean }) {
@@ -43,6 +44,7 @@ export function SessionTable({ sessions, hasMore, loadingMore, onLoadMore, showO
                 <Link to={`/sessions/${s.id}`} title={s.title ?? s.project_path}>{s.title || projectName(s.project_path)}</Link>
                 <span className="tag">{s.project_type}</span>
                 <span className="muted path" title={s.project_path}>{s.project_path}</span>
+                {s.search && <Snippet hit={s.search} />}
               </td>
               <td data-label="Source">{s.source}{showOwner && s.owner && <span className="muted owner"> · {s.owner}</span>}</td>
               <td data-label="Last activity"><time dateTime={s.updated_at} title={formatTime(s.updated_at)}>{relativeTime(s.updated_at, now)}</time></td>
