@@ -72,6 +72,8 @@ const RULES: Record<string, Rule> = {
   'GET /api/sessions/{id}/events': { access: 'read', session: true, ok: 200 },
   'GET /api/sessions/{id}/events/{item_id}': { access: 'read', session: true, ok: 200, item: 'event' },
   'GET /api/sessions/{id}/diff': { access: 'read', session: true, ok: 200 },
+  // The seeded workspace is not a git repository: no per-turn diff (409 turn_diff_unavailable).
+  'GET /api/sessions/{id}/turns/{turn}/diff': { access: 'read', session: true, ok: 409 },
   'GET /api/sessions/{id}/workspace': { access: 'read', session: true, ok: 200 },
   'POST /api/hooks/tool-complete': { access: 'hook', ok: 200, body: (c) => ({ session_id: `matrix-tool-${c.n}`, tool_name: 'Bash', tool_use_id: `toolu_m${c.n}` }) },
   'POST /api/hooks/batch': { access: 'hook', ok: 200, body: (c) => ({ events: [{ event: 'Notification', id: `m-${c.n}`, payload: { session_id: `matrix-batch-${c.n}`, message: 'm' } }] }) },
