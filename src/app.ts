@@ -39,6 +39,8 @@ import type { SlackApp } from './slack/slack-app.ts';
 import type { WebhookApp } from './webhooks/webhook-app.ts';
 import type { WorkspaceManager } from './workspaces/manager.ts';
 import { VERSION } from './version.ts';
+import { scheduleRoutes } from './http/routes/schedules.ts';
+import type { ScheduleService } from './schedules/service.ts';
 
 export interface AppDeps {
   logger: Logger;
@@ -76,6 +78,8 @@ export interface AppDeps {
   slack?: SlackApp | undefined;
   /** Outgoing webhooks: /api/webhooks (absent without it). */
   webhooks?: WebhookApp | undefined;
+  /** /api/schedules (absent without it) and /api/usage. */
+  schedules?: ScheduleService | undefined;
 }
 
 const trustHops = (n: number) => (_address: string, hop: number) => hop < n;
@@ -138,6 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await typed.register(auditRoutes, { audit: deps.audit });
   if (deps.slack) await deps.slack.registerRoutes(app);
   if (deps.webhooks) await deps.webhooks.registerRoutes(app);
+  if (deps.schedules) await typed.register(scheduleRoutes, { schedules: deps.schedules, database: deps.database });
   const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse }, access);
   // Open event streams never end by themselves; end them first so close() does not wait on them.
   app.addHook('preClose', async () => streams.closeAll());

@@ -34,6 +34,12 @@ import { SlackApp } from './slack/slack-app.ts';
 import { WebhookApp } from './webhooks/webhook-app.ts';
 import { WorkspaceManager } from './workspaces/manager.ts';
 import type { WorkspacePort } from './workspaces/port.ts';
+import type { AuthMode } from './auth/http.ts';
+import { LOCAL_ADMIN } from './auth/principal.ts';
+import { Budgets } from './budgets/budgets.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
+import { Scheduler, type SchedulerOptions } from './schedules/scheduler.ts';
+import { ScheduleService } from './schedules/service.ts';
 
 export interface Core {
   events: EventBus;
@@ -53,6 +59,10 @@ export interface Core {
   commands: SessionCommands;
   hooks: HookIngest;
   audit: AuditLog;
+  /** Schedules and budgets: the API's service, the loop that makes due runs (started by serving roles), the limits. */
+  schedules: ScheduleService;
+  scheduler: Scheduler;
+  budgets: Budgets;
 }
 
 /** The domain parts, wired; shared by the server and the integration tests. */
@@ -76,6 +86,12 @@ export function createCore(deps: {
   queue?: Partial<Omit<TurnQueueOptions, 'connectionString' | 'log'>> | undefined;
   /** Runner timings (tests shorten them): lost-notification backstop and reconciler. */
   runnerTimings?: { backstopMs?: number; reconcileMs?: number } | undefined;
+  /** The time schedules and budgets go by (tests pass a ManualClock); default: the system clock. */
+  clock?: Clock | undefined;
+  /** SCHEDULE_TICK_S / SCHEDULE_MISSED_GRACE_S in ms; default 15 s and 300 s. */
+  schedules?: Partial<SchedulerOptions> | undefined;
+  /** AUTH: whose principal a schedule's runs act as (off: the local admin; keys: the owner's key). Default off. */
+  authMode?: AuthMode | undefined;
 }): Core {
   // Every row written from here on is redacted with the server's secrets and the configured patterns.
   useRedactor(redactorFor(deps.runner.secrets, deps.redaction));
@@ -91,6 +107,8 @@ export function createCore(deps: {
   const presence = new Presence({ connectionString: deps.database.connectionString, log: deps.logger });
   const control = new ControlChannel({ db: deps.database.db, connectionString: deps.database.connectionString, log: deps.logger });
   const dispatch = new TurnDispatch({ database: deps.database, sessions, queue, control, logger: deps.logger });
+  const clock = deps.clock ?? systemClock;
+  const budgets = new Budgets({ database: deps.database, clock, config: deps.runner.budgets ?? {} });
   const runner = new Runner({
     database: deps.database,
     sessions,
@@ -106,6 +124,7 @@ export function createCore(deps: {
     reconcileMs: deps.runnerTimings?.reconcileMs,
     // Through SessionCommands (made below, called only once turns run): audited, workspace released.
     closeAfterTurn: (sessionId, turnId) => commands.closeAfterTurn(sessionId, turnId),
+    budgets,
   });
   const commands = new SessionCommands({
     sessions,
@@ -120,9 +139,22 @@ export function createCore(deps: {
       allowProjectSettings: deps.runner.allowProjectSettings ?? false,
       ownerRoots: workspaceManager ? ((given as WorkspacesConfig).ownerRoots ?? []) : [],
     },
+    budgets,
+  });
+  const schedules = new ScheduleService({ database: deps.database, clock, audit });
+  const keys = new AuthService(deps.database.db, deps.logger);
+  const scheduler = new Scheduler({
+    database: deps.database,
+    commands,
+    clock,
+    logger: deps.logger,
+    // A run acts as its owner's key holder (the newest live key of that name), like a Slack user.
+    principalFor: async (owner) => ((deps.authMode ?? 'off') === 'off' ? LOCAL_ADMIN : keys.principalForName(owner)),
+    budgets: deps.runner.budgets,
+    options: { tickMs: 15_000, missedGraceMs: 300_000, ...deps.schedules },
   });
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit };
+  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, schedules, scheduler, budgets };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -177,6 +209,8 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       redaction: config.redaction,
       // The embedded database is held by this process alone (its data-folder lock).
       alone: database.backend === 'embedded',
+      schedules: { tickMs: config.schedules.tickS * 1000, missedGraceMs: config.schedules.missedGraceS * 1000 },
+      authMode: config.auth.mode,
     });
     // Every role writes live events; only processes that serve SSE read them back.
     await core.live.start({ read: serves });
@@ -216,10 +250,13 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         auth: { mode: config.auth.mode, service: auth, secureCookies: config.auth.publicUrl.startsWith('https:') },
         slack,
         webhooks,
+        schedules: core.schedules,
       });
       auth.start();
       url = await app.listen({ host: config.http.host, port: config.http.port });
       webhooks?.start();
+      // Every serving process looks for due schedules; the database makes each run happen once.
+      core.scheduler.start();
       if (slack) {
         await slack.start();
         logger.info({ mode: config.slack!.appToken ? 'socket' : 'http' }, config.slack!.appToken ? 'slack: connected over Socket Mode' : `slack: requests at ${config.auth.publicUrl}/slack/events`);
@@ -252,6 +289,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         // interruption, then the queue, then the database.
         stopping ??= (async () => {
           await listening?.close();
+          await running.scheduler.stop();
           await slackApp?.stop();
           await webhookApp?.stop();
           await running.commands.stop();
@@ -270,6 +308,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     };
   } catch (e: unknown) {
     await app?.close().catch(() => {});
+    await core?.scheduler.stop().catch(() => {});
     await slack?.stop().catch(() => {});
     await webhooks?.stop().catch(() => {});
     await health?.close().catch(() => {});

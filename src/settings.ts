@@ -94,6 +94,11 @@ export const SETTINGS = [
   { env: 'SLACK_USER_MAP', default: undefined, description: 'Slack users who act as an orchestrator key: U123=alice,U456=bob (key names). `cco slack map` adds more in the database, which win. Unmapped users act as user `slack:<user id>`.' },
   { env: 'WEBHOOK_ALLOW_PRIVATE_HOSTS', default: undefined, description: 'Host names, IP addresses or CIDRs (comma separated) webhook URLs may reach although they are loopback, private or link-local (a local n8n: localhost or 127.0.0.1). Unset: none.' },
   { env: 'WEBHOOK_TIMEOUT_MS', default: '10000', description: 'One webhook delivery attempt may take this long (ms), connection to answer; slower counts as failed and is retried.' },
+  // Schedules and budgets (README "Schedules", "Budgets").
+  { env: 'SCHEDULE_TICK_S', default: '15', description: 'How often each API process looks for due schedules (s); a run starts at most this late.' },
+  { env: 'SCHEDULE_MISSED_GRACE_S', default: '300', description: "A schedule time older than this when first seen (the servers were down) was missed: the schedule's `missed` policy decides (skip, or run once)." },
+  { env: 'BUDGET_OWNER_DAY_USD', default: undefined, description: "The most one owner's turns may cost per UTC day (USD); a turn passing it is stopped and its session paused. Unset: no limit." },
+  { env: 'BUDGET_SCHEDULE_RUN_USD', default: undefined, description: "The budget of each scheduled run's session when its template gives no budget_usd (USD). Unset: none." },
   { env: 'SLACK_FILE_THRESHOLD_CHARS', default: '12000', description: 'An answer longer than this is attached to the thread as a file (with its start as a message) instead of split into messages.' },
 ] as const satisfies readonly SettingDef[];
 
@@ -176,6 +181,10 @@ export const settingsSchema = z.object({
   SLACK_FILE_THRESHOLD_CHARS: intFrom(3000, 1_000_000),
   WEBHOOK_ALLOW_PRIVATE_HOSTS: z.string().optional(),
   WEBHOOK_TIMEOUT_MS: intFrom(100, 10 * 60_000),
+  SCHEDULE_TICK_S: intFrom(1, 3600),
+  SCHEDULE_MISSED_GRACE_S: intFrom(1, 7 * 24 * 3600),
+  BUDGET_OWNER_DAY_USD: z.coerce.number().positive().max(1_000_000).optional(),
+  BUDGET_SCHEDULE_RUN_USD: z.coerce.number().positive().max(1_000_000).optional(),
 }).refine((c) => c.SSE_EVENT_MAX_BYTES <= c.SSE_REPLAY_MAX_BYTES, {
   path: ['SSE_EVENT_MAX_BYTES'],
   message: 'must not exceed SSE_REPLAY_MAX_BYTES (a referenced event must fit the replay buffer)',

@@ -19,6 +19,8 @@ export interface CreateSessionInput {
   source?: Source | undefined;
   owner?: string | null | undefined;
   metadata?: Record<string, unknown> | undefined;
+  budget_usd?: number | null | undefined;
+  schedule_id?: string | null | undefined;
 }
 
 export interface UpdateSessionInput {
@@ -69,6 +71,8 @@ export function sessionRow(input: CreateSessionInput): NewSessionRow {
     source: input.source ?? 'api',
     owner: input.owner ?? null,
     metadata: input.metadata ?? {},
+    ...(input.budget_usd != null ? { budget_usd: input.budget_usd } : {}),
+    ...(input.schedule_id != null ? { schedule_id: input.schedule_id } : {}),
   };
 }
 

@@ -31,6 +31,9 @@ export function toSession(r: SessionRow): Session {
       turns: Number(r.turns ?? 0),
     },
     run_options: r.run_options ?? {},
+    budget_usd: r.budget_usd === null || r.budget_usd === undefined ? null : Number(r.budget_usd),
+    budget_reached_at: r.budget_reached_at ? iso(r.budget_reached_at) : null,
+    schedule_id: r.schedule_id ?? null,
   };
 }
 

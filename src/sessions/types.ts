@@ -53,6 +53,12 @@ export interface Session {
   queue_position: number | null;
   totals: SessionTotals;
   run_options: Record<string, unknown>;
+  /** The most the session may spend (USD; null: no limit of its own). Spent: totals.cost_usd. */
+  budget_usd: number | null;
+  /** When a budget (its own or its owner's for the day) stopped it; null while it may run. */
+  budget_reached_at: string | null;
+  /** The schedule whose run made this session. */
+  schedule_id: string | null;
 }
 
 export const TURN_STATES = ['idle', 'queued', 'running'] as const;

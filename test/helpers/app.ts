@@ -19,6 +19,8 @@ import { createCore, type Core } from '../../src/main.ts';
 import type { RunnerHooks } from '../../src/runner/runner.ts';
 import type { WorkspacePort } from '../../src/workspaces/port.ts';
 import { createTestDb, TEST_BACKEND, type TestDb } from './db.ts';
+import type { Clock } from '../../src/lib/clock.ts';
+import type { SchedulerOptions } from '../../src/schedules/scheduler.ts';
 
 export interface TestApp extends Core {
   app: FastifyInstance;
@@ -64,6 +66,10 @@ export interface TestAppOptions {
   auth?: AuthMode;
   /** REDACT_PATTERNS / REDACT_DISABLE (default: the built-in patterns only). */
   redaction?: RedactionConfig;
+  /** The clock of schedules and budgets (a ManualClock in their tests). */
+  clock?: Clock;
+  /** Scheduler timings; default: no loop (tickMs 0), so only tests of schedules make runs. */
+  schedules?: Partial<SchedulerOptions>;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -105,6 +111,9 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       // Faster than production so tests of lost runners and notifications finish in seconds.
       queue: { superviseSeconds: 1, pollingSeconds: 0.5 },
       runnerTimings: { backstopMs: 1000, reconcileMs: 2000 },
+      clock: opts.clock,
+      schedules: { tickMs: 0, ...opts.schedules },
+      authMode: opts.auth ?? 'off',
     });
   } catch (e: unknown) {
     if (!opts.db) await db.close();
@@ -134,8 +143,10 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     rateLimits: { ...NO_RATE_LIMITS, ...opts.rateLimits },
     trustProxy: opts.trustProxy,
     hstsMaxAgeS: opts.hstsMaxAgeS,
+    schedules: core.schedules,
   });
   await app.ready();
+  core.scheduler.start();
   return {
     ...core,
     app,
@@ -144,6 +155,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     workspacesDir,
     async close() {
       await app.close();
+      await core.scheduler.stop();
       await core.commands.stop();
       await core.presence.stop();
       await core.runner.stop();

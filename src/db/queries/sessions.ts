@@ -19,6 +19,8 @@ export interface NewSessionRow {
   source: string;
   owner: string | null;
   metadata: Record<string, unknown>;
+  budget_usd?: number | undefined;
+  schedule_id?: string | undefined;
 }
 
 export async function insertSession(db: Executor, session: NewSessionRow): Promise<SessionRow> {
