@@ -97,7 +97,7 @@ export class Scheduler {
       if (!claimed) break;
       if (claimed.run && (await this.#start(claimed.schedule, claimed.run))) made += 1;
     }
-    for (const { schedule, run } of await this.#claimStale(now)) if (await this.#start(schedule, run)) made += 1;
+    for (const { schedule, run } of await this.#claimStale()) if (await this.#start(schedule, run)) made += 1;
     return made;
   }
 
@@ -122,8 +122,8 @@ export class Scheduler {
     });
   }
 
-  async #claimStale(now: Date): Promise<{ schedule: ScheduleRow; run: ScheduleRunRow }[]> {
-    const stale = await this.db.transaction().execute((tx) => lockStaleClaims(tx, new Date(now.getTime() - STALE_CLAIM_MS), MAX_PER_TICK));
+  async #claimStale(): Promise<{ schedule: ScheduleRow; run: ScheduleRunRow }[]> {
+    const stale = await this.db.transaction().execute((tx) => lockStaleClaims(tx, STALE_CLAIM_MS, MAX_PER_TICK));
     const out: { schedule: ScheduleRow; run: ScheduleRunRow }[] = [];
     for (const run of stale) {
       const schedule = await findSchedule(this.db, run.schedule_id);
@@ -158,6 +158,11 @@ export class Scheduler {
       log.info({ scheduledFor, catchUp: run.catch_up }, 'schedule: run started');
       return true;
     } catch (e: unknown) {
+      // Made meanwhile by another scheduler retrying the same claim: the run happened, once.
+      if (await findSession(this.db, run.session_id).catch(() => undefined)) {
+        await setRunState(this.db, Number(run.id), 'started', null).catch(() => {});
+        return false;
+      }
       const message = e instanceof AppError ? `${e.code}: ${e.message}` : 'internal error; see the server log';
       log.warn({ err: e }, 'schedule: run could not start');
       await setRunState(this.db, Number(run.id), 'failed', message).catch(() => {});

@@ -96,15 +96,16 @@ export async function setRunState(db: Db, id: number, state: 'started' | 'failed
 }
 
 /**
- * Runs claimed longer ago than `before` whose session was never made (the process died in between),
- * locked for the caller: the retry makes the same session id, so a run is still made once.
+ * Runs claimed more than `olderThanMs` ago (by the database's clock, which wrote created_at) whose
+ * session was never made (the process died in between), locked for the caller: the retry makes the
+ * same session id, so a run is still made once.
  */
-export async function lockStaleClaims(tx: Transaction<DB>, before: Date, limit: number): Promise<ScheduleRunRow[]> {
+export async function lockStaleClaims(tx: Transaction<DB>, olderThanMs: number, limit: number): Promise<ScheduleRunRow[]> {
   return tx
     .selectFrom('schedule_runs')
     .selectAll()
     .where('state', '=', 'claimed')
-    .where('created_at', '<', before)
+    .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
     .orderBy('id')
     .limit(limit)
     .forUpdate()
