@@ -4,6 +4,7 @@ import { AuthGate, UserMenu, useMe } from './features/auth/auth.tsx';
 import type { LiveConnection, LiveMode } from './features/live/live-connection.ts';
 import { LiveProvider, useLive } from './features/live/live-provider.tsx';
 import { AuditPage } from './routes/audit-page.tsx';
+import { SchedulesPage } from './routes/schedules-page.tsx';
 import { NewSessionPage } from './routes/new-session-page.tsx';
 import { Link, matchRoute, useLocation, type Route } from './routes/router.tsx';
 import { SessionPage } from './routes/session-page.tsx';
@@ -17,7 +18,7 @@ const MODE_TEXT: Record<LiveMode, string> = {
   polling: 'Polling every 3 s',
 };
 
-const TITLES: Record<Route['page'], string> = { session: 'Session', new: 'New session', signin: 'Sign in', sessions: 'Sessions', audit: 'Audit log', 'not-found': 'Sessions' };
+const TITLES: Record<Route['page'], string> = { session: 'Session', new: 'New session', signin: 'Sign in', sessions: 'Sessions', audit: 'Audit log', schedules: 'Schedules', 'not-found': 'Sessions' };
 
 function LiveIndicator() {
   const { mode } = useLive();
@@ -31,10 +32,10 @@ function LiveIndicator() {
 /** The brand already leads to the sessions list. */
 function MainNav() {
   const me = useMe();
-  if (!canAudit(me)) return null;
   return (
     <nav className="topnav" aria-label="Main">
-      <Link to="/audit">Audit log</Link>
+      <Link to="/schedules">Schedules</Link>
+      {canAudit(me) && <Link to="/audit">Audit log</Link>}
     </nav>
   );
 }
@@ -73,6 +74,7 @@ export function App({ live }: { live: LiveConnection }) {
           {route.page === 'session' && <SessionPage id={route.id} key={route.id} />}
           {route.page === 'new' && <NewSessionPage />}
           {route.page === 'audit' && <AuditPage />}
+          {route.page === 'schedules' && <SchedulesPage />}
           {route.page === 'not-found' && (
             <main className="page">
               <h1>Page not found</h1>

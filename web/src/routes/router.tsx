@@ -1,13 +1,14 @@
 /** A tiny history-API router: a handful of pages does not need a routing library. */
 import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from 'react';
 
-export type Route = { page: 'sessions' } | { page: 'session'; id: string } | { page: 'new' } | { page: 'signin' } | { page: 'audit' } | { page: 'not-found' };
+export type Route = { page: 'sessions' } | { page: 'session'; id: string } | { page: 'new' } | { page: 'signin' } | { page: 'audit' } | { page: 'schedules' } | { page: 'not-found' };
 
 export function matchRoute(pathname: string): Route {
   if (pathname === '/' || pathname === '') return { page: 'sessions' };
   if (pathname === '/new') return { page: 'new' };
   if (pathname === '/signin') return { page: 'signin' };
   if (pathname === '/audit' || pathname === '/audit/') return { page: 'audit' };
+  if (pathname === '/schedules' || pathname === '/schedules/') return { page: 'schedules' };
   const m = /^\/sessions\/([0-9a-fA-F-]{36})\/?$/.exec(pathname);
   return m?.[1] ? { page: 'session', id: m[1] } : { page: 'not-found' };
 }
