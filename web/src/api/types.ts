@@ -44,6 +44,10 @@ export interface Session {
   totals?: Totals;
   /** model, permission_mode, allowed_tools, … the session's turns run with. */
   run_options?: Record<string, unknown>;
+  /** Budgets: the most it may spend (USD), and when a budget stopped it. */
+  budget_usd?: number | null;
+  budget_reached_at?: string | null;
+  schedule_id?: string | null;
 }
 
 /**
@@ -92,4 +96,8 @@ export const AUDIT_ACTIONS = [
   'webhook.created',
   'webhook.deleted',
   'webhook.redelivered',
+  'session.budget_changed',
+  'schedule.created',
+  'schedule.changed',
+  'schedule.deleted',
 ] as const;
