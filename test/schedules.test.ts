@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { openDatabase } from '../src/db/database.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { Scheduler } from '../src/schedules/scheduler.ts';
 import { call, roleKeys } from './helpers/app.ts';
@@ -18,7 +19,7 @@ const clock = new ManualClock('2030-01-07T07:00:00Z');
 const template = { prompt: 'SCRIPT:text', close_after: true };
 
 before(async () => {
-  h = await createRunnerHarness({ auth: 'keys', clock, schedules: { tickMs: 0, missedGraceMs: 60_000 } });
+  h = await createRunnerHarness({ auth: 'keys', clock, schedules: { tickMs: 0, missedGraceMs: 60_000 }, runner: { budgets: { scheduleRunUsd: 0.5 } } });
   keys = await roleKeys(h.t.auth);
 });
 after(async () => {
@@ -64,11 +65,14 @@ test('a due schedule makes one session as its owner (source schedule), linked to
   // Not due yet: nothing happens.
   assert.equal(await h.t.scheduler.tick(), 0);
   clock.set('2030-01-07T08:00:05Z');
-  // Two schedulers on one database (as two API processes would run) tick at once: one run.
-  const other = new Scheduler({ database: h.t.db.database, commands: h.t.commands, clock, logger: h.t.app.log as never, principalFor: (o) => h.t.auth.principalForName(o), options: { tickMs: 0, missedGraceMs: 60_000 } });
+  // Two schedulers on one database, the second over its own connection pool as another API process
+  // would be, tick at once: one run.
+  const otherDb = await openDatabase({ url: h.t.db.database.connectionString, dataDir: 'unused', poolMax: 2 });
+  const other = new Scheduler({ database: otherDb, commands: h.t.commands, clock, logger: h.t.app.log as never, principalFor: (o) => h.t.auth.principalForName(o), options: { tickMs: 0, missedGraceMs: 60_000 } });
   const made2 = await Promise.all([h.t.scheduler.tick(), other.tick()]);
   assert.equal(made2.reduce((a, b) => a + b, 0), 1, `sessions made by the ticks: ${JSON.stringify(made2)}`);
   assert.equal(await other.tick(), 0);
+  await otherDb.close();
   const runs = await runsOf(s.id);
   assert.equal(runs.length, 1);
   assert.equal(runs[0]!.state, 'started', JSON.stringify(runs[0]));
@@ -77,7 +81,7 @@ test('a due schedule makes one session as its owner (source schedule), linked to
   assert.equal(session.source, 'schedule');
   assert.equal(session.owner, 'alice');
   assert.equal(session.schedule_id, s.id);
-  assert.equal(session.budget_usd, 5);
+  assert.equal(session.budget_usd, 5, "the template's budget_usd wins over BUDGET_SCHEDULE_RUN_USD");
   assert.deepEqual(session.metadata.schedule, { id: s.id, name: 'morning report', scheduled_for: '2030-01-07T08:00:00.000Z', catch_up: false });
   const done = await idle(session.id);
   assert.equal(done.status, 'completed', 'close_after from the template');
@@ -114,7 +118,9 @@ test('after downtime: missed times are skipped (skip) or run once (run_once)', a
   await h.t.scheduler.tick();
   assert.equal((await runsOf(skip.id)).length, 1);
   assert.equal((await runsOf(once.id)).length, 2);
-  await idle(onceRuns[0]!.session_id);
+  const caughtUp = await idle(onceRuns[0]!.session_id);
+  assert.equal(caughtUp.budget_usd, 0.5, 'a template without budget_usd: BUDGET_SCHEDULE_RUN_USD');
+  assert.equal(caughtUp.metadata.schedule.catch_up, true);
   for (const x of [skip, once]) await call(h.t.app, 'DELETE', `/api/schedules/${x.id}`, undefined, keys.alice);
 });
 
