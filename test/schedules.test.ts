@@ -83,8 +83,9 @@ test('a due schedule makes one session as its owner (source schedule), linked to
   assert.equal(session.schedule_id, s.id);
   assert.equal(session.budget_usd, 5, "the template's budget_usd wins over BUDGET_SCHEDULE_RUN_USD");
   assert.deepEqual(session.metadata.schedule, { id: s.id, name: 'morning report', scheduled_for: '2030-01-07T08:00:00.000Z', catch_up: false });
-  const done = await idle(session.id);
-  assert.equal(done.status, 'completed', 'close_after from the template');
+  await idle(session.id);
+  // close_after from the template: the session is closed once its turn is recorded.
+  await waitFor('the run closed after its turn', async () => (await call(h.t.app, 'GET', `/api/sessions/${session.id}`, undefined, keys.alice)).body.status === 'completed');
   const after = (await call(h.t.app, 'GET', `/api/schedules/${s.id}`, undefined, keys.alice)).body;
   assert.equal(after.next_run_at, '2030-01-08T08:00:00.000Z');
   assert.equal(after.last_run_at, '2030-01-07T08:00:00.000Z');
