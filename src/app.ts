@@ -33,10 +33,14 @@ import { TurnWaiter } from './sessions/turn-waiter.ts';
 import { dashboardBuilt, registerDashboard } from './http/web.ts';
 import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
+import { registerMetrics } from './metrics/http.ts';
+import type { Metrics } from './metrics/metrics.ts';
 import type { SessionCommands } from './runner/session-commands.ts';
 import type { SessionService } from './sessions/service.ts';
 import type { SlackApp } from './slack/slack-app.ts';
 import type { WebhookApp } from './webhooks/webhook-app.ts';
+import type { ApprovalService } from './approvals/service.ts';
+import { approvalRoutes } from './http/routes/approvals.ts';
 import type { WorkspaceManager } from './workspaces/manager.ts';
 import { VERSION } from './version.ts';
 import { scheduleRoutes } from './http/routes/schedules.ts';
@@ -80,6 +84,10 @@ export interface AppDeps {
   webhooks?: WebhookApp | undefined;
   /** /api/schedules (absent without it) and /api/usage. */
   schedules?: ScheduleService | undefined;
+  /** GET /metrics and request durations (absent without it); `token`: METRICS_TOKEN. */
+  metrics?: { metrics: Metrics; token?: string | undefined } | undefined;
+  /** Approval requests: /api/approvals (absent without it). */
+  approvals?: ApprovalService | undefined;
 }
 
 const trustHops = (n: number) => (_address: string, hop: number) => hop < n;
@@ -114,6 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const secureCookies = auth.secureCookies ?? false;
   registerAuth(app, { mode: auth.mode, auth: auth.service, secureCookies });
   registerSessionScope(app, access);
+  // Before any route: every route's requests are timed.
+  if (deps.metrics) registerMetrics(app, deps.metrics.metrics, { mode: auth.mode, auth: auth.service, token: deps.metrics.token });
   // The API speaks JSON only; any other body type is a 415, not a confusing validation error.
   app.removeContentTypeParser('text/plain');
 
@@ -136,10 +146,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => waiter.stop());
   const runWait = new RunWait({ sessions: deps.sessions, commands: deps.commands, waiter, idempotency: new Idempotency({ database: deps.database, logger: deps.logger }), waitMaxS: deps.waitMaxS ?? 600 });
   await typed.register(sessionRoutes, { sessions: deps.sessions, commands: deps.commands, runWait });
-  await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes });
+  await typed.register(hookRoutes, { sessions: deps.sessions, hooks: deps.hooks, resultMaxBytes: deps.resultMaxBytes, metrics: deps.metrics?.metrics });
   await typed.register(sessionEventRoutes, { hooks: deps.hooks });
   if (deps.workspaces) await typed.register(workspaceRoutes, { sessions: deps.sessions, workspaces: deps.workspaces });
   await typed.register(auditRoutes, { audit: deps.audit });
+  if (deps.approvals) await typed.register(approvalRoutes, { approvals: deps.approvals });
   if (deps.slack) await deps.slack.registerRoutes(app);
   if (deps.webhooks) await deps.webhooks.registerRoutes(app);
   if (deps.schedules) await typed.register(scheduleRoutes, { schedules: deps.schedules, database: deps.database });

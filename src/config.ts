@@ -15,6 +15,8 @@ import type { BudgetsConfig } from './budgets/budgets.ts';
 import type { IsolationSetting } from './runner/isolation.ts';
 import { slackConfigFrom, type SlackConfig } from './slack/config.ts';
 import { webhooksConfigFrom, type WebhooksConfig } from './webhooks/config.ts';
+import { metricsConfigFrom, type MetricsConfig } from './metrics/config.ts';
+import { approvalsConfigFrom, type ApprovalsConfig } from './approvals/config.ts';
 import { ConfigError, expandHome, isLoopbackHost, OWNER, ownerRootBase, parseTrustProxy, SETTINGS, settingsSchema, splitList, splitRoots, type SettingDef } from './settings.ts';
 
 export { ConfigError, describeSettings, isLoopbackHost, SETTINGS } from './settings.ts';
@@ -117,6 +119,10 @@ export interface Config {
   webhooks: WebhooksConfig;
   /** SCHEDULE_TICK_S and SCHEDULE_MISSED_GRACE_S (src/schedules/scheduler.ts). */
   schedules: { tickS: number; missedGraceS: number };
+  /** GET /metrics: METRICS_TOKEN, METRICS_PORT, METRICS_HOST (src/metrics). */
+  metrics: MetricsConfig;
+  /** Approval policy and timings (APPROVAL_*). */
+  approvals: ApprovalsConfig;
   db: { url: string | undefined; dataDir: string; poolMax: number };
   /** ROLE (`cco serve --role`) and DRAIN_TIMEOUT_S. */
   process: { role: 'all' | 'api' | 'runner'; drainTimeoutS: number };
@@ -229,6 +235,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     slack: slackConfigFrom(c, publicUrl),
     webhooks: webhooksConfigFrom(c, publicUrl),
     schedules: { tickS: c.SCHEDULE_TICK_S, missedGraceS: c.SCHEDULE_MISSED_GRACE_S },
+    metrics: metricsConfigFrom(c),
+    approvals: approvalsConfigFrom(c),
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
     process: { role: c.ROLE, drainTimeoutS: c.DRAIN_TIMEOUT_S },
     logLevel: c.LOG_LEVEL,

@@ -6,6 +6,9 @@
  * Signals are handled here and only here: the first SIGINT/SIGTERM drains, a
  * second forces.
  */
+import type { ApprovalsConfig } from './approvals/config.ts';
+import { OPEN_POLICY } from './approvals/policy.ts';
+import { ApprovalService } from './approvals/service.ts';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -22,6 +25,8 @@ import { HookIngest } from './hooks/ingest.ts';
 import { createRedactor, type Redactor } from './lib/redact.ts';
 import { SecretBox } from './lib/secret-box.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { Metrics } from './metrics/metrics.ts';
+import { startMetricsServer, type MetricsServer } from './metrics/http.ts';
 import { Presence } from './db/presence.ts';
 import { TurnQueue, type TurnQueueOptions } from './queue/turn-queue.ts';
 import { ControlChannel } from './runner/control.ts';
@@ -63,6 +68,10 @@ export interface Core {
   schedules: ScheduleService;
   scheduler: Scheduler;
   budgets: Budgets;
+  /** This process's Prometheus metrics (GET /metrics; src/metrics). */
+  metrics: Metrics;
+  /** Approval requests: gates in runners, decisions through the API and Slack, the expiry sweep (every process). */
+  approvals: ApprovalService;
 }
 
 /** The domain parts, wired; shared by the server and the integration tests. */
@@ -92,6 +101,12 @@ export function createCore(deps: {
   schedules?: Partial<SchedulerOptions> | undefined;
   /** AUTH: whose principal a schedule's runs act as (off: the local admin; keys: the owner's key). Default off. */
   authMode?: AuthMode | undefined;
+  /** Node process metrics (CPU, memory, event loop) on /metrics: servers; tests leave them off. */
+  processMetrics?: boolean | undefined;
+  /** APPROVAL_* settings; default: no policy (every call as the permission mode says), 30 s wait, 24 h timeout. */
+  approvals?: ApprovalsConfig | undefined;
+  /** The clock approval requests are timed by, and how often they are swept (tests). */
+  approvalTimings?: { clock?: () => Date; sweepMs?: number } | undefined;
 }): Core {
   // Every row written from here on is redacted with the server's secrets and the configured patterns.
   useRedactor(redactorFor(deps.runner.secrets, deps.redaction));
@@ -105,11 +120,16 @@ export function createCore(deps: {
   // Every change made through SessionCommands is audited there, whoever asked (API, Slack, schedules).
   const audit = new AuditLog(deps.database, deps.logger);
   const presence = new Presence({ connectionString: deps.database.connectionString, log: deps.logger });
+  // The runner is made below; the gauge reads it only at scrape time.
+  const metrics: Metrics = new Metrics({ database: deps.database, logger: deps.logger, processMetrics: deps.processMetrics ?? false, runningHere: (): number => runner.running });
+  events.onPublish((e) => metrics.onPublished(e));
   const control = new ControlChannel({ db: deps.database.db, connectionString: deps.database.connectionString, log: deps.logger });
   const dispatch = new TurnDispatch({ database: deps.database, sessions, queue, control, logger: deps.logger });
   const clock = deps.clock ?? systemClock;
   const budgets = new Budgets({ database: deps.database, clock, config: deps.runner.budgets ?? {} });
-  const runner = new Runner({
+  const approvalsConfig = deps.approvals ?? { policy: OPEN_POLICY, waitMs: 30_000, timeoutS: 86_400 };
+  const approvals = new ApprovalService({ database: deps.database, events, sessions, audit, logger: deps.logger, timeoutS: approvalsConfig.timeoutS, ...deps.approvalTimings });
+  const runner: Runner = new Runner({
     database: deps.database,
     sessions,
     workspaces,
@@ -125,6 +145,8 @@ export function createCore(deps: {
     // Through SessionCommands (made below, called only once turns run): audited, workspace released.
     closeAfterTurn: (sessionId, turnId) => commands.closeAfterTurn(sessionId, turnId),
     budgets,
+    metrics,
+    approvals: { service: approvals, config: approvalsConfig },
   });
   const commands = new SessionCommands({
     sessions,
@@ -153,8 +175,10 @@ export function createCore(deps: {
     budgets: deps.runner.budgets,
     options: { tickMs: 15_000, missedGraceMs: 300_000, ...deps.schedules },
   });
+  // A late decision continues its session through SessionCommands, like any other message (audited).
+  approvals.setContinuer((row, prompt) => commands.continueAfterApproval(row, prompt));
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, schedules, scheduler, budgets };
+  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, metrics, approvals, schedules, scheduler, budgets };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -171,6 +195,8 @@ export interface Server {
   readonly auth: AuthService;
   /** Set on the first start under AUTH=keys: the admin key made now (cco serve prints it once). */
   readonly firstKey: FirstKey | undefined;
+  /** METRICS_PORT's listener (GET /metrics without a key); undefined when unset. */
+  readonly metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -187,6 +213,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
   let auth: AuthService | undefined;
   let slack: SlackApp | undefined;
   let webhooks: WebhookApp | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     const applied = await migrate(database.db);
     if (database.imported) {
@@ -211,9 +238,13 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       alone: database.backend === 'embedded',
       schedules: { tickMs: config.schedules.tickS * 1000, missedGraceMs: config.schedules.missedGraceS * 1000 },
       authMode: config.auth.mode,
+      processMetrics: true,
+      approvals: config.approvals,
     });
     // Every role writes live events; only processes that serve SSE read them back.
     await core.live.start({ read: serves });
+    // Every process sweeps approvals (expiries, continuations): conditional writes make it once.
+    core.approvals.start();
     await core.queue.start();
     // Before anything is prepared: others tell this process's unfinished preparations by its lock.
     if (serves) await core.presence.start();
@@ -223,9 +254,9 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     }
     let url: string;
     if (serves && config.slack) {
-      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger });
+      slack = new SlackApp({ config: config.slack, database, events: core.events, commands: core.commands, sessions: core.sessions, auth, authMode: config.auth.mode, audit: core.audit, logger, approvals: core.approvals, metrics: core.metrics });
     }
-    if (serves) webhooks = new WebhookApp({ config: config.webhooks, database, events: core.events, audit: core.audit, logger, box: SecretBox.load({ setting: config.secretsKey, dataDir: config.db.dataDir }) });
+    if (serves) webhooks = new WebhookApp({ config: config.webhooks, database, events: core.events, audit: core.audit, logger, box: SecretBox.load({ setting: config.secretsKey, dataDir: config.db.dataDir }), metrics: core.metrics });
     if (serves) {
       app = await buildApp({
         logger,
@@ -251,6 +282,8 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         slack,
         webhooks,
         schedules: core.schedules,
+        metrics: { metrics: core.metrics, token: config.metrics.token },
+        approvals: core.approvals,
       });
       auth.start();
       url = await app.listen({ host: config.http.host, port: config.http.port });
@@ -266,11 +299,16 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         `server listening: dashboard ${url}, API ${url}/api, docs ${url}/docs; database: ${database.location}; auth: ${config.auth.mode === 'keys' ? 'API keys' : 'off'}; role: ${role}`,
       );
     } else {
-      health = await startHealthServer({ host: config.http.host, port: config.http.port, runner: core.runner, database });
+      health = await startHealthServer({ host: config.http.host, port: config.http.port, runner: core.runner, database, metrics: { metrics: core.metrics, access: { mode: config.auth.mode, auth, token: config.metrics.token } } });
       url = health.url;
       logger.info({ url, database: database.location, role }, `runner listening for health checks on ${url}/health; database: ${database.location}`);
     }
+    if (config.metrics.port !== undefined) {
+      metricsServer = await startMetricsServer({ host: config.metrics.host, port: config.metrics.port, metrics: core.metrics, logger });
+      logger.info({ metrics: `${metricsServer.url}/metrics` }, `metrics without a key at ${metricsServer.url}/metrics`);
+    }
     const running = core;
+    const metricsListener = metricsServer;
     const keys = auth;
     const listening = app;
     const healthServer = health;
@@ -284,6 +322,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       core: running,
       auth: keys,
       firstKey,
+      metricsUrl: metricsListener?.url,
       stop() {
         // Reverse order of start: stop intake, let running turns finish (drain) or record their
         // interruption, then the queue, then the database.
@@ -295,8 +334,10 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
           await running.commands.stop();
           await running.presence.stop();
           await running.runner.stop(config.process.drainTimeoutS * 1000);
+          await running.approvals.stop();
           await running.queue.stop();
           await healthServer?.close();
+          await metricsListener?.close();
           await keys.stop();
           // Last before the database: everything above may still have recorded entries.
           await running.audit.stop();
@@ -312,9 +353,11 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     await slack?.stop().catch(() => {});
     await webhooks?.stop().catch(() => {});
     await health?.close().catch(() => {});
+    await metricsServer?.close().catch(() => {});
     await core?.runner.stop().catch(() => {});
     await core?.queue.stop(1000).catch(() => {});
     await core?.presence.stop().catch(() => {});
+    await core?.approvals.stop().catch(() => {});
     await core?.audit.stop().catch(() => {});
     await core?.live.stop().catch(() => {});
     await database.close().catch(() => {});

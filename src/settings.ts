@@ -99,6 +99,13 @@ export const SETTINGS = [
   { env: 'SCHEDULE_MISSED_GRACE_S', default: '300', description: "A schedule time older than this when first seen (the servers were down) was missed: the schedule's `missed` policy decides (skip, or run once)." },
   { env: 'BUDGET_OWNER_DAY_USD', default: undefined, description: "The most one owner's turns may cost per UTC day (USD); a turn passing it is stopped and its session paused. Unset: no limit." },
   { env: 'BUDGET_SCHEDULE_RUN_USD', default: undefined, description: "The budget of each scheduled run's session when its template gives no budget_usd (USD). Unset: none." },
+  { env: 'METRICS_TOKEN', default: undefined, description: 'Bearer token (16+ characters) that reads GET /metrics and nothing else (for Prometheus). Admin and viewer keys read it too. Never logged.' },
+  { env: 'METRICS_PORT', default: undefined, description: 'A port of its own that serves GET /metrics without a key (for a scraper inside a private network; every role, runners too). Unset: none.' },
+  { env: 'METRICS_HOST', default: undefined, description: 'Interface METRICS_PORT listens on. Unset: HOST.' },
+  { env: 'APPROVAL_POLICY', default: undefined, description: 'The server\'s approval policy as JSON: {"default":"allow|deny|ask","rules":[{"tool":"Bash","command":"git push*","action":"ask"}]} (README "Approvals"). Unset: every call allowed as the permission mode says.' },
+  { env: 'APPROVAL_POLICY_FILE', default: undefined, description: 'A JSON file holding the server\'s approval policy (instead of APPROVAL_POLICY).' },
+  { env: 'APPROVAL_WAIT_S', default: '30', description: 'How long a turn waits for a decision on an `ask` call before it stops (the decision then continues the session later).' },
+  { env: 'APPROVAL_TIMEOUT_S', default: '86400', description: 'How long a request waits for a person before it takes the policy\'s timeout_action (default deny); a policy\'s timeout_s wins.' },
   { env: 'SLACK_FILE_THRESHOLD_CHARS', default: '12000', description: 'An answer longer than this is attached to the thread as a file (with its start as a message) instead of split into messages.' },
 ] as const satisfies readonly SettingDef[];
 
@@ -185,6 +192,13 @@ export const settingsSchema = z.object({
   SCHEDULE_MISSED_GRACE_S: intFrom(1, 7 * 24 * 3600),
   BUDGET_OWNER_DAY_USD: z.coerce.number().positive().max(1_000_000).optional(),
   BUDGET_SCHEDULE_RUN_USD: z.coerce.number().positive().max(1_000_000).optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: intFrom(0, 65535).optional(),
+  METRICS_HOST: z.string().min(1).optional(),
+  APPROVAL_POLICY: z.string().optional(),
+  APPROVAL_POLICY_FILE: z.string().optional(),
+  APPROVAL_WAIT_S: intFrom(1, 300),
+  APPROVAL_TIMEOUT_S: intFrom(10, 30 * 86400),
 }).refine((c) => c.SSE_EVENT_MAX_BYTES <= c.SSE_REPLAY_MAX_BYTES, {
   path: ['SSE_EVENT_MAX_BYTES'],
   message: 'must not exceed SSE_REPLAY_MAX_BYTES (a referenced event must fit the replay buffer)',

@@ -62,12 +62,14 @@ const waitReply = (channel: string, ts: string, re: RegExp, what = String(re)) =
 
 test('requests without a valid v0 signature, or stale or future-dated, get 401 and do nothing', async () => {
   const body = commandBody(f.standin, { text: 'SCRIPT:text never runs' });
-  const now = Math.floor(Date.now() / 1000);
+  // Each timestamp is taken just before its own request, with 10 s to spare: on a slow machine the
+  // earlier requests take seconds, and a future date taken before them would drift inside the window.
+  const now = () => Math.floor(Date.now() / 1000);
   const cases = [
     await sendToSlackEndpoint(server.url, body, { form: true, unsigned: true }),
     await sendToSlackEndpoint(server.url, body, { form: true, secret: 'another-apps-signing-secret' }),
-    await sendToSlackEndpoint(server.url, body, { form: true, timestamp: now - 301 }),
-    await sendToSlackEndpoint(server.url, body, { form: true, timestamp: now + 301 }),
+    await sendToSlackEndpoint(server.url, body, { form: true, timestamp: now() - 310 }),
+    await sendToSlackEndpoint(server.url, body, { form: true, timestamp: now() + 310 }),
     await sendToSlackEndpoint(server.url, body, { form: true, headers: { 'x-slack-signature': 'v0=' + '0'.repeat(64) } }),
   ];
   for (const r of cases) {
@@ -83,7 +85,7 @@ test('requests without a valid v0 signature, or stale or future-dated, get 401 a
   const sessions = await api('/api/sessions');
   assert.equal(sessions.data.length, 0);
   // Within 5 minutes either way is fine; Slack's URL check answers the challenge.
-  const ok = await sendToSlackEndpoint(server.url, JSON.stringify({ type: 'url_verification', challenge: 'c-123', token: 'x' }), { timestamp: now - 240 });
+  const ok = await sendToSlackEndpoint(server.url, JSON.stringify({ type: 'url_verification', challenge: 'c-123', token: 'x' }), { timestamp: now() - 240 });
   assert.equal(ok.status, 200);
   assert.deepEqual(ok.json, { challenge: 'c-123' });
 });
@@ -225,7 +227,9 @@ test('allow lists refuse other channels and users; SLACK_USER_MAP maps users to 
   const ok = messageEvent(f.standin, { channel: 'C0OK', user: 'U0ENV', text: `<@${f.standin.botUserId}> SCRIPT:text`, type: 'app_mention' });
   assert.equal((await sendToSlackEndpoint(limited.url, ok.body)).status, 200);
   const row = await waitFor('thread', async () => limited.database.db.selectFrom('slack_threads').selectAll().where('thread_ts', '=', ok.ts).executeTakeFirst());
-  assert.equal((await api(`/api/sessions/${row.session_id}`)).owner, 'erin', 'SLACK_USER_MAP: U0ENV acts as erin');
+  // The thread row is written first (the session id is chosen up front): the session follows it.
+  const owner = await waitFor('the session', async () => (await api(`/api/sessions/${row.session_id}`)).owner as string | undefined);
+  assert.equal(owner, 'erin', 'SLACK_USER_MAP: U0ENV acts as erin');
   await waitReply('C0OK', ok.ts, /Finished script text\./);
   // Mapped to a name no live key has: refused, and told why.
   await sendToSlackEndpoint(limited.url, commandBody(f.standin, { text: 'SCRIPT:text', channel: 'C0OK', user: 'U0GHOST' }), { form: true });

@@ -35,6 +35,8 @@ export const AUDIT_ACTIONS = [
   'schedule.created',
   'schedule.changed',
   'schedule.deleted',
+  'approval.requested',
+  'approval.decided',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -24,6 +24,8 @@ export interface SessionsTable {
   output_tokens: Generated<number>;
   num_turns: Generated<number>;
   turns: Generated<number>;
+  /** The policy given at creation (approvals, migration 0014): {policy, mode}. */
+  policy: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
 
 export interface SessionMessagesTable {
@@ -140,6 +142,7 @@ export interface DB {
   webhook_cursors: WebhookCursorsTable;
   webhook_status_changes: WebhookStatusChangesTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  approvals: ApprovalsTable;
 }
 
 export interface WebhooksTable {
@@ -244,6 +247,33 @@ export interface TurnsTable {
   error: string | null;
   /** Close the session when this turn ends (POST ... close_after). */
   close_after: Generated<boolean>;
+  /** The approval policy in force for this turn (migration 0014). */
+  policy: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+}
+
+/** Approval requests (src/approvals, migration 0014). */
+export interface ApprovalsTable {
+  id: string;
+  session_id: string;
+  turn_id: number | null;
+  tool_use_id: string | null;
+  tool_name: string;
+  tool_input: JsonAny;
+  call_hash: string;
+  rule: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  status: Generated<string>;
+  parked: Generated<boolean>;
+  requested_at: Timestamp;
+  expires_at: Timestamp;
+  timeout_action: Generated<string>;
+  approvers: ColumnType<string[], string | undefined, string>;
+  decided_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  decided_by: string | null;
+  decided_via: string | null;
+  reason: string | null;
+  scope: string | null;
+  consumed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  continued_turn_id: number | null;
 }
 
 /** Requests sent with an Idempotency-Key (src/http/idempotency.ts). */

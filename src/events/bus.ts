@@ -17,6 +17,7 @@
  * buffer nor reaches clients as one frame.
  */
 import { randomBytes } from 'node:crypto';
+import type { ApprovalView } from '../approvals/service.ts';
 import type { CommandLog, Message, Session, SessionEvent } from '../sessions/types.ts';
 import { comparePositions, formatDurableId, isAfter, ORIGIN, parseDurableId, type Position } from './position.ts';
 import { referenceTo } from './reference.ts';
@@ -26,7 +27,8 @@ export type EventPayload =
   | { type: 'session.updated'; session: Session }
   | { type: 'message.created'; message: Message }
   | { type: 'log.created'; log: CommandLog }
-  | { type: 'session_event.created'; event: SessionEvent };
+  | { type: 'session_event.created'; event: SessionEvent }
+  | { type: 'approval.updated'; approval: ApprovalView };
 
 export type OrchestratorEvent = EventPayload & { session_id: string; at: string };
 
@@ -77,6 +79,8 @@ function sessionIdOf(p: EventPayload): string {
       return p.log.session_id;
     case 'session_event.created':
       return p.event.session_id;
+    case 'approval.updated':
+      return p.approval.session_id;
     case 'session.created':
     case 'session.updated':
       return p.session.id;
@@ -94,6 +98,8 @@ export class EventBus {
   #log: DurableLog | undefined;
   #localSeq = 0n;
   readonly #listeners = new Set<Listener>();
+  /** Told of each event this process publishes, once, before it goes to the log (metrics count there). */
+  readonly #publishWatchers = new Set<(event: OrchestratorEvent) => void>();
   /** Delivered events in order from #ring[#head]; slots before #head are emptied and compacted away now and then. */
   #ring: (StoredEvent | undefined)[] = [];
   #head = 0;
@@ -126,6 +132,13 @@ export class EventBus {
   publish(payload: EventPayload): OrchestratorEvent {
     const sessionId = sessionIdOf(payload);
     const event = { ...payload, session_id: sessionId, at: new Date().toISOString() } as OrchestratorEvent;
+    for (const w of this.#publishWatchers) {
+      try {
+        w(event);
+      } catch {
+        // A watcher (metrics) must never stop an event from being published.
+      }
+    }
     let json = JSON.stringify(event);
     if (Buffer.byteLength(json) > this.opts.maxEventBytes) json = JSON.stringify(referenceTo(event));
     if (this.#log) {
@@ -135,6 +148,15 @@ export class EventBus {
     const position = { xid: 0n, seq: ++this.#localSeq };
     this.#deliver({ position, id: this.idOf(position), type: event.type, sessionId, json, bytes: Buffer.byteLength(json) }, event);
     return event;
+  }
+
+  /**
+   * Watches what this process publishes (not what other processes publish, which subscribers also
+   * get): what happened here, counted once in the process it happened in. Returns the unwatch.
+   */
+  onPublish(watcher: (event: OrchestratorEvent) => void): () => void {
+    this.#publishWatchers.add(watcher);
+    return () => this.#publishWatchers.delete(watcher);
   }
 
   /** An event read back from the durable log, in log order (LiveEventReader). */

@@ -6,7 +6,7 @@
  */
 import type { OrchestratorEvent } from './bus.ts';
 
-export type EventReference = Omit<OrchestratorEvent, 'message' | 'log' | 'session' | 'event'> & {
+export type EventReference = Omit<OrchestratorEvent, 'message' | 'log' | 'session' | 'event' | 'approval'> & {
   truncated: true;
   url: string;
 } & Record<string, unknown>;
@@ -26,6 +26,10 @@ export function referenceTo(e: OrchestratorEvent): EventReference {
     case 'session_event.created': {
       const { id, session_id, event, timestamp } = e.event;
       return { ...base, url: `${sessionUrl}/events/${id}`, event: { id, session_id, event, timestamp } };
+    }
+    case 'approval.updated': {
+      const { id, session_id, status, tool_name } = e.approval;
+      return { ...base, url: `/api/approvals/${id}`, approval: { id, session_id, status, tool_name } };
     }
     case 'session.created':
     case 'session.updated': {

@@ -30,7 +30,7 @@ export function registerErrorHandling(app: FastifyInstance, opts: { dashboard: b
       return reply.code(400).send({ error: { code, message: parts.join('; ') } });
     }
     if (err instanceof AppError && err.statusCode < 500) {
-      return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
+      return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     }
     const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
     if (mapped) return reply.code(mapped.status).send({ error: { code: mapped.code, message: err.message } });

@@ -1,5 +1,6 @@
 /** zod schemas shared by request validation, response serialization and the OpenAPI document. */
 import { z } from 'zod';
+import { policySchema } from '../approvals/policy.ts';
 import { identifierText } from '../lib/text.ts';
 import { CLEANUP_POLICIES } from '../workspaces/port.ts';
 import { PERMISSION_MODES } from '../runner/options.ts';
@@ -16,7 +17,12 @@ export const itemParams = z.object({ id: uuidParam, item_id: z.coerce.number().i
 export const metadataSchema = z.record(z.string(), z.unknown());
 
 export const errorSchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), request_id: z.string().optional().describe('Server errors (5xx): the id of the log line with the cause.') }),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    request_id: z.string().optional().describe('Server errors (5xx): the id of the log line with the cause.'),
+    details: z.record(z.string(), z.unknown()).optional().describe('Facts to act on, e.g. who decided an approval and when (409 already_decided).'),
+  }),
 });
 
 export const sessionSchema = z.object({
@@ -44,6 +50,8 @@ export const sessionSchema = z.object({
   budget_usd: z.number().nullable().describe('The most this session may spend (USD); null: no limit of its own. Spent so far: totals.cost_usd.'),
   budget_reached_at: z.string().nullable().describe('Set when a budget stopped the session (it is then paused; raise budget_usd to continue).'),
   schedule_id: z.string().nullable().describe('The schedule whose run made this session.'),
+  policy: z.object({ policy: policySchema, mode: z.enum(['replace', 'narrow']) }).nullable().describe('The approval policy the session was given, and whether it replaces the server\'s or narrows it.'),
+  pending_approvals: z.number().optional().describe('Tool calls of this session waiting for a decision (GET /api/approvals).'),
 });
 
 export const messageSchema = z.object({
@@ -109,6 +117,7 @@ export const createSessionBody = z.strictObject({
   base_repo: identifierText().min(1).max(2048).optional().describe('worktree: a local repository inside ALLOWED_ROOTS, or a git URL (cached clone).'),
   trust_project_settings: z.boolean().optional().describe("github and URL worktree sessions: load the repository's own .claude settings (its hooks run on the server's host). Needs ALLOW_PROJECT_SETTINGS; default false."),
   cleanup: z.enum(CLEANUP_POLICIES).optional().describe('What happens to the workspace when the session completes: keep, delete or archive. Default WORKSPACE_CLEANUP.'),
+  policy: policySchema.optional().describe("Approval policy for this session's tool calls (README \"Approvals\"): an admin's replaces the server's APPROVAL_POLICY, anyone else's can only make it stricter."),
   wait: waitField,
   close_after: closeAfterField,
   budget_usd: budgetField.optional(),
@@ -158,8 +167,9 @@ export const turnSchema = z.object({
   duration_ms: z.number().nullable(),
   is_error: z.boolean().nullable(),
   subtype: z.string().nullable(),
-  terminal_reason: z.string().nullable(),
+  terminal_reason: z.string().nullable().describe('awaiting_approval: the turn stopped on a call that waits for a person.'),
   error: z.string().nullable(),
+  policy: z.object({ server: policySchema, session: z.object({ policy: policySchema, mode: z.enum(['replace', 'narrow']) }).optional() }).nullable().describe('The approval policies in force when the turn ran.'),
 });
 
 export const updateSessionBody = z

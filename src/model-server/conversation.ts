@@ -54,9 +54,13 @@ function userTexts(m: RequestMessage): string[] {
     .filter((t) => !isReminder(t));
 }
 
-/** A prompt is a user message holding text and no tool results. */
+/**
+ * A prompt is a user message holding text and no tool results; or one that hands an approved call
+ * back: a turn that stopped on a call waiting for approval ends on that call's tool_result, and
+ * Claude Code sends the next prompt in the same user message as that result.
+ */
 const isPrompt = (m: RequestMessage) =>
-  m.role === 'user' && !blocksOf(m).some((b) => b.type === 'tool_result') && userTexts(m).length > 0;
+  m.role === 'user' && userTexts(m).length > 0 && (!blocksOf(m).some((b) => b.type === 'tool_result') || userTexts(m).some((t) => t.includes('<approved_tool_call>') || t.startsWith('[Approval ')));
 
 /**
  * Requests Claude Code makes besides the main loop (titles, summaries, the small

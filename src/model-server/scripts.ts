@@ -8,6 +8,8 @@
  *   SCRIPT_JSON:<json>     an inline script: a JSON array of steps (rest of the text)
  *   anything else          one text answer, "Done: <prompt>"
  * In a prompt that replays a lost conversation, only the text after `</conversation>` counts.
+ * A prompt holding `<approved_tool_call>{"name","input"}</approved_tool_call>` (an approval's
+ * continuation) makes that call again, then answers "Finished the approved call.".
  *
  * A prompt may also carry `TURN_ID:<id>` (letters, digits, `_.-`; before any SCRIPT_JSON, which
  * takes the rest of the text): the server then counts the requests of that turn (see turnCounts in
@@ -106,6 +108,8 @@ export function parseDirective(whole: string): Directive {
   // <conversation>; only what follows it is this turn's own prompt.
   const end = whole.lastIndexOf(CONVERSATION_END);
   const prompt = end >= 0 ? whole.slice(end + CONVERSATION_END.length) : whole;
+  const approved = APPROVED_CALL.exec(prompt);
+  if (approved) return approvedCall(approved[1]!);
   const inlineAt = prompt.lastIndexOf(INLINE);
   if (inlineAt >= 0) return parseInline(prompt.slice(inlineAt + INLINE.length).trim());
   const named = [...prompt.matchAll(NAMED_ALL)].at(-1);
@@ -118,6 +122,24 @@ export function parseDirective(whole: string): Directive {
     return { kind: 'script', name, steps };
   }
   return { kind: 'plain', prompt: prompt.trim() };
+}
+
+/**
+ * The orchestrator hands an approved tool call back in the prompt that continues the session
+ * (src/approvals/service.ts); a model obeys by calling it again, so the scripted one does.
+ */
+const APPROVED_CALL = /<approved_tool_call>\s*([\s\S]*?)\s*<\/approved_tool_call>/;
+
+function approvedCall(json: string): Directive {
+  const parsed = toolCall.safeParse((() => {
+    try {
+      return JSON.parse(json) as unknown;
+    } catch {
+      return undefined;
+    }
+  })());
+  if (!parsed.success) return { kind: 'invalid', message: 'approved_tool_call is not {"name", "input"} JSON' };
+  return { kind: 'script', name: 'approved-call', steps: [{ tool: parsed.data.name, input: parsed.data.input }, { text: 'Finished the approved call.' }] };
 }
 
 function parseInline(json: string): Directive {

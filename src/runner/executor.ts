@@ -10,8 +10,9 @@ import { describeBudget, type Budgets, type BudgetState } from '../budgets/budge
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { markTurnLaunched } from '../db/queries/turn-dispatch.ts';
-import { cancelClaimedTurn, claudeSessionCostBefore, finishTurn, markTurnInit, requeueTurn, setTurnPid, type TurnRow } from '../db/queries/turns.ts';
+import { cancelClaimedTurn, claudeSessionCostBefore, finishTurn, markTurnInit, requeueTurn, setTurnPid, setTurnPolicy, type TurnRow } from '../db/queries/turns.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { TurnQueue } from '../queue/turn-queue.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Session, Source } from '../sessions/types.ts';
@@ -26,6 +27,10 @@ import { killByEnv } from './spawn.ts';
 import { watchStall } from './stall-watcher.ts';
 import { StreamRecorder } from './stream-recorder.ts';
 import { startTurn, type InterruptReason, type TurnEnd } from './turn.ts';
+import type { ApprovalsConfig } from '../approvals/config.ts';
+import { policyGate } from '../approvals/gate.ts';
+import type { EffectivePolicy, ToolCall } from '../approvals/policy.ts';
+import type { ApprovalService } from '../approvals/service.ts';
 
 export interface TurnExecutorDeps {
   database: Database;
@@ -43,6 +48,10 @@ export interface TurnExecutorDeps {
   closeAfterTurn?: ((sessionId: string, turnId: number) => Promise<void>) | undefined;
   /** Budgets: a turn over budget does not start; one that passes it while running is stopped. */
   budgets?: Budgets | undefined;
+  /** Counts ended turns, their duration and spend (src/metrics). */
+  metrics?: Metrics | undefined;
+  /** Approval requests and the server's policy (absent: no gate, Claude Code's permission mode alone). */
+  approvals?: { service: ApprovalService; config: ApprovalsConfig } | undefined;
 }
 
 export class TurnExecutor {
@@ -55,6 +64,7 @@ export class TurnExecutor {
   async run(run: Run, turn: TurnRow, log: Logger): Promise<void> {
     const { turnId } = run;
     const sessionId = turn.session_id;
+    const startedAt = performance.now();
     await this.deps.hooks?.claimed?.({ sessionId, turnId });
     const session = await this.deps.sessions.get(sessionId);
     // Closed after the turn was queued (here or by another server): it must not run.
@@ -97,6 +107,7 @@ export class TurnExecutor {
     });
 
     let end: TurnEnd;
+    let parkedOn: { id: string; call: ToolCall } | undefined;
     const state = workspace?.state ?? 'ready';
     if (state !== 'ready') {
       // Turns of a session wait until its workspace is ready (SessionCommands); never run in a half-made one.
@@ -107,7 +118,8 @@ export class TurnExecutor {
       // Stored while the server allowed it; the setting is checked again for every turn.
       end = { kind: 'failed', message: 'permission_mode bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES); start a new session with another mode.' };
     } else {
-      const attempt: Attempt = { run, turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log };
+      const gate = await this.#gate(session, turnId, cwd, workspace, options.permission_mode === 'plan', log, (id, call) => (parkedOn ??= { id, call }));
+      const attempt: Attempt = { run, turnId, sessionId, cwd, options, env, secrets, recorder, workspace, log, gate };
       end = await this.#execute(attempt, turn.prompt, session.claude_session_id ?? undefined);
       if (session.claude_session_id && end.kind === 'failed' && MISSING_TRANSCRIPT.test(end.message)) {
         // Claude Code's transcript is gone (killed before writing it, or another machine's disk):
@@ -126,11 +138,14 @@ export class TurnExecutor {
       // Stopped before Claude Code took the prompt in: nothing ran. A closed session's turn is
       // cancelled; one stopped by shutdown or pause waits to run again.
       await this.#stoppedBeforeStart(run, sessionId, log, end.reason);
+      if (run.stop === 'completed') this.deps.metrics?.turnEnded({ outcome: 'cancelled', seconds: (performance.now() - startedAt) / 1000, claudeSessionId: null, costUsd: null, cumulativeCostUsd: null, modelUsage: undefined });
       return;
     }
+    // A call waits for a person: the turn ended itself (continue: false) and is recorded as stopped for it.
+    if (parkedOn && end.kind === 'result') end = { kind: 'interrupted', reason: 'approval', result: end.result };
     if (end.kind !== 'result') recorder.closeOpenTools(end.kind === 'interrupted' ? `Interrupted (${end.reason}) before the tool finished.` : 'The turn failed before the tool finished.');
     await recorder.flush();
-    await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id, recorder.cost.totalUsd);
+    await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id, startedAt, recorder.cost.totalUsd);
     log.info({ outcome: end.kind }, 'turn ended');
     if (this.deps.budgets) {
       // Passed while running (stopped) or by its final cost: later turns wait until the budget is raised.
@@ -201,6 +216,7 @@ export class TurnExecutor {
       projectSettings: loadsProjectSettings(a.workspace, a.options, this.deps.config.allowProjectSettings ?? false),
       onProcessStart: (pid) => void setTurnPid(this.db, a.turnId, pid).catch(() => {}),
       onActivity: () => stall.progress(),
+      gate: a.gate && { hook: a.gate(() => stall.progress()), timeoutS: Math.ceil(this.deps.approvals!.config.waitMs / 1000) + 30 },
     });
     a.run.handle = handle;
     const timer = setTimeout(() => handle.interrupt('timeout'), a.options.timeout_s * 1000);
@@ -217,7 +233,7 @@ export class TurnExecutor {
     return end;
   }
 
-  async #finish(run: Run, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null, estimateUsd = 0): Promise<void> {
+  async #finish(run: Run, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null, startedAt: number, estimateUsd = 0): Promise<void> {
     const sessionId = session.id;
     const { turnId } = run;
     // Claude Code reports cost as a running total of its session (carried across resumes): this
@@ -232,6 +248,14 @@ export class TurnExecutor {
     if (note) await this.deps.sessions.addMessage(sessionId, { direction: 'system', content: note, source: 'api', metadata: { turn_id: turnId, outcome: outcome.status } });
     await finishTurn(this.db, turnId, outcome);
     await this.deps.sessions.recordTurnTotals(sessionId, outcome);
+    this.deps.metrics?.turnEnded({
+      outcome: outcome.status,
+      seconds: (performance.now() - startedAt) / 1000,
+      claudeSessionId,
+      costUsd: outcome.cost_usd,
+      cumulativeCostUsd: cumulative,
+      modelUsage: end.kind === 'failed' ? undefined : end.result?.model_usage,
+    });
     if (workspace) {
       await this.deps.hooks?.afterTurnScan?.({ sessionId, turnId });
       const changes = await this.deps.workspaces.afterTurn(workspace).catch(() => undefined);
@@ -241,6 +265,20 @@ export class TurnExecutor {
     if (outcome.status === 'error') await this.deps.sessions.update(sessionId, { status: 'error' }, { onlyFrom: 'active' }).catch(() => {});
     await this.settle(run, sessionId);
     await this.deps.hooks?.settled?.({ sessionId, turnId });
+  }
+
+  /**
+   * The approval gate of a turn (src/approvals/gate.ts) under the server's policy and the session's,
+   * stored with the turn; undefined without approvals.
+   */
+  async #gate(session: Session, turnId: number, cwd: string, workspace: WorkspaceRecord | undefined, planMode: boolean, log: Logger, onParked: (id: string, call: ToolCall) => void): Promise<Attempt['gate']> {
+    const a = this.deps.approvals;
+    if (!a) return undefined;
+    const policy: EffectivePolicy = { server: a.config.policy, session: session.policy ?? undefined };
+    await setTurnPolicy(this.db, turnId, policy);
+    const where = [workspace?.kind ?? session.project_type, cwd, workspace?.repo_url, workspace?.base_repo_url].filter((w): w is string => typeof w === 'string' && w !== '');
+    return (onActivity) =>
+      policyGate({ approvals: a.service, policy, ctx: { cwd, workspace: where }, sessionId: session.id, turnId, waitMs: a.config.waitMs, planMode, log, onParked, onActivity });
   }
 
   /** The turn is recorded: the session's turn state becomes idle, or queued if more wait. */

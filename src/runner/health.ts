@@ -1,10 +1,12 @@
 /**
- * What a runner process (ROLE=runner) serves: GET /health only, for load balancers, compose
+ * What a runner process (ROLE=runner) serves: GET /health (and GET /metrics), for load balancers, compose
  * healthchecks and drains. 200 while it takes turns and its database answers, 503 otherwise.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Database } from '../db/database.ts';
+import { serveMetrics, type ScrapeAccess } from '../metrics/http.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { Runner } from './runner.ts';
 
 export interface HealthServer {
@@ -12,15 +14,17 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(deps: { host: string; port: number; runner: Runner; database: Database }): Promise<HealthServer> {
+export async function startHealthServer(deps: { host: string; port: number; runner: Runner; database: Database; metrics?: { metrics: Metrics; access: ScrapeAccess } | undefined }): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
+    // This process's own metrics, with the API's access rules (src/metrics/http.ts).
+    if (deps.metrics && serveMetrics(req, res, deps.metrics.metrics, deps.metrics.access)) return;
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       res.end(JSON.stringify(body));
     };
     if (path !== '/health' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      send(404, { error: { code: 'not_found', message: 'a runner serves only GET /health; the API is on the api processes' } });
+      send(404, { error: { code: 'not_found', message: 'a runner serves only GET /health and GET /metrics; the API is on the api processes' } });
       return;
     }
     void deps.database.ping().then((db) => {

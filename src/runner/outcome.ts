@@ -8,6 +8,7 @@ const REASON_TEXT = {
   shutdown: 'Turn interrupted: the server is shutting down. Send a message to continue.',
   timeout: '',
   budget: 'Turn stopped: it passed the budget (the running estimate of its cost reached what was left).',
+  approval: 'Turn stopped: a tool call waits for a person\'s approval. The session continues when someone decides.',
 } as const;
 
 /**
@@ -29,7 +30,7 @@ export function outcomeOf(end: TurnEnd, costBefore: number): TurnOutcome {
     duration_ms: r?.duration_ms ?? null,
     is_error: r?.is_error ?? null,
     subtype: r?.subtype ?? null,
-    terminal_reason: r?.terminal_reason ?? null,
+    terminal_reason: end.kind === 'interrupted' && end.reason === 'approval' ? 'awaiting_approval' : (r?.terminal_reason ?? null),
     error: r && r.is_error && end.kind === 'result' ? (r.errors.join('\n') || r.text || r.subtype).slice(0, 4000) : null,
   };
 }

@@ -1,5 +1,6 @@
 /** What the runner keeps about a turn it has taken, and its test seams. */
 import type { Logger } from '../logger.ts';
+import type { HookCallback } from '@anthropic-ai/claude-agent-sdk';
 import type { WorkspaceRecord } from '../workspaces/port.ts';
 import type { RunOptions } from './options.ts';
 import type { StreamRecorder } from './stream-recorder.ts';
@@ -35,4 +36,4 @@ export interface Run {
   settled: boolean;
 }
 
-export type Attempt = { run: Run; turnId: number; sessionId: string; cwd: string; options: RunOptions; env: Record<string, string>; secrets: string[]; recorder: StreamRecorder; workspace: WorkspaceRecord | undefined; log: Logger };
+export type Attempt = { run: Run; turnId: number; sessionId: string; cwd: string; options: RunOptions; env: Record<string, string>; secrets: string[]; recorder: StreamRecorder; workspace: WorkspaceRecord | undefined; log: Logger; gate?: ((onActivity: () => void) => HookCallback) | undefined };

@@ -193,11 +193,13 @@ export class Runner {
     }
     run.turnId = Number(turn.id);
     const turnLog = log.child({ turnId: run.turnId });
+    const startedAt = performance.now();
     try {
       await this.#executor.run(run, turn, turnLog);
     } catch (e: unknown) {
       // A database error (or any other) must not leave the turn and the session "running".
       await recordFailedTurn({ db: this.db, sessions: this.deps.sessions, log: turnLog }, run.turnId, sessionId, e, () => this.#executor.settle(run, sessionId));
+      this.deps.metrics?.turnEnded({ outcome: 'error', seconds: (performance.now() - startedAt) / 1000, claudeSessionId: null, costUsd: null, cumulativeCostUsd: null, modelUsage: undefined });
     }
   }
 }

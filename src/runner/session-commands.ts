@@ -16,6 +16,8 @@ import { workspaceState, type MessageWithTurnOptions } from '../sessions/transac
 import type { Direction, Message, ProjectType, Session, Source } from '../sessions/types.ts';
 import { PREPARED_IN_BACKGROUND, type CleanupPolicy, type WorkspacePort, type WorkspaceRecord, type WorkspaceRequest } from '../workspaces/port.ts';
 import type { PermissionMode } from './options.ts';
+import type { Policy, SessionPolicy } from '../approvals/policy.ts';
+import { markContinued } from '../db/queries/approvals.ts';
 import type { TurnDispatch } from './dispatch.ts';
 
 export interface CreateSessionCommand {
@@ -48,6 +50,8 @@ export interface CreateSessionCommand {
   budget_usd?: number | undefined;
   /** Set by the scheduler: the schedule whose run this session is. */
   schedule_id?: string | undefined;
+  /** Approval policy: an admin's replaces the server's, anyone else's only narrows it. */
+  policy?: Policy | undefined;
 }
 
 export interface PostMessageCommand {
@@ -105,9 +109,48 @@ export class SessionCommands {
   /** decorate() for a page of sessions, in one query. */
   async decorateAll(list: Session[]): Promise<Session[]> {
     const queued = list.filter((s) => s.turn_state === 'queued').map((s) => s.id);
-    if (queued.length === 0) return list;
-    const positions = await this.deps.dispatch.positions(queued);
-    return list.map((s) => (s.turn_state === 'queued' ? { ...s, queue_position: positions.get(s.id) ?? null } : s));
+    const [positions, pending] = await Promise.all([
+      queued.length ? this.deps.dispatch.positions(queued) : new Map<string, number>(),
+      this.deps.sessions.pendingApprovals(list.filter((s) => s.managed).map((s) => s.id)),
+    ]);
+    return list.map((s) => ({
+      ...s,
+      ...(s.turn_state === 'queued' ? { queue_position: positions.get(s.id) ?? null } : {}),
+      pending_approvals: pending.get(s.id) ?? 0,
+    }));
+  }
+
+  /**
+   * Continues a session after a late approval decision: a user message (the decision, and the call
+   * handed back when allowed) and its turn, stored with the request's continuation mark in one
+   * transaction, so any number of processes sweeping the same decision queue one turn. A session
+   * closed meanwhile is not continued (the mark is set to 0 so the sweep stops looking).
+   */
+  async continueAfterApproval(approval: { id: string; session_id: string; status: string }, prompt: string): Promise<void> {
+    const session = await this.deps.sessions.get(approval.session_id);
+    if (session.status === 'completed') {
+      await this.deps.sessions.markApprovalContinued(approval.id, 0);
+      return;
+    }
+    let stored: Awaited<ReturnType<SessionService['addMessageWithTurn']>>;
+    try {
+      stored = await this.deps.sessions.addMessageWithTurn(
+        approval.session_id,
+        { direction: 'user', content: prompt, source: 'api', metadata: { approval: { id: approval.id, status: approval.status } } },
+        { also: async (tx, turnId) => {
+          if (!(await markContinued(tx, approval.id, turnId))) throw new AlreadyContinued();
+        } },
+      );
+    } catch (e: unknown) {
+      if (e instanceof AlreadyContinued) return;
+      if (e instanceof AppError && (e.code === 'session_completed' || e.code === 'workspace_failed')) {
+        await this.deps.sessions.markApprovalContinued(approval.id, 0);
+        return;
+      }
+      throw e;
+    }
+    this.deps.audit?.record({ actor: SYSTEM, action: 'message.sent', target: `session:${approval.session_id}`, detail: { message_id: stored.message.id, direction: 'user', source: 'api', approval_id: approval.id } });
+    if (workspaceState(stored.session.metadata) !== 'preparing') await this.#schedule(approval.session_id, stored.turnId);
   }
 
   async create(actor: Principal, command: CreateSessionCommand, origin: CommandOrigin = {}): Promise<{ session: Session; turn: TurnInfo | undefined }> {
@@ -121,8 +164,10 @@ export class SessionCommands {
     refuseClientWorkspace(command.metadata, 'body.metadata.workspace');
     if (command.permission_mode === 'bypassPermissions') checkAdminOption(actor, 'body.permission_mode', 'bypassPermissions');
     if (command.trust_project_settings) checkAdminOption(actor, 'body.trust_project_settings', "loading a repository's own .claude settings");
-    // The session belongs to the caller (a hook token's sessions to its installing user).
-    const c = { ...command, owner: actor.owner };
+    // The session belongs to the caller (a hook token's sessions to its installing user). Only an
+    // admin may widen the server's approval policy; anyone else's policy is applied on top of it.
+    const policy: SessionPolicy | undefined = command.policy && { policy: command.policy, mode: actor.role === 'admin' ? 'replace' : 'narrow' };
+    const c = { ...command, owner: actor.owner, policy };
     if (c.permission_mode === 'bypassPermissions' && !this.deps.policy?.allowDangerousModes) {
       throw badRequest('dangerous_mode_disabled', 'body.permission_mode: bypassPermissions is disabled on this server (ALLOW_DANGEROUS_MODES)');
     }
@@ -145,7 +190,7 @@ export class SessionCommands {
     await this.deps.workspaces.check(req);
     const first = c.prompt === undefined ? undefined : { direction: 'user' as const, content: c.prompt, source: c.source };
     if (first) await this.#refuseOverOwnerBudget(c.owner);
-    const row = { id, project_type: c.project_type, claude_session_id: c.claude_session_id, source: c.source, owner: c.owner, managed: true, run_options: this.#runOptions(c), budget_usd: c.budget_usd, schedule_id: c.schedule_id };
+    const row = { id, project_type: c.project_type, claude_session_id: c.claude_session_id, source: c.source, owner: c.owner, managed: true, run_options: this.#runOptions(c), policy: c.policy, budget_usd: c.budget_usd, schedule_id: c.schedule_id };
 
     if (PREPARED_IN_BACKGROUND.includes(c.project_type)) {
       // A clone can take minutes: answer now with the workspace `preparing`; its turns wait for it.
@@ -347,3 +392,6 @@ function refuseClientWorkspace(metadata: Record<string, unknown> | undefined, fi
     throw badRequest('workspace_read_only', `${field}: set by the orchestrator; it cannot be given or changed`);
   }
 }
+
+/** The continuation was stored by another process (or an earlier pass): nothing to do. */
+class AlreadyContinued extends Error {}

@@ -15,6 +15,7 @@ import { redact } from './claude-env.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { Source } from '../sessions/types.ts';
+import type { ModelUsageMap } from '../metrics/spend.ts';
 
 interface PendingTool {
   name: string;
@@ -34,6 +35,8 @@ export interface TurnResult {
   terminal_reason: string | null;
   text: string | null;
   errors: string[];
+  /** Tokens and cost per model, running totals of the Claude Code session (metrics split them per turn). */
+  model_usage?: ModelUsageMap | undefined;
 }
 
 type Block = { type: string; [k: string]: unknown };
@@ -101,6 +104,7 @@ export class StreamRecorder {
         terminal_reason: (m as { terminal_reason?: string }).terminal_reason ?? null,
         text: m.subtype === 'success' ? m.result : null,
         errors: m.subtype === 'success' ? [] : (m.errors ?? []),
+        model_usage: (m as { modelUsage?: ModelUsageMap }).modelUsage,
       };
     }
   }

@@ -11,7 +11,7 @@ import type { RunOptions } from './options.ts';
 import { localSpawner, type CommandWrapper } from './spawn.ts';
 import type { StreamRecorder, TurnResult } from './stream-recorder.ts';
 
-export type InterruptReason = 'paused' | 'completed' | 'shutdown' | 'timeout' | 'budget';
+export type InterruptReason = 'paused' | 'completed' | 'shutdown' | 'timeout' | 'approval' | 'budget';
 
 export interface TurnHandle {
   /** Asks Claude Code to stop; the turn then ends with `interrupted` (or `timed_out`). */
@@ -42,6 +42,8 @@ export interface TurnSpec {
   onProcessStart?: (pid: number) => void;
   /** Called on every sign of life from Claude Code (stream message, hook callback), for the stall watch. */
   onActivity?: () => void;
+  /** The approval policy's PreToolUse callback (src/approvals/gate.ts) and how long it may take, seconds. */
+  gate?: { hook: HookCallback; timeoutS: number } | undefined;
 }
 
 /** After an interrupt request, how long Claude Code gets to end the turn itself before it is killed. */
@@ -97,7 +99,11 @@ export function startTurn(spec: TurnSpec): TurnHandle {
     ...(o.disallowed_tools ? { disallowedTools: o.disallowed_tools } : {}),
     ...(o.model ? { model: o.model } : {}),
     ...(o.max_turns ? { maxTurns: o.max_turns } : {}),
-    hooks: { PostToolUse: [{ hooks: [durationHook] }], PostToolUseFailure: [{ hooks: [durationHook] }] },
+    hooks: {
+      PostToolUse: [{ hooks: [durationHook] }],
+      PostToolUseFailure: [{ hooks: [durationHook] }],
+      ...(spec.gate ? { PreToolUse: [{ hooks: [spec.gate.hook], timeout: spec.gate.timeoutS }] } : {}),
+    },
   };
 
   let proc: SpawnedProcess | undefined;

@@ -3,6 +3,7 @@
  * service so the lifecycle code stays readable; the hook batch path builds rows too).
  */
 import { randomUUID } from 'node:crypto';
+import type { SessionPolicy } from '../approvals/policy.ts';
 import type { NewCommandLogRow } from '../db/queries/command-logs.ts';
 import type { NewMessageRow } from '../db/queries/messages.ts';
 import type { NewSessionRow } from '../db/queries/sessions.ts';
@@ -21,6 +22,8 @@ export interface CreateSessionInput {
   metadata?: Record<string, unknown> | undefined;
   budget_usd?: number | null | undefined;
   schedule_id?: string | null | undefined;
+  /** The approval policy given at creation ({policy, mode}). */
+  policy?: SessionPolicy | null | undefined;
 }
 
 export interface UpdateSessionInput {
@@ -73,6 +76,7 @@ export function sessionRow(input: CreateSessionInput): NewSessionRow {
     metadata: input.metadata ?? {},
     ...(input.budget_usd != null ? { budget_usd: input.budget_usd } : {}),
     ...(input.schedule_id != null ? { schedule_id: input.schedule_id } : {}),
+    policy: input.policy ? { ...input.policy } : null,
   };
 }
 

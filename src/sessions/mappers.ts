@@ -1,5 +1,6 @@
 /** Row -> API object. Dates become ISO strings; enums are trusted (the DB checks them). */
 import type { CommandLogRow } from '../db/queries/command-logs.ts';
+import type { EffectivePolicy, SessionPolicy } from '../approvals/policy.ts';
 import type { MessageRow } from '../db/queries/messages.ts';
 import type { SessionEventRow } from '../db/queries/session-events.ts';
 import type { SessionRow } from '../db/queries/sessions.ts';
@@ -34,6 +35,7 @@ export function toSession(r: SessionRow): Session {
     budget_usd: r.budget_usd === null || r.budget_usd === undefined ? null : Number(r.budget_usd),
     budget_reached_at: r.budget_reached_at ? iso(r.budget_reached_at) : null,
     schedule_id: r.schedule_id ?? null,
+    policy: (r.policy as unknown as SessionPolicy | null) ?? null,
   };
 }
 
@@ -93,5 +95,6 @@ export function toTurn(r: TurnRow): Turn {
     subtype: r.subtype,
     terminal_reason: r.terminal_reason,
     error: r.error,
+    policy: (r.policy as unknown as EffectivePolicy | null) ?? null,
   };
 }

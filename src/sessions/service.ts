@@ -4,6 +4,7 @@
  * event bus. No HTTP and no SQL strings here.
  */
 import { randomUUID } from 'node:crypto';
+import { markContinued, pendingCounts } from '../db/queries/approvals.ts';
 import type { Database } from '../db/database.ts';
 import {
   findCommandLog,
@@ -95,6 +96,16 @@ export class SessionService {
     const message = w.message && toMessage(w.message);
     if (message) this.events.publish({ type: 'message.created', message });
     return { session, message, turnId: w.turn && Number(w.turn.id) };
+  }
+
+  /** Approval requests waiting for a decision, by session (sessions without any are absent). */
+  async pendingApprovals(sessionIds: string[]): Promise<Map<string, number>> {
+    return new Map((await pendingCounts(this.db, sessionIds)).map((r) => [r.session_id, Number(r.n)]));
+  }
+
+  /** Records that a late approval decision needs no continuation turn (0) or got one. */
+  async markApprovalContinued(approvalId: string, turnId: number): Promise<void> {
+    await markContinued(this.db, approvalId, turnId);
   }
 
   /** A user message and the queued turn that runs it, in one transaction (see transactions.ts). */

@@ -54,6 +54,8 @@ export interface MessageWithTurnOptions {
   takeover?: { runOptions: Record<string, unknown>; workspace: Record<string, unknown> } | undefined;
   /** Close the session when this turn ends. */
   closeAfter?: boolean | undefined;
+  /** More writes in the same transaction, with the new turn's id (throw to store nothing). */
+  also?: ((tx: Transaction<DB>, turnId: number) => Promise<void>) | undefined;
 }
 
 export async function addUserMessageWithTurn(db: Kysely<DB>, sessionId: string, m: Omit<NewMessageRow, 'session_id'>, opts: MessageWithTurnOptions): Promise<Written> {
@@ -78,6 +80,7 @@ export async function addUserMessageWithTurn(db: Kysely<DB>, sessionId: string, 
     const message = await insertMessage(tx, { ...m, session_id: sessionId });
     if (!message) throw notFound('session', sessionId);
     const turn = await insertTurn(tx, { session_id: sessionId, message_id: Number(message.id), prompt: message.content, source: message.source, close_after: opts.closeAfter ?? false });
+    await opts.also?.(tx, Number(turn.id));
     const waiting = await waitsForWorkspace(tx, session);
     return { session: waiting, message, turn, sessionChanged: sessionChanged || waiting !== session };
   });

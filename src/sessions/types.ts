@@ -9,6 +9,7 @@
  * - session event: a stored non-tool hook event (SessionStart, SessionEnd, Notification, ...).
  * - source: where a message or session came from (api, dashboard, slack, n8n, cli, schedule).
  */
+import type { EffectivePolicy, SessionPolicy } from '../approvals/policy.ts';
 export const PROJECT_TYPES = ['github', 'local', 'worktree', 'e2b'] as const;
 export type ProjectType = (typeof PROJECT_TYPES)[number];
 
@@ -59,6 +60,10 @@ export interface Session {
   budget_reached_at: string | null;
   /** The schedule whose run made this session. */
   schedule_id: string | null;
+  /** The approval policy given at creation ({policy, mode}), or null (the server's applies). */
+  policy: SessionPolicy | null;
+  /** Requests waiting for a decision (set by SessionCommands.decorate). */
+  pending_approvals?: number | undefined;
 }
 
 export const TURN_STATES = ['idle', 'queued', 'running'] as const;
@@ -137,4 +142,6 @@ export interface Turn {
   subtype: string | null;
   terminal_reason: string | null;
   error: string | null;
+  /** The approval policies in force when the turn ran. */
+  policy: EffectivePolicy | null;
 }

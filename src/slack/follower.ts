@@ -13,7 +13,7 @@ import type { DB } from '../db/schema.ts';
 import { enqueueOutbox, liveThreadIds, lockThread, replacePendingStatus, setThreadCursor, threadBySession, type NewOutboxRow, type SlackThreadRow } from '../db/queries/slack.ts';
 import type { EventBus, OrchestratorEvent } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
-import { answerPosts, headPost, turnNotice, type ThreadStatus } from './render.ts';
+import { answerPosts, approvalDecidedPost, approvalRequestPost, headPost, turnNotice, type ThreadStatus } from './render.ts';
 
 export interface FollowerOptions {
   /** Events for one thread within this window are taken together (ms). */
@@ -68,7 +68,7 @@ export class SlackFollower {
   }
 
   #onEvent(e: OrchestratorEvent): void {
-    const relevant = (e.type === 'message.created' && e.message.direction === 'assistant') || e.type === 'session.updated';
+    const relevant = (e.type === 'message.created' && e.message.direction === 'assistant') || e.type === 'session.updated' || e.type === 'approval.updated';
     if (!relevant || this.#notSlack.has(e.session_id)) return;
     const known = this.#threadOf.get(e.session_id);
     if (known !== undefined) return this.#soon(known);
@@ -136,6 +136,12 @@ export class SlackFollower {
     for (const turn of finished) {
       const number = turns.findIndex((x) => x.id === turn.id) + 1;
       items.push({ at: (turn.ended_at ?? new Date()).getTime() + 0.5, rows: [await this.#noticeRow(tx, t, turn, number, session.metadata)] });
+    }
+    for (const a of await tx.selectFrom('approvals').selectAll().where('session_id', '=', t.session_id).orderBy('requested_at').limit(200).execute()) {
+      // Each request is posted once with its buttons, and its decision once under it (dedupe keys).
+      const base = { thread_id: t.id, channel_id: t.channel_id, kind: 'post' };
+      items.push({ at: new Date(a.requested_at).getTime(), rows: [{ ...base, payload: { post: approvalRequestPost(a, this.o.publicUrl, t.session_id) }, dedupe_key: `approval:${a.id}` }] });
+      if (a.status !== 'pending') items.push({ at: new Date(a.decided_at ?? Date.now()).getTime(), rows: [{ ...base, payload: { post: approvalDecidedPost(a) }, dedupe_key: `approval:${a.id}:decided` }] });
     }
     items.sort((a, b) => a.at - b.at);
     const rows = items.flatMap((i) => i.rows);

@@ -15,6 +15,7 @@ import type { Database } from '../db/database.ts';
 import { claimOutbox, markOutboxFailed, markOutboxRetry, markOutboxSent, setThreadHead, threadById, type OutboxRow } from '../db/queries/slack.ts';
 import { DrainLoop } from '../lib/drain-loop.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { SlackFile, SlackPost } from './render.ts';
 
 export interface OutboxOptions {
@@ -55,7 +56,7 @@ export class SlackOutbox {
   #pausedUntil = 0;
 
   constructor(
-    private readonly deps: { database: Database; client: WebClient; logger: Logger },
+    private readonly deps: { database: Database; client: WebClient; logger: Logger; metrics?: Metrics | undefined },
     options: Partial<OutboxOptions> = {},
   ) {
     this.#o = { ...DEFAULT_OUTBOX_OPTIONS, ...options };
@@ -95,12 +96,14 @@ export class SlackOutbox {
     const db = this.deps.database.db;
     if (attempt.kind === 'sent') {
       await markOutboxSent(db, row.id, attempt.result ?? {});
+      this.deps.metrics?.slackDelivery('delivered');
       return;
     }
     const age = Date.now() - new Date(row.created_at).getTime();
     if (attempt.kind === 'failed' || age > this.#o.giveUpMs) {
       log.error({ error: attempt.error, attempts: row.attempts }, 'slack post failed for good');
       await markOutboxFailed(db, row.id, attempt.error ?? 'failed');
+      this.deps.metrics?.slackDelivery('failed');
       return;
     }
     const backoff = Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** Math.min(row.attempts - 1, 16));
@@ -108,6 +111,7 @@ export class SlackOutbox {
     if (attempt.error?.startsWith('ratelimited')) this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + delayMs);
     log.warn({ error: attempt.error, attempts: row.attempts, retryInMs: delayMs }, 'slack post delayed');
     await markOutboxRetry(db, row.id, delayMs, attempt.error ?? 'retry');
+    this.deps.metrics?.slackDelivery('retried');
   }
 
   async #attempt(row: OutboxRow): Promise<Attempt> {

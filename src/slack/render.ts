@@ -11,10 +11,14 @@ export const SECTIONS_PER_MESSAGE = 4;
 /** The plain `text` of a message with blocks is only its notification preview. */
 const PREVIEW_CHARS = 280;
 
+type TextObject = { type: 'mrkdwn' | 'plain_text'; text: string };
+type Button = { type: 'button'; action_id: string; text: TextObject; value: string; style?: 'primary' | 'danger' };
+
 export interface SlackBlock {
   type: string;
-  text?: { type: 'mrkdwn' | 'plain_text'; text: string };
-  elements?: { type: 'mrkdwn' | 'plain_text'; text: string }[];
+  block_id?: string;
+  text?: TextObject;
+  elements?: (TextObject | Button)[];
 }
 
 export interface SlackPost {
@@ -203,4 +207,39 @@ export function turnNotice(t: TurnSummary, publicUrl: string, sessionId: string)
 /** A short answer from the bot (errors, refusals, confirmations), escaped. */
 export function notice(text: string): SlackPost {
   return { text: breakBroadcasts(escapeSlack(text)) };
+}
+
+/** Action ids of the approval buttons (slack-app.ts routes them to SlackService.decideApproval). */
+export const APPROVAL_ACTIONS = { allow: 'cco_approval_allow', session: 'cco_approval_allow_session', deny: 'cco_approval_deny' } as const;
+
+/** A tool call waiting for a decision: the exact input and the buttons (their value is the request id). */
+export function approvalRequestPost(a: { id: string; tool_name: string; tool_input: unknown; expires_at: Date }, publicUrl: string, sessionId: string): SlackPost {
+  const input = a.tool_input as Record<string, unknown> | null;
+  const shown = a.tool_name === 'Bash' && typeof input?.command === 'string' ? input.command : JSON.stringify(a.tool_input, null, 2);
+  const code = shown.length > 2500 ? `${shown.slice(0, 2500)}\n… (${shown.length} characters; the whole input is in the dashboard)` : shown;
+  const title = `:raised_hand: *${escapeSlack(a.tool_name)}* waits for approval`;
+  return {
+    text: `${a.tool_name} waits for approval`,
+    blocks: [
+      section(`${title}\n\`\`\`\n${breakBroadcasts(escapeSlack(code))}\n\`\`\``),
+      {
+        type: 'actions',
+        block_id: `approval:${a.id}`,
+        elements: [
+          { type: 'button', action_id: APPROVAL_ACTIONS.allow, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value: a.id },
+          { type: 'button', action_id: APPROVAL_ACTIONS.session, text: { type: 'plain_text', text: 'Always allow in this session' }, value: a.id },
+          { type: 'button', action_id: APPROVAL_ACTIONS.deny, text: { type: 'plain_text', text: 'Deny' }, style: 'danger', value: a.id },
+        ],
+      },
+      context(`expires ${a.expires_at.toISOString()} · <${publicUrl}/approvals|all approvals> · ${sessionLink(publicUrl, sessionId)}`),
+    ],
+  };
+}
+
+/** The decision, posted under the request once (whoever made it, from wherever). */
+export function approvalDecidedPost(a: { tool_name: string; status: string; decided_by: string | null; decided_via: string | null; decided_at: Date | null; reason: string | null; scope: string | null }): SlackPost {
+  const what = a.status === 'allowed' ? (a.scope === 'session' ? ':white_check_mark: Allowed for the rest of this session' : ':white_check_mark: Approved') : a.status === 'denied' ? ':no_entry: Denied' : ':hourglass: Expired';
+  const by = a.status === 'expired' ? '' : ` by ${a.decided_by ?? 'someone'}${a.decided_via ? ` (${a.decided_via})` : ''}`;
+  const when = a.decided_at ? ` at ${a.decided_at.toISOString()}` : '';
+  return notice(`${what}${by}${when}: ${a.tool_name}${a.reason ? ` (${a.reason})` : ''}`);
 }

@@ -21,7 +21,8 @@ import type { CreateSessionCommand, SessionCommands } from '../runner/session-co
 import type { SessionService } from '../sessions/service.ts';
 import { slackAllowed, type SlackConfig } from './config.ts';
 import { HELP, parseCommand, parseReply, startFrom, type StartOptions } from './parse.ts';
-import { headPost, notice, sessionLink } from './render.ts';
+import { APPROVAL_ACTIONS, headPost, notice, sessionLink } from './render.ts';
+import type { ApprovalService } from '../approvals/service.ts';
 
 /** A request as stored in the inbox. */
 export type Inbound =
@@ -49,6 +50,7 @@ export class SlackService {
       logger: Logger;
       /** Something was queued in the outbox. */
       onQueued: () => void;
+      approvals?: ApprovalService | undefined;
     },
   ) {}
 
@@ -278,6 +280,27 @@ export class SlackService {
       return `• <${sessionLink(this.deps.config.publicUrl, r.id)}|${r.id.slice(0, 8)}> ${r.turn_state}${prompt ? ` · ${notice(prompt).text}` : ''}`;
     });
     return `Your sessions (${rows.length}):\n${lines.join('\n')}`;
+  }
+
+  /**
+   * An approval button: the Slack user decides as the key they map to (the same rules as the API:
+   * owner, admin or a named approver; the first answer wins). The decision's post in the thread
+   * comes from the follower; a refusal or a late press is told to the presser only.
+   */
+  async decideApproval(b: { user: string; channel: string; threadTs: string | undefined; approvalId: string; actionId: string }): Promise<void> {
+    const tell = async (text: string) => {
+      await enqueueOutbox(this.deps.database.db, [{ thread_id: null, channel_id: b.channel, kind: 'ephemeral', payload: { user: b.user, post: notice(text), thread_ts: b.threadTs ?? null }, dedupe_key: null }]);
+      this.deps.onQueued();
+    };
+    if (!this.deps.approvals) return tell(':warning: Approvals are not handled by this server.');
+    const decision = b.actionId === APPROVAL_ACTIONS.deny ? 'deny' : 'allow';
+    try {
+      const who = await this.principalFor(b.user);
+      await this.deps.approvals.decide(who, b.approvalId, { decision, scope: b.actionId === APPROVAL_ACTIONS.session ? 'session' : 'once', reason: decision === 'deny' ? `denied from Slack by <@${b.user}>` : undefined }, 'slack', { requestId: `slack:${b.user}` });
+    } catch (e: unknown) {
+      if (!(e instanceof AppError)) throw e;
+      await tell(e.code === 'already_decided' ? `:information_source: Already decided: ${e.message}.` : e.statusCode === 404 || e.statusCode === 403 ? ':no_entry: You may not decide this request (only the session owner, an admin or an approver its policy names).' : `:warning: ${e.message}`);
+    }
   }
 
   /** Tells the requester why nothing happened: only them (ephemeral), in the thread when there is one. */

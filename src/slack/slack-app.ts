@@ -4,6 +4,7 @@
  * processes that serve HTTP (roles all and api); every such process can take any event and send
  * any post, the database makes each happen once.
  */
+import type { ApprovalService } from '../approvals/service.ts';
 import { App, LogLevel, SocketModeReceiver, type AuthorizeResult, type Logger as BoltLogger, type Receiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import type { FastifyInstance } from 'fastify';
@@ -13,6 +14,7 @@ import type { Database } from '../db/database.ts';
 import type { EventBus } from '../events/bus.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { SessionCommands } from '../runner/session-commands.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { SlackConfig } from './config.ts';
@@ -35,6 +37,10 @@ export interface SlackAppDeps {
   authMode: 'keys' | 'off';
   audit: AuditLog;
   logger: Logger;
+  /** Counts outbox posts (cco_slack_deliveries_total). */
+  metrics?: Metrics | undefined;
+  /** Approval decisions from the buttons in a thread (absent: the buttons answer that approvals are off). */
+  approvals?: ApprovalService | undefined;
   /** Test timings. */
   outbox?: Partial<OutboxOptions> | undefined;
   follower?: Partial<Omit<FollowerOptions, 'fileThresholdChars' | 'publicUrl'>> | undefined;
@@ -57,9 +63,9 @@ export class SlackApp {
     // The outbox decides about retries (and 429s) itself: the client only reports them.
     this.#client = new WebClient(c.botToken, { slackApiUrl: c.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: REQUEST_TIMEOUT_MS, logger: boltLogger(log), logLevel: LogLevel.ERROR });
     const onQueued = () => this.outbox.kick();
-    this.outbox = new SlackOutbox({ database: deps.database, client: this.#client, logger: log }, deps.outbox);
+    this.outbox = new SlackOutbox({ database: deps.database, client: this.#client, logger: log, metrics: deps.metrics }, deps.outbox);
     this.follower = new SlackFollower({ database: deps.database, events: deps.events, logger: log, onQueued }, { debounceMs: 25, sweepMs: 10_000, ...deps.follower, fileThresholdChars: c.fileThresholdChars, publicUrl: c.publicUrl });
-    this.service = new SlackService({ database: deps.database, commands: deps.commands, sessions: deps.sessions, auth: deps.auth, authMode: deps.authMode, audit: deps.audit, config: c, logger: log, onQueued });
+    this.service = new SlackService({ database: deps.database, commands: deps.commands, sessions: deps.sessions, auth: deps.auth, authMode: deps.authMode, audit: deps.audit, config: c, logger: log, onQueued, approvals: deps.approvals });
     let receiver: Receiver;
     if (c.appToken) {
       this.#socket = new SocketModeReceiver({ appToken: c.appToken, logger: boltLogger(log), installerOptions: { clientOptions: { slackApiUrl: c.apiUrl } } });
@@ -147,6 +153,17 @@ export class SlackApp {
     };
     this.#bolt.event('app_mention', async ({ event, body, context }) => onMessage(event as MessageLike, body.team_id, true, context.botUserId));
     this.#bolt.event('message', async ({ event, body, context }) => onMessage(event as MessageLike, body.team_id, false, context.botUserId));
+    // Approval buttons (signed interaction payloads, checked by the receiver like every request).
+    this.#bolt.action(/^cco_approval_/, async ({ ack, body, action }) => {
+      await ack();
+      const b = body as { user?: { id?: string }; team?: { id?: string } | null; channel?: { id?: string }; message?: { ts?: string; thread_ts?: string } };
+      const user = b.user?.id;
+      const channel = b.channel?.id;
+      const value = (action as { value?: string }).value;
+      if (!user || !channel || !value) return;
+      if (!s.allowed({ team: b.team?.id ?? '', channel, user })) return;
+      await s.decideApproval({ user, channel, threadTs: b.message?.thread_ts ?? b.message?.ts, approvalId: value, actionId: (action as { action_id: string }).action_id });
+    });
     this.#bolt.error(async (e) => {
       log.error({ err: e }, 'slack: listener error');
     });

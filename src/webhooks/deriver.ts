@@ -11,9 +11,10 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { countWebhooks, enqueueDeliveries, laggingSessions, lockCursor, pruneWebhookTables, saveCursor, statusChangesAfter, subscriptionsFor, type NewDelivery } from '../db/queries/webhooks.ts';
+import { recentApprovals } from '../db/queries/approvals.ts';
 import type { EventBus, OrchestratorEvent } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
-import { FINAL_TURN, sessionCompleted, sessionCreated, statusChanged, turnEnded, turnStarted, type DerivedEvent, type SessionFacts, type TurnFacts } from './events.ts';
+import { approvalEvents, FINAL_TURN, sessionCompleted, sessionCreated, statusChanged, turnEnded, turnStarted, type DerivedEvent, type SessionFacts, type TurnFacts } from './events.ts';
 
 export interface DeriverOptions {
   /** Events for one session within this window are taken together (ms). */
@@ -102,7 +103,7 @@ export class WebhookDeriver {
   }
 
   #onEvent(e: OrchestratorEvent): void {
-    if (e.type !== 'session.created' && e.type !== 'session.updated') return;
+    if (e.type !== 'session.created' && e.type !== 'session.updated' && e.type !== 'approval.updated') return;
     if (this.#pending.has(e.session_id)) return;
     this.#pending.set(e.session_id, setTimeout(() => {
       this.#pending.delete(e.session_id);
@@ -168,6 +169,9 @@ export class WebhookDeriver {
       items.push(statusChanged(s, ch, this.o.publicUrl));
       c.status_change_id = ch.id;
     }
+    // Requests and decisions of the last two days (older ones were derived then; the deliveries'
+    // unique event key keeps a repeat from being queued twice).
+    for (const a of await recentApprovals(tx, sessionId, 2 * 86_400)) items.push(...approvalEvents(s, a, this.o.publicUrl));
     // session.completed is the session's last event: it waits until its turns have all ended.
     const open = s.turn_state !== 'idle' || turns.some((t) => !FINAL_TURN.includes(t.status));
     if (s.status === 'completed' && !c.completed_done && !open) {

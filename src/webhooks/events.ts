@@ -7,7 +7,7 @@
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 
-export const WEBHOOK_EVENTS = ['session.created', 'turn.started', 'turn.completed', 'turn.failed', 'session.status_changed', 'session.completed'] as const;
+export const WEBHOOK_EVENTS = ['session.created', 'turn.started', 'turn.completed', 'turn.failed', 'session.status_changed', 'session.completed', 'approval.requested', 'approval.decided'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 /** Turn statuses after which nothing more happens to the turn. */
@@ -145,6 +145,50 @@ export function sessionCompleted(s: SessionFacts, at: Date, publicUrl: string): 
       url: dashboardUrl(publicUrl, s.id),
     },
   };
+}
+
+export interface ApprovalFacts {
+  id: string;
+  turn_id: number | null;
+  tool_name: string;
+  tool_input: unknown;
+  rule: Record<string, unknown> | null;
+  status: string;
+  requested_at: Date;
+  expires_at: Date;
+  timeout_action: string;
+  approvers: string[];
+  decided_at: Date | null;
+  decided_by: string | null;
+  decided_via: string | null;
+  reason: string | null;
+  scope: string | null;
+}
+
+/**
+ * approval.requested (a tool call waits: n8n can route it and answer with POST decision_url) and
+ * approval.decided (who, how, from where; `expired` when no one answered in time).
+ */
+export function approvalEvents(s: SessionFacts, a: ApprovalFacts, publicUrl: string): DerivedEvent[] {
+  const base = { session_id: s.id, approval_id: a.id, turn_id: a.turn_id === null ? null : Number(a.turn_id), tool_name: a.tool_name, url: `${publicUrl}/approvals` };
+  const out: DerivedEvent[] = [{
+    key: `approval.requested:${a.id}`,
+    type: 'approval.requested',
+    at: new Date(a.requested_at),
+    data: {
+      ...base, tool_input: a.tool_input, rule: a.rule, requested_at: iso(a.requested_at), expires_at: iso(a.expires_at), timeout_action: a.timeout_action,
+      approvers: a.approvers, owner: s.owner, decision_url: `${publicUrl}/api/approvals/${a.id}/decision`, session_url: dashboardUrl(publicUrl, s.id),
+    },
+  }];
+  if (a.status !== 'pending') {
+    out.push({
+      key: `approval.decided:${a.id}`,
+      type: 'approval.decided',
+      at: new Date(a.decided_at ?? Date.now()),
+      data: { ...base, status: a.status, decided_by: a.decided_by, decided_via: a.decided_via, decided_at: iso(a.decided_at), reason: a.reason, scope: a.scope },
+    });
+  }
+  return out;
 }
 
 /** The turn's answer: its last assistant message (stored between its start and its end). */

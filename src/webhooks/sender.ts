@@ -14,6 +14,7 @@ import { signature } from './signature.ts';
 import { checkTarget, postJson, type PostResult, type TargetPolicy } from './target.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import { DrainLoop } from '../lib/drain-loop.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 export interface SenderOptions {
   /** How often an idle sender looks for due deliveries (ms); kick() wakes it at once. */
@@ -41,7 +42,7 @@ export class WebhookSender {
   readonly #loop: DrainLoop;
 
   constructor(
-    private readonly deps: { database: Database; logger: Logger; policy: TargetPolicy; box: SecretBox },
+    private readonly deps: { database: Database; logger: Logger; policy: TargetPolicy; box: SecretBox; metrics?: Metrics | undefined },
     options: Partial<SenderOptions> = {},
   ) {
     this.#o = { ...DEFAULT_SENDER_OPTIONS, ...options };
@@ -84,17 +85,20 @@ export class WebhookSender {
     const record = { status: result.status, error: result.error, response: result.response };
     if (result.ok) {
       await markDelivered(db, d.id, record);
+      this.deps.metrics?.webhookDelivery('delivered');
       return;
     }
     const log = this.deps.logger.child({ webhookId: d.webhook_id, deliveryId: d.id, event: d.event_type });
     if (Date.now() - new Date(d.retry_from).getTime() > this.#o.giveUpMs) {
       log.error({ error: result.error, attempts: d.attempts }, 'webhook delivery failed for good');
       await markFailed(db, d.id, record);
+      this.deps.metrics?.webhookDelivery('failed');
       return;
     }
     const delayMs = Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** Math.min(d.attempts - 1, 20));
     log.warn({ error: result.error, attempts: d.attempts, retryInMs: delayMs }, 'webhook delivery delayed');
     await markRetry(db, d.id, delayMs, record);
+    this.deps.metrics?.webhookDelivery('retried');
   }
 
   async #attempt(d: DeliveryRow, w: WebhookRow): Promise<PostResult> {

@@ -12,6 +12,7 @@ import type { EventBus } from '../events/bus.ts';
 import { webhookRoutes } from '../http/routes/webhooks.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { WebhooksConfig } from './config.ts';
 import { WebhookDeriver, type DeriverOptions } from './deriver.ts';
 import { WebhookSender, type SenderOptions } from './sender.ts';
@@ -25,6 +26,8 @@ export interface WebhookAppDeps {
   logger: Logger;
   /** Seals signing secrets before they are stored and opens them to sign (SECRETS_KEY or DATA_DIR/secrets.key). */
   box: SecretBox;
+  /** Counts delivery attempts (cco_webhook_deliveries_total). */
+  metrics?: Metrics | undefined;
   /** Test timings. */
   sender?: Partial<Omit<SenderOptions, 'timeoutMs'>> | undefined;
   deriver?: Partial<Omit<DeriverOptions, 'publicUrl'>> | undefined;
@@ -39,7 +42,7 @@ export class WebhookApp {
   constructor(deps: WebhookAppDeps) {
     const log = deps.logger.child({ component: 'webhooks' });
     const policy = { allowPrivateHosts: deps.config.allowPrivateHosts };
-    this.sender = new WebhookSender({ database: deps.database, logger: log, policy, box: deps.box }, { ...deps.sender, timeoutMs: deps.config.timeoutMs });
+    this.sender = new WebhookSender({ database: deps.database, logger: log, policy, box: deps.box, metrics: deps.metrics }, { ...deps.sender, timeoutMs: deps.config.timeoutMs });
     this.deriver = new WebhookDeriver(
       { database: deps.database, events: deps.events, logger: log, onQueued: () => this.sender.kick() },
       { debounceMs: 10, sweepMs: 5000, sweepWindowS: 24 * 3600, ...deps.deriver, publicUrl: deps.config.publicUrl },

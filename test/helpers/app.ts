@@ -1,4 +1,5 @@
 /** Builds the real app on a fresh test database; requests go through app.inject(). */
+import type { ApprovalsConfig } from '../../src/approvals/config.ts';
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -70,6 +71,9 @@ export interface TestAppOptions {
   clock?: Clock;
   /** Scheduler timings; default: no loop (tickMs 0), so only tests of schedules make runs. */
   schedules?: Partial<SchedulerOptions>;
+  /** APPROVAL_* settings, and a clock and sweep interval for approval requests. */
+  approvals?: ApprovalsConfig;
+  approvalTimings?: { clock?: () => Date; sweepMs?: number };
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -114,6 +118,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       clock: opts.clock,
       schedules: { tickMs: 0, ...opts.schedules },
       authMode: opts.auth ?? 'off',
+      approvals: opts.approvals,
+      approvalTimings: opts.approvalTimings ?? { sweepMs: 200 },
     });
   } catch (e: unknown) {
     if (!opts.db) await db.close();
@@ -123,6 +129,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   await core.queue.start();
   await core.presence.start();
   await core.runner.start();
+  core.approvals.start();
   const auth = new AuthService(db.database.db, logger);
   const app = await buildApp({
     auth: { mode: opts.auth ?? 'off', service: auth },
@@ -144,6 +151,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     trustProxy: opts.trustProxy,
     hstsMaxAgeS: opts.hstsMaxAgeS,
     schedules: core.schedules,
+    approvals: core.approvals,
   });
   await app.ready();
   core.scheduler.start();
@@ -159,6 +167,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       await core.commands.stop();
       await core.presence.stop();
       await core.runner.stop();
+      await core.approvals.stop();
       await core.queue.stop(2000);
       await core.audit.stop();
       await core.live.stop();

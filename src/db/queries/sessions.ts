@@ -21,13 +21,15 @@ export interface NewSessionRow {
   metadata: Record<string, unknown>;
   budget_usd?: number | undefined;
   schedule_id?: string | undefined;
+  /** The approval policy given at creation ({policy, mode}). */
+  policy?: Record<string, unknown> | null | undefined;
 }
 
 export async function insertSession(db: Executor, session: NewSessionRow): Promise<SessionRow> {
   const s = storableRow(session, { in: 'metadata' });
   return db
     .insertInto('sessions')
-    .values({ ...s, metadata: jsonb(s.metadata), run_options: jsonb(s.run_options) })
+    .values({ ...s, metadata: jsonb(s.metadata), run_options: jsonb(s.run_options), policy: s.policy ? jsonb(s.policy) : null })
     .returningAll()
     .executeTakeFirstOrThrow();
 }

@@ -73,6 +73,11 @@ export async function setTurnPid(db: Executor, id: number, pid: number): Promise
   await db.updateTable('turns').set({ pid }).where('id', '=', id).execute();
 }
 
+/** The approval policy in force for the turn (stored with it, shown with the session's turns). */
+export async function setTurnPolicy(db: Executor, id: number, policy: object): Promise<void> {
+  await db.updateTable('turns').set({ policy: JSON.stringify(policy) }).where('id', '=', id).execute();
+}
+
 export interface TurnOutcome {
   status: 'completed' | 'error' | 'interrupted' | 'timed_out';
   cost_usd: number | null;

@@ -5,6 +5,7 @@ import { HOOK_EVENTS, parseEventId, parseEventName } from '../../hooks/events.ts
 import { writeScope, type HookIngest } from '../../hooks/ingest.ts';
 import { toolHookToLog } from '../../hooks/tool-event.ts';
 import type { SessionService } from '../../sessions/service.ts';
+import type { HookOutcome, Metrics } from '../../metrics/metrics.ts';
 import type { BatchEventInput, BatchEventResult } from '../../hooks/ingest-batch.ts';
 import { errorSchema, HOOK_BATCH_MAX, hookBatchBody, hookBatchResultSchema, hookEventBody, toolHookBody } from '../schemas.ts';
 
@@ -23,7 +24,16 @@ const eventAckSchema = z.object({
   session_completed: z.boolean().optional(),
 });
 
-export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks: HookIngest; resultMaxBytes: number }> = async (app, opts) => {
+const BATCH_OUTCOME: Record<BatchEventResult['status'], HookOutcome> = { stored: 'ingested', duplicate: 'duplicate', ignored: 'ignored', refused: 'refused' };
+
+export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks: HookIngest; resultMaxBytes: number; metrics?: Metrics | undefined }> = async (app, opts) => {
+  // A request answered 4xx carried events that were refused: one, or a whole batch's.
+  app.addHook('onResponse', async (req, reply) => {
+    if (!opts.metrics || reply.statusCode < 400 || reply.statusCode >= 500) return;
+    const events = (req.body as { events?: unknown } | undefined)?.events;
+    opts.metrics.hookEvent('refused', req.routeOptions.url === '/api/hooks/batch' && Array.isArray(events) ? Math.max(1, events.length) : 1);
+  });
+
   // A rejected event (malformed, oversized, unknown kind) is logged once, here; the
   // forwarder dead-letters a 400/413/415/422 instead of retrying, so it does not repeat.
   app.addHook('onError', async (req, _reply, err) => {
@@ -55,6 +65,7 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
       },
       toolHookToLog(p, opts.resultMaxBytes),
     );
+    opts.metrics?.hookEvent(r.log === undefined ? 'duplicate' : 'ingested');
     return { ok: true as const, session_id: r.sessionId, log_id: r.log?.id ?? null, duplicate: r.log === undefined };
   });
 
@@ -82,6 +93,7 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
       return { event: e.event, id: e.id, payload: { session_id: '' }, payloadError: `${issue?.path.length ? '.' : ''}${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` };
     });
     const results = await opts.hooks.ingestBatch(req.principal, items);
+    for (const r of results) opts.metrics?.hookEvent(BATCH_OUTCOME[r.status]);
     // A string with a text content type is sent as it is (the JSON response schema is not applied).
     if (prefersText(req.headers.accept)) return reply.type('text/plain; charset=utf-8').send(results.map(textLine).join('') as never);
     return { results };
@@ -112,6 +124,7 @@ export const hookRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; hooks
   }, async (req) => {
     const event = parseEventName(req.params.event);
     const r = await opts.hooks.ingest(req.principal, event, req.body, parseEventId(req.headers));
+    opts.metrics?.hookEvent(r.stored ? 'ingested' : r.duplicate ? 'duplicate' : 'ignored');
     return { ok: true as const, ...r };
   });
 };

@@ -15,6 +15,16 @@ import {
 import { verifySignature } from './signature';
 
 const EVENTS = [
+	{
+		name: 'Approval Decided',
+		value: 'approval.decided',
+		description: 'A tool call waiting for approval was allowed, denied or expired',
+	},
+	{
+		name: 'Approval Requested',
+		value: 'approval.requested',
+		description: 'A tool call waits for a person: route it, then POST the decision to decision_url',
+	},
 	{ name: 'Session Completed', value: 'session.completed', description: 'A session was closed' },
 	{ name: 'Session Created', value: 'session.created', description: 'A session was started' },
 	{
