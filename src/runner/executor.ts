@@ -162,14 +162,15 @@ export class TurnExecutor {
 
   /** Marks the session as stopped by a budget: paused (its queued turns wait), with the reason told. */
   async #budgetReached(session: Session, b: BudgetState, turnId: number): Promise<void> {
-    await this.deps.sessions.setBudget(session.id, { reachedAt: new Date() });
-    await this.deps.sessions.update(session.id, { status: 'paused' }, { onlyFrom: 'active' });
+    // The notice first: whoever sees the session paused by its budget also finds why.
     await this.deps.sessions.addMessage(session.id, {
       direction: 'system',
       content: describeBudget(b, session.owner),
       source: 'api',
       metadata: { turn_id: turnId, reason: 'budget', budget: b.kind, limit_usd: b.limitUsd, spent_usd: b.spentUsd },
     });
+    await this.deps.sessions.setBudget(session.id, { reachedAt: new Date() });
+    await this.deps.sessions.update(session.id, { status: 'paused' }, { onlyFrom: 'active' });
   }
 
   async #stoppedBeforeStart(run: Run, sessionId: string, log: Logger, reason: InterruptReason): Promise<void> {
