@@ -46,6 +46,8 @@ import type { ApprovalService } from './approvals/service.ts';
 import { approvalRoutes } from './http/routes/approvals.ts';
 import type { WorkspaceManager } from './workspaces/manager.ts';
 import { VERSION } from './version.ts';
+import { scheduleRoutes } from './http/routes/schedules.ts';
+import type { ScheduleService } from './schedules/service.ts';
 
 export interface AppDeps {
   logger: Logger;
@@ -83,6 +85,8 @@ export interface AppDeps {
   slack?: SlackApp | undefined;
   /** Outgoing webhooks: /api/webhooks (absent without it). */
   webhooks?: WebhookApp | undefined;
+  /** /api/schedules (absent without it) and /api/usage. */
+  schedules?: ScheduleService | undefined;
   /** GET /metrics and request durations (absent without it); `token`: METRICS_TOKEN. */
   metrics?: { metrics: Metrics; token?: string | undefined } | undefined;
   /** Approval requests: /api/approvals (absent without it). */
@@ -153,6 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.approvals) await typed.register(approvalRoutes, { approvals: deps.approvals });
   if (deps.slack) await deps.slack.registerRoutes(app);
   if (deps.webhooks) await deps.webhooks.registerRoutes(app);
+  if (deps.schedules) await typed.register(scheduleRoutes, { schedules: deps.schedules, database: deps.database });
   const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse }, access);
   // Open event streams never end by themselves; end them first so close() does not wait on them.
   app.addHook('preClose', async () => streams.closeAll());

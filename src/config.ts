@@ -11,6 +11,7 @@ import { hiddenFromJson, MIN_SECRET_LENGTH, SECRET_NAME } from './lib/secrets.ts
 import { parseGitCredentials, type GitCredential } from './workspaces/credentials.ts';
 import type { CleanupPolicy } from './workspaces/port.ts';
 import type { PermissionMode } from './runner/options.ts';
+import type { BudgetsConfig } from './budgets/budgets.ts';
 import type { IsolationSetting } from './runner/isolation.ts';
 import { slackConfigFrom, type SlackConfig } from './slack/config.ts';
 import { webhooksConfigFrom, type WebhooksConfig } from './webhooks/config.ts';
@@ -116,6 +117,8 @@ export interface Config {
   slack: SlackConfig | undefined;
   /** Outgoing webhooks (always on where HTTP is served). */
   webhooks: WebhooksConfig;
+  /** SCHEDULE_TICK_S and SCHEDULE_MISSED_GRACE_S (src/schedules/scheduler.ts). */
+  schedules: { tickS: number; missedGraceS: number };
   /** GET /metrics: METRICS_TOKEN, METRICS_PORT, METRICS_HOST (src/metrics). */
   metrics: MetricsConfig;
   /** Approval policy and timings (APPROVAL_*). */
@@ -169,6 +172,8 @@ export interface RunnerConfig {
   isolation?: IsolationSetting | undefined;
   /** The server's folders an isolated turn must not see besides workspacesDir (DATA_DIR, CCO_HOME, the spool). */
   protectedDirs?: string[] | undefined;
+  /** BUDGET_OWNER_DAY_USD and BUDGET_SCHEDULE_RUN_USD (src/budgets/budgets.ts). */
+  budgets?: BudgetsConfig | undefined;
 }
 
 export interface RedactionConfig {
@@ -229,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretsKey: c.SECRETS_KEY,
     slack: slackConfigFrom(c, publicUrl),
     webhooks: webhooksConfigFrom(c, publicUrl),
+    schedules: { tickS: c.SCHEDULE_TICK_S, missedGraceS: c.SCHEDULE_MISSED_GRACE_S },
     metrics: metricsConfigFrom(c),
     approvals: approvalsConfigFrom(c),
     db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
@@ -289,6 +295,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       secrets: hiddenFromJson(serverSecrets(env, credentials, c.DATABASE_URL)),
       isolation: c.ISOLATION,
       protectedDirs: [dataDir, path.resolve(expandHome(c.CCO_HOME)), ...(c.CCO_SPOOL_DIR ? [path.resolve(expandHome(c.CCO_SPOOL_DIR))] : [])],
+      budgets: { ownerDayUsd: c.BUDGET_OWNER_DAY_USD, scheduleRunUsd: c.BUDGET_SCHEDULE_RUN_USD },
     },
     redaction,
     live: {

@@ -39,6 +39,12 @@ import { SlackApp } from './slack/slack-app.ts';
 import { WebhookApp } from './webhooks/webhook-app.ts';
 import { WorkspaceManager } from './workspaces/manager.ts';
 import type { WorkspacePort } from './workspaces/port.ts';
+import type { AuthMode } from './auth/http.ts';
+import { LOCAL_ADMIN } from './auth/principal.ts';
+import { Budgets } from './budgets/budgets.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
+import { Scheduler, type SchedulerOptions } from './schedules/scheduler.ts';
+import { ScheduleService } from './schedules/service.ts';
 
 export interface Core {
   events: EventBus;
@@ -58,6 +64,10 @@ export interface Core {
   commands: SessionCommands;
   hooks: HookIngest;
   audit: AuditLog;
+  /** Schedules and budgets: the API's service, the loop that makes due runs (started by serving roles), the limits. */
+  schedules: ScheduleService;
+  scheduler: Scheduler;
+  budgets: Budgets;
   /** This process's Prometheus metrics (GET /metrics; src/metrics). */
   metrics: Metrics;
   /** Approval requests: gates in runners, decisions through the API and Slack, the expiry sweep (every process). */
@@ -85,6 +95,12 @@ export function createCore(deps: {
   queue?: Partial<Omit<TurnQueueOptions, 'connectionString' | 'log'>> | undefined;
   /** Runner timings (tests shorten them): lost-notification backstop and reconciler. */
   runnerTimings?: { backstopMs?: number; reconcileMs?: number } | undefined;
+  /** The time schedules and budgets go by (tests pass a ManualClock); default: the system clock. */
+  clock?: Clock | undefined;
+  /** SCHEDULE_TICK_S / SCHEDULE_MISSED_GRACE_S in ms; default 15 s and 300 s. */
+  schedules?: Partial<SchedulerOptions> | undefined;
+  /** AUTH: whose principal a schedule's runs act as (off: the local admin; keys: the owner's key). Default off. */
+  authMode?: AuthMode | undefined;
   /** Node process metrics (CPU, memory, event loop) on /metrics: servers; tests leave them off. */
   processMetrics?: boolean | undefined;
   /** APPROVAL_* settings; default: no policy (every call as the permission mode says), 30 s wait, 24 h timeout. */
@@ -109,6 +125,8 @@ export function createCore(deps: {
   events.onPublish((e) => metrics.onPublished(e));
   const control = new ControlChannel({ db: deps.database.db, connectionString: deps.database.connectionString, log: deps.logger });
   const dispatch = new TurnDispatch({ database: deps.database, sessions, queue, control, logger: deps.logger });
+  const clock = deps.clock ?? systemClock;
+  const budgets = new Budgets({ database: deps.database, clock, config: deps.runner.budgets ?? {} });
   const approvalsConfig = deps.approvals ?? { policy: OPEN_POLICY, waitMs: 30_000, timeoutS: 86_400 };
   const approvals = new ApprovalService({ database: deps.database, events, sessions, audit, logger: deps.logger, timeoutS: approvalsConfig.timeoutS, ...deps.approvalTimings });
   const runner: Runner = new Runner({
@@ -126,6 +144,7 @@ export function createCore(deps: {
     reconcileMs: deps.runnerTimings?.reconcileMs,
     // Through SessionCommands (made below, called only once turns run): audited, workspace released.
     closeAfterTurn: (sessionId, turnId) => commands.closeAfterTurn(sessionId, turnId),
+    budgets,
     metrics,
     approvals: { service: approvals, config: approvalsConfig },
   });
@@ -142,11 +161,24 @@ export function createCore(deps: {
       allowProjectSettings: deps.runner.allowProjectSettings ?? false,
       ownerRoots: workspaceManager ? ((given as WorkspacesConfig).ownerRoots ?? []) : [],
     },
+    budgets,
+  });
+  const schedules = new ScheduleService({ database: deps.database, clock, audit });
+  const keys = new AuthService(deps.database.db, deps.logger);
+  const scheduler = new Scheduler({
+    database: deps.database,
+    commands,
+    clock,
+    logger: deps.logger,
+    // A run acts as its owner's key holder (the newest live key of that name), like a Slack user.
+    principalFor: async (owner) => ((deps.authMode ?? 'off') === 'off' ? LOCAL_ADMIN : keys.principalForName(owner)),
+    budgets: deps.runner.budgets,
+    options: { tickMs: 15_000, missedGraceMs: 300_000, ...deps.schedules },
   });
   // A late decision continues its session through SessionCommands, like any other message (audited).
   approvals.setContinuer((row, prompt) => commands.continueAfterApproval(row, prompt));
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, metrics, approvals };
+  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, metrics, approvals, schedules, scheduler, budgets };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -204,6 +236,8 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
       redaction: config.redaction,
       // The embedded database is held by this process alone (its data-folder lock).
       alone: database.backend === 'embedded',
+      schedules: { tickMs: config.schedules.tickS * 1000, missedGraceMs: config.schedules.missedGraceS * 1000 },
+      authMode: config.auth.mode,
       processMetrics: true,
       approvals: config.approvals,
     });
@@ -247,12 +281,15 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         auth: { mode: config.auth.mode, service: auth, secureCookies: config.auth.publicUrl.startsWith('https:') },
         slack,
         webhooks,
+        schedules: core.schedules,
         metrics: { metrics: core.metrics, token: config.metrics.token },
         approvals: core.approvals,
       });
       auth.start();
       url = await app.listen({ host: config.http.host, port: config.http.port });
       webhooks?.start();
+      // Every serving process looks for due schedules; the database makes each run happen once.
+      core.scheduler.start();
       if (slack) {
         await slack.start();
         logger.info({ mode: config.slack!.appToken ? 'socket' : 'http' }, config.slack!.appToken ? 'slack: connected over Socket Mode' : `slack: requests at ${config.auth.publicUrl}/slack/events`);
@@ -291,6 +328,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
         // interruption, then the queue, then the database.
         stopping ??= (async () => {
           await listening?.close();
+          await running.scheduler.stop();
           await slackApp?.stop();
           await webhookApp?.stop();
           await running.commands.stop();
@@ -311,6 +349,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     };
   } catch (e: unknown) {
     await app?.close().catch(() => {});
+    await core?.scheduler.stop().catch(() => {});
     await slack?.stop().catch(() => {});
     await webhooks?.stop().catch(() => {});
     await health?.close().catch(() => {});

@@ -30,6 +30,11 @@ export const AUDIT_ACTIONS = [
   'webhook.created',
   'webhook.deleted',
   'webhook.redelivered',
+  // Schedules and budgets.
+  'session.budget_changed',
+  'schedule.created',
+  'schedule.changed',
+  'schedule.deleted',
   'approval.requested',
   'approval.decided',
 ] as const;

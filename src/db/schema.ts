@@ -322,3 +322,43 @@ export interface AuthTokensTable {
   expires_at: Date;
   used_at: Date | null;
 }
+
+// --- Schedules and budgets (migration 0017). Declaration merging keeps this block apart from the tables above.
+
+export interface SessionsTable {
+  /** numeric: read back as a string by node-postgres. */
+  budget_usd: ColumnType<string | number | null, number | null | undefined, number | null>;
+  budget_reached_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  schedule_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface SchedulesTable {
+  id: string;
+  name: string;
+  owner: string;
+  cron: string;
+  timezone: string;
+  template: Json;
+  missed: string;
+  status: string;
+  next_run_at: Date | null;
+  last_run_at: Date | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ScheduleRunsTable {
+  id: Generated<number>;
+  schedule_id: string;
+  scheduled_for: Date;
+  session_id: string;
+  state: Generated<string>;
+  error: string | null;
+  catch_up: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+export interface DB {
+  schedules: SchedulesTable;
+  schedule_runs: ScheduleRunsTable;
+}

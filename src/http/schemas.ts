@@ -49,6 +49,9 @@ export const sessionSchema = z.object({
   }),
   run_options: metadataSchema,
   title: z.string().nullable().describe("What the session is about: its first prompt's first line (up to 120 characters), or set with PATCH; null before any prompt."),
+  budget_usd: z.number().nullable().describe('The most this session may spend (USD); null: no limit of its own. Spent so far: totals.cost_usd.'),
+  budget_reached_at: z.string().nullable().describe('Set when a budget stopped the session (it is then paused; raise budget_usd to continue).'),
+  schedule_id: z.string().nullable().describe('The schedule whose run made this session.'),
   policy: z.object({ policy: policySchema, mode: z.enum(['replace', 'narrow']) }).nullable().describe('The approval policy the session was given, and whether it replaces the server\'s or narrows it.'),
   pending_approvals: z.number().optional().describe('Tool calls of this session waiting for a decision (GET /api/approvals).'),
 });
@@ -95,6 +98,9 @@ const waitField = z
   .describe('Seconds to wait for the turn to end, up to WAIT_MAX_S (default 600): 201 with `turn` holding its outcome and answer, or 202 when the time runs out (wait again at `turn.wait_url`). 0 or absent: answer at once.');
 const closeAfterField = z.boolean().optional().describe('Close the session (status completed, workspace cleanup as on PATCH) when this turn ends, however it ends; the server does it even when no client waits.');
 
+/** Budgets (src/budgets): the most a session may spend, in USD. */
+export const budgetField = z.number().positive().max(1_000_000).describe('The most this session may spend (USD): a turn that passes it is stopped and the session paused until the budget is raised.');
+
 const toolList = z.array(z.string().min(1).max(200)).max(100);
 
 export const createSessionBody = z.strictObject({
@@ -120,6 +126,7 @@ export const createSessionBody = z.strictObject({
   policy: policySchema.optional().describe("Approval policy for this session's tool calls (README \"Approvals\"): an admin's replaces the server's APPROVAL_POLICY, anyone else's can only make it stricter."),
   wait: waitField,
   close_after: closeAfterField,
+  budget_usd: budgetField.optional(),
 });
 
 export const turnInfoSchema = z.object({ id: z.number(), state: z.enum(['queued', 'running']), queue_position: z.number().nullable() });
@@ -187,8 +194,9 @@ export const updateSessionBody = z
     claude_session_id: identifierText().min(1).max(255).nullable().optional(),
     metadata: metadataSchema.optional().describe('Merged into the stored metadata: top-level keys replace.'),
     title: titleField.optional(),
+    budget_usd: budgetField.nullable().optional().describe('Raise (or set, or remove with null) the budget; a session paused by its budget continues when it is raised above what it spent.'),
   })
-  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of status, claude_session_id, metadata, title' });
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of status, claude_session_id, metadata, title, budget_usd' });
 
 export const createMessageBody = z.strictObject({
   direction: z.enum(DIRECTIONS),

@@ -6,6 +6,7 @@
  * hands each claimed turn here.
  */
 import fs from 'node:fs';
+import { describeBudget, type Budgets, type BudgetState } from '../budgets/budgets.ts';
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { markTurnLaunched } from '../db/queries/turn-dispatch.ts';
@@ -46,6 +47,8 @@ export interface TurnExecutorDeps {
   hooks?: RunnerHooks | undefined;
   /** Closes a session whose turn asked for it (close_after): SessionCommands.closeAfterTurn. */
   closeAfterTurn?: ((sessionId: string, turnId: number) => Promise<void>) | undefined;
+  /** Budgets: a turn over budget does not start; one that passes it while running is stopped. */
+  budgets?: Budgets | undefined;
   /** Counts ended turns, their duration and spend (src/metrics). */
   metrics?: Metrics | undefined;
   /** Approval requests and the server's policy (absent: no gate, Claude Code's permission mode alone). */
@@ -68,6 +71,15 @@ export class TurnExecutor {
     // Closed after the turn was queued (here or by another server): it must not run.
     if (session.status === 'completed') run.stop = 'completed';
     else if (session.status === 'paused') run.stop ??= 'paused';
+    // Already over a budget: the session is paused by it and the turn waits, unrun, until it is raised.
+    const over = run.stop ? undefined : await this.deps.budgets?.exceeded(session);
+    if (over) {
+      await this.#budgetReached(session, over, turnId);
+      run.stop ??= 'paused';
+    }
+    // What this turn may spend: the running estimate is checked against the budget with the least left.
+    const room = run.stop ? undefined : await this.deps.budgets?.tightest(session);
+    let passedBudget = false;
     await this.deps.sessions.refreshTurnState(sessionId);
     const options = parseRunOptions(session.run_options, { permission_mode: this.deps.config.defaultPermissionMode, timeout_s: this.deps.config.turnTimeoutS });
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
@@ -86,6 +98,12 @@ export class TurnExecutor {
         await markTurnInit(this.db, turnId, id);
         if (id !== claudeSessionId) await this.deps.sessions.update(sessionId, { claude_session_id: id });
         claudeSessionId = id;
+      },
+      onCost: (usd) => {
+        if (!room || passedBudget || room.spentUsd + usd < room.limitUsd) return;
+        passedBudget = true;
+        log.info({ budget: room.kind, limitUsd: room.limitUsd, spentUsd: room.spentUsd, turnUsd: usd }, 'turn passed its budget: stopping it');
+        run.handle?.interrupt('budget');
       },
     });
 
@@ -128,13 +146,32 @@ export class TurnExecutor {
     if (parkedOn && end.kind === 'result') end = { kind: 'interrupted', reason: 'approval', result: end.result };
     if (end.kind !== 'result') recorder.closeOpenTools(end.kind === 'interrupted' ? `Interrupted (${end.reason}) before the tool finished.` : 'The turn failed before the tool finished.');
     await recorder.flush();
-    await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id, startedAt);
+    await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id, startedAt, recorder.cost.totalUsd);
     log.info({ outcome: end.kind }, 'turn ended');
+    if (this.deps.budgets) {
+      // Passed while running (stopped) or by its final cost: later turns wait until the budget is raised.
+      const now = await this.deps.sessions.get(sessionId);
+      const after = (await this.deps.budgets.exceeded(now)) ?? (passedBudget && room ? { ...room, spentUsd: room.spentUsd + recorder.cost.totalUsd } : undefined);
+      if (after && !now.budget_reached_at) await this.#budgetReached(now, after, turnId).catch((e: unknown) => log.warn({ err: e }, 'could not mark the session as over budget'));
+    }
     if (turn.close_after && this.deps.closeAfterTurn) {
       // After the turn is settled (change scan done), so the close releases the workspace only now.
       // A failure here is not the turn's: the reconciler closes the session on its next pass.
       await this.deps.closeAfterTurn(sessionId, turnId).catch((e: unknown) => log.warn({ err: e }, 'closing the session after its turn failed; the reconciler retries'));
     }
+  }
+
+  /** Marks the session as stopped by a budget: paused (its queued turns wait), with the reason told. */
+  async #budgetReached(session: Session, b: BudgetState, turnId: number): Promise<void> {
+    // The notice first: whoever sees the session paused by its budget also finds why.
+    await this.deps.sessions.addMessage(session.id, {
+      direction: 'system',
+      content: describeBudget(b, session.owner),
+      source: 'api',
+      metadata: { turn_id: turnId, reason: 'budget', budget: b.kind, limit_usd: b.limitUsd, spent_usd: b.spentUsd },
+    });
+    await this.deps.sessions.setBudget(session.id, { reachedAt: new Date() });
+    await this.deps.sessions.update(session.id, { status: 'paused' }, { onlyFrom: 'active' });
   }
 
   async #stoppedBeforeStart(run: Run, sessionId: string, log: Logger, reason: InterruptReason): Promise<void> {
@@ -198,7 +235,7 @@ export class TurnExecutor {
     return end;
   }
 
-  async #finish(run: Run, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null, startedAt: number): Promise<void> {
+  async #finish(run: Run, session: Session, end: TurnEnd, timeoutS: number, workspace: WorkspaceRecord | undefined, claudeSessionId: string | null, startedAt: number, estimateUsd = 0): Promise<void> {
     const sessionId = session.id;
     const { turnId } = run;
     // Claude Code reports cost as a running total of its session (carried across resumes): this
@@ -206,6 +243,8 @@ export class TurnExecutor {
     const cumulative = end.kind === 'failed' ? null : (end.result?.total_cost_usd ?? null);
     const before = cumulative !== null && claudeSessionId ? await claudeSessionCostBefore(this.db, sessionId, claudeSessionId, turnId) : 0;
     const outcome = outcomeOf(end, before);
+    // Stopped before Claude Code reported its cost (an interrupt): what it spent is still counted (budgets, usage).
+    if (outcome.cost_usd === null && estimateUsd > 0 && end.kind !== 'failed') outcome.cost_usd = estimateUsd;
     // The notice goes first: whoever sees the turn's final status also finds its explanation.
     const note = describeEnd(end, timeoutS);
     if (note) await this.deps.sessions.addMessage(sessionId, { direction: 'system', content: note, source: 'api', metadata: { turn_id: turnId, outcome: outcome.status } });

@@ -7,6 +7,7 @@ const REASON_TEXT = {
   completed: 'Turn interrupted: the session was closed.',
   shutdown: 'Turn interrupted: the server is shutting down. Send a message to continue.',
   timeout: '',
+  budget: 'Turn stopped: it passed the budget (the running estimate of its cost reached what was left).',
   approval: 'Turn stopped: a tool call waits for a person\'s approval. The session continues when someone decides.',
 } as const;
 

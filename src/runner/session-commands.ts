@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { checkOwnPaths } from '../auth/owner-roots.ts';
 import { checkAdminOption, checkMayChange, SYSTEM, type Principal } from '../auth/principal.ts';
+import { describeBudget, type Budgets } from '../budgets/budgets.ts';
 import type { Logger } from '../logger.ts';
 import { AppError, badRequest, conflict } from '../lib/errors.ts';
 import { titleFromPrompt } from '../lib/title.ts';
@@ -48,6 +49,10 @@ export interface CreateSessionCommand {
   trust_project_settings?: boolean | undefined;
   /** Close the session when the first turn ends (needs a prompt). */
   close_after?: boolean | undefined;
+  /** The most the session may spend (USD). */
+  budget_usd?: number | undefined;
+  /** Set by the scheduler: the schedule whose run this session is. */
+  schedule_id?: string | undefined;
   /** Approval policy: an admin's replaces the server's, anyone else's only narrows it. */
   policy?: Policy | undefined;
 }
@@ -94,6 +99,8 @@ export class SessionCommands {
       preparer?: number | undefined;
       /** ALLOW_DANGEROUS_MODES and ALLOW_PROJECT_SETTINGS. */
       policy?: { allowDangerousModes: boolean; allowProjectSettings: boolean; ownerRoots?: string[] | undefined } | undefined;
+      /** Budgets: a request that would start a turn over budget is refused (409 budget_reached). */
+      budgets?: Budgets | undefined;
     },
   ) {}
 
@@ -185,7 +192,8 @@ export class SessionCommands {
     // Bad input is a 400 here, before anything is written, even when the workspace is made later.
     await this.deps.workspaces.check(req);
     const first = c.prompt === undefined ? undefined : { direction: 'user' as const, content: c.prompt, source: c.source };
-    const row = { id, project_type: c.project_type, claude_session_id: c.claude_session_id, source: c.source, owner: c.owner, managed: true, run_options: this.#runOptions(c), policy: c.policy, title: c.title ?? titleFromPrompt(c.prompt) };
+    if (first) await this.#refuseOverOwnerBudget(c.owner);
+    const row = { id, project_type: c.project_type, claude_session_id: c.claude_session_id, source: c.source, owner: c.owner, managed: true, run_options: this.#runOptions(c), policy: c.policy, title: c.title ?? titleFromPrompt(c.prompt), budget_usd: c.budget_usd, schedule_id: c.schedule_id };
 
     if (PREPARED_IN_BACKGROUND.includes(c.project_type)) {
       // A clone can take minutes: answer now with the workspace `preparing`; its turns wait for it.
@@ -270,6 +278,7 @@ export class SessionCommands {
     }
     refuseClientWorkspace(m.metadata, 'body.metadata.workspace');
     if (session.status === 'completed') throw conflict('session_completed', 'the session is completed; start a new session to run more turns');
+    await this.#refuseOverBudget(session);
     let takeover: MessageWithTurnOptions['takeover'];
     if (!session.managed) {
       // Taking over a record-only (or hand-started) session: its folder must pass the same checks
@@ -286,9 +295,23 @@ export class SessionCommands {
     return { message: stored.message, turn: await this.#schedule(sessionId, stored.turnId) };
   }
 
-  async update(actor: Principal, sessionId: string, patch: UpdateSessionInput, origin: CommandOrigin = {}): Promise<Session> {
-    checkMayChange(actor, (await this.deps.sessions.get(sessionId)).owner, sessionId);
-    refuseClientWorkspace(patch.metadata, 'body.metadata.workspace');
+  async update(actor: Principal, sessionId: string, input: UpdateSessionInput & { budget_usd?: number | null | undefined }, origin: CommandOrigin = {}): Promise<Session> {
+    const current = await this.deps.sessions.get(sessionId);
+    checkMayChange(actor, current.owner, sessionId);
+    refuseClientWorkspace(input.metadata, 'body.metadata.workspace');
+    const { budget_usd: budgetUsd, ...rest } = input;
+    const patch: UpdateSessionInput = { ...rest };
+    if (budgetUsd !== undefined) {
+      const raised = await this.deps.sessions.setBudget(sessionId, { budgetUsd });
+      this.deps.audit?.record({ actor, ...origin, action: 'session.budget_changed', target: `session:${sessionId}`, detail: { from: current.budget_usd, to: budgetUsd } });
+      // A session the budget paused continues once no budget is used up (unless this request says otherwise).
+      if (raised.budget_reached_at && !(await this.deps.budgets?.exceeded(raised))) {
+        await this.deps.sessions.setBudget(sessionId, { reachedAt: null });
+        if (raised.status === 'paused' && patch.status === undefined) patch.status = 'active';
+      }
+    }
+    if (patch.status === 'active' && current.status !== 'active') await this.#resumeWithinBudget(sessionId);
+    if (Object.keys(patch).length === 0) return await this.decorate(await this.deps.sessions.get(sessionId));
     const { session, previousStatus } = await this.deps.sessions.update(sessionId, patch);
     // A status set to the status it already has changes nothing: not an audit event.
     if (patch.status && patch.status !== previousStatus) {
@@ -326,6 +349,27 @@ export class SessionCommands {
     void closed
       .then(() => (workspace ? this.deps.workspaces.release(workspace) : undefined))
       .catch((e: unknown) => this.deps.logger.error({ err: e, sessionId: session.id }, 'closing the session failed'));
+  }
+
+  /** A session stopped by a budget may be set active again only once no budget is used up. */
+  async #resumeWithinBudget(sessionId: string): Promise<void> {
+    const s = await this.deps.sessions.get(sessionId);
+    if (!s.budget_reached_at) return;
+    const over = await this.deps.budgets?.exceeded(s);
+    if (over) throw conflict('budget_reached', describeBudget(over, s.owner));
+    await this.deps.sessions.setBudget(sessionId, { reachedAt: null });
+  }
+
+  /** New turns of a session stopped by a budget are refused until it is raised (or the day is over). */
+  async #refuseOverBudget(session: Session): Promise<void> {
+    const over = await this.deps.budgets?.exceeded(session);
+    if (over) throw conflict('budget_reached', describeBudget(over, session.owner));
+    if (session.budget_reached_at) throw conflict('budget_reached', 'the session was paused by its budget; set status active (PATCH /api/sessions/:id) to continue');
+  }
+
+  async #refuseOverOwnerBudget(owner: string): Promise<void> {
+    const over = await this.deps.budgets?.ownerDayExceeded(owner);
+    if (over) throw conflict('budget_reached', describeBudget(over, owner).replace(' The session is paused;', ' No turn is started;'));
   }
 
   async #schedule(sessionId: string, turnId: number): Promise<TurnInfo> {

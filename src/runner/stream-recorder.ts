@@ -9,6 +9,7 @@
  * does not stop the turn.
  */
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import { CostEstimate } from '../budgets/prices.ts';
 import { buildLog } from '../hooks/tool-event.ts';
 import { redact } from './claude-env.ts';
 import type { Logger } from '../logger.ts';
@@ -46,6 +47,8 @@ export class StreamRecorder {
   readonly #hookDurations = new Map<string, number>();
   result: TurnResult | undefined;
   claudeSessionId: string | undefined;
+  /** What the turn cost so far, estimated from the usage of each response (budgets). */
+  readonly cost = new CostEstimate();
 
   constructor(
     private readonly deps: {
@@ -58,6 +61,8 @@ export class StreamRecorder {
       secrets: string[];
       /** Called with Claude Code's session id as soon as it is reported (again if it changes). */
       onClaudeSessionId: (id: string) => Promise<void>;
+      /** Called with the turn's estimated cost so far after each model response (budgets). */
+      onCost?: ((usd: number) => void) | undefined;
     },
   ) {}
 
@@ -80,6 +85,8 @@ export class StreamRecorder {
         this.#enqueue(() => this.deps.onClaudeSessionId(m.session_id));
       }
     } else if (m.type === 'assistant') {
+      const msg = m.message;
+      if (msg.usage) this.deps.onCost?.(this.cost.add(msg.id, msg.model, msg.usage));
       this.#onAssistant(m.message.content as unknown as Block[], m.parent_tool_use_id);
     } else if (m.type === 'user') {
       const content = m.message.content;

@@ -11,7 +11,7 @@ import type { RunOptions } from './options.ts';
 import { localSpawner, type CommandWrapper } from './spawn.ts';
 import type { StreamRecorder, TurnResult } from './stream-recorder.ts';
 
-export type InterruptReason = 'paused' | 'completed' | 'shutdown' | 'timeout' | 'approval';
+export type InterruptReason = 'paused' | 'completed' | 'shutdown' | 'timeout' | 'approval' | 'budget';
 
 export interface TurnHandle {
   /** Asks Claude Code to stop; the turn then ends with `interrupted` (or `timed_out`). */

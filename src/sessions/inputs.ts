@@ -23,6 +23,8 @@ export interface CreateSessionInput {
   metadata?: Record<string, unknown> | undefined;
   /** Default: null, then the first prompt's first line (set when that prompt is stored). */
   title?: string | null | undefined;
+  budget_usd?: number | null | undefined;
+  schedule_id?: string | null | undefined;
   /** The approval policy given at creation ({policy, mode}). */
   policy?: SessionPolicy | null | undefined;
 }
@@ -74,6 +76,8 @@ export function sessionRow(input: CreateSessionInput): NewSessionRow {
     owner: input.owner ?? null,
     metadata: input.metadata ?? {},
     title: input.title ?? null,
+    ...(input.budget_usd != null ? { budget_usd: input.budget_usd } : {}),
+    ...(input.schedule_id != null ? { schedule_id: input.schedule_id } : {}),
     policy: input.policy ? { ...input.policy } : null,
   };
 }

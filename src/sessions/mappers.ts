@@ -33,6 +33,9 @@ export function toSession(r: SessionRow): Session {
     },
     run_options: r.run_options ?? {},
     title: r.title ?? null,
+    budget_usd: r.budget_usd === null || r.budget_usd === undefined ? null : Number(r.budget_usd),
+    budget_reached_at: r.budget_reached_at ? iso(r.budget_reached_at) : null,
+    schedule_id: r.schedule_id ?? null,
     policy: (r.policy as unknown as SessionPolicy | null) ?? null,
   };
 }

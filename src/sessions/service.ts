@@ -17,6 +17,7 @@ import {
 } from '../db/queries/command-logs.ts';
 import { findMessage, insertMessage, listMessages } from '../db/queries/messages.ts';
 import { refreshTurnState } from '../db/queries/turn-dispatch.ts';
+import { setSessionBudget } from '../db/queries/budgets.ts';
 import { addSessionTotals, cancelQueuedTurns, listTurns, type TurnOutcome } from '../db/queries/turns.ts';
 import {
   findSession,
@@ -292,6 +293,15 @@ export class SessionService {
   /** Cancels turns still waiting (the session was closed); returns how many. */
   async cancelQueuedTurns(sessionId: string): Promise<number> {
     return (await cancelQueuedTurns(this.db, sessionId)).length;
+  }
+
+  /** Budgets (src/budgets): sets budget_usd and/or the reached mark (undefined: unchanged). */
+  async setBudget(sessionId: string, set: { budgetUsd?: number | null; reachedAt?: Date | null }): Promise<Session> {
+    const row = await setSessionBudget(this.db, sessionId, set);
+    if (!row) throw notFound('session', sessionId);
+    const session = toSession(row);
+    this.events.publish({ type: 'session.updated', session });
+    return session;
   }
 
   async #publishUpdated(sessionId: string): Promise<void> {

@@ -56,6 +56,12 @@ export interface Session {
   run_options: Record<string, unknown>;
   /** What the session is about: its first prompt's first line, or set by a user; null before any prompt. */
   title: string | null;
+  /** The most the session may spend (USD; null: no limit of its own). Spent: totals.cost_usd. */
+  budget_usd: number | null;
+  /** When a budget (its own or its owner's for the day) stopped it; null while it may run. */
+  budget_reached_at: string | null;
+  /** The schedule whose run made this session. */
+  schedule_id: string | null;
   /** The approval policy given at creation ({policy, mode}), or null (the server's applies). */
   policy: SessionPolicy | null;
   /** Requests waiting for a decision (set by SessionCommands.decorate). */

@@ -20,6 +20,8 @@ import { createCore, type Core } from '../../src/main.ts';
 import type { RunnerHooks } from '../../src/runner/runner.ts';
 import type { WorkspacePort } from '../../src/workspaces/port.ts';
 import { createTestDb, TEST_BACKEND, type TestDb } from './db.ts';
+import type { Clock } from '../../src/lib/clock.ts';
+import type { SchedulerOptions } from '../../src/schedules/scheduler.ts';
 
 export interface TestApp extends Core {
   app: FastifyInstance;
@@ -65,6 +67,10 @@ export interface TestAppOptions {
   auth?: AuthMode;
   /** REDACT_PATTERNS / REDACT_DISABLE (default: the built-in patterns only). */
   redaction?: RedactionConfig;
+  /** The clock of schedules and budgets (a ManualClock in their tests). */
+  clock?: Clock;
+  /** Scheduler timings; default: no loop (tickMs 0), so only tests of schedules make runs. */
+  schedules?: Partial<SchedulerOptions>;
   /** APPROVAL_* settings, and a clock and sweep interval for approval requests. */
   approvals?: ApprovalsConfig;
   approvalTimings?: { clock?: () => Date; sweepMs?: number };
@@ -109,6 +115,9 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       // Faster than production so tests of lost runners and notifications finish in seconds.
       queue: { superviseSeconds: 1, pollingSeconds: 0.5 },
       runnerTimings: { backstopMs: 1000, reconcileMs: 2000 },
+      clock: opts.clock,
+      schedules: { tickMs: 0, ...opts.schedules },
+      authMode: opts.auth ?? 'off',
       approvals: opts.approvals,
       approvalTimings: opts.approvalTimings ?? { sweepMs: 200 },
     });
@@ -141,9 +150,11 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     rateLimits: { ...NO_RATE_LIMITS, ...opts.rateLimits },
     trustProxy: opts.trustProxy,
     hstsMaxAgeS: opts.hstsMaxAgeS,
+    schedules: core.schedules,
     approvals: core.approvals,
   });
   await app.ready();
+  core.scheduler.start();
   return {
     ...core,
     app,
@@ -152,6 +163,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     workspacesDir,
     async close() {
       await app.close();
+      await core.scheduler.stop();
       await core.commands.stop();
       await core.presence.stop();
       await core.runner.stop();

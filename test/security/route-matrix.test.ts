@@ -27,6 +27,8 @@ interface Seeded {
   turn: number;
   /** A pending approval request of the session. */
   approval: string;
+  /** A schedule of the session's owner. */
+  schedule: string;
 }
 interface Ctx {
   session: Seeded;
@@ -44,6 +46,8 @@ interface Rule {
   param?: (owner: 'alice' | 'bob') => Promise<Record<string, string>>;
   /** {id} is an approval request of the session (its owner's rule applies). */
   approval?: boolean;
+  /** {id} is a schedule of the session's owner (the same owner rule applies). */
+  schedule?: boolean;
 }
 
 // The one table. Changing a route's access rule, or adding a route, means changing this.
@@ -80,9 +84,23 @@ const RULES: Record<string, Rule> = {
   'POST /api/hooks/{event}': { access: 'hook', ok: 200, body: (c) => ({ session_id: `matrix-event-${c.n}`, hook_event_name: 'Notification', message: 'm' }) },
   'GET /api/events': { access: 'read', ok: 200 },
   'GET /api/approvals': { access: 'read', ok: 200 },
+  'POST /api/schedules': { access: 'write', ok: 201, body: (c) => ({ name: `matrix-${c.n}`, cron: '0 0 1 1 *', template: { prompt: 'hi' } }) },
+  'GET /api/schedules': { access: 'read', ok: 200 },
+  'GET /api/schedules/{id}': { access: 'read', session: true, schedule: true, ok: 200 },
+  'PATCH /api/schedules/{id}': { access: 'write', session: true, schedule: true, ok: 200, body: (c) => ({ name: `renamed-${c.n}` }) },
+  'DELETE /api/schedules/{id}': { access: 'write', session: true, schedule: true, ok: 204, param: async (owner) => ({ id: await scheduleOf(owner) }) },
+  'GET /api/schedules/{id}/runs': { access: 'read', session: true, schedule: true, ok: 200 },
+  'GET /api/usage': { access: 'read', ok: 200 },
   'GET /api/approvals/{id}': { access: 'read', session: true, approval: true, ok: 200 },
   'POST /api/approvals/{id}/decision': { access: 'write', session: true, approval: true, ok: 200, body: () => ({ decision: 'deny', reason: 'matrix' }), param: async (owner) => ({ id: (await askFor(own[owner].id)).id }) },
 };
+
+/** A new schedule of `owner` (made with its key). */
+async function scheduleOf(owner: 'alice' | 'bob'): Promise<string> {
+  const r = await call(t.app, 'POST', '/api/schedules', { name: `m-${owner}-${++seq}`, cron: '0 0 1 1 *', template: { prompt: 'hi' } }, keys[owner]);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.id as string;
+}
 
 /** A pending approval request of a session, as a turn's gate would make it. */
 const askFor = (sessionId: string) =>
@@ -123,7 +141,7 @@ async function seed(owner: 'alice' | 'bob'): Promise<Seeded> {
   assert.equal(l.body.session_id, s.body.id);
   assert.equal(e.body.session_id, s.body.id);
   const approval = (await t.approvals.request({ sessionId: s.body.id, turnId: s.body.turn.id, toolUseId: undefined, call: { tool_name: 'Bash', tool_input: { command: `echo ${owner}` } }, rule: undefined, policy: { default: 'ask', rules: [] } })).id;
-  return { id: s.body.id, claude, message: m.body.id, log: l.body.log_id, event: e.body.event_id, turn: s.body.turn.id, approval };
+  return { id: s.body.id, claude, message: m.body.id, log: l.body.log_id, event: e.body.event_id, turn: s.body.turn.id, approval, schedule: await scheduleOf(owner) };
 }
 
 before(async () => {
@@ -198,7 +216,7 @@ describe('route × caller × owner matrix', () => {
           const want = expected(rule, c, owner);
           const fresh = want.status === rule.ok && rule.param ? await rule.param(owner) : {};
           const values: Record<string, string> = {
-            id: rule.approval ? ctx.session.approval : ctx.session.id, event: 'notification', turn: String(ctx.session.turn), ...fresh,
+            id: rule.approval ? ctx.session.approval : rule.schedule ? ctx.session.schedule : ctx.session.id, event: 'notification', turn: String(ctx.session.turn), ...fresh,
             ...(rule.item ? { item_id: String(ctx.session[rule.item]) } : {}),
           };
           let url = template.replace(/\{(\w+)\}/g, (_m, k: string) => values[k] ?? '00000000-0000-4000-8000-000000000000');

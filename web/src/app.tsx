@@ -6,6 +6,7 @@ import { LiveProvider, useLive } from './features/live/live-provider.tsx';
 import { ApprovalsNavLink } from './features/approvals/nav-link.tsx';
 import { ApprovalsPage } from './routes/approvals-page.tsx';
 import { AuditPage } from './routes/audit-page.tsx';
+import { SchedulesPage } from './routes/schedules-page.tsx';
 import { NewSessionPage } from './routes/new-session-page.tsx';
 import { Link, matchRoute, useLocation, type Route } from './routes/router.tsx';
 import { SessionPage } from './routes/session-page.tsx';
@@ -19,7 +20,7 @@ const MODE_TEXT: Record<LiveMode, string> = {
   polling: 'Polling every 3 s',
 };
 
-const TITLES: Record<Route['page'], string> = { session: 'Session', new: 'New session', signin: 'Sign in', sessions: 'Sessions', audit: 'Audit log', approvals: 'Approvals', 'not-found': 'Sessions' };
+const TITLES: Record<Route['page'], string> = { session: 'Session', new: 'New session', signin: 'Sign in', sessions: 'Sessions', audit: 'Audit log', approvals: 'Approvals', schedules: 'Schedules', 'not-found': 'Sessions' };
 
 function LiveIndicator() {
   const { mode } = useLive();
@@ -36,6 +37,7 @@ function MainNav() {
   return (
     <nav className="topnav" aria-label="Main">
       <ApprovalsNavLink />
+      <Link to="/schedules">Schedules</Link>
       {canAudit(me) && <Link to="/audit">Audit log</Link>}
     </nav>
   );
@@ -76,6 +78,7 @@ export function App({ live }: { live: LiveConnection }) {
           {route.page === 'new' && <NewSessionPage />}
           {route.page === 'audit' && <AuditPage />}
           {route.page === 'approvals' && <ApprovalsPage />}
+          {route.page === 'schedules' && <SchedulesPage />}
           {route.page === 'not-found' && (
             <main className="page">
               <h1>Page not found</h1>

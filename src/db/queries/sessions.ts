@@ -21,6 +21,8 @@ export interface NewSessionRow {
   owner: string | null;
   metadata: Record<string, unknown>;
   title: string | null;
+  budget_usd?: number | undefined;
+  schedule_id?: string | undefined;
   /** The approval policy given at creation ({policy, mode}). */
   policy?: Record<string, unknown> | null | undefined;
 }

@@ -55,6 +55,10 @@ export interface Session {
   pending_approvals?: number;
   /** Present in full-text search results (GET /api/sessions?q=). */
   search?: SearchHit;
+  /** Budgets: the most it may spend (USD), and when a budget stopped it. */
+  budget_usd?: number | null;
+  budget_reached_at?: string | null;
+  schedule_id?: string | null;
 }
 
 /** Why a session matched a search: plain text with [start, end) offsets of the matched words. */
@@ -111,4 +115,8 @@ export const AUDIT_ACTIONS = [
   'webhook.created',
   'webhook.deleted',
   'webhook.redelivered',
+  'session.budget_changed',
+  'schedule.created',
+  'schedule.changed',
+  'schedule.deleted',
 ] as const;

@@ -1,7 +1,7 @@
 /** A tiny history-API router: a handful of pages does not need a routing library. */
 import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from 'react';
 
-export type Route = { page: 'sessions' } | { page: 'session'; id: string } | { page: 'new' } | { page: 'signin' } | { page: 'audit' } | { page: 'approvals' } | { page: 'not-found' };
+export type Route = { page: 'sessions' } | { page: 'session'; id: string } | { page: 'new' } | { page: 'signin' } | { page: 'audit' } | { page: 'approvals' } | { page: 'schedules' } | { page: 'not-found' };
 
 export function matchRoute(pathname: string): Route {
   if (pathname === '/' || pathname === '') return { page: 'sessions' };
@@ -9,6 +9,7 @@ export function matchRoute(pathname: string): Route {
   if (pathname === '/signin') return { page: 'signin' };
   if (pathname === '/audit' || pathname === '/audit/') return { page: 'audit' };
   if (pathname === '/approvals' || pathname === '/approvals/') return { page: 'approvals' };
+  if (pathname === '/schedules' || pathname === '/schedules/') return { page: 'schedules' };
   const m = /^\/sessions\/([0-9a-fA-F-]{36})\/?$/.exec(pathname);
   return m?.[1] ? { page: 'session', id: m[1] } : { page: 'not-found' };
 }

@@ -35,6 +35,7 @@ export function MetadataPanel({ session }: { session: Session }) {
     ['Turns', show(t?.turns ?? t?.num_turns)],
     ['Tokens in / out', t ? `${t.input_tokens ?? 0} / ${t.output_tokens ?? 0}` : '–'],
     ['Cost', formatCost(t?.cost_usd)],
+    ...(session.budget_usd != null || session.budget_reached_at ? [['Budget', `${session.budget_usd != null ? formatCost(session.budget_usd) : 'owner per day'}${session.budget_reached_at ? ' (reached: paused until raised)' : ''}`] as [string, string]] : []),
     ...Object.entries(run).filter(([k]) => !(RUN_KEYS as readonly string[]).includes(k)).map(([k, v]): [string, string] => [`run.${k}`, show(v)]),
     ...other.map(([k, v]): [string, string] => [k, show(v)]),
   ];
