@@ -64,8 +64,9 @@ test('a session is titled by its first prompt line, may be given or edited a tit
   const titles = new Map((list.body.data as { id: string; title: string | null }[]).map((s) => [s.id, s.title]));
   assert.equal(titles.get(made.body.id), 'Login redirect (v2)');
   assert.equal(titles.get(given.body.id), 'Nightly cleanup');
-  const found = await call(h.t.app, 'GET', `/api/sessions?q=${encodeURIComponent('redirect (v2')}`);
-  assert.deepEqual(found.body.data.map((s: { id: string }) => s.id), [made.body.id], 'the search reads titles');
+  // `contains` (the substring filter) reads titles; `q` is full-text over messages and logs.
+  const found = await call(h.t.app, 'GET', `/api/sessions?contains=${encodeURIComponent('redirect (v2')}`);
+  assert.deepEqual(found.body.data.map((s: { id: string }) => s.id), [made.body.id], 'the substring filter reads titles');
 
   const spec = await call(h.t.app, 'GET', '/api/openapi.json');
   const json = JSON.stringify(spec.body);
