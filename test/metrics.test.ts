@@ -97,7 +97,8 @@ test('a real turn started from Slack: tool executions, turn outcome and duration
   assert.ok(delta('cco_webhook_deliveries_total', { outcome: 'retried' }) >= 1, 'the refused attempt');
   assert.ok(delta('cco_webhook_deliveries_total', { outcome: 'delivered' }) >= 3, 'session.created, turn.started, turn.completed');
   assert.equal(total(after, 'cco_webhook_deliveries_total', { outcome: 'failed' }), 0);
-  assert.ok(total(after, 'cco_sessions', { status: 'active' }) >= 1);
+  // Database gauges are read at most every 5 s (cached between scrapes): the first scrape above may predate the session.
+  await waitFor('the sessions gauge', async () => total(await samples(), 'cco_sessions', { status: 'active' }) >= 1, 15_000);
   for (const status of ['active', 'paused', 'completed', 'error']) assert.ok(has(after, 'cco_sessions', { status }), `cco_sessions{status="${status}"}`);
   assert.equal(total(after, 'cco_turns_running'), 0);
   assert.equal(total(after, 'cco_turns_queued'), 0);
