@@ -5,9 +5,9 @@
  * key (for a scraper inside a private network). HTTP request durations are recorded here too, by
  * route pattern (never the URL: ids would make a series per session).
  */
+import { listen } from '../lib/listen.ts';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { forbidden, unauthorized, type AuthMode } from '../auth/http.ts';
 import type { AuthService } from '../auth/service.ts';
@@ -91,22 +91,5 @@ export async function startMetricsServer(o: { host: string; port: number; metric
     res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify({ error: { code: 'not_found', message: 'this port serves only GET /metrics' } }));
   });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
-  let closing: Promise<void> | undefined;
-  return {
-    url: `http://${host}:${port}`,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  return listen(server, o.port, o.host);
 }

@@ -2,8 +2,8 @@
  * What a runner process (ROLE=runner) serves: GET /health (and GET /metrics), for load balancers, compose
  * healthchecks and drains. 200 while it takes turns and its database answers, 503 otherwise.
  */
+import { listen } from '../lib/listen.ts';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Database } from '../db/database.ts';
 import { serveMetrics, type ScrapeAccess } from '../metrics/http.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -32,22 +32,5 @@ export async function startHealthServer(deps: { host: string; port: number; runn
       send(ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', role: 'runner', running: deps.runner.running, accepting: deps.runner.accepting, database: db ? 'ok' : 'unreachable' });
     });
   });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(deps.port, deps.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = deps.host.includes(':') ? `[${deps.host}]` : deps.host;
-  let closing: Promise<void> | undefined;
-  return {
-    url: `http://${host}:${port}`,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  return listen(server, deps.port, deps.host);
 }
