@@ -281,6 +281,8 @@ export class TurnExecutor {
     if (!a) return undefined;
     const policy: EffectivePolicy = { server: a.config.policy, session: session.policy ?? undefined };
     await setTurnPolicy(this.db, turnId, policy);
+    // Nothing to gate (no rules, default allow, no session policy): no hook, no control round trip per call.
+    if (!policy.session && policy.server.default === 'allow' && policy.server.rules.length === 0) return undefined;
     const where = [workspace?.kind ?? session.project_type, cwd, workspace?.repo_url, workspace?.base_repo_url].filter((w): w is string => typeof w === 'string' && w !== '');
     return (onActivity) =>
       policyGate({ approvals: a.service, policy, ctx: { cwd, workspace: where }, sessionId: session.id, turnId, waitMs: a.config.waitMs, planMode, log, onParked, onActivity });
