@@ -6,6 +6,7 @@
  */
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
+import { turnAnswer } from '../db/queries/turns.ts';
 
 export const WEBHOOK_EVENTS = ['session.created', 'turn.started', 'turn.completed', 'turn.failed', 'session.status_changed', 'session.completed', 'approval.requested', 'approval.decided'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
@@ -196,16 +197,5 @@ export function approvalEvents(s: SessionFacts, a: ApprovalFacts, publicUrl: str
 
 /** The turn's answer: its last assistant message (stored between its start and its end). */
 async function lastAnswer(tx: Transaction<DB>, sessionId: string, t: TurnFacts): Promise<string | undefined> {
-  if (!t.started_at || !t.ended_at) return undefined;
-  const m = await tx
-    .selectFrom('session_messages')
-    .select('content')
-    .where('session_id', '=', sessionId)
-    .where('direction', '=', 'assistant')
-    .where('timestamp', '>=', t.started_at)
-    .where('timestamp', '<=', t.ended_at)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return m?.content;
+  return (await turnAnswer(tx, { session_id: sessionId, started_at: t.started_at, ended_at: t.ended_at })) ?? undefined;
 }
