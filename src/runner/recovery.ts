@@ -47,14 +47,18 @@ export async function settleAbandonedTurn(deps: { db: Kysely<DB>; sessions: Sess
     return requeued ? 'requeued' : 'none';
   }
   const outcome = emptyOutcome('interrupted', 'the process running the turn stopped');
-  const ended = await failRunningTurn(db, t.id, outcome);
-  if (!ended) return 'none';
-  await sessions.addMessage(t.session_id, {
-    direction: 'system',
-    content: 'The turn was interrupted because the process running it stopped (restart or crash). Send a message to continue.',
-    source: 'api',
-    metadata: { turn_id: t.id, reason: 'server_restart' },
-  });
+  // The turn's end and its notice in one transaction: whoever sees it interrupted finds the notice.
+  const notice = await sessions.addMessageIf(
+    t.session_id,
+    {
+      direction: 'system',
+      content: 'The turn was interrupted because the process running it stopped (restart or crash). Send a message to continue.',
+      source: 'api',
+      metadata: { turn_id: t.id, reason: 'server_restart' },
+    },
+    (tx) => failRunningTurn(tx, t.id, outcome),
+  );
+  if (!notice) return 'none';
   await sessions.recordTurnTotals(t.session_id, outcome);
   deps.log.warn({ turnId: t.id, sessionId: t.session_id }, 'turn of a lost runner marked interrupted');
   return 'interrupted';

@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { markContinued, pendingCounts } from '../db/queries/approvals.ts';
 import type { Database } from '../db/database.ts';
+import type { Transaction } from 'kysely';
+import type { DB } from '../db/schema.ts';
 import {
   findCommandLog,
   insertCommandLog,
@@ -188,6 +190,18 @@ export class SessionService {
   async addMessage(sessionId: string, m: NewMessageInput): Promise<Message> {
     const row = await insertMessage(this.db, { session_id: sessionId, ...messageRow(m) });
     if (!row) throw notFound('session', sessionId);
+    const message = toMessage(row);
+    this.events.publish({ type: 'message.created', message });
+    return message;
+  }
+
+  /**
+   * A notice written in the same transaction as another write, and only if that write happened
+   * (`write` returns undefined when it found nothing to change): whoever sees the change finds the notice.
+   */
+  async addMessageIf(sessionId: string, m: NewMessageInput, write: (tx: Transaction<DB>) => Promise<unknown>): Promise<Message | undefined> {
+    const row = await this.db.transaction().execute(async (tx) => ((await write(tx)) === undefined ? undefined : insertMessage(tx, { session_id: sessionId, ...messageRow(m) })));
+    if (!row) return undefined;
     const message = toMessage(row);
     this.events.publish({ type: 'message.created', message });
     return message;
