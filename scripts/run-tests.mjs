@@ -62,7 +62,12 @@ if (backend === 'embedded') {
 console.log(`# backend: ${backend}, ${files.length} test files`);
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
+  [
+    '--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
+    // TEST_TAP_FILE: a TAP copy of the run, with each file's duration (where the suite's time goes).
+    ...(process.env.TEST_TAP_FILE ? ['--test-reporter=tap', `--test-reporter-destination=${process.env.TEST_TAP_FILE}`] : []),
+    `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files,
+  ],
   { stdio: 'inherit', env },
 );
 if (template) fs.rmSync(template, { recursive: true, force: true });
