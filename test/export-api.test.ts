@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { sql } from 'kysely';
+import { runningExports } from '../src/export/in-worker.ts';
 import { call, createTestApp, roleKeys, type TestApp } from './helpers/app.ts';
 
 let t: TestApp;
@@ -209,5 +210,17 @@ describe('GET /api/export', () => {
     assert.ok(bytes > 35e6, `exported ${bytes} bytes`);
     // Server and client share this process: a buffered export would hold the whole ~40 MB (as UTF-16 strings, more).
     assert.ok(peak < 20e6, `heap grew by ${Math.round(peak / 1e6)} MB for ${Math.round(bytes / 1e6)} MB exported`);
+    assert.equal(runningExports(), 0, 'the export worker has ended');
+
+    // A client that goes away mid-export stops its worker (nothing keeps reading the database).
+    const abort = new AbortController();
+    const cut = await fetch(`${address}/api/export?format=json&session_id=${big}`, { headers: { authorization: `Bearer ${keys.admin}` }, signal: abort.signal });
+    const reader = (cut.body as ReadableStream<Uint8Array>).getReader();
+    assert.ok(((await reader.read()).value?.length ?? 0) > 0, 'the export started');
+    assert.equal(runningExports(), 1);
+    abort.abort();
+    const until = Date.now() + 10_000;
+    while (runningExports() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(runningExports(), 0, 'the worker stopped when the client went away');
   });
 });

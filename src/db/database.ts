@@ -79,6 +79,14 @@ function runningServerUrl(cluster: string): string | undefined {
   return `postgresql://cco@localhost:${port}/postgres?host=${encodeURIComponent(socketDir)}`;
 }
 
+/**
+ * Another connection pool to a database a Database already opened (its connectionString and
+ * backend): what a worker thread uses (the export, src/export/in-worker.ts). Starts nothing.
+ */
+export function connectDatabase(url: string, backend: Backend, poolMax: number): Database {
+  return openPostgres(url, poolMax, backend, backend === 'postgres' ? describePostgres(url) : 'the embedded PostgreSQL', async () => {});
+}
+
 function openPostgres(url: string, poolMax: number, backend: Backend, location: string, afterClose: () => Promise<void>, imported?: ImportResult): Database & { pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: url,

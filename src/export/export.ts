@@ -26,15 +26,34 @@ const CHUNK = 64 * 1024;
 
 type ItemFetch<R> = (ids: string[], after: ItemPosition | undefined, limit: number) => Promise<R[]>;
 
-async function* items<R extends { session_id: string; id: string | number }>(fetch: ItemFetch<R>, ids: string[]): AsyncGenerator<R> {
+/** A row's text (one CSV line or one JSON object) and its session. */
+interface RowText {
+  sessionId: string;
+  text: string;
+}
+
+/**
+ * The rows of these sessions in keyset batches, each batch turned into text as soon as it is read:
+ * the row objects die young (in V8's new space) instead of living on while their batch is written
+ * out, which promoted them to the old generation and grew the heap by hundreds of MB per 1M rows.
+ */
+async function* textBatches<R extends { session_id: string; id: string | number }>(fetch: ItemFetch<R>, ids: string[], line: (r: R) => string): AsyncGenerator<RowText[]> {
   let after: ItemPosition | undefined;
   for (;;) {
     const rows = await fetch(ids, after, ITEM_BATCH);
-    yield* rows;
     const last = rows[rows.length - 1];
+    if (rows.length) yield rows.map((r) => ({ sessionId: r.session_id, text: line(r) }));
     if (!last || rows.length < ITEM_BATCH) return;
     after = { sessionId: last.session_id, id: String(last.id) };
   }
+}
+
+async function* rowTexts<R extends { session_id: string; id: string | number }>(fetch: ItemFetch<R>, ids: string[], line: (r: R) => string): AsyncGenerator<RowText> {
+  for await (const batch of textBatches(fetch, ids, line)) yield* batch;
+}
+
+async function* csvTexts<R extends { session_id: string; id: string | number }>(fetch: ItemFetch<R>, ids: string[], line: (r: R) => string): AsyncGenerator<string> {
+  for await (const batch of textBatches(fetch, ids, line)) yield batch.map((r) => r.text).join('');
 }
 
 /** One-item lookahead over an async iterator (the JSON writer merges three ordered streams). */
@@ -70,8 +89,11 @@ async function* chunked(parts: AsyncIterable<string>): AsyncGenerator<string> {
   if (buf) yield buf;
 }
 
+/** What to export: the worker thread gets this (plain data) and runs it (in-worker.ts). */
+export type ExportJob = { format: 'json'; filter: SessionFilter } | { format: 'csv'; filter: SessionFilter; table: ExportTable } | { format: 'zip'; filter: SessionFilter };
+
 export class SessionExport {
-  constructor(private readonly database: Database) {}
+  constructor(readonly database: Database) {}
 
   private get db() {
     return this.database.db;
@@ -95,6 +117,10 @@ export class SessionExport {
   #messages = (ids: string[], after: ItemPosition | undefined, limit: number) => messagesAfter(this.db, ids, after, limit);
   #logs = (ids: string[], after: ItemPosition | undefined, limit: number) => logsAfter(this.db, ids, after, limit);
 
+  run(job: ExportJob): AsyncGenerator<string | Buffer> {
+    return job.format === 'json' ? this.json(job.filter) : job.format === 'csv' ? this.csv(job.filter, job.table) : this.zip(job.filter);
+  }
+
   /** `{"exported_at": ..., "sessions": [{...session, "messages": [...], "logs": [...]}, ...]}` */
   json(filter: SessionFilter): AsyncGenerator<string> {
     return chunked(this.#jsonParts(filter));
@@ -105,15 +131,15 @@ export class SessionExport {
     let first = true;
     for await (const batch of this.#sessionBatches(filter)) {
       const ids = batch.map((s) => s.id);
-      const msgs = new Peek(items(this.#messages, ids));
-      const logs = new Peek(items(this.#logs, ids));
+      const msgs = new Peek(rowTexts(this.#messages, ids, (r) => JSON.stringify(toMessage(r))));
+      const logs = new Peek(rowTexts(this.#logs, ids, (r) => JSON.stringify(toCommandLog(r))));
       for (const row of batch) {
         const s = JSON.stringify(toSession(row));
         yield `${first ? '' : ','}${s.slice(0, -1)},"messages":[`;
         first = false;
-        for (let n = 0; (await msgs.peek())?.session_id === row.id; n++) yield (n ? ',' : '') + JSON.stringify(toMessage(msgs.take()!));
+        for (let n = 0; (await msgs.peek())?.sessionId === row.id; n++) yield (n ? ',' : '') + msgs.take()!.text;
         yield '],"logs":[';
-        for (let n = 0; (await logs.peek())?.session_id === row.id; n++) yield (n ? ',' : '') + JSON.stringify(toCommandLog(logs.take()!));
+        for (let n = 0; (await logs.peek())?.sessionId === row.id; n++) yield (n ? ',' : '') + logs.take()!.text;
         yield ']}';
       }
     }
@@ -128,13 +154,13 @@ export class SessionExport {
   async *#csvParts(filter: SessionFilter, table: ExportTable): AsyncGenerator<string> {
     if (table === 'sessions') {
       yield csvLine([...SESSION_COLUMNS]);
-      for await (const batch of this.#sessionBatches(filter)) for (const r of batch) yield sessionCsv(toSession(r));
+      for await (const batch of this.#sessionBatches(filter)) yield batch.map((r) => sessionCsv(toSession(r))).join('');
     } else if (table === 'messages') {
       yield csvLine([...MESSAGE_COLUMNS]);
-      for await (const batch of this.#sessionBatches(filter)) for await (const r of items(this.#messages, batch.map((s) => s.id))) yield messageCsv(toMessage(r));
+      for await (const batch of this.#sessionBatches(filter)) yield* csvTexts(this.#messages, batch.map((s) => s.id), (r) => messageCsv(toMessage(r)));
     } else {
       yield csvLine([...LOG_COLUMNS]);
-      for await (const batch of this.#sessionBatches(filter)) for await (const r of items(this.#logs, batch.map((s) => s.id))) yield logCsv(toCommandLog(r));
+      for await (const batch of this.#sessionBatches(filter)) yield* csvTexts(this.#logs, batch.map((s) => s.id), (r) => logCsv(toCommandLog(r)));
     }
   }
 
