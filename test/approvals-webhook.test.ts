@@ -37,6 +37,9 @@ test('approval.requested reaches a subscriber, which decides through the API; ap
   assert.equal(data.session_id, s.body.id);
   assert.equal(data.tool_name, 'Bash');
   assert.equal(data.tool_input.command, 'touch routed.txt');
+  const title = (await call('GET', `/api/sessions/${s.body.id}`)).body.title;
+  assert.ok(typeof title === 'string' && title.startsWith('SCRIPT_JSON:'), `session title: ${title}`);
+  assert.equal(data.title, title, 'the session is named in the event, as in Slack and the dashboard');
   assert.match(data.decision_url, /^https:\/\/cco\.example\.test\/api\/approvals\/[0-9a-f-]{36}\/decision$/);
   const marker = path.join((await call('GET', `/api/sessions/${s.body.id}`)).body.project_path, 'routed.txt');
   assert.equal(fs.existsSync(marker), false);
@@ -51,5 +54,6 @@ test('approval.requested reaches a subscriber, which decides through the API; ap
   assert.equal(decided.json.data.decided_by, 'dora');
   assert.equal(decided.json.data.decided_via, 'n8n');
   assert.equal(decided.json.data.reason, 'routed by n8n');
+  assert.equal(decided.json.data.title, title);
   assert.equal(f.receiver.accepted().filter((r) => r.path === '/approvals').length, 2, 'each event once');
 });

@@ -174,7 +174,7 @@ export interface ApprovalFacts {
  * approval.decided (who, how, from where; `expired` when no one answered in time).
  */
 export function approvalEvents(s: SessionFacts, a: ApprovalFacts, publicUrl: string): DerivedEvent[] {
-  const base = { session_id: s.id, approval_id: a.id, turn_id: a.turn_id === null ? null : Number(a.turn_id), tool_name: a.tool_name, url: `${publicUrl}/approvals` };
+  const base = { session_id: s.id, title: s.title, approval_id: a.id, turn_id: a.turn_id === null ? null : Number(a.turn_id), tool_name: a.tool_name, url: `${publicUrl}/approvals` };
   const out: DerivedEvent[] = [{
     key: `approval.requested:${a.id}`,
     type: 'approval.requested',
