@@ -102,10 +102,20 @@ try {
   const triggerWebhookId = byFile('on-completion.json').nodes.find((n) => n.type.endsWith('.claudeCodeOrchestratorTrigger'))!.webhookId!;
 
   n8n.start();
-  await timed('n8n start → webhooks answer', () => until('n8n webhooks', async () => {
+  // Ready when every workflow is active, not when the first webhook answers: while it starts, n8n
+  // answers 200 "n8n is starting up" and activates the workflows one after the other. Probes
+  // without side effects: an empty body (the validation branch), an unsigned Slack event (refused),
+  // and the On Completion trigger's subscription, made through the orchestrator's API on activation.
+  const registered = (r: Awaited<ReturnType<typeof http>> | undefined) => r !== undefined && r.status !== 404 && !/starting up/i.test(r.text);
+  const triggerUrl = `${n8n.url}/webhook/${triggerWebhookId}/webhook`;
+  await timed('n8n start → every workflow active', () => until('n8n workflows active', async () => {
     if (!n8n!.alive()) throw new Error(`n8n exited:\n${n8n!.output().slice(-3000)}`);
-    const r = await http('POST', `${n8n!.url}/webhook/cco/session`, { body: {} }).catch(() => undefined);
-    return r && r.status !== 404 ? true : undefined;
+    const session = await http('POST', `${n8n!.url}/webhook/cco/session`, { body: {} }).catch(() => undefined);
+    const badKey = await http('POST', `${n8n!.url}/webhook/cco/session-bad-key`, { body: {} }).catch(() => undefined);
+    const slack = await http('POST', `${n8n!.url}/webhook/${slackWebhookId}/webhook`, { body: {} }).catch(() => undefined);
+    if (!registered(session) || !registered(badKey) || !registered(slack)) return undefined;
+    const hooks = await http('GET', `${server!.url}/api/webhooks`, { headers: { authorization: `Bearer ${key}` } }).catch(() => undefined);
+    return (hooks?.body.data as { url: string }[] | undefined)?.some((h) => h.url === triggerUrl) ? true : undefined;
   }, 120_000, 300));
   log(`n8n at ${n8n.url}`);
 
