@@ -24,7 +24,7 @@ export interface WorkerData {
 export type WorkerMessage = { chunk: ArrayBuffer; length: number } | { done: true } | { error: string };
 
 /** V8 limits of an export's worker. A small young generation keeps RSS low (measured: 2 MB gives the same speed as 8); the old one is a cap, sized for a batch of 1,000 large rows. */
-export const EXPORT_WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 128 };
+const EXPORT_WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 128 };
 const BUFFERS = 4;
 const BUFFER_BYTES = 256 * 1024;
 

@@ -5,7 +5,6 @@
  * key (for a scraper inside a private network). HTTP request durations are recorded here too, by
  * route pattern (never the URL: ids would make a series per session).
  */
-import { listen } from '../lib/listen.ts';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +13,7 @@ import type { AuthService } from '../auth/service.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from './metrics.ts';
+import { listen } from '../lib/listen.ts';
 
 export interface ScrapeAccess {
   mode: AuthMode;

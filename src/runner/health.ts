@@ -2,12 +2,12 @@
  * What a runner process (ROLE=runner) serves: GET /health (and GET /metrics), for load balancers, compose
  * healthchecks and drains. 200 while it takes turns and its database answers, 503 otherwise.
  */
-import { listen } from '../lib/listen.ts';
 import http from 'node:http';
 import type { Database } from '../db/database.ts';
 import { serveMetrics, type ScrapeAccess } from '../metrics/http.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Runner } from './runner.ts';
+import { listen } from '../lib/listen.ts';
 
 export interface HealthServer {
   url: string;

@@ -98,7 +98,8 @@ export function turnStarted(s: SessionFacts, t: TurnFacts, publicUrl: string): D
 
 /** turn.completed for a completed turn, turn.failed for one that errored, timed out, was interrupted or cancelled after its start. */
 export async function turnEnded(tx: Transaction<DB>, s: SessionFacts, t: TurnFacts, publicUrl: string): Promise<DerivedEvent> {
-  const answer = await lastAnswer(tx, s.id, t);
+  // The turn's answer: its last assistant message (stored between its start and its end).
+  const answer = await turnAnswer(tx, { session_id: s.id, started_at: t.started_at, ended_at: t.ended_at });
   const a = cut(answer ?? '', ANSWER_MAX_CHARS);
   const changes = (s.metadata.workspace as { changes?: { files_changed?: number; files?: { path: string }[] } } | undefined)?.changes;
   const completed = t.status === 'completed';
@@ -193,9 +194,4 @@ export function approvalEvents(s: SessionFacts, a: ApprovalFacts, publicUrl: str
     });
   }
   return out;
-}
-
-/** The turn's answer: its last assistant message (stored between its start and its end). */
-async function lastAnswer(tx: Transaction<DB>, sessionId: string, t: TurnFacts): Promise<string | undefined> {
-  return (await turnAnswer(tx, { session_id: sessionId, started_at: t.started_at, ended_at: t.ended_at })) ?? undefined;
 }
