@@ -45,6 +45,7 @@ import { Budgets } from './budgets/budgets.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { Scheduler, type SchedulerOptions } from './schedules/scheduler.ts';
 import { ScheduleService } from './schedules/service.ts';
+import { SearchIndexer } from './sessions/search-indexer.ts';
 
 export interface Core {
   events: EventBus;
@@ -72,6 +73,8 @@ export interface Core {
   metrics: Metrics;
   /** Approval requests: gates in runners, decisions through the API and Slack, the expiry sweep (every process). */
   approvals: ApprovalService;
+  /** Gives stored messages and tool logs their search vectors, off the write path (every process). */
+  searchIndexer: SearchIndexer;
 }
 
 /** The domain parts, wired; shared by the server and the integration tests. */
@@ -178,7 +181,8 @@ export function createCore(deps: {
   // A late decision continues its session through SessionCommands, like any other message (audited).
   approvals.setContinuer((row, prompt) => commands.continueAfterApproval(row, prompt));
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, metrics, approvals, schedules, scheduler, budgets };
+  const searchIndexer = new SearchIndexer(deps.database, deps.logger);
+  return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, metrics, approvals, schedules, scheduler, budgets, searchIndexer };
 }
 
 /** The redaction rules of this server: its own secret values plus the built-in and configured patterns. */
@@ -245,6 +249,8 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     await core.live.start({ read: serves });
     // Every process sweeps approvals (expiries, continuations): conditional writes make it once.
     core.approvals.start();
+    // Every process indexes for search too: concurrent indexers skip each other's rows.
+    core.searchIndexer.start();
     await core.queue.start();
     // Before anything is prepared: others tell this process's unfinished preparations by its lock.
     if (serves) await core.presence.start();
@@ -335,6 +341,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
           await running.presence.stop();
           await running.runner.stop(config.process.drainTimeoutS * 1000);
           await running.approvals.stop();
+          await running.searchIndexer.stop();
           await running.queue.stop();
           await healthServer?.close();
           await metricsListener?.close();
@@ -358,6 +365,7 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     await core?.queue.stop(1000).catch(() => {});
     await core?.presence.stop().catch(() => {});
     await core?.approvals.stop().catch(() => {});
+    await core?.searchIndexer.stop().catch(() => {});
     await core?.audit.stop().catch(() => {});
     await core?.live.stop().catch(() => {});
     await database.close().catch(() => {});

@@ -1,6 +1,7 @@
 /** GET /api/sessions filters and full-text search `q` (issue 16), through HTTP. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { call, createTestApp, roleKeys, type TestApp } from './helpers/app.ts';
 
 let t: TestApp;
@@ -106,7 +107,16 @@ describe('filters', () => {
   });
 });
 
-describe('full-text search (q)', () => {
+const pending = async () => {
+  const r = await sql<{ n: number }>`select ((select count(*) from session_messages where search is null) + (select count(*) from command_logs where search is null))::int as n`.execute(t.db.database.db);
+  return Number(r.rows[0]?.n);
+};
+
+/**
+ * The same answers whether a row has its stored vector yet or not (migration 0019): run once with
+ * every row still waiting for the indexer (checked on the spot), once after it has run (GIN index).
+ */
+function fullTextTests() {
   test('finds words in messages and in tool inputs and results, best match first', async () => {
     const body = await list('q=kraken');
     assert.deepEqual([...names(body)].sort(), ['bobs', 'deploy', 'kraken']);
@@ -168,4 +178,19 @@ describe('full-text search (q)', () => {
     assert.equal(second.next_cursor, null);
     assert.deepEqual([...names(first), ...names(second)].sort(), ['bobs', 'deploy', 'kraken']);
   });
+}
+
+describe('full-text search (q), rows not indexed yet', () => {
+  before(async () => {
+    assert.ok((await pending()) >= 6, 'the rows are stored without a vector; the search computes theirs');
+  });
+  fullTextTests();
+});
+
+describe('full-text search (q), after the indexer', () => {
+  before(async () => {
+    assert.ok((await t.searchIndexer.drain()) >= 6);
+    assert.equal(await pending(), 0, 'every row has its stored vector');
+  });
+  fullTextTests();
 });

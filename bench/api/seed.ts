@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
+import { documentVector as vector } from '../../src/db/queries/search-index.ts';
 import type { DB } from '../../src/db/schema.ts';
 
 export interface DatasetSize {
@@ -84,33 +85,36 @@ export async function seed(db: Kysely<DB>, size: DatasetSize): Promise<SeedTimin
     }),
   );
 
+  // Rows carry their search vectors, as on a server whose indexer has caught up (migration 0019).
   const messagesS = await timed(() =>
     inBatches(size.messages, async (from, to) => {
       await sql`
-        insert into session_messages (session_id, direction, content, source, timestamp, metadata)
+        insert into session_messages (session_id, direction, content, source, timestamp, metadata, search)
+        select m.*, ${vector('session_messages', 'm')} from (
         select md5('cco-bench-s' || (case when k % ${bigStride} = 0 then 1 else 2 + k % ${others} end))::uuid,
                (array['user','assistant','assistant','system'])[1 + k % 4],
-               substr(repeat('Please refactor the session list so that paging stays fast; then run the tests and report. ', 8), 1, 60 + (k * 37) % 600) || ' #' || k,
+               substr(repeat('Please refactor the session list so that paging stays fast; then run the tests and report. ', 8), 1, 60 + (k * 37) % 600) || ' #' || k as content,
                (array['api','slack','dashboard','cli','n8n','schedule'])[1 + k % 6],
                ${base}::timestamptz - (${size.messages} - k) * interval '100 milliseconds',
                case when k % 4 in (1, 2) then '{"model":"claude-sonnet"}'::jsonb else '{}'::jsonb end
-        from generate_series(${from}::int, ${to}::int) k`.execute(db);
+        from generate_series(${from}::int, ${to}::int) k) m`.execute(db);
     }),
   );
 
   const logsS = await timed(() =>
     inBatches(size.logs, async (from, to) => {
       await sql`
-        insert into command_logs (session_id, tool_use_id, tool, input, result, result_truncated, result_size, status, duration_ms, timestamp, metadata)
+        insert into command_logs (session_id, tool_use_id, tool, input, result, result_truncated, result_size, status, duration_ms, timestamp, metadata, search)
+        select l.*, ${vector('command_logs', 'l')} from (
         select md5('cco-bench-s' || (1 + k % ${size.sessions}))::uuid, 'toolu_seed_' || k, t,
                case t when 'Bash' then jsonb_build_object('command', 'npm test -- --grep case' || k, 'description', 'run tests')
-                      else jsonb_build_object('file_path', '/srv/work/project/src/module' || (k % 97) || '.ts') end,
-               r, false, octet_length(r), case when k % 25 = 0 then 'error' else 'completed' end,
+                      else jsonb_build_object('file_path', '/srv/work/project/src/module' || (k % 97) || '.ts') end as input,
+               r as result, false, octet_length(r), case when k % 25 = 0 then 'error' else 'completed' end,
                (k * 13) % 5000, ${base}::timestamptz - (${size.logs} - k) * interval '100 milliseconds',
                '{"captured_by":"hook"}'::jsonb
         from (select k, (array['Bash','Read','Edit','Write','Grep','Glob'])[1 + k % 6] as t,
                      substr(repeat('ok 12 - sessions list keeps its order under concurrent writes' || chr(10), 20), 1, 80 + (k * 53) % 1200) as r
-              from generate_series(${from}::int, ${to}::int) k) s`.execute(db);
+              from generate_series(${from}::int, ${to}::int) k) s) l`.execute(db);
     }),
   );
 

@@ -113,6 +113,13 @@ export class Metrics {
         if (c) this.set(c.queued);
       },
     });
+    new client.Gauge({
+      name: 'cco_search_index_pending', help: 'Messages and tool logs stored but not yet given their search vector by the indexer (whole database); searches still find them.', labelNames: ['table'], registers,
+      async collect() {
+        const c = await read();
+        if (c) for (const [table, n] of Object.entries(c.searchPending)) this.set({ table }, n);
+      },
+    });
     const runningHere = this.#o.runningHere;
     new client.Gauge({ name: 'cco_runner_turns_running', help: 'Turns running in this process (0 where no runner runs).', registers, collect() { this.set(runningHere?.() ?? 0); } });
     // Bounded outcomes start at 0, so their series exist (and rate() works) before the first event.

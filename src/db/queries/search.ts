@@ -1,7 +1,9 @@
 /**
  * Full-text search over session_messages and command_logs (issue 16).
  *
- * Matching uses the stored search vectors and GIN indexes of migration 0016. To keep a query's cost
+ * Matching uses the stored search vectors and GIN indexes of migration 0016. Rows the indexer has
+ * not reached yet (0019: no vector) are checked by computing theirs on the spot, newest first and at
+ * most PENDING_EXAMINED per table, so what was just stored is found at once. To keep a query's cost
  * bounded whatever the word, each table contributes at most CANDIDATES matching rows
  * (ranked by ts_rank); a session's rank is that of its best match. For a rare word this is
  * every match; for a word in most rows (the planner then reads rows in table order and
@@ -10,12 +12,18 @@
  * estimates its selectivity from the index statistics. ts_headline, which re-parses the whole document, runs only for the page's rows.
  */
 import { sql } from 'kysely';
+import { documentVector } from './search-index.ts';
 import { hasSessionConditions, sessionWhere, tsQuery, type SessionFilter } from './session-filter.ts';
 import type { Executor, SessionRow } from './sessions.ts';
 
 export const CANDIDATES = 400;
 /** Rows read per table to find the candidates when the index cannot check the whole query (phrases, -words). */
 export const EXAMINED = 2000;
+/**
+ * Rows without a vector checked per table (newest first). The indexer keeps far fewer waiting; after a
+ * burst larger than this, older waiting rows are found once indexed (seconds; cco_search_index_pending).
+ */
+export const PENDING_EXAMINED = 2000;
 
 export type HitKind = 'message' | 'log';
 
@@ -50,10 +58,22 @@ export async function searchSessions(db: Executor, q: SearchQuery): Promise<Sear
         where m.search @@ ${tq}
         limit ${CANDIDATES})
       union all
+      (select m.session_id, 'message' as kind, m.id, ts_rank(m.v, ${tq}) as r
+         from (select x.session_id, x.id, ${documentVector('session_messages', 'x')} as v from session_messages x
+                where x.search is null ${inScope('x.session_id')} order by x.id desc limit ${PENDING_EXAMINED}) m
+        where m.v @@ ${tq}
+        limit ${CANDIDATES})
+      union all
       (select l.session_id, 'log' as kind, l.id, ts_rank(l.search, ${tq}) as r
          from (select x.session_id, x.id, x.search from command_logs x
                 where ${relaxed} ${inScope('x.session_id')} limit ${EXAMINED}) l
         where l.search @@ ${tq}
+        limit ${CANDIDATES})
+      union all
+      (select l.session_id, 'log' as kind, l.id, ts_rank(l.v, ${tq}) as r
+         from (select x.session_id, x.id, ${documentVector('command_logs', 'x')} as v from command_logs x
+                where x.search is null ${inScope('x.session_id')} order by x.id desc limit ${PENDING_EXAMINED}) l
+        where l.v @@ ${tq}
         limit ${CANDIDATES})
     ),
     best as (

@@ -3,6 +3,7 @@
  * SQL condition over a sessions row, so the three select exactly the same sessions.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { documentVector, type IndexedTable } from './search-index.ts';
 
 export interface SessionFilter {
   status?: string | undefined;
@@ -28,9 +29,12 @@ export interface SessionFilter {
 /** LIKE treats % and _ as wildcards and backslash as the escape character; a search is literal text. */
 export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** The stored search vector of a message or log row (generated columns of 0016, GIN-indexed). */
-export const messageTsv = (alias: string) => sql.ref(`${alias}.search`);
-export const logTsv = (alias: string) => sql.ref(`${alias}.search`);
+/**
+ * A message or log row matches the full-text query: by its stored vector (GIN-indexed, 0016), or,
+ * when the indexer has not given it one yet (0019), by the vector computed on the spot.
+ */
+const rowMatches = (table: IndexedTable, alias: string, q: RawBuilder<unknown>) =>
+  sql`(${sql.ref(`${alias}.search`)} @@ ${q} or (${sql.ref(`${alias}.search`)} is null and ${documentVector(table, alias)} @@ ${q}))`;
 export const tsQuery = (text: string) => sql`websearch_to_tsquery('simple'::regconfig, ${text})`;
 
 /** The filter as one boolean SQL expression over the sessions row named `alias` (true when empty). */
@@ -54,8 +58,8 @@ export function sessionWhere(f: SessionFilter, alias = 'sessions'): RawBuilder<b
   }
   if (f.text) {
     const q = tsQuery(f.text);
-    parts.push(sql`(exists (select 1 from session_messages xm where xm.session_id = ${c('id')} and ${messageTsv('xm')} @@ ${q})
-      or exists (select 1 from command_logs xl where xl.session_id = ${c('id')} and ${logTsv('xl')} @@ ${q}))`);
+    parts.push(sql`(exists (select 1 from session_messages xm where xm.session_id = ${c('id')} and ${rowMatches('session_messages', 'xm', q)})
+      or exists (select 1 from command_logs xl where xl.session_id = ${c('id')} and ${rowMatches('command_logs', 'xl', q)}))`);
   }
   return parts.length ? sql<boolean>`(${sql.join(parts, sql` and `)})` : sql<boolean>`true`;
 }
