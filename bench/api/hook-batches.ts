@@ -13,6 +13,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Database } from '../../src/db/database.ts';
+import { readStateCounts } from '../../src/db/queries/metrics.ts';
 import { batchHasTurn, batchSize } from './hook-payloads.ts';
 import type { LoadClient } from './load-client.ts';
 import { latency, measured, type ApiBenchOptions, type HookFigures } from './run.ts';
@@ -23,6 +24,9 @@ export interface HookBatchFigures extends HookFigures {
   /** Events in the measured requests, and their mean per request. */
   events: number;
   events_per_request: number;
+  /** Rows still waiting for their search vector when the last answer came, and seconds until the indexer had them all. */
+  index_pending_at_end: number;
+  index_catchup_s: number;
 }
 
 /** Mean events per batch request (batchSize runs 20..50). */
@@ -38,6 +42,8 @@ export async function measureHookBatches(client: LoadClient, baseUrl: string, da
   const intervalMs = opts.hookBatchRate > 0 ? (opts.hookConcurrency * MEAN_BATCH * 1000) / opts.hookBatchRate : undefined;
   const m = await measured(client, database.db, database.backend, { baseUrl, concurrency: opts.hookConcurrency, count, warmup, intervalMs, requests: { kind: 'hook-batches', spec } });
   const r = m.r;
+  const ended = performance.now();
+  const index = await indexCatchUp(database, ended);
   if (r.errors > 0) throw new Error(`${r.errors} hook batch requests failed, first: ${r.firstError}`);
 
   // Everything sent was stored: every tool event as a log, every prompt and Stop as a session event.
@@ -65,5 +71,23 @@ export async function measureHookBatches(client: LoadClient, baseUrl: string, da
     events: measuredEvents,
     events_per_request: Math.round((measuredEvents / count) * 10) / 10,
     events_per_s: Math.round(measuredEvents / seconds),
+    index_pending_at_end: index.pendingAtEnd,
+    index_catchup_s: index.catchupS,
   };
+}
+
+/** The search indexer runs in the server beside the ingest (migration 0019): how far behind it was, and how long it took to catch up. */
+async function indexCatchUp(database: Database, since: number): Promise<{ pendingAtEnd: number; catchupS: number }> {
+  const waiting = async () => {
+    const p = (await readStateCounts(database.db)).searchPending;
+    return p.messages + p.logs;
+  };
+  const pendingAtEnd = await waiting();
+  let left = pendingAtEnd;
+  while (left > 0) {
+    if (performance.now() - since > 300_000) throw new Error(`the search indexer left ${left} rows waiting 5 minutes after the run`);
+    await new Promise((res) => setTimeout(res, 50));
+    left = await waiting();
+  }
+  return { pendingAtEnd, catchupS: Math.round((performance.now() - since) / 10) / 100 };
 }
