@@ -2,8 +2,9 @@
  * Budgets through HTTP with the real Claude Code against the scripted model server: a turn that
  * passes its session's budget is stopped with a system message, the session is paused and refuses
  * new turns (409 budget_reached) until the budget is raised, then continues; the per-owner daily
- * budget stops and refuses the same way until the (controllable) clock reaches the next day.
- * GET /api/usage reports the spend.
+ * budget stops and refuses the same way until the (controllable) clock reaches the next day, and
+ * counts what the owner's turns still running spent so far, so turns running at once are held to it
+ * together. GET /api/usage reports the spend.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -129,5 +130,56 @@ describe('the budget of an owner per day', () => {
     assert.equal(resumed.body.budget_reached_at, null);
     const tomorrow = await call(h.t.app, 'POST', '/api/sessions', { prompt: 'SCRIPT:text' });
     assert.equal(tomorrow.status, 201, JSON.stringify(tomorrow.body));
+  });
+});
+
+describe("the budget of an owner per day, with the owner's turns running at once", () => {
+  let h: RunnerHarness;
+  // The Budgets read this object: the limit is set once one turn's cost is known (it depends on the
+  // size of Claude Code's requests to the scripted model server, which changes with its version).
+  const budgets: { ownerDayUsd?: number } = { ownerDayUsd: 1000 };
+  before(async () => {
+    h = await createRunnerHarness({ runner: { budgets } });
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  // Six Bash steps, each answered after a pause, so that two turns started together overlap.
+  const steps = [1, 2, 3, 4, 5, 6].map((i) => ({ tool: 'Bash', input: { command: `echo step-${i}`, description: `Step ${i}` }, delay_ms: 300 }));
+  const prompt = `SCRIPT_JSON:${JSON.stringify([...steps, { text: 'Finished the steps.' }])}`;
+  const start = async () => {
+    const created = await call(h.t.app, 'POST', '/api/sessions', { prompt });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body.id as string;
+  };
+  const turnOf = async (id: string) => (await call(h.t.app, 'GET', `/api/sessions/${id}/turns`)).body.data[0];
+
+  test('two turns that each stay under the daily budget but pass it together: one is stopped', async () => {
+    // One turn alone: what it costs, as the running estimate counts it.
+    const alone = await start();
+    await waitIdle(h.t, alone, 1);
+    assert.equal((await turnOf(alone)).status, 'completed');
+    const row = await h.t.db.database.db.selectFrom('turns').select('cost_estimate_usd').where('session_id', '=', alone).executeTakeFirstOrThrow();
+    const oneTurn = Number(row.cost_estimate_usd);
+    assert.ok(oneTurn > 0, 'the running estimate was stored while the turn ran');
+    const spentToday = (await call(h.t.app, 'GET', '/api/usage?group_by=owner')).body.data[0].cost_usd as number;
+
+    // Room for one turn and a half more: either turn alone would finish; the two together pass it.
+    budgets.ownerDayUsd = spentToday + 1.5 * oneTurn;
+    const ids = [await start(), await start()];
+    await Promise.all(ids.map((id) => waitIdle(h.t, id, 1)));
+    const turns = await Promise.all(ids.map(turnOf));
+    assert.ok(turns.some((t) => t.status === 'interrupted'), `a turn was stopped while running: ${JSON.stringify(turns.map((t) => t.status))}`);
+    for (const [i, id] of ids.entries()) {
+      // Both sessions are paused (just after their turn settled): the owner's day is used up, whichever turn passed it.
+      await waitFor('the session paused by the daily budget', async () => {
+        const s = await sessionOf(h, id);
+        return s.status === 'paused' && s.budget_reached_at;
+      }, 10_000);
+      const system = (await allMessages(h.t, id)).filter((m) => m.direction === 'system').map((m) => m.content);
+      assert.ok(system.some((c) => /^Budget reached: local spent \$[\d.]+ today \(UTC\) of the \$[\d.]+ daily budget per owner/.test(c)), JSON.stringify(system));
+      if (turns[i].status === 'interrupted') assert.ok(system.some((c) => /^Turn stopped: it passed the budget/.test(c)), JSON.stringify(system));
+    }
   });
 });

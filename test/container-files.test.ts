@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
-import { SETTINGS } from '../src/config.ts';
+import { loadConfig, SETTINGS } from '../src/config.ts';
 
 const dockerfile = fs.readFileSync('Dockerfile', 'utf8');
 const compose = fs.readFileSync('docker-compose.yml', 'utf8');
@@ -90,4 +90,36 @@ test('docker-compose.yml: built from this folder, settings known, ports match, s
   for (const key of fs.readFileSync('.env.example', 'utf8').matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)) {
     assert.ok(settings.has(key[1]!) || key[1] === 'POSTGRES_PASSWORD' || key[1]!.startsWith('ANTHROPIC_'), `${key[1]} in .env.example is used`);
   }
+});
+
+/** The entries of every `ports:` list in a compose file, comments left out. */
+function publishedPorts(yaml: string): string[] {
+  const out: string[] = [];
+  let indent = -1;
+  for (const line of yaml.replace(/#.*$/gm, '').split('\n')) {
+    const list = /^(\s*)ports:\s*$/.exec(line);
+    if (list) {
+      indent = list[1]!.length;
+      continue;
+    }
+    if (indent < 0 || !line.trim()) continue;
+    const item = /^(\s*)- "?([^"]+?)"?\s*$/.exec(line);
+    if (item && item[1]!.length > indent) out.push(item[2]!);
+    else indent = -1;
+  }
+  return out;
+}
+
+test('docker-compose.yml: METRICS_PORT comes from .env, off unless set; every published port is on loopback', () => {
+  // The metrics port answers without a key: published, it must never be on all interfaces.
+  const published = publishedPorts(compose);
+  assert.deepEqual(published, ['127.0.0.1:3000:3000']);
+  // The commented metrics mapping, as someone would uncomment it.
+  const uncommented = publishedPorts(compose.replace(/^(\s*)# (- ")/gm, '$1$2'));
+  assert.deepEqual(uncommented, ['127.0.0.1:3000:3000', '127.0.0.1:${METRICS_PORT}:${METRICS_PORT}']);
+  assert.match(compose, /^ {6}METRICS_PORT: \$\{METRICS_PORT:-\}$/m, 'METRICS_PORT from .env, empty by default');
+  assert.match(fs.readFileSync('.env.example', 'utf8'), /^METRICS_PORT=$/m, '.env.example lists METRICS_PORT');
+  // Empty (the compose default) means no listener; a port from .env opens one.
+  assert.equal(loadConfig({ METRICS_PORT: '' }).metrics.port, undefined);
+  assert.equal(loadConfig({ METRICS_PORT: '9464' }).metrics.port, 9464);
 });

@@ -3,10 +3,11 @@
  * or BUDGET_SCHEDULE_RUN_USD) and the most an owner's turns may spend per UTC day
  * (BUDGET_OWNER_DAY_USD). The orchestrator enforces them itself: before a turn starts (over budget:
  * it does not start), while it runs (the runner stops it when the running estimate passes what is
- * left) and when a request would start one (409 budget_reached).
+ * left; for the owner's day, counting the owner's other running turns: running-spend.ts) and when a
+ * request would start one (409 budget_reached).
  */
 import type { Database } from '../db/database.ts';
-import { ownerSpentSince } from '../db/queries/budgets.ts';
+import { ownerSpentSince, setTurnCostEstimate } from '../db/queries/budgets.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Session } from '../sessions/types.ts';
 
@@ -34,9 +35,14 @@ export class Budgets {
     return this.deps.config;
   }
 
-  /** What the owner's turns cost today (UTC), as far as they ended. */
+  /** What the owner's turns cost today (UTC): those that ended today, and so far those still running. */
   ownerSpentToday(owner: string): Promise<number> {
     return ownerSpentSince(this.deps.database.db, owner, dayStart(this.deps.clock.now()));
+  }
+
+  /** Stores a running turn's cost so far, which ownerSpentToday counts (src/budgets/running-spend.ts). */
+  recordRunning(turnId: number, usd: number): Promise<void> {
+    return setTurnCostEstimate(this.deps.database.db, turnId, usd);
   }
 
   /** Each budget that applies to the session, with what was spent against it. */

@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import { describeBudget, type Budgets, type BudgetState } from '../budgets/budgets.ts';
+import { RunningSpend } from '../budgets/running-spend.ts';
 import type { RunnerConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { markTurnLaunched } from '../db/queries/turn-dispatch.ts';
@@ -77,9 +78,14 @@ export class TurnExecutor {
       await this.#budgetReached(session, over, turnId);
       run.stop ??= 'paused';
     }
-    // What this turn may spend: the running estimate is checked against the budget with the least left.
-    const room = run.stop ? undefined : await this.deps.budgets?.tightest(session);
-    let passedBudget = false;
+    // What this turn may spend: the running estimate is checked against the budget with the least
+    // left, and the owner's day again as the owner's other running turns spend (running-spend.ts).
+    const budgets = run.stop ? undefined : this.deps.budgets;
+    const onPassed = (b: BudgetState) => {
+      log.info({ budget: b.kind, limitUsd: b.limitUsd, spentUsd: b.spentUsd }, 'turn passed its budget: stopping it');
+      run.handle?.interrupt('budget');
+    };
+    const spend = budgets && new RunningSpend({ budgets, turnId, owner: session.owner, room: await budgets.tightest(session), log, onPassed });
     await this.deps.sessions.refreshTurnState(sessionId);
     const options = parseRunOptions(session.run_options, { permission_mode: this.deps.config.defaultPermissionMode, timeout_s: this.deps.config.turnTimeoutS });
     const workspace = session.metadata.workspace as WorkspaceRecord | undefined;
@@ -99,12 +105,7 @@ export class TurnExecutor {
         if (id !== claudeSessionId) await this.deps.sessions.update(sessionId, { claude_session_id: id });
         claudeSessionId = id;
       },
-      onCost: (usd) => {
-        if (!room || passedBudget || room.spentUsd + usd < room.limitUsd) return;
-        passedBudget = true;
-        log.info({ budget: room.kind, limitUsd: room.limitUsd, spentUsd: room.spentUsd, turnUsd: usd }, 'turn passed its budget: stopping it');
-        run.handle?.interrupt('budget');
-      },
+      onCost: (usd) => spend?.note(usd),
     });
 
     let end: TurnEnd;
@@ -146,12 +147,13 @@ export class TurnExecutor {
     if (parkedOn && end.kind === 'result') end = { kind: 'interrupted', reason: 'approval', result: end.result };
     if (end.kind !== 'result') recorder.closeOpenTools(end.kind === 'interrupted' ? `Interrupted (${end.reason}) before the tool finished.` : 'The turn failed before the tool finished.');
     await recorder.flush();
+    await spend?.settled();
     await this.#finish(run, session, end, options.timeout_s, workspace, recorder.claudeSessionId ?? session.claude_session_id, startedAt, recorder.cost.totalUsd);
     log.info({ outcome: end.kind }, 'turn ended');
     if (this.deps.budgets) {
       // Passed while running (stopped) or by its final cost: later turns wait until the budget is raised.
       const now = await this.deps.sessions.get(sessionId);
-      const after = (await this.deps.budgets.exceeded(now)) ?? (passedBudget && room ? { ...room, spentUsd: room.spentUsd + recorder.cost.totalUsd } : undefined);
+      const after = (await this.deps.budgets.exceeded(now)) ?? spend?.passed;
       if (after && !now.budget_reached_at) await this.#budgetReached(now, after, turnId).catch((e: unknown) => log.warn({ err: e }, 'could not mark the session as over budget'));
     }
     if (turn.close_after && this.deps.closeAfterTurn) {

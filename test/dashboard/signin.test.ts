@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { canChange, safeNext, type Me } from '../../web/src/features/auth/access.ts';
 import { call, roleKeys } from '../helpers/app.ts';
-import { screenshot, startDashboard, type Dashboard } from '../helpers/browser.ts';
+import { screenshot, signIn, startDashboard, type Dashboard } from '../helpers/browser.ts';
 
 let d: Dashboard;
 let keys: Awaited<ReturnType<typeof roleKeys>>;
@@ -30,11 +30,6 @@ before(async () => {
 after(async () => {
   await d?.close();
 });
-
-async function signIn(page: Page, key: string) {
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 /** Everything in localStorage and sessionStorage, as one string. */
 const storage = (page: Page) => page.evaluate(() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)]));

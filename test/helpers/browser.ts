@@ -91,6 +91,12 @@ export async function startDashboard(opts: TestAppOptions & { proxy?: boolean } 
   };
 }
 
+/** Signs in on the sign-in page (AUTH=keys) with an API key, as a person would. */
+export async function signIn(page: Page, key: string): Promise<void> {
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const file = path.join(SCREENSHOTS, `${name}.png`);

@@ -16,7 +16,8 @@ export async function insertTurn(db: Executor, t: { session_id: string; message_
 export async function claimTurn(db: Executor, id: number): Promise<TurnRow | undefined> {
   return db
     .updateTable('turns')
-    .set({ status: 'running', started_at: sql`now()` })
+    // A turn queued again before Claude Code started spent nothing: no estimate carries over (budgets).
+    .set({ status: 'running', started_at: sql`now()`, cost_estimate_usd: null })
     .where('id', '=', id)
     .where('status', '=', 'queued')
     .returningAll()
