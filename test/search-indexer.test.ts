@@ -1,4 +1,4 @@
-/** The search indexer and migration 0019 (issue 10): search vectors written off the hook's path. */
+/** The search indexer and migration 0018 (issue 10): search vectors written off the hook's path. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql, type Kysely } from 'kysely';
@@ -38,7 +38,7 @@ async function vectorsMatchDocuments(db: Kysely<DB>): Promise<number> {
   return Number(r.rows[0]?.n) + Number(l.rows[0]?.n);
 }
 
-describe('migration 0019 on a database that has data', () => {
+describe('migration 0018 on a database that has data', () => {
   let t: TestDb;
   before(async () => {
     t = await createTestDb({ migrate: false });
@@ -50,7 +50,7 @@ describe('migration 0019 on a database that has data', () => {
   test('keeps the vectors 0016 computed; new rows wait for the indexer', async () => {
     const db = t.database.db;
     const all = listMigrations();
-    await migrate(db, all.filter((m) => m.id < 19));
+    await migrate(db, all.filter((m) => m.id < 18));
     await addSession(db, '00000000-0000-4000-8000-000000000001');
     await addRows(db, '00000000-0000-4000-8000-000000000001', 0, 5);
     await migrate(db, all);

@@ -113,7 +113,7 @@ const pending = async () => {
 };
 
 /**
- * The same answers whether a row has its stored vector yet or not (migration 0019): run once with
+ * The same answers whether a row has its stored vector yet or not (migration 0018): run once with
  * every row still waiting for the indexer (checked on the spot), once after it has run (GIN index).
  */
 function fullTextTests() {

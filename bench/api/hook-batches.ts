@@ -76,7 +76,7 @@ export async function measureHookBatches(client: LoadClient, baseUrl: string, da
   };
 }
 
-/** The search indexer runs in the server beside the ingest (migration 0019): how far behind it was, and how long it took to catch up. */
+/** The search indexer runs in the server beside the ingest (migration 0018): how far behind it was, and how long it took to catch up. */
 async function indexCatchUp(database: Database, since: number): Promise<{ pendingAtEnd: number; catchupS: number }> {
   const waiting = async () => {
     const p = (await readStateCounts(database.db)).searchPending;

@@ -85,7 +85,7 @@ export async function seed(db: Kysely<DB>, size: DatasetSize): Promise<SeedTimin
     }),
   );
 
-  // Rows carry their search vectors, as on a server whose indexer has caught up (migration 0019).
+  // Rows carry their search vectors, as on a server whose indexer has caught up (migration 0018).
   const messagesS = await timed(() =>
     inBatches(size.messages, async (from, to) => {
       await sql`

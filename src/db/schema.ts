@@ -240,7 +240,7 @@ export interface TurnsTable {
   claude_session_id: string | null;
   pid: number | null;
   cost_usd: number | null;
-  /** While the turn runs: its cost so far, estimated (migration 0020; budgets count it until cost_usd is written). */
+  /** While the turn runs: its cost so far, estimated (migration 0019; budgets count it until cost_usd is written). */
   cost_estimate_usd: Generated<number | null>;
   input_tokens: number | null;
   output_tokens: number | null;

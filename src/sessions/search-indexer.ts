@@ -1,5 +1,5 @@
 /**
- * Gives stored messages and tool logs their search vectors (migration 0019), in batches, off the
+ * Gives stored messages and tool logs their search vectors (migration 0018), in batches, off the
  * hook's write path. Searches do not wait for it: rows without a vector are checked on the spot
  * (src/db/queries/search.ts), so the indexer only keeps that check cheap.
  *

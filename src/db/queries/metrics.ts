@@ -16,7 +16,7 @@ export async function readStateCounts(db: Kysely<DB>): Promise<StateCounts> {
   // sessions_status_updated_idx and the partial turns_open_idx serve these.
   const sessions = await sql<{ status: string; n: string }>`select status, count(*) as n from sessions group by status`.execute(db);
   const turns = await sql<{ status: string; n: string }>`select status, count(*) as n from turns where status in ('queued', 'running') group by status`.execute(db);
-  // The partial *_unindexed_idx indexes hold exactly these rows (0019).
+  // The partial *_unindexed_idx indexes hold exactly these rows (0018).
   const pending = await sql<{ messages: number; logs: number }>`
     select (select count(*) from session_messages where search is null)::int as messages,
            (select count(*) from command_logs where search is null)::int as logs`.execute(db);

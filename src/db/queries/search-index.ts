@@ -1,5 +1,5 @@
 /**
- * SQL for the search indexer (migration 0019): rows are stored without their search vector and
+ * SQL for the search indexer (migration 0018): rows are stored without their search vector and
  * get it here, in batches, off the hook's write path.
  */
 import { sql } from 'kysely';

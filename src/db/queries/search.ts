@@ -2,7 +2,7 @@
  * Full-text search over session_messages and command_logs (issue 16).
  *
  * Matching uses the stored search vectors and GIN indexes of migration 0016. Rows the indexer has
- * not reached yet (0019: no vector) are checked by computing theirs on the spot, newest first and at
+ * not reached yet (0018: no vector) are checked by computing theirs on the spot, newest first and at
  * most PENDING_EXAMINED per table, so what was just stored is found at once. To keep a query's cost
  * bounded whatever the word, each table contributes at most CANDIDATES matching rows
  * (ranked by ts_rank); a session's rank is that of its best match. For a rare word this is

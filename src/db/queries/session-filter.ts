@@ -31,7 +31,7 @@ export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${
 
 /**
  * A message or log row matches the full-text query: by its stored vector (GIN-indexed, 0016), or,
- * when the indexer has not given it one yet (0019), by the vector computed on the spot.
+ * when the indexer has not given it one yet (0018), by the vector computed on the spot.
  */
 const rowMatches = (table: IndexedTable, alias: string, q: RawBuilder<unknown>) =>
   sql`(${sql.ref(`${alias}.search`)} @@ ${q} or (${sql.ref(`${alias}.search`)} is null and ${documentVector(table, alias)} @@ ${q}))`;
