@@ -133,7 +133,9 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
     const log = storableRow(it.log, { in: 'metadata' });
     return { ord, new_id: seed.id, claude_session_id: seed.claudeSessionId, project_path: seed.projectPath, session_owner: seed.owner, owner_scope: it.seed.scope ?? null, session_metadata: seed.metadata, ...log, input: log.input ?? null };
   });
-  const r = await sql<{ sessions: (SessionRow & { created: boolean })[]; logs: CommandLogRow[]; log_ids: number[] }>`
+  // Only what the database made comes back (id, session, time): the rest of each row is what was sent,
+  // so a batch's text is not serialized, sent and parsed a second time.
+  const r = await sql<{ sessions: (SessionRow & { created: boolean })[]; logs: Pick<CommandLogRow, 'id' | 'session_id' | 'timestamp'>[]; log_ids: number[] }>`
     with input as materialized (
       select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id
       from jsonb_to_recordset(${jsonb(input)}) as x(
@@ -155,7 +157,7 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
       from input i join s on s.claude_session_id = i.claude_session_id and (i.owner_scope is null or s.owner = i.owner_scope)
       order by i.ord
       on conflict (session_id, tool_use_id) do nothing
-      returning *
+      returning id, session_id, timestamp
     )
     select (select coalesce(jsonb_agg(s), '[]'::jsonb) from s) as sessions,
            (select coalesce(jsonb_agg(ins), '[]'::jsonb) from ins) as logs,
@@ -174,6 +176,20 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
     const scope = it.seed.scope ?? null;
     // The same rule as the hook ingest's inScope (src/hooks/ingest.ts), which this layer cannot import.
     if (scope !== null && s.owner !== scope) return { sessionId: s.id, createdSession: undefined, log: undefined, foreign: true };
-    return { sessionId: s.id, createdSession: creates ? session : undefined, log: logs.get(Number(row.log_ids[ord])) };
+    const made = logs.get(Number(row.log_ids[ord]));
+    const sent = input[ord]!;
+    const log: CommandLogRow | undefined = made && {
+      ...made,
+      tool_use_id: sent.tool_use_id,
+      tool: sent.tool,
+      input: sent.input,
+      result: sent.result,
+      result_truncated: sent.result_truncated,
+      result_size: sent.result_size,
+      status: sent.status,
+      duration_ms: sent.duration_ms,
+      metadata: sent.metadata,
+    };
+    return { sessionId: s.id, createdSession: creates ? session : undefined, log };
   });
 }
