@@ -210,6 +210,9 @@ describe('GET /api/export', () => {
     assert.ok(bytes > 35e6, `exported ${bytes} bytes`);
     // Server and client share this process: a buffered export would hold the whole ~40 MB (as UTF-16 strings, more).
     assert.ok(peak < 20e6, `heap grew by ${Math.round(peak / 1e6)} MB for ${Math.round(bytes / 1e6)} MB exported`);
+    // The worker exits just after its last buffer is written (terminate() is asynchronous).
+    const ended = Date.now() + 10_000;
+    while (runningExports() > 0 && Date.now() < ended) await new Promise((r) => setTimeout(r, 20));
     assert.equal(runningExports(), 0, 'the export worker has ended');
 
     // A client that goes away mid-export stops its worker (nothing keeps reading the database).
