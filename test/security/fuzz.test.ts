@@ -20,7 +20,7 @@ const TIMEOUT_MS = 5000;
 /**
  * GET /api/export runs each export in a worker thread. Run from source, a worker first loads tsx,
  * which production (compiled JavaScript) does not: measured here, an empty worker took 1.4 s to
- * start at load 10, and eight at once passed 5 s. The export's own limit is this, still finite.
+ * start at load 10, and four at once 3 to 9.6 s. The export's own limit is this, still finite.
  */
 const EXPORT_TIMEOUT_MS = 15_000;
 // In flight at once: enough to keep the server busy, few enough that one answer's wait is its own (5 s is per request).
