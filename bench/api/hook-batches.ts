@@ -16,7 +16,7 @@ import type { Database } from '../../src/db/database.ts';
 import { readStateCounts } from '../../src/db/queries/metrics.ts';
 import { batchHasTurn, batchSize } from './hook-payloads.ts';
 import type { LoadClient } from './load-client.ts';
-import { latency, measured, type ApiBenchOptions, type HookFigures } from './run.ts';
+import { backendCpu, latency, measured, type ApiBenchOptions, type HookFigures } from './run.ts';
 
 export interface HookBatchFigures extends HookFigures {
   /** Events/s the senders offered (0: closed loop, as fast as answered). */
@@ -27,6 +27,8 @@ export interface HookBatchFigures extends HookFigures {
   /** Rows still waiting for their search vector when the last answer came, and seconds until the indexer had them all. */
   index_pending_at_end: number;
   index_catchup_s: number;
+  /** The database's CPU during that catch-up, per event of the scenario (work the ingest deferred; not in db_cpu_ms). */
+  index_catchup_db_cpu_ms: number;
 }
 
 /** Mean events per batch request (batchSize runs 20..50). */
@@ -44,6 +46,7 @@ export async function measureHookBatches(client: LoadClient, baseUrl: string, da
   const r = m.r;
   const ended = performance.now();
   const index = await indexCatchUp(database, ended);
+  const allEventsSent = range(0, warmup + count).reduce((n, i) => n + batchSize(i), 0);
   if (r.errors > 0) throw new Error(`${r.errors} hook batch requests failed, first: ${r.firstError}`);
 
   // Everything sent was stored: every tool event as a log, every prompt and Stop as a session event.
@@ -73,11 +76,13 @@ export async function measureHookBatches(client: LoadClient, baseUrl: string, da
     events_per_s: Math.round(measuredEvents / seconds),
     index_pending_at_end: index.pendingAtEnd,
     index_catchup_s: index.catchupS,
+    index_catchup_db_cpu_ms: Math.round((index.dbCpuMs / allEventsSent) * 1000) / 1000,
   };
 }
 
 /** The search indexer runs in the server beside the ingest (migration 0018): how far behind it was, and how long it took to catch up. */
-async function indexCatchUp(database: Database, since: number): Promise<{ pendingAtEnd: number; catchupS: number }> {
+async function indexCatchUp(database: Database, since: number): Promise<{ pendingAtEnd: number; catchupS: number; dbCpuMs: number }> {
+  const cpuBefore = await backendCpu(database.db);
   const waiting = async () => {
     const p = (await readStateCounts(database.db)).searchPending;
     return p.messages + p.logs;
@@ -89,5 +94,8 @@ async function indexCatchUp(database: Database, since: number): Promise<{ pendin
     await new Promise((res) => setTimeout(res, 50));
     left = await waiting();
   }
-  return { pendingAtEnd, catchupS: Math.round((performance.now() - since) / 10) / 100 };
+  const catchupS = Math.round((performance.now() - since) / 10) / 100;
+  let dbCpuMs = 0;
+  for (const [pid, ms] of await backendCpu(database.db)) dbCpuMs += ms - (cpuBefore.get(pid) ?? ms);
+  return { pendingAtEnd, catchupS, dbCpuMs };
 }

@@ -86,7 +86,7 @@ interface Fixtures {
 const CLOCK_TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /** CPU time (ms) of this database's PostgreSQL backends, by pid; empty where /proc is unavailable. */
-async function backendCpu(db: Kysely<DB>): Promise<Map<number, number>> {
+export async function backendCpu(db: Kysely<DB>): Promise<Map<number, number>> {
   const pids = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db).catch(() => ({ rows: [] }));
   const out = new Map<number, number>();
   for (const { pid } of pids.rows) {
