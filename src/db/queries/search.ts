@@ -12,7 +12,7 @@
  * estimates its selectivity from the index statistics. ts_headline, which re-parses the whole document, runs only for the page's rows.
  */
 import { sql } from 'kysely';
-import { documentVector } from './search-index.ts';
+import { documentVector, type IndexedTable } from './search-index.ts';
 import { hasSessionConditions, sessionWhere, tsQuery, type SessionFilter } from './session-filter.ts';
 import type { Executor, SessionRow } from './sessions.ts';
 
@@ -50,31 +50,27 @@ export async function searchSessions(db: Executor, q: SearchQuery): Promise<Sear
   // read and checked one by one. That read is capped at EXAMINED rows per table, so a phrase of common
   // words that occurs nowhere costs a bounded scan instead of the whole table.
   const relaxed = sql`(querytree(${tq}) = 'T' or ${sql.ref('x.search')} @@ regexp_replace(querytree(${tq}), '<[0-9]+>|<->', '&', 'g')::tsquery)`;
+  const table = (name: IndexedTable) => sql.table(name);
+  // Rows with a stored vector, through the GIN index.
+  const indexed = (name: IndexedTable, kind: HitKind) => sql`
+      (select h.session_id, ${kind}::text as kind, h.id, ts_rank(h.search, ${tq}) as r
+         from (select x.session_id, x.id, x.search from ${table(name)} x
+                where ${relaxed} ${inScope('x.session_id')} limit ${EXAMINED}) h
+        where h.search @@ ${tq}
+        limit ${CANDIDATES})`;
+  // Rows the indexer has not reached: their vector computed here, newest first.
+  const pending = (name: IndexedTable, kind: HitKind) => sql`
+      (select h.session_id, ${kind}::text as kind, h.id, ts_rank(h.v, ${tq}) as r
+         from (select x.session_id, x.id, ${documentVector(name, 'x')} as v from ${table(name)} x
+                where x.search is null ${inScope('x.session_id')} order by x.id desc limit ${PENDING_EXAMINED}) h
+        where h.v @@ ${tq}
+        limit ${CANDIDATES})`;
   const r = await sql<SearchHitRow>`
     with hits as (
-      (select m.session_id, 'message' as kind, m.id, ts_rank(m.search, ${tq}) as r
-         from (select x.session_id, x.id, x.search from session_messages x
-                where ${relaxed} ${inScope('x.session_id')} limit ${EXAMINED}) m
-        where m.search @@ ${tq}
-        limit ${CANDIDATES})
-      union all
-      (select m.session_id, 'message' as kind, m.id, ts_rank(m.v, ${tq}) as r
-         from (select x.session_id, x.id, ${documentVector('session_messages', 'x')} as v from session_messages x
-                where x.search is null ${inScope('x.session_id')} order by x.id desc limit ${PENDING_EXAMINED}) m
-        where m.v @@ ${tq}
-        limit ${CANDIDATES})
-      union all
-      (select l.session_id, 'log' as kind, l.id, ts_rank(l.search, ${tq}) as r
-         from (select x.session_id, x.id, x.search from command_logs x
-                where ${relaxed} ${inScope('x.session_id')} limit ${EXAMINED}) l
-        where l.search @@ ${tq}
-        limit ${CANDIDATES})
-      union all
-      (select l.session_id, 'log' as kind, l.id, ts_rank(l.v, ${tq}) as r
-         from (select x.session_id, x.id, ${documentVector('command_logs', 'x')} as v from command_logs x
-                where x.search is null ${inScope('x.session_id')} order by x.id desc limit ${PENDING_EXAMINED}) l
-        where l.v @@ ${tq}
-        limit ${CANDIDATES})
+      ${indexed('session_messages', 'message')}
+      union all ${pending('session_messages', 'message')}
+      union all ${indexed('command_logs', 'log')}
+      union all ${pending('command_logs', 'log')}
     ),
     best as (
       select distinct on (session_id) session_id, kind, id, r, count(*) over (partition by session_id) as n
