@@ -168,8 +168,9 @@ test('cco run prints the answer and exits 0; --json; a timeout exits 2; a failed
   assert.equal(unknown.code, 3);
 
   // tail: a turn that takes a few seconds, followed from its start to its end.
-  // The tool call comes a few seconds in, so tail (a new process) is following by then.
-  const script = JSON.stringify([{ tool: 'Bash', input: { command: 'echo tail-step', description: 'step' }, delay_ms: 4000 }, { text: 'tail finished', delay_ms: 1500 }]);
+  // The tool call comes 10 s in, so tail (a new process, run from source: several seconds to start
+  // on a loaded machine; 4 s was once too short) is following by then.
+  const script = JSON.stringify([{ tool: 'Bash', input: { command: 'echo tail-step', description: 'step' }, delay_ms: 10_000 }, { text: 'tail finished', delay_ms: 1500 }]);
   const started = await send('POST', `${server.url}/api/sessions`, { prompt: `SCRIPT_JSON:${script}`, allowed_tools: ['Bash'] }, key);
   assert.equal(started.status, 201);
   const tail = await cco(['tail', started.body.id], env);
