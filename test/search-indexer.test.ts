@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { listMigrations, migrate } from '../src/db/migrate.ts';
 import { readStateCounts } from '../src/db/queries/metrics.ts';
+import { PENDING_EXAMINED, searchSessions } from '../src/db/queries/search.ts';
 import type { DB } from '../src/db/schema.ts';
 import { createLogger } from '../src/logger.ts';
 import { SearchIndexer } from '../src/sessions/search-indexer.ts';
@@ -110,6 +111,21 @@ describe('SearchIndexer', () => {
     assert.equal(na + nb, 1200, 'each row indexed by exactly one of them');
     assert.ok(na > 0 && nb > 0, `both took part (${na} and ${nb})`);
     assert.deepEqual(await pending(db), { messages: 0, logs: 0 });
+  });
+
+  test('a search finds rows not indexed yet, the newest PENDING_EXAMINED per table; older ones once indexed', async () => {
+    const db = t.database.db;
+    const burst = '00000000-0000-4000-8000-000000000003';
+    await addSession(db, burst);
+    await sql`insert into session_messages (session_id, direction, content, source)
+      select ${burst}, 'user', case when i = 0 then 'oldestword' when i = ${PENDING_EXAMINED} then 'newestword' else 'filler' end, 'api'
+      from generate_series(0, ${PENDING_EXAMINED}) i`.execute(db);
+    const found = async (word: string) => (await searchSessions(db, { text: word, filter: {}, limit: 10, offset: 0 })).map((r) => r.id);
+    assert.deepEqual(await found('newestword'), [burst], 'the newest waiting row is checked on the spot');
+    assert.deepEqual(await found('oldestword'), [], 'beyond the newest PENDING_EXAMINED, a waiting row waits for the indexer');
+    await new SearchIndexer(t.database, logger).drain();
+    assert.deepEqual(await found('oldestword'), [burst]);
+    assert.deepEqual(await found('newestword'), [burst]);
   });
 
   test('a changed document goes back to the indexer (its old vector is dropped)', async () => {

@@ -19,7 +19,7 @@ export interface SearchIndexerOptions {
   retryMs: number;
 }
 
-export const DEFAULT_SEARCH_INDEXER_OPTIONS: SearchIndexerOptions = { batch: 200, idleMs: 500, retryMs: 5_000 };
+export const DEFAULT_SEARCH_INDEXER_OPTIONS: SearchIndexerOptions = { batch: 200, idleMs: 250, retryMs: 5_000 };
 
 const TABLES: readonly IndexedTable[] = ['session_messages', 'command_logs'];
 

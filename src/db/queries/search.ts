@@ -20,10 +20,12 @@ export const CANDIDATES = 400;
 /** Rows read per table to find the candidates when the index cannot check the whole query (phrases, -words). */
 export const EXAMINED = 2000;
 /**
- * Rows without a vector checked per table (newest first). The indexer keeps far fewer waiting; after a
- * burst larger than this, older waiting rows are found once indexed (seconds; cco_search_index_pending).
+ * Rows without a vector checked per table (newest first). Each costs a search ~45 µs (its vector is
+ * computed on the spot; bench:search-pending), so 200 per table add at most ~18 ms. The indexer keeps
+ * far fewer waiting at ordinary rates; after a burst larger than this, older waiting rows are found
+ * once indexed (seconds; cco_search_index_pending).
  */
-export const PENDING_EXAMINED = 2000;
+export const PENDING_EXAMINED = 200;
 
 export type HitKind = 'message' | 'log';
 
