@@ -1,9 +1,9 @@
--- The search vectors of 0016 leave the write path (issue 10; ARCHITECTURE.md "Full-text search").
+-- The search vectors of 0016 leave the write path (issue 10; ARCHITECTURE.md "Search and export").
 --
 -- As generated columns, every stored message and tool log computed its tsvector and updated a GIN
 -- index inside the hook's INSERT: measured, that doubled the database's CPU per batched hook event
 -- (0.083 -> 0.167 ms) and cut batched ingest by a third. The column becomes a plain one that a
--- background indexer (src/search/indexer.ts) fills in batches; a new row starts with none.
+-- background indexer (src/sessions/search-indexer.ts) fills in batches; a new row starts with none.
 -- Searches read indexed rows through the GIN index and check rows not indexed yet by computing
 -- their vector on the spot (the partial indexes below find those rows), so what was just stored
 -- is found at once.

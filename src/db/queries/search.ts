@@ -21,7 +21,7 @@ export const CANDIDATES = 400;
 export const EXAMINED = 2000;
 /**
  * Rows without a vector checked per table (newest first). Each costs a search ~45 µs (its vector is
- * computed on the spot; bench:search-pending), so 200 per table add at most ~18 ms. The indexer keeps
+ * computed on the spot), so 200 per table add ~20-35 ms at most (bench:search-pending). The indexer keeps
  * far fewer waiting at ordinary rates; after a burst larger than this, older waiting rows are found
  * once indexed (seconds; cco_search_index_pending).
  */
