@@ -181,7 +181,8 @@ export function createCore(deps: {
   // A late decision continues its session through SessionCommands, like any other message (audited).
   approvals.setContinuer((row, prompt) => commands.continueAfterApproval(row, prompt));
   const hooks = new HookIngest(deps.database, events, sessions, { resultMaxBytes: deps.resultMaxBytes });
-  const searchIndexer = new SearchIndexer(deps.database, deps.logger);
+  // It holds back while rows are being written: the bus's position moves with every stored row, from any process.
+  const searchIndexer = new SearchIndexer(deps.database, deps.logger, {}, () => events.lastId);
   return { events, live, sessions, workspaces, workspaceManager, queue, presence, control, dispatch, runner, commands, hooks, audit, metrics, approvals, schedules, scheduler, budgets, searchIndexer };
 }
 

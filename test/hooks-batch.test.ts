@@ -116,6 +116,66 @@ describe('POST /api/hooks/batch', () => {
     assert.equal((await call(t.app, 'GET', `/api/sessions/${sid}`)).body.project_path, '/srv/work/first');
   });
 
+  test('turns of two sessions in one batch (no SessionEnd: one statement for the events): messages in order, first prompt titles, repeats stored once', async () => {
+    const a = run();
+    const b = run();
+    const note = (r: typeof a, id = eid('Notification')) => ({ event: 'Notification', id, payload: r.Notification });
+    const repeated = note(a);
+    const body = [
+      { event: 'UserPromptSubmit', id: eid('UserPromptSubmit'), payload: { ...a.UserPromptSubmit, prompt: 'Fix the login bug\nand more' } },
+      { event: 'UserPromptSubmit', id: eid('UserPromptSubmit'), payload: { ...b.UserPromptSubmit, prompt: 'Second session' } },
+      { event: 'PostToolUse', id: eid('PostToolUse'), payload: a.PostToolUse },
+      repeated,
+      repeated,
+      // No id: never deduplicated, so the same event twice is two rows (as on the single-event route).
+      { event: 'Notification', payload: a.Notification },
+      { event: 'Notification', payload: a.Notification },
+      { event: 'UserPromptSubmit', id: eid('UserPromptSubmit'), payload: { ...a.UserPromptSubmit, prompt: 'A later prompt' } },
+      { event: 'Stop', id: eid('Stop'), payload: { ...a.Stop, last_assistant_message: 'Fixed.' } },
+      { event: 'Stop', id: eid('Stop'), payload: { ...b.Stop, last_assistant_message: 'Done b.' } },
+    ];
+    const res = await batch(body);
+    assert.deepEqual(res.body.results.map((x: { status: string }) => x.status), ['stored', 'stored', 'stored', 'stored', 'duplicate', 'stored', 'stored', 'stored', 'stored', 'stored']);
+    const sa = res.body.results[0].session_id;
+    const sb = res.body.results[1].session_id;
+    assert.notEqual(sa, sb);
+    const msgs = async (sid: string) => (await call(t.app, 'GET', `/api/sessions/${sid}/messages`)).body.data.map((m: { direction: string; content: string }) => `${m.direction}:${m.content}`);
+    assert.deepEqual(await msgs(sa), ['user:Fix the login bug\nand more', 'user:A later prompt', 'assistant:Fixed.']);
+    assert.deepEqual(await msgs(sb), ['user:Second session', 'assistant:Done b.']);
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${sa}`)).body.title, 'Fix the login bug', 'the first prompt names the session');
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${sb}`)).body.title, 'Second session');
+    const evs = (await call(t.app, 'GET', `/api/sessions/${sa}/events?limit=50`)).body.data.map((e: { event: string }) => e.event);
+    assert.deepEqual(evs, ['UserPromptSubmit', 'Notification', 'Notification', 'Notification', 'UserPromptSubmit', 'Stop']);
+
+    // Published after the commit in batch order; each session is announced as titled once, after the message that named it.
+    const of = (sid: string) => live.events.filter((e) => e.session_id === sid).map((e) => e.type);
+    await live.until(() => of(sa).filter((x) => x === 'message.created').length === 3 && of(sb).filter((x) => x === 'message.created').length === 2, 'the messages');
+    assert.deepEqual(of(sa), [
+      'session.created', 'session_event.created', 'message.created', 'session.updated', 'log.created', 'session_event.created', 'session_event.created', 'session_event.created',
+      'session_event.created', 'message.created', 'session_event.created', 'message.created',
+    ]);
+    assert.deepEqual(of(sb), ['session.created', 'session_event.created', 'message.created', 'session.updated', 'session_event.created', 'message.created']);
+    const titled = live.events.find((e) => e.session_id === sa && e.type === 'session.updated') as { session: { title: string } } | undefined;
+    assert.equal(titled?.session.title, 'Fix the login bug');
+
+    // Redelivered: every event with an id is a duplicate and nothing is written; the two without one are stored again.
+    const again = await batch(body);
+    assert.deepEqual(again.body.results.map((x: { status: string }) => x.status), ['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'stored', 'stored', 'duplicate', 'duplicate', 'duplicate']);
+    assert.equal((await msgs(sa)).length, 3);
+    // A later first-line prompt does not rename a titled session.
+    await batch([{ event: 'UserPromptSubmit', id: eid('UserPromptSubmit'), payload: { ...a.UserPromptSubmit, prompt: 'Another name' } }]);
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${sa}`)).body.title, 'Fix the login bug');
+  });
+
+  test("a runner session's prompt and Stop are ignored in a batch without SessionEnd too; its other events are stored", async () => {
+    const r = run();
+    const s = await t.sessions.create({ project_path: '/srv/work/proj', project_type: 'local', claude_session_id: r.sessionId, managed: true });
+    const res = await batch(['UserPromptSubmit', 'Notification', 'Stop'].map((e) => ({ event: e, id: eid(e), payload: r[e as 'Stop'] })));
+    assert.deepEqual(res.body.results.map((x: { status: string }) => x.status), ['ignored', 'stored', 'ignored']);
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${s.id}/messages`)).body.data.length, 0);
+    assert.deepEqual((await call(t.app, 'GET', `/api/sessions/${s.id}/events`)).body.data.map((e: { event: string }) => e.event), ['Notification']);
+  });
+
   test("a runner session's prompt and Stop are ignored, as on the single-event route", async () => {
     const r = run();
     const s = await t.sessions.create({ project_path: '/srv/work/proj', project_type: 'local', claude_session_id: r.sessionId, managed: true });

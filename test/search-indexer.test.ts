@@ -128,6 +128,30 @@ describe('SearchIndexer', () => {
     assert.deepEqual(await found('newestword'), [burst]);
   });
 
+  test('while rows are being written it keeps to busyDuty of the time; with no writes it goes on at once', async () => {
+    const db = t.database.db;
+    for (const busy of [true, false]) {
+      const lines: { rows?: number; ms?: number; pauseMs?: number }[] = [];
+      const log = createLogger('trace', { pretty: false, destination: { write: (l: string) => void lines.push(JSON.parse(l)) } });
+      let writes = 0;
+      // The bus position as the server passes it: moving on every look while writes go on.
+      const activity = () => (busy ? ++writes : 'quiet');
+      const indexer = new SearchIndexer(t.database, log, { batch: 20, idleMs: 20, busyDuty: 0.5 }, activity);
+      await addRows(db, session, busy ? 5000 : 6000, 60);
+      indexer.start();
+      await waitFor(async () => (await pending(db)).messages + (await pending(db)).logs === 0, 'the indexer catches up');
+      await indexer.stop();
+      const full = lines.filter((l) => l.rows !== undefined && l.rows >= 20);
+      assert.ok(full.length >= 3, `batches logged: ${JSON.stringify(lines)}`);
+      for (const l of full) {
+        // busyDuty 0.5: as long a pause as the batch took; none when nothing is being written.
+        if (busy) assert.ok(Math.abs(l.pauseMs! - l.ms! * (1 / 0.5 - 1)) <= 1, JSON.stringify(l));
+        else assert.equal(l.pauseMs, 0, JSON.stringify(l));
+      }
+    }
+    assert.throws(() => new SearchIndexer(t.database, logger, { busyDuty: 0 }), /busyDuty/);
+  });
+
   test('a changed document goes back to the indexer (its old vector is dropped)', async () => {
     const db = t.database.db;
     await sql`update session_messages set content = 'rewritten zanzibar' where id = (select min(id) from session_messages)`.execute(db);

@@ -8,6 +8,7 @@
  * bus hears about each stored row after it, in batch order.
  */
 import type { Database } from '../db/database.ts';
+import { insertBatchEvents } from '../db/queries/batch-events.ts';
 import { upsertSessionsAndInsertLogs, type ClaudeLogOutcome, type ClaudeSessionSeed, type NewCommandLogRow } from '../db/queries/command-logs.ts';
 import { insertMessage, type MessageRow } from '../db/queries/messages.ts';
 import { completeSession, insertSessionEvent, upsertClaudeSessions, type SessionEventRow } from '../db/queries/session-events.ts';
@@ -90,36 +91,63 @@ export async function storeHookBatch(
     const seeds = prepared.flatMap((p) => (p.kind === 'refused' ? [] : [p.seed]));
     const sessions = others.length ? await upsertClaudeSessions(db, seeds) : undefined;
     const toolOut: ClaudeLogOutcome[] = tools.length ? await upsertSessionsAndInsertLogs(db, tools.map((t) => ({ seed: t.seed, log: t.log }))) : [];
-    const eventOut: EventWrite[] = [];
-    for (const e of others) {
-      const s = sessions?.get(e.seed.claudeSessionId);
-      if (!s) throw new Error('batch session upsert lost a session');
-      if (!inScope(deps.scope, s.row.owner)) {
-        eventOut.push({ foreign: true });
-        continue;
-      }
-      const managed = isRunnerSession(s.row);
-      if (managed && RUNNER_RECORDED.includes(e.event)) {
-        eventOut.push({ ignored: true });
-        continue;
-      }
-      const ev = await insertSessionEvent(db, { session_id: s.row.id, event: e.event, event_key: e.id, data: e.plan.data });
-      if (!ev) {
-        eventOut.push({});
-        continue;
-      }
-      const m = e.plan.message;
-      const msg = m && !managed ? await insertMessage(db, { session_id: s.row.id, direction: m.direction, content: m.content, source: 'cli', metadata: m.metadata }) : undefined;
-      const completed = e.plan.completesSession && !managed ? await completeSession(db, s.row.id) : undefined;
-      // A first prompt names the session (insertMessage): lists show the title at once.
-      const titled = !completed && msg?.session_titled ? await findSession(db, s.row.id) : undefined;
-      eventOut.push({ ev, msg, completed: completed ?? titled });
-    }
+    const eventOut = sessions ? await writeEvents(db, others, sessions, deps.scope) : [];
     return { sessions, toolOut, eventOut };
   };
   // Tool events alone are one statement, committed by itself; anything else shares one transaction.
   const out = others.length ? await deps.database.db.transaction().execute(write) : tools.length ? await write(deps.database.db) : undefined;
   return publishAndAnswer(deps.events, prepared, out);
+}
+
+type EventItem = Extract<Prepared, { kind: 'event' }>;
+
+/** The batch's non-tool events, in order, once their sessions are upserted and locked. */
+async function writeEvents(db: Executor, others: readonly EventItem[], sessions: Map<string, { row: SessionRow; created: boolean }>, scope: string | null): Promise<EventWrite[]> {
+  const out: EventWrite[] = [];
+  const toWrite: { k: number; e: EventItem; row: SessionRow }[] = [];
+  others.forEach((e, k) => {
+    const s = sessions.get(e.seed.claudeSessionId);
+    if (!s) throw new Error('batch session upsert lost a session');
+    if (!inScope(scope, s.row.owner)) out.push({ foreign: true });
+    else if (isRunnerSession(s.row) && RUNNER_RECORDED.includes(e.event)) out.push({ ignored: true });
+    else {
+      out.push({});
+      toWrite.push({ k, e, row: s.row });
+    }
+  });
+  if (toWrite.length === 0) return out;
+  // A SessionEnd (rare: once per session) changes the session between events: such a batch keeps
+  // the one-event-at-a-time order exactly; the rest go in one statement.
+  if (toWrite.some((w) => w.e.plan.completesSession)) {
+    for (const w of toWrite) out[w.k] = await writeOneEvent(db, w.e, w.row);
+    return out;
+  }
+  const written = await insertBatchEvents(
+    db,
+    toWrite.map(({ e, row }) => {
+      const m = e.plan.message;
+      const message = m && !isRunnerSession(row) ? { direction: m.direction, content: m.content, source: 'cli', metadata: m.metadata } : undefined;
+      return { event: { session_id: row.id, event: e.event, event_key: e.id, data: e.plan.data }, message };
+    }),
+  );
+  toWrite.forEach((w, j) => {
+    const r = written[j]!;
+    if (r.event) out[w.k] = { ev: r.event, msg: r.message, completed: r.titled };
+  });
+  return out;
+}
+
+/** One event as the single-event route stores it. */
+async function writeOneEvent(db: Executor, e: EventItem, row: SessionRow): Promise<EventWrite> {
+  const managed = isRunnerSession(row);
+  const ev = await insertSessionEvent(db, { session_id: row.id, event: e.event, event_key: e.id, data: e.plan.data });
+  if (!ev) return {};
+  const m = e.plan.message;
+  const msg = m && !managed ? await insertMessage(db, { session_id: row.id, direction: m.direction, content: m.content, source: 'cli', metadata: m.metadata }) : undefined;
+  const completed = e.plan.completesSession && !managed ? await completeSession(db, row.id) : undefined;
+  // A first prompt names the session (insertMessage): lists show the title at once.
+  const titled = !completed && msg?.session_titled ? await findSession(db, row.id) : undefined;
+  return { ev, msg, completed: completed ?? titled };
 }
 
 function refusedForeign(id: string | null): BatchEventResult {

@@ -1,0 +1,100 @@
+/**
+ * The non-tool events of a hook batch (POST /api/hooks/batch) in one statement: each event row,
+ * the message it carries when its row is new (a prompt, a Stop's answer), and each touched
+ * session's updated_at and first title. Sent one at a time these were two to three round trips
+ * per event inside the batch's transaction; under load each round trip waits for a core, and the
+ * batches that carry a turn's edges were the slowest tenth of bench:api's requests.
+ *
+ * Same meaning as insertSessionEvent then insertMessage per event, in order: an event whose
+ * (session, event, key) is stored already writes nothing; a session without a title takes the
+ * first line of its first user message (lib/title.ts); messages get ids in batch order.
+ */
+import { sql } from 'kysely';
+import { titleFromPrompt } from '../../lib/title.ts';
+import { storableRow } from '../text.ts';
+import type { MessageRow, NewMessageRow } from './messages.ts';
+import type { NewSessionEventRow, SessionEventRow } from './session-events.ts';
+import { jsonb, type Executor, type SessionRow } from './sessions.ts';
+
+export interface BatchEventItem {
+  event: NewSessionEventRow;
+  /** Stored only when the event row is new. */
+  message?: Omit<NewMessageRow, 'session_id'> | undefined;
+}
+
+export interface BatchEventOutcome {
+  /** Undefined: a redelivery, nothing written. */
+  event: SessionEventRow | undefined;
+  message: MessageRow | undefined;
+  /** The session after this statement, on the one message that gave it its title. */
+  titled: SessionRow | undefined;
+}
+
+export async function insertBatchEvents(db: Executor, items: readonly BatchEventItem[]): Promise<BatchEventOutcome[]> {
+  const input = items.map((it, ord) => {
+    const e = storableRow(it.event, { in: 'data', key: '_text_replaced' });
+    const m = it.message && storableRow({ ...it.message, session_id: e.session_id }, { in: 'metadata' });
+    return {
+      ord, session_id: e.session_id, event: e.event, event_key: e.event_key, data: e.data,
+      msg_direction: m?.direction ?? null, msg_content: m?.content ?? null, msg_source: m?.source ?? null, msg_metadata: m?.metadata ?? null,
+      msg_title: m && m.direction === 'user' ? titleFromPrompt(m.content) : null,
+    };
+  });
+  // Event ids are drawn in batch order (jsonb_to_recordset yields the array in order), so each
+  // returned row is matched to its item by id. Messages take their ids as they are inserted,
+  // in batch order: sorted by id, they follow the items whose event was new and had one.
+  const r = await sql<{ events: SessionEventRow[]; event_ids: string[]; messages: MessageRow[]; sessions: (SessionRow & { was_untitled: boolean })[] }>`
+    with input as materialized (
+      select x.*, nextval(pg_get_serial_sequence('session_events', 'id')) as ev_id
+      from jsonb_to_recordset(${jsonb(input)}) as x(
+        ord int, session_id uuid, event text, event_key text, data jsonb,
+        msg_direction text, msg_content text, msg_source text, msg_metadata jsonb, msg_title text)
+    ),
+    ev as (
+      insert into session_events (id, session_id, event, event_key, data)
+      select ev_id, session_id, event, event_key, data from input order by ord
+      on conflict (session_id, event, event_key) do nothing
+      returning *
+    ),
+    carried as materialized (
+      select i.* from input i join ev on ev.id = i.ev_id where i.msg_content is not null
+    ),
+    msg as (
+      insert into session_messages (session_id, direction, content, source, metadata)
+      select session_id, msg_direction, msg_content, msg_source, msg_metadata from carried order by ord
+      returning *
+    ),
+    earlier as (
+      select s.id, s.title is null as was_untitled from sessions s where s.id in (select session_id from carried)
+    ),
+    touched as (
+      update sessions s set updated_at = now(), title = coalesce(s.title, t.title)
+        from (select session_id, (array_agg(msg_title order by ord) filter (where msg_title is not null))[1] as title
+                from carried group by session_id) t
+       where s.id = t.session_id
+      returning s.*
+    )
+    select (select coalesce(jsonb_agg(ev), '[]'::jsonb) from ev) as events,
+           (select coalesce(jsonb_agg(ev_id::text order by ord), '[]'::jsonb) from input) as event_ids,
+           (select coalesce(jsonb_agg(msg order by msg.id), '[]'::jsonb) from msg) as messages,
+           (select coalesce(jsonb_agg(to_jsonb(touched) || jsonb_build_object('was_untitled', earlier.was_untitled)), '[]'::jsonb)
+              from touched join earlier on earlier.id = touched.id) as sessions`.execute(db);
+  const row = r.rows[0];
+  if (!row) throw new Error('batch event insert returned no row');
+  const events = new Map(row.events.map((e) => [String(e.id), e]));
+  const messages = row.messages;
+  const sessions = new Map(row.sessions.map(({ was_untitled, ...s }) => [s.id, { row: s as SessionRow, wasUntitled: was_untitled }]));
+  const titledDone = new Set<string>();
+  let next = 0;
+  return items.map((it, ord) => {
+    const event = events.get(String(row.event_ids[ord]));
+    const sent = input[ord]!;
+    const message = event && sent.msg_content !== null ? messages[next++] : undefined;
+    if (event && sent.msg_content !== null && !message) throw new Error('batch event insert lost a message');
+    // The first titled message of a session that had no title is the one that named it.
+    const s = message ? sessions.get(it.event.session_id) : undefined;
+    const names = s !== undefined && s.wasUntitled && sent.msg_title !== null && !titledDone.has(it.event.session_id);
+    if (names) titledDone.add(it.event.session_id);
+    return { event, message: message && { ...message, session_titled: names }, titled: names ? s.row : undefined };
+  });
+}
