@@ -142,6 +142,8 @@ describe('POST /api/hooks/batch', () => {
     const msgs = async (sid: string) => (await call(t.app, 'GET', `/api/sessions/${sid}/messages`)).body.data.map((m: { direction: string; content: string }) => `${m.direction}:${m.content}`);
     assert.deepEqual(await msgs(sa), ['user:Fix the login bug\nand more', 'user:A later prompt', 'assistant:Fixed.']);
     assert.deepEqual(await msgs(sb), ['user:Second session', 'assistant:Done b.']);
+    const logs = (await call(t.app, 'GET', `/api/sessions/${sa}/logs`)).body.data;
+    assert.deepEqual(logs.map((l: { tool_use_id: string; tool: string; status: string }) => [l.tool_use_id, l.tool, l.status]), [[a.PostToolUse.tool_use_id, 'Bash', 'completed']]);
     assert.equal((await call(t.app, 'GET', `/api/sessions/${sa}`)).body.title, 'Fix the login bug', 'the first prompt names the session');
     assert.equal((await call(t.app, 'GET', `/api/sessions/${sb}`)).body.title, 'Second session');
     const evs = (await call(t.app, 'GET', `/api/sessions/${sa}/events?limit=50`)).body.data.map((e: { event: string }) => e.event);
@@ -162,6 +164,7 @@ describe('POST /api/hooks/batch', () => {
     const again = await batch(body);
     assert.deepEqual(again.body.results.map((x: { status: string }) => x.status), ['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'stored', 'stored', 'duplicate', 'duplicate', 'duplicate']);
     assert.equal((await msgs(sa)).length, 3);
+    assert.equal((await call(t.app, 'GET', `/api/sessions/${sa}/logs`)).body.data.length, 1, 'the redelivered tool event is stored once');
     // A later first-line prompt does not rename a titled session.
     await batch([{ event: 'UserPromptSubmit', id: eid('UserPromptSubmit'), payload: { ...a.UserPromptSubmit, prompt: 'Another name' } }]);
     assert.equal((await call(t.app, 'GET', `/api/sessions/${sa}`)).body.title, 'Fix the login bug');

@@ -89,39 +89,47 @@ export async function storeHookBatch(
     // Every session of the batch, locked once in a fixed order before anything else takes its row lock.
     // In batch order, so a new session takes its project path from its first event, as when sent alone.
     const seeds = prepared.flatMap((p) => (p.kind === 'refused' ? [] : [p.seed]));
-    const sessions = others.length ? await upsertClaudeSessions(db, seeds) : undefined;
-    const toolOut: ClaudeLogOutcome[] = tools.length ? await upsertSessionsAndInsertLogs(db, tools.map((t) => ({ seed: t.seed, log: t.log }))) : [];
-    const eventOut = sessions ? await writeEvents(db, others, sessions, deps.scope) : [];
-    return { sessions, toolOut, eventOut };
+    if (!others.length) return { sessions: undefined, toolOut: await upsertSessionsAndInsertLogs(db, tools.map((t) => ({ seed: t.seed, log: t.log }))), eventOut: [] };
+    const sessions = await upsertClaudeSessions(db, seeds);
+    return { sessions, ...(await writeWithEvents(db, tools, others, sessions, deps.scope)) };
   };
   // Tool events alone are one statement, committed by itself; anything else shares one transaction.
   const out = others.length ? await deps.database.db.transaction().execute(write) : tools.length ? await write(deps.database.db) : undefined;
   return publishAndAnswer(deps.events, prepared, out);
 }
 
+type ToolItem = Extract<Prepared, { kind: 'tool' }>;
 type EventItem = Extract<Prepared, { kind: 'event' }>;
+type Sessions = Map<string, { row: SessionRow; created: boolean }>;
 
-/** The batch's non-tool events, in order, once their sessions are upserted and locked. */
-async function writeEvents(db: Executor, others: readonly EventItem[], sessions: Map<string, { row: SessionRow; created: boolean }>, scope: string | null): Promise<EventWrite[]> {
-  const out: EventWrite[] = [];
+/** The batch's tool logs and other events, in order, once their sessions are upserted and locked. */
+async function writeWithEvents(db: Executor, tools: readonly ToolItem[], others: readonly EventItem[], sessions: Sessions, scope: string | null): Promise<Pick<BatchWrite, 'toolOut' | 'eventOut'>> {
+  const sessionOf = (seed: ClaudeSessionSeed) => {
+    const s = sessions.get(seed.claudeSessionId);
+    if (!s) throw new Error('batch session upsert lost a session');
+    return s.row;
+  };
+  const eventOut: EventWrite[] = [];
   const toWrite: { k: number; e: EventItem; row: SessionRow }[] = [];
   others.forEach((e, k) => {
-    const s = sessions.get(e.seed.claudeSessionId);
-    if (!s) throw new Error('batch session upsert lost a session');
-    if (!inScope(scope, s.row.owner)) out.push({ foreign: true });
-    else if (isRunnerSession(s.row) && RUNNER_RECORDED.includes(e.event)) out.push({ ignored: true });
+    const row = sessionOf(e.seed);
+    if (!inScope(scope, row.owner)) eventOut.push({ foreign: true });
+    else if (isRunnerSession(row) && RUNNER_RECORDED.includes(e.event)) eventOut.push({ ignored: true });
     else {
-      out.push({});
-      toWrite.push({ k, e, row: s.row });
+      eventOut.push({});
+      toWrite.push({ k, e, row });
     }
   });
-  if (toWrite.length === 0) return out;
   // A SessionEnd (rare: once per session) changes the session between events: such a batch keeps
-  // the one-event-at-a-time order exactly; the rest go in one statement.
+  // the one-event-at-a-time statements and order exactly; the rest is one statement.
   if (toWrite.some((w) => w.e.plan.completesSession)) {
-    for (const w of toWrite) out[w.k] = await writeOneEvent(db, w.e, w.row);
-    return out;
+    const toolOut = tools.length ? await upsertSessionsAndInsertLogs(db, tools.map((t) => ({ seed: t.seed, log: t.log }))) : [];
+    for (const w of toWrite) eventOut[w.k] = await writeOneEvent(db, w.e, w.row);
+    return { toolOut, eventOut };
   }
+  const toolRows = tools.map((t) => sessionOf(t.seed));
+  const logItems = tools.flatMap((t, i) => (inScope(scope, toolRows[i]!.owner) ? [{ session_id: toolRows[i]!.id, log: t.log }] : []));
+  if (!toWrite.length && !logItems.length) return { toolOut: toolRows.map((row) => ({ sessionId: row.id, createdSession: undefined, log: undefined, foreign: true as const })), eventOut };
   const written = await insertBatchEvents(
     db,
     toWrite.map(({ e, row }) => {
@@ -129,12 +137,19 @@ async function writeEvents(db: Executor, others: readonly EventItem[], sessions:
       const message = m && !isRunnerSession(row) ? { direction: m.direction, content: m.content, source: 'cli', metadata: m.metadata } : undefined;
       return { event: { session_id: row.id, event: e.event, event_key: e.id, data: e.plan.data }, message };
     }),
+    logItems,
   );
   toWrite.forEach((w, j) => {
-    const r = written[j]!;
-    if (r.event) out[w.k] = { ev: r.event, msg: r.message, completed: r.titled };
+    const r = written.events[j]!;
+    if (r.event) eventOut[w.k] = { ev: r.event, msg: r.message, completed: r.titled };
   });
-  return out;
+  let next = 0;
+  // The session announcement comes from the sessions map (publishAndAnswer), so no log carries one.
+  const toolOut = toolRows.map((row): ClaudeLogOutcome => {
+    if (!inScope(scope, row.owner)) return { sessionId: row.id, createdSession: undefined, log: undefined, foreign: true };
+    return { sessionId: row.id, createdSession: undefined, log: written.logs[next++] };
+  });
+  return { toolOut, eventOut };
 }
 
 /** One event as the single-event route stores it. */

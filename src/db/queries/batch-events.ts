@@ -1,17 +1,20 @@
 /**
- * The non-tool events of a hook batch (POST /api/hooks/batch) in one statement: each event row,
- * the message it carries when its row is new (a prompt, a Stop's answer), and each touched
- * session's updated_at and first title. Sent one at a time these were two to three round trips
- * per event inside the batch's transaction; under load each round trip waits for a core, and the
- * batches that carry a turn's edges were the slowest tenth of bench:api's requests.
+ * A hook batch (POST /api/hooks/batch) with events other than tool events, once its sessions are
+ * upserted and locked, in one statement: the tool logs, each event row, the message it carries
+ * when its row is new (a prompt, a Stop's answer), and each touched session's updated_at and
+ * first title. Sent one at a time these were two to three round trips per event inside the
+ * batch's transaction; under load each round trip waits for a core, and the batches that carry a
+ * turn's edges were the slowest tenth of bench:api's requests.
  *
- * Same meaning as insertSessionEvent then insertMessage per event, in order: an event whose
+ * Same meaning as the one-event statements in order: a log whose (session, tool_use_id) is stored
+ * already, or an event whose
  * (session, event, key) is stored already writes nothing; a session without a title takes the
  * first line of its first user message (lib/title.ts); messages get ids in batch order.
  */
 import { sql } from 'kysely';
 import { titleFromPrompt } from '../../lib/title.ts';
 import { storableRow } from '../text.ts';
+import { sentLogRow, storableLog, type CommandLogRow, type NewCommandLogRow } from './command-logs.ts';
 import type { MessageRow, NewMessageRow } from './messages.ts';
 import type { NewSessionEventRow, SessionEventRow } from './session-events.ts';
 import { jsonb, type Executor, type SessionRow } from './sessions.ts';
@@ -30,7 +33,17 @@ export interface BatchEventOutcome {
   titled: SessionRow | undefined;
 }
 
-export async function insertBatchEvents(db: Executor, items: readonly BatchEventItem[]): Promise<BatchEventOutcome[]> {
+export interface BatchLogItem {
+  session_id: string;
+  log: NewCommandLogRow;
+}
+
+export async function insertBatchEvents(
+  db: Executor,
+  items: readonly BatchEventItem[],
+  logItems: readonly BatchLogItem[] = [],
+): Promise<{ events: BatchEventOutcome[]; logs: (CommandLogRow | undefined)[] }> {
+  const logInput = logItems.map((it, ord) => ({ ord, session_id: it.session_id, ...storableLog(it.log) }));
   const input = items.map((it, ord) => {
     const e = storableRow(it.event, { in: 'data', key: '_text_replaced' });
     const m = it.message && storableRow({ ...it.message, session_id: e.session_id }, { in: 'metadata' });
@@ -43,8 +56,28 @@ export async function insertBatchEvents(db: Executor, items: readonly BatchEvent
   // Event ids are drawn in batch order (jsonb_to_recordset yields the array in order), so each
   // returned row is matched to its item by id. Messages take their ids as they are inserted,
   // in batch order: sorted by id, they follow the items whose event was new and had one.
-  const r = await sql<{ events: SessionEventRow[]; event_ids: string[]; messages: MessageRow[]; sessions: (SessionRow & { was_untitled: boolean })[] }>`
-    with input as materialized (
+  const r = await sql<{
+    logs: Pick<CommandLogRow, 'id' | 'session_id' | 'timestamp'>[];
+    log_ids: string[];
+    events: SessionEventRow[];
+    event_ids: string[];
+    messages: MessageRow[];
+    sessions: (SessionRow & { was_untitled: boolean })[];
+  }>`
+    with log_input as materialized (
+      select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id
+      from jsonb_to_recordset(${jsonb(logInput)}) as x(
+        ord int, session_id uuid, tool_use_id text, tool text, input jsonb, result text, result_truncated boolean, result_size int,
+        status text, duration_ms int, metadata jsonb)
+    ),
+    ins as (
+      insert into command_logs (id, session_id, tool_use_id, tool, input, result, result_truncated, result_size, status, duration_ms, metadata)
+      select log_id, session_id, tool_use_id, tool, input, result, result_truncated, result_size, status, duration_ms, metadata
+      from log_input order by ord
+      on conflict (session_id, tool_use_id) do nothing
+      returning id, session_id, timestamp
+    ),
+    input as materialized (
       select x.*, nextval(pg_get_serial_sequence('session_events', 'id')) as ev_id
       from jsonb_to_recordset(${jsonb(input)}) as x(
         ord int, session_id uuid, event text, event_key text, data jsonb,
@@ -74,7 +107,9 @@ export async function insertBatchEvents(db: Executor, items: readonly BatchEvent
        where s.id = t.session_id
       returning s.*
     )
-    select (select coalesce(jsonb_agg(ev), '[]'::jsonb) from ev) as events,
+    select (select coalesce(jsonb_agg(ins), '[]'::jsonb) from ins) as logs,
+           (select coalesce(jsonb_agg(log_id::text order by ord), '[]'::jsonb) from log_input) as log_ids,
+           (select coalesce(jsonb_agg(ev), '[]'::jsonb) from ev) as events,
            (select coalesce(jsonb_agg(ev_id::text order by ord), '[]'::jsonb) from input) as event_ids,
            (select coalesce(jsonb_agg(msg order by msg.id), '[]'::jsonb) from msg) as messages,
            (select coalesce(jsonb_agg(to_jsonb(touched) || jsonb_build_object('was_untitled', earlier.was_untitled)), '[]'::jsonb)
@@ -84,9 +119,14 @@ export async function insertBatchEvents(db: Executor, items: readonly BatchEvent
   const events = new Map(row.events.map((e) => [String(e.id), e]));
   const messages = row.messages;
   const sessions = new Map(row.sessions.map(({ was_untitled, ...s }) => [s.id, { row: s as SessionRow, wasUntitled: was_untitled }]));
+  const made = new Map(row.logs.map((l) => [String(l.id), l]));
+  const logs = logInput.map((sent, ord) => {
+    const m = made.get(String(row.log_ids[ord]));
+    return m && sentLogRow(m, sent);
+  });
   const titledDone = new Set<string>();
   let next = 0;
-  return items.map((it, ord) => {
+  const outcomes = items.map((it, ord): BatchEventOutcome => {
     const event = events.get(String(row.event_ids[ord]));
     const sent = input[ord]!;
     const message = event && sent.msg_content !== null ? messages[next++] : undefined;
@@ -97,4 +137,5 @@ export async function insertBatchEvents(db: Executor, items: readonly BatchEvent
     if (names) titledDone.add(it.event.session_id);
     return { event, message: message && { ...message, session_titled: names }, titled: names ? s.row : undefined };
   });
+  return { events: outcomes, logs };
 }

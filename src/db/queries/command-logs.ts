@@ -130,8 +130,7 @@ export interface ClaudeLogOutcome {
 export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly ClaudeLogItem[]): Promise<ClaudeLogOutcome[]> {
   const input = items.map((it, ord) => {
     const seed = storableRow(it.seed, { in: 'metadata' });
-    const log = storableRow(it.log, { in: 'metadata' });
-    return { ord, new_id: seed.id, claude_session_id: seed.claudeSessionId, project_path: seed.projectPath, session_owner: seed.owner, owner_scope: it.seed.scope ?? null, session_metadata: seed.metadata, ...log, input: log.input ?? null };
+    return { ord, new_id: seed.id, claude_session_id: seed.claudeSessionId, project_path: seed.projectPath, session_owner: seed.owner, owner_scope: it.seed.scope ?? null, session_metadata: seed.metadata, ...storableLog(it.log) };
   });
   // Only what the database made comes back (id, session, time): the rest of each row is what was sent,
   // so a batch's text is not serialized, sent and parsed a second time.
@@ -177,19 +176,29 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
     // The same rule as the hook ingest's inScope (src/hooks/ingest.ts), which this layer cannot import.
     if (scope !== null && s.owner !== scope) return { sessionId: s.id, createdSession: undefined, log: undefined, foreign: true };
     const made = logs.get(Number(row.log_ids[ord]));
-    const sent = input[ord]!;
-    const log: CommandLogRow | undefined = made && {
-      ...made,
-      tool_use_id: sent.tool_use_id,
-      tool: sent.tool,
-      input: sent.input,
-      result: sent.result,
-      result_truncated: sent.result_truncated,
-      result_size: sent.result_size,
-      status: sent.status,
-      duration_ms: sent.duration_ms,
-      metadata: sent.metadata,
-    };
+    const log = made && sentLogRow(made, input[ord]!);
     return { sessionId: s.id, createdSession: creates ? session : undefined, log };
   });
+}
+
+/** A log as it is sent to the database (redacted, storable text; input null rather than undefined). */
+export function storableLog(log: NewCommandLogRow): NewCommandLogRow {
+  const l = storableRow(log, { in: 'metadata' });
+  return { ...l, input: l.input ?? null };
+}
+
+/** The stored row: what the database made (id, session, time) and the rest as it was sent. */
+export function sentLogRow(made: Pick<CommandLogRow, 'id' | 'session_id' | 'timestamp'>, sent: NewCommandLogRow): CommandLogRow {
+  return {
+    ...made,
+    tool_use_id: sent.tool_use_id,
+    tool: sent.tool,
+    input: sent.input,
+    result: sent.result,
+    result_truncated: sent.result_truncated,
+    result_size: sent.result_size,
+    status: sent.status,
+    duration_ms: sent.duration_ms,
+    metadata: sent.metadata,
+  };
 }
