@@ -6,10 +6,9 @@
  * batch's transaction; under load each round trip waits for a core, and the batches that carry a
  * turn's edges were the slowest tenth of bench:api's requests.
  *
- * Same meaning as the one-event statements in order: a log whose (session, tool_use_id) is stored
- * already, or an event whose
- * (session, event, key) is stored already writes nothing; a session without a title takes the
- * first line of its first user message (lib/title.ts); messages get ids in batch order.
+ * Same meaning as the one-event statements in order: a log whose (session, tool_use_id), or an
+ * event whose (session, event, key), is stored already writes nothing; a session without a title
+ * takes the first line of its first user message (lib/title.ts); messages get ids in batch order.
  */
 import { sql } from 'kysely';
 import { titleFromPrompt } from '../../lib/title.ts';
