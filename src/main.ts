@@ -250,8 +250,10 @@ export async function startServer(config: Config, logger: Logger = serverLogger(
     await core.live.start({ read: serves });
     // Every process sweeps approvals (expiries, continuations): conditional writes make it once.
     core.approvals.start();
-    // Every process indexes for search too: concurrent indexers skip each other's rows.
-    core.searchIndexer.start();
+    // Processes that read live events index for search (concurrent indexers skip each other's rows):
+    // they see every write on the bus, from any process, and hold back while writes go on. A runner
+    // process reads none, so it could not tell a burst; the API processes do the indexing.
+    if (serves) core.searchIndexer.start();
     await core.queue.start();
     // Before anything is prepared: others tell this process's unfinished preparations by its lock.
     if (serves) await core.presence.start();

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import pg from 'pg';
 import { startModelServer, type ModelServer } from '../src/model-server/server.ts';
 import { claudeTestEnv } from './helpers/claude.ts';
 import { createPgDatabase } from './helpers/db.ts';
@@ -82,8 +83,22 @@ test('roles: an api process refuses nothing and runs nothing; a runner serves on
   assert.equal(((await health.json()) as Json).role, 'runner');
   assert.equal((await fetch(`${runner.url}/api/sessions`)).status, 404);
   await waitFor('the waiting turn ran on the new runner', async () => (await turnsOf(api, created.body.id))[0]!.status === 'completed', 60_000);
+
+  // Search vectors: the api process indexes the turn's messages; a runner alone indexes nothing
+  // (it reads no live events, so it could not hold back during a burst of writes).
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    const waiting = async () => Number((await client.query('select count(*) as n from session_messages where search is null')).rows[0].n);
+    await waitFor('the api process indexed the messages', async () => (await waiting()) === 0, 30_000);
+    assert.equal(await stopProcess(api, 'SIGTERM'), 0);
+    await client.query("insert into session_messages (session_id, direction, content, source) values ($1, 'user', 'written while only a runner runs', 'api')", [created.body.id]);
+    await new Promise((r) => setTimeout(r, 1500)); // six of an indexer's idle polls
+    assert.equal(await waiting(), 1, 'the runner process left the row to the api processes');
+  } finally {
+    await client.end();
+  }
   await stopProcess(runner, 'SIGTERM');
-  await stopProcess(api, 'SIGTERM');
 });
 
 test('a session moves between runners: the second turn resumes the first from the shared folders', async () => {

@@ -3,8 +3,8 @@
  * hook's write path. Searches do not wait for it: rows without a vector are checked on the spot
  * (src/db/queries/search.ts), so the indexer only keeps that check cheap.
  *
- * Every process runs one; concurrent indexers skip each other's rows (SKIP LOCKED). While a
- * batch comes back full the next follows, otherwise the indexer sleeps `idleMs`. While rows are
+ * Every API process runs one (src/main.ts); concurrent indexers skip each other's rows (SKIP
+ * LOCKED). While a batch comes back full the next follows, otherwise the indexer sleeps `idleMs`. While rows are
  * being written (the `activity` token moved during the batch) it keeps to `busyDuty` of the time:
  * on a small machine an indexer running flat out takes a whole core from the hooks it is
  * indexing (bench:api measured batched hook p99 doubling), and the work can as well wait for
