@@ -10,15 +10,15 @@
 import type { Database } from '../db/database.ts';
 import { insertBatchEvents } from '../db/queries/batch-events.ts';
 import { upsertSessionsAndInsertLogs, type ClaudeLogOutcome, type ClaudeSessionSeed, type NewCommandLogRow } from '../db/queries/command-logs.ts';
-import { insertMessage, type MessageRow } from '../db/queries/messages.ts';
-import { completeSession, insertSessionEvent, upsertClaudeSessions, type SessionEventRow } from '../db/queries/session-events.ts';
-import { findSession, type Executor, type SessionRow } from '../db/queries/sessions.ts';
+import type { MessageRow } from '../db/queries/messages.ts';
+import { upsertClaudeSessions, type SessionEventRow } from '../db/queries/session-events.ts';
+import type { Executor, SessionRow } from '../db/queries/sessions.ts';
 import type { EventBus } from '../events/bus.ts';
 import { AppError, foreignClaudeSession } from '../lib/errors.ts';
 import { toCommandLog, toMessage, toSession, toSessionEvent } from '../sessions/mappers.ts';
 import { toLogRow } from '../sessions/service.ts';
 import { checkEventId, isToolEvent, parseEventName, planEvent, type EventPlan, type HookEventName, type HookPayload } from './events.ts';
-import { claudeSeed, inScope, isRunnerSession, prepareToolLog, RUNNER_RECORDED } from './ingest.ts';
+import { claudeSeed, inScope, isRunnerSession, prepareToolLog, RUNNER_RECORDED, storeEventRows } from './ingest.ts';
 
 export interface BatchEventInput {
   event: string;
@@ -124,21 +124,23 @@ async function writeWithEvents(db: Executor, tools: readonly ToolItem[], others:
   // the one-event-at-a-time statements and order exactly; the rest is one statement.
   if (toWrite.some((w) => w.e.plan.completesSession)) {
     const toolOut = tools.length ? await upsertSessionsAndInsertLogs(db, tools.map((t) => ({ seed: t.seed, log: t.log }))) : [];
-    for (const w of toWrite) eventOut[w.k] = await writeOneEvent(db, w.e, w.row);
+    for (const w of toWrite) eventOut[w.k] = await storeEventRows(db, w.row, w.e.event, w.e.id, w.e.plan);
     return { toolOut, eventOut };
   }
   const toolRows = tools.map((t) => sessionOf(t.seed));
   const logItems = tools.flatMap((t, i) => (inScope(scope, toolRows[i]!.owner) ? [{ session_id: toolRows[i]!.id, log: t.log }] : []));
-  if (!toWrite.length && !logItems.length) return { toolOut: toolRows.map((row) => ({ sessionId: row.id, createdSession: undefined, log: undefined, foreign: true as const })), eventOut };
-  const written = await insertBatchEvents(
-    db,
-    toWrite.map(({ e, row }) => {
-      const m = e.plan.message;
-      const message = m && !isRunnerSession(row) ? { direction: m.direction, content: m.content, source: 'cli', metadata: m.metadata } : undefined;
-      return { event: { session_id: row.id, event: e.event, event_key: e.id, data: e.plan.data }, message };
-    }),
-    logItems,
-  );
+  // Nothing to write (a runner session's prompt and Stop, another owner's events): no statement.
+  const written = toWrite.length || logItems.length
+    ? await insertBatchEvents(
+      db,
+      toWrite.map(({ e, row }) => {
+        const m = e.plan.message;
+        const message = m && !isRunnerSession(row) ? { direction: m.direction, content: m.content, source: 'cli', metadata: m.metadata } : undefined;
+        return { event: { session_id: row.id, event: e.event, event_key: e.id, data: e.plan.data }, message };
+      }),
+      logItems,
+    )
+    : { events: [], logs: [] };
   toWrite.forEach((w, j) => {
     const r = written.events[j]!;
     if (r.event) eventOut[w.k] = { ev: r.event, msg: r.message, completed: r.titled };
@@ -150,19 +152,6 @@ async function writeWithEvents(db: Executor, tools: readonly ToolItem[], others:
     return { sessionId: row.id, createdSession: undefined, log: written.logs[next++] };
   });
   return { toolOut, eventOut };
-}
-
-/** One event as the single-event route stores it. */
-async function writeOneEvent(db: Executor, e: EventItem, row: SessionRow): Promise<EventWrite> {
-  const managed = isRunnerSession(row);
-  const ev = await insertSessionEvent(db, { session_id: row.id, event: e.event, event_key: e.id, data: e.plan.data });
-  if (!ev) return {};
-  const m = e.plan.message;
-  const msg = m && !managed ? await insertMessage(db, { session_id: row.id, direction: m.direction, content: m.content, source: 'cli', metadata: m.metadata }) : undefined;
-  const completed = e.plan.completesSession && !managed ? await completeSession(db, row.id) : undefined;
-  // A first prompt names the session (insertMessage): lists show the title at once.
-  const titled = !completed && msg?.session_titled ? await findSession(db, row.id) : undefined;
-  return { ev, msg, completed: completed ?? titled };
 }
 
 function refusedForeign(id: string | null): BatchEventResult {

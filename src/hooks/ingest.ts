@@ -10,9 +10,9 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.ts';
 import type { ClaudeSessionSeed } from '../db/queries/command-logs.ts';
 import type { Database } from '../db/database.ts';
-import { findSession, type SessionRow } from '../db/queries/sessions.ts';
-import { insertMessage } from '../db/queries/messages.ts';
-import { completeSession, findSessionEvent, insertSessionEvent, listSessionEvents, upsertClaudeSession } from '../db/queries/session-events.ts';
+import { findSession, type Executor, type SessionRow } from '../db/queries/sessions.ts';
+import { insertMessage, type MessageRow } from '../db/queries/messages.ts';
+import { completeSession, findSessionEvent, insertSessionEvent, listSessionEvents, upsertClaudeSession, type SessionEventRow } from '../db/queries/session-events.ts';
 import type { EventBus } from '../events/bus.ts';
 import { decodeCursor, encodeCursor, isIdCursor } from '../lib/cursor.ts';
 import { badRequest, foreignClaudeSession, notFound } from '../lib/errors.ts';
@@ -21,7 +21,7 @@ import { toMessage, toSession, toSessionEvent } from '../sessions/mappers.ts';
 import type { NewLogInput, SessionService } from '../sessions/service.ts';
 import type { Page, SessionEvent } from '../sessions/types.ts';
 import { storeHookBatch, type BatchEventInput, type BatchEventResult } from './ingest-batch.ts';
-import { isToolEvent, planEvent, type HookEventName, type HookPayload } from './events.ts';
+import { isToolEvent, planEvent, type EventPlan, type HookEventName, type HookPayload } from './events.ts';
 import { toolHookToLog, toolPayloadSchema, type ToolHookPayload } from './tool-event.ts';
 
 export interface IngestResult {
@@ -101,19 +101,8 @@ export class HookIngest {
       const s = await upsertClaudeSession(tx, claudeSeed(p, actor.owner, writeScope(actor)));
       // Another owner's Claude session: the transaction rolls back, nothing is written.
       if (!inScope(writeScope(actor), s.row.owner)) throw foreignClaudeSession();
-      const managed = isRunnerSession(s.row);
-      if (managed && RUNNER_RECORDED.includes(event)) return { s, ignored: true as const };
-      const ev = await insertSessionEvent(tx, { session_id: s.row.id, event, event_key: eventId, data: plan.data });
-      if (!ev) return { s };
-      const msg =
-        plan.message && !managed
-          ? await insertMessage(tx, { session_id: s.row.id, direction: plan.message.direction, content: plan.message.content, source: 'cli', metadata: plan.message.metadata })
-          : undefined;
-      // The runner owns the status of its sessions; a hand-run session ends with its process.
-      const completed = plan.completesSession && !managed ? await completeSession(tx, s.row.id) : undefined;
-      // A first prompt names the session (insertMessage): lists show the title at once.
-      const titled = !completed && msg?.session_titled ? await findSession(tx, s.row.id) : undefined;
-      return { s, ev, msg, completed: completed ?? titled };
+      if (isRunnerSession(s.row) && RUNNER_RECORDED.includes(event)) return { s, ignored: true as const };
+      return { s, ...(await storeEventRows(tx, s.row, event, eventId, plan)) };
     });
     // Published after commit, in the order the rows were written.
     if (r.s.created) this.events.publish({ type: 'session.created', session: toSession(r.s.row) });
@@ -155,4 +144,28 @@ export class HookIngest {
     const last = data[data.length - 1];
     return { data, next_cursor: rows.length > q.limit && last ? encodeCursor(last.id) : null };
   }
+}
+
+/**
+ * One non-tool event's rows, for a session already upserted and locked: the event (nothing more
+ * when its id is stored already), its message, and the session closed or named by it. What the
+ * single-event route writes, and a hook batch holding a SessionEnd event by event.
+ */
+export async function storeEventRows(
+  db: Executor,
+  row: SessionRow,
+  event: HookEventName,
+  eventId: string | null,
+  plan: EventPlan,
+): Promise<{ ev?: SessionEventRow | undefined; msg?: MessageRow | undefined; completed?: SessionRow | undefined }> {
+  const managed = isRunnerSession(row);
+  const ev = await insertSessionEvent(db, { session_id: row.id, event, event_key: eventId, data: plan.data });
+  if (!ev) return {};
+  const m = plan.message;
+  const msg = m && !managed ? await insertMessage(db, { session_id: row.id, direction: m.direction, content: m.content, source: 'cli', metadata: m.metadata }) : undefined;
+  // The runner owns the status of its sessions; a hand-run session ends with its process.
+  const completed = plan.completesSession && !managed ? await completeSession(db, row.id) : undefined;
+  // A first prompt names the session (insertMessage): lists show the title at once.
+  const titled = !completed && msg?.session_titled ? await findSession(db, row.id) : undefined;
+  return { ev, msg, completed: completed ?? titled };
 }
