@@ -123,7 +123,7 @@ export interface Config {
   metrics: MetricsConfig;
   /** Approval policy and timings (APPROVAL_*). */
   approvals: ApprovalsConfig;
-  db: { url: string | undefined; dataDir: string; poolMax: number };
+  db: { url: string | undefined; dataDir: string; poolMax: number; prepared: boolean };
   /** ROLE (`cco serve --role`) and DRAIN_TIMEOUT_S. */
   process: { role: 'all' | 'api' | 'runner'; drainTimeoutS: number };
   logLevel: z.infer<typeof settingsSchema>['LOG_LEVEL'];
@@ -237,7 +237,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     schedules: { tickS: c.SCHEDULE_TICK_S, missedGraceS: c.SCHEDULE_MISSED_GRACE_S },
     metrics: metricsConfigFrom(c),
     approvals: approvalsConfigFrom(c),
-    db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX },
+    db: { url: c.DATABASE_URL, dataDir, poolMax: c.DB_POOL_MAX, prepared: c.DB_PREPARED_STATEMENTS },
     process: { role: c.ROLE, drainTimeoutS: c.DRAIN_TIMEOUT_S },
     logLevel: c.LOG_LEVEL,
     resultMaxBytes: c.RESULT_MAX_BYTES,

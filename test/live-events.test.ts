@@ -87,6 +87,21 @@ describe('several processes on one database', () => {
   });
 });
 
+describe('writing a batch', () => {
+  test('each event is stored as the exact JSON the bus made, in order: quotes, backslashes, escapes, emoji, a lone surrogate', async () => {
+    const db = await testDb();
+    const p = await processOn(db);
+    const texts = ['plain', 'quote " and backslash \\ and \\"', 'line\nbreak\ttab \u0001 \u0000', 'emoji 🧪 and é', 'lone \ud800 surrogate', '{"looks":"like json"}', ''];
+    for (const t of texts) say(p.bus, t);
+    await p.seen.until((es) => es.length === texts.length, 'every event back');
+    assert.deepEqual(contents(p.seen.events), texts);
+    const rows = await sql<{ json: string }>`select json from live_events order by xid, seq`.execute(db.database.db);
+    assert.deepEqual(rows.rows.map((r) => (JSON.parse(r.json) as { message: Message }).message.content), texts);
+    // Byte for byte what JSON.stringify gave (the lone surrogate stays an escape, not U+FFFD).
+    assert.ok(rows.rows[4]!.json.includes('lone \\ud800 surrogate'), rows.rows[4]!.json);
+  });
+});
+
 describe('resuming over SSE', () => {
   test('after the serving process restarts, Last-Event-ID replays exactly what was missed, from the table', async () => {
     const db = await testDb();

@@ -12,6 +12,7 @@ import type { DB } from './schema.ts';
 import { acquireDirLock } from './dir-lock.ts';
 import { removeStaleServerLock, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { importPglite, pgliteFolder, type ImportResult } from './import-pglite.ts';
+import { PreparingClient } from './prepared.ts';
 
 export type Backend = 'postgres' | 'embedded';
 
@@ -34,14 +35,16 @@ export interface DbOptions {
   /** Where the embedded PostgreSQL keeps its files (DATA_DIR/postgres). */
   dataDir: string;
   poolMax: number;
+  /** Send the marked hot statements as named prepared statements (src/db/prepared.ts); default true. */
+  prepared?: boolean | undefined;
 }
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
 export async function openDatabase(opts: DbOptions): Promise<Database> {
-  if (opts.url) return openPostgres(opts.url, opts.poolMax, 'postgres', describePostgres(opts.url), async () => {});
-  return openEmbedded(opts.dataDir, opts.poolMax);
+  if (opts.url) return openPostgres(opts.url, opts.poolMax, 'postgres', describePostgres(opts.url), async () => {}, undefined, opts.prepared);
+  return openEmbedded(opts.dataDir, opts.poolMax, opts.prepared);
 }
 
 /**
@@ -87,8 +90,9 @@ export function connectDatabase(url: string, backend: Backend, poolMax: number):
   return openPostgres(url, poolMax, backend, backend === 'postgres' ? describePostgres(url) : 'the embedded PostgreSQL', async () => {});
 }
 
-function openPostgres(url: string, poolMax: number, backend: Backend, location: string, afterClose: () => Promise<void>, imported?: ImportResult): Database & { pool: pg.Pool } {
+function openPostgres(url: string, poolMax: number, backend: Backend, location: string, afterClose: () => Promise<void>, imported?: ImportResult, prepared = true): Database & { pool: pg.Pool } {
   const pool = new pg.Pool({
+    ...(prepared ? { Client: PreparingClient } : {}),
     connectionString: url,
     max: poolMax,
     // ids are bigserial and costs numeric; both fit a JS number for any realistic table.
@@ -103,7 +107,7 @@ function openPostgres(url: string, poolMax: number, backend: Backend, location: 
   return { ...makeDatabase(db, backend, location, afterClose, imported), connectionString: url, pool };
 }
 
-async function openEmbedded(dataDir: string, poolMax: number): Promise<Database> {
+async function openEmbedded(dataDir: string, poolMax: number, prepared?: boolean): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true });
   const cluster = path.join(path.resolve(dataDir), 'postgres');
   // One cco per data folder (DATA_DIR/cco.lock, safe against pid reuse). Holding it, any
@@ -118,7 +122,7 @@ async function openEmbedded(dataDir: string, poolMax: number): Promise<Database>
   try {
     await removeStaleServerLock(cluster);
     server = await startEmbeddedPostgres(cluster);
-    if (!pgliteFolder(dataDir)) return openPostgres(server.url, poolMax, 'embedded', location, stop);
+    if (!pgliteFolder(dataDir)) return openPostgres(server.url, poolMax, 'embedded', location, stop, undefined, prepared);
     // A data folder from the PGlite days: its rows move over once, before anything else writes.
     const importing = openPostgres(server.url, 2, 'embedded', location, async () => {});
     let imported: ImportResult;
@@ -127,7 +131,7 @@ async function openEmbedded(dataDir: string, poolMax: number): Promise<Database>
     } finally {
       await importing.close();
     }
-    return openPostgres(server.url, poolMax, 'embedded', location, stop, imported);
+    return openPostgres(server.url, poolMax, 'embedded', location, stop, imported, prepared);
   } catch (e: unknown) {
     await stop();
     throw new Error(`Could not open the embedded database in ${cluster}: ${(e as Error).message}`, { cause: e });

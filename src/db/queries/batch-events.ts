@@ -12,6 +12,7 @@
  */
 import { sql } from 'kysely';
 import { titleFromPrompt } from '../../lib/title.ts';
+import { PREPARED } from '../prepared.ts';
 import { storableRow } from '../text.ts';
 import { sentLogRow, storableLog, type CommandLogRow, type NewCommandLogRow } from './command-logs.ts';
 import type { MessageRow, NewMessageRow } from './messages.ts';
@@ -62,7 +63,7 @@ export async function insertBatchEvents(
     event_ids: string[];
     messages: MessageRow[];
     sessions: (SessionRow & { was_untitled: boolean })[];
-  }>`
+  }>`${PREPARED}
     with log_input as materialized (
       select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id
       from jsonb_to_recordset(${jsonb(logInput)}) as x(

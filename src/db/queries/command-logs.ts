@@ -1,6 +1,7 @@
 /** SQL for command_logs. */
 import { sql, type Selectable } from 'kysely';
 import type { CommandLogsTable } from '../schema.ts';
+import { PREPARED } from '../prepared.ts';
 import { storableRow } from '../text.ts';
 import { jsonb, type Executor, type SessionRow } from './sessions.ts';
 
@@ -25,7 +26,7 @@ export interface NewCommandLogRow {
  */
 export async function insertCommandLog(db: Executor, sessionId: string, log: NewCommandLogRow): Promise<CommandLogRow | undefined> {
   const l = storableRow(log, { in: 'metadata' });
-  const r = await sql<CommandLogRow>`
+  const r = await sql<CommandLogRow>`${PREPARED}
     with touched as (
       update sessions set updated_at = now() where id = ${sessionId} returning id
     )
@@ -63,7 +64,7 @@ export async function upsertSessionAndInsertLog(
   const seed = storableRow(sessionSeed, { in: 'metadata' });
   const l = storableRow(newLog, { in: 'metadata' });
   const scope = sessionSeed.scope ?? null;
-  const r = await sql<CommandLogRow & { s_id: string; s_created: boolean; s_owner: string | null }>`
+  const r = await sql<CommandLogRow & { s_id: string; s_created: boolean; s_owner: string | null }>`${PREPARED}
     with s as (
       insert into sessions (id, claude_session_id, project_path, project_type, status, source, owner, metadata)
       values (${seed.id}, ${seed.claudeSessionId}, ${seed.projectPath}, 'local', 'active', 'cli', ${seed.owner}, ${jsonb(seed.metadata)})
@@ -134,7 +135,7 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
   });
   // Only what the database made comes back (id, session, time): the rest of each row is what was sent,
   // so a batch's text is not serialized, sent and parsed a second time.
-  const r = await sql<{ sessions: (SessionRow & { created: boolean })[]; logs: Pick<CommandLogRow, 'id' | 'session_id' | 'timestamp'>[]; log_ids: number[] }>`
+  const r = await sql<{ sessions: (SessionRow & { created: boolean })[]; logs: Pick<CommandLogRow, 'id' | 'session_id' | 'timestamp'>[]; log_ids: number[] }>`${PREPARED}
     with input as materialized (
       select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id
       from jsonb_to_recordset(${jsonb(input)}) as x(

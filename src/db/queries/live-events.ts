@@ -3,6 +3,7 @@
  * Positions travel as decimal text (xid8 and bigint do not fit a JS number).
  */
 import { sql } from 'kysely';
+import { PREPARED } from '../prepared.ts';
 import type { Executor } from './sessions.ts';
 
 /** The channel every writer notifies once per batch; readers LISTEN on it. */
@@ -22,17 +23,26 @@ export interface LiveEventRow {
   json: string;
 }
 
+/** Joins the batch's JSON texts: JSON.stringify writes every control character as an escape, so none holds it. */
+const SEPARATOR = '\u0001';
+
 /**
  * Inserts a batch, in order, and notifies readers: one statement, so one round trip and one
  * commit; the notification is delivered at that commit. Rows take seqs in array order
  * (ORDER BY n before the insert draws them), all with this statement's xid.
+ *
+ * The events' JSON goes as one text joined by U+0001, split again by string_to_table: sent as a
+ * text[] literal, each was escaped once more by the driver and unescaped by array_in, and these
+ * are the largest values the server writes (every hook's log, whole).
  */
 export async function insertLiveEvents(db: Executor, events: readonly NewLiveEvent[]): Promise<void> {
-  await sql`
+  if (events.some((e) => e.json.includes(SEPARATOR))) throw new Error('a live event is not JSON.stringify output (it holds U+0001)');
+  await sql`${PREPARED}
     with ins as (
       insert into live_events (session_id, type, json)
-      select s, t, j from unnest(${events.map((e) => e.sessionId)}::text[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.json)}::text[])
-        with ordinality as u(s, t, j, n)
+      select s, t, j
+        from rows from (unnest(${events.map((e) => e.sessionId)}::text[]), unnest(${events.map((e) => e.type)}::text[]),
+                        string_to_table(${events.map((e) => e.json).join(SEPARATOR)}::text, chr(1))) with ordinality as u(s, t, j, n)
       order by n
       returning 1)
     select pg_notify(${LIVE_CHANNEL}, '') from (select count(*) from ins) c`.execute(db);
@@ -60,7 +70,7 @@ export async function snapshotStart(db: Executor): Promise<{ xid: string; seq: s
  * Final rows come first, since they sort by xid.
  */
 export async function readLiveEventsAfter(db: Executor, after: { xid: string; seq: string }, limit: number): Promise<(LiveEventRow & { final: boolean })[]> {
-  const r = await sql<LiveEventRow & { final: boolean }>`
+  const r = await sql<LiveEventRow & { final: boolean }>`${PREPARED}
     select e.xid::text as xid, e.seq::text as seq, e.session_id, e.type, e.json,
            e.xid < pg_snapshot_xmin(pg_current_snapshot()) as final
     from live_events e

@@ -3,6 +3,7 @@
  * get it here, in batches, off the hook's write path.
  */
 import { sql } from 'kysely';
+import { PREPARED } from '../prepared.ts';
 import type { Executor } from './sessions.ts';
 
 export type IndexedTable = 'session_messages' | 'command_logs';
@@ -25,7 +26,7 @@ export function documentVector(table: IndexedTable, alias: string) {
  */
 export async function indexPending(db: Executor, table: IndexedTable, limit: number): Promise<number> {
   const t = sql.table(table);
-  const r = await sql`
+  const r = await sql`${PREPARED}
     update ${t} as d set search = ${documentVector(table, 'd')}
       from (select id from ${t} where search is null order by id limit ${limit} for update skip locked) p
      where d.id = p.id`.execute(db);
