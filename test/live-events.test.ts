@@ -102,6 +102,52 @@ describe('writing a batch', () => {
   });
 });
 
+describe("a process's own events", () => {
+  test('come back from memory (the very object published, or its reference), not read back; other processes parse theirs from the table', async () => {
+    const db = await testDb();
+    const a = await processOn(db);
+    const b = await processOn(db);
+    const small = say(a.bus, 'small');
+    const big = say(a.bus, 'x'.repeat(a.bus.opts.maxEventBytes + 10)); // sent as a reference
+    await a.seen.until((es) => es.length === 2, 'both own events');
+    await b.seen.until((es) => es.length === 2, 'both, in the other process');
+    assert.equal(a.seen.events[0], small, 'the published object itself: never parsed again');
+    assert.notEqual(b.seen.events[0], small);
+    assert.deepEqual(b.seen.events[0], JSON.parse(JSON.stringify(small)));
+    // The big one travels as its reference in both processes, the same either way.
+    assert.notEqual(a.seen.events[1], big);
+    assert.deepEqual(a.seen.events[1], b.seen.events[1]);
+    assert.equal((a.seen.events[1] as unknown as { truncated?: boolean }).truncated, true);
+    assert.equal(a.live.log.own.size, 0, 'nothing kept once delivered');
+    const rows = await sql<{ origin: string | null; origin_n: string | null }>`select origin, origin_n::text from live_events order by xid, seq`.execute(db.database.db);
+    assert.deepEqual(rows.rows.map((r) => r.origin), [a.live.log.own.origin, a.live.log.own.origin]);
+  });
+
+  test('a row stamped with this process but no longer kept (a retried write) is read from the table', async () => {
+    const db = await testDb();
+    const a = await processOn(db);
+    const json = JSON.stringify({ type: 'message.created', session_id: 's-1', message: message('written twice'), at: new Date().toISOString() });
+    await sql`insert into live_events (session_id, type, json, origin, origin_n) values ('s-1', 'message.created', ${json}, ${a.live.log.own.origin}, 7)`.execute(db.database.db);
+    await sql`select pg_notify('cco_live', '')`.execute(db.database.db);
+    await a.seen.until((es) => es.length === 1, 'the stamped row');
+    assert.deepEqual(contents(a.seen.events), ['written twice']);
+  });
+
+  test('a process that does not read (a runner) keeps nothing: its rows go out unstamped', async () => {
+    const db = await testDb();
+    const bus = new EventBus();
+    const runner = new LiveEvents(db.database, bus, logger);
+    await runner.start({ read: false });
+    cleanups.push(() => runner.stop());
+    const reader = await processOn(db);
+    for (let i = 0; i < 5; i++) say(bus, `r${i}`);
+    await reader.seen.until((es) => es.length === 5, "the runner's events");
+    assert.equal(runner.log.own.size, 0);
+    const rows = await sql<{ n: number }>`select count(*)::int as n from live_events where origin is not null`.execute(db.database.db);
+    assert.equal(rows.rows[0]!.n, 0);
+  });
+});
+
 describe('resuming over SSE', () => {
   test('after the serving process restarts, Last-Event-ID replays exactly what was missed, from the table', async () => {
     const db = await testDb();

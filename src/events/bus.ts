@@ -48,8 +48,8 @@ export type Listener = (event: OrchestratorEvent, stored: StoredEvent) => void;
 
 /** Where published events go and older ones come back from (live-log.ts, live-reader.ts). */
 export interface DurableLog {
-  /** Queues the event for writing; never throws, never waits. */
-  append(event: { sessionId: string; type: string; json: string }): void;
+  /** Queues the event for writing; never throws, never waits. `event` is the object `json` was made from. */
+  append(event: { sessionId: string; type: string; json: string; event: object }): void;
   /**
    * Events after `after` up to `upTo` (delivered, so final), about `maxBytes` at a time; undefined
    * when some of them have been pruned (the client must refetch).
@@ -140,9 +140,13 @@ export class EventBus {
       }
     }
     let json = JSON.stringify(event);
-    if (Buffer.byteLength(json) > this.opts.maxEventBytes) json = JSON.stringify(referenceTo(event));
+    let sent: object = event;
+    if (Buffer.byteLength(json) > this.opts.maxEventBytes) {
+      sent = referenceTo(event);
+      json = JSON.stringify(sent);
+    }
     if (this.#log) {
-      this.#log.append({ sessionId, type: event.type, json });
+      this.#log.append({ sessionId, type: event.type, json, event: sent });
       return event;
     }
     const position = { xid: 0n, seq: ++this.#localSeq };
@@ -159,10 +163,13 @@ export class EventBus {
     return () => this.#publishWatchers.delete(watcher);
   }
 
-  /** An event read back from the durable log, in log order (LiveEventReader). */
-  deliver(stored: StoredEvent): void {
+  /**
+   * An event read back from the durable log, in log order (LiveEventReader). `event`: the object
+   * its JSON was made from, when this process published it (OwnEvents); otherwise parsed here.
+   */
+  deliver(stored: StoredEvent, event?: object): void {
     if (!isAfter(stored.position, this.#last)) return; // read twice (a reader restart): already out
-    this.#deliver(stored, JSON.parse(stored.json) as OrchestratorEvent);
+    this.#deliver(stored, (event ?? JSON.parse(stored.json)) as OrchestratorEvent);
   }
 
   subscribe(listener: Listener): () => void {

@@ -9,6 +9,7 @@ import type { EventBus } from './bus.ts';
 import { LiveEventLog, type LiveLogOptions } from './live-log.ts';
 import { LiveEventPruner, type LivePrunerOptions } from './live-pruner.ts';
 import { LiveEventReader, type LiveReaderOptions } from './live-reader.ts';
+import { OwnEvents } from './own-events.ts';
 
 export interface LiveEventsOptions {
   log?: Partial<LiveLogOptions> | undefined;
@@ -24,8 +25,9 @@ export class LiveEvents {
 
   constructor(database: Database, bus: EventBus, logger: Logger, opts: LiveEventsOptions = {}) {
     const log = logger.child({ part: 'live-events' });
-    this.log = new LiveEventLog(database, log, opts.log);
-    this.reader = new LiveEventReader(database, bus, log, opts.reader);
+    const own = new OwnEvents();
+    this.log = new LiveEventLog(database, log, opts.log, own);
+    this.reader = new LiveEventReader(database, bus, log, opts.reader, own);
     this.pruner = new LiveEventPruner(database, log, opts.pruner);
     bus.attach(this.log);
   }

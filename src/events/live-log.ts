@@ -11,6 +11,7 @@ import type { Database } from '../db/database.ts';
 import { hasLiveEventAtOrBefore, insertLiveEvents, readLiveEventsBetween, type LiveEventRow, type NewLiveEvent } from '../db/queries/live-events.ts';
 import type { Logger } from '../logger.ts';
 import type { DurableLog, EventPayload, StoredEvent } from './bus.ts';
+import { OwnEvents } from './own-events.ts';
 import { comparePositions, type Position } from './position.ts';
 
 export interface LiveLogOptions {
@@ -43,17 +44,19 @@ export class LiveEventLog implements DurableLog {
     private readonly database: Database,
     private readonly logger: Logger,
     opts: Partial<LiveLogOptions> = {},
+    /** This process's events kept for its own reader. */
+    readonly own: OwnEvents = new OwnEvents(),
   ) {
     this.opts = { ...DEFAULT_LIVE_LOG_OPTIONS, ...opts };
   }
 
-  append(event: NewLiveEvent): void {
+  append(e: { sessionId: string; type: string; json: string; event: object }): void {
     if (this.#queue.length >= this.opts.maxQueued) {
       // Logged once per run of drops, with the count, when writing works again (#write).
       this.#dropped += 1;
       return;
     }
-    this.#queue.push(event);
+    this.#queue.push({ sessionId: e.sessionId, type: e.type, json: e.json, ownN: this.own.keep({ json: e.json, event: e.event }) });
     this.#drain();
   }
 
@@ -82,7 +85,7 @@ export class LiveEventLog implements DurableLog {
   async #write(batch: NewLiveEvent[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await insertLiveEvents(this.database.db, batch);
+        await insertLiveEvents(this.database.db, batch, this.own.origin);
         if (this.#dropped > 0) {
           this.logger.error({ dropped: this.#dropped, maxQueued: this.opts.maxQueued }, 'live events dropped: too many waiting to be written');
           this.#dropped = 0;
@@ -90,6 +93,7 @@ export class LiveEventLog implements DurableLog {
         return;
       } catch (e: unknown) {
         if (attempt >= this.opts.attempts) {
+          this.own.forget(batch.map((b) => b.ownN ?? null));
           this.logger.error({ err: e, events: batch.length, attempts: attempt, waiting: this.#queue.length }, 'live events lost: could not write them; clients miss them until they refetch');
           return;
         }

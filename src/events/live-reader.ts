@@ -15,10 +15,11 @@
  */
 import pg from 'pg';
 import type { Database } from '../db/database.ts';
-import { LIVE_CHANNEL, readLiveEventsAfter, snapshotStart } from '../db/queries/live-events.ts';
+import { LIVE_CHANNEL, readLiveEventJson, readLiveEventsAfter, snapshotStart } from '../db/queries/live-events.ts';
 import type { Logger } from '../logger.ts';
 import type { EventBus } from './bus.ts';
 import { toStored } from './live-log.ts';
+import { OwnEvents } from './own-events.ts';
 
 export interface LiveReaderOptions {
   /** Poll backstop (ms). */
@@ -50,6 +51,8 @@ export class LiveEventReader {
     private readonly bus: EventBus,
     private readonly logger: Logger,
     opts: Partial<LiveReaderOptions> = {},
+    /** What this process's writer keeps for it (shared with LiveEventLog). */
+    private readonly own: OwnEvents = new OwnEvents(),
   ) {
     this.opts = { ...DEFAULT_LIVE_READER_OPTIONS, ...opts };
   }
@@ -57,6 +60,8 @@ export class LiveEventReader {
   /** Starts after the newest final row: every event that becomes final from now on is delivered. */
   start(): Promise<void> {
     this.#starting ??= (async () => {
+      // Before the start position is taken: every row after it that this process writes is kept.
+      this.own.startKeeping();
       const at = await snapshotStart(this.database.db);
       this.#cursor = at;
       this.bus.startAt({ xid: BigInt(at.xid), seq: BigInt(at.seq) });
@@ -73,6 +78,7 @@ export class LiveEventReader {
       clearTimeout(this.#timer);
       clearTimeout(this.#reconnectTimer);
       await this.#reading;
+      this.own.stopKeeping();
       const client = this.#client;
       this.#client = undefined;
       await client?.end().catch(() => undefined);
@@ -111,11 +117,14 @@ export class LiveEventReader {
   /** Delivers every final row after the cursor; true when it saw rows held back by a running transaction. */
   async #readAll(): Promise<boolean> {
     for (;;) {
-      const rows = await readLiveEventsAfter(this.database.db, this.#cursor!, this.opts.batch);
+      const rows = await readLiveEventsAfter(this.database.db, this.#cursor!, this.opts.batch, this.own.origin);
       for (const row of rows) {
         if (!row.final) return true;
         if (this.#stopped) return false;
-        this.bus.deliver(toStored(row));
+        const own = row.own_n === null ? undefined : this.own.take(Number(row.own_n));
+        const json = own?.json ?? row.json ?? (await readLiveEventJson(this.database.db, row));
+        // Pruned before it was read: only a reader as far behind as the retention (minutes) gets here.
+        if (json !== undefined) this.bus.deliver(toStored({ ...row, json }), own?.event);
         this.#cursor = { xid: row.xid, seq: row.seq };
       }
       if (rows.length < this.opts.batch) return false;

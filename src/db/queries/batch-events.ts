@@ -17,7 +17,7 @@ import { storableRow } from '../text.ts';
 import { sentLogRow, storableLog, type CommandLogRow, type NewCommandLogRow } from './command-logs.ts';
 import type { MessageRow, NewMessageRow } from './messages.ts';
 import type { NewSessionEventRow, SessionEventRow } from './session-events.ts';
-import { jsonb, type Executor, type SessionRow } from './sessions.ts';
+import { jsonRows, type Executor, type SessionRow } from './sessions.ts';
 
 export interface BatchEventItem {
   event: NewSessionEventRow;
@@ -53,7 +53,7 @@ export async function insertBatchEvents(
       msg_title: m && m.direction === 'user' ? titleFromPrompt(m.content) : null,
     };
   });
-  // Event ids are drawn in batch order (jsonb_to_recordset yields the array in order), so each
+  // Event ids are drawn in batch order (json_to_recordset yields the array in order), so each
   // returned row is matched to its item by id. Messages take their ids as they are inserted,
   // in batch order: sorted by id, they follow the items whose event was new and had one.
   const r = await sql<{
@@ -66,7 +66,7 @@ export async function insertBatchEvents(
   }>`${PREPARED}
     with log_input as materialized (
       select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id
-      from jsonb_to_recordset(${jsonb(logInput)}) as x(
+      from json_to_recordset(${jsonRows(logInput)}) as x(
         ord int, session_id uuid, tool_use_id text, tool text, input jsonb, result text, result_truncated boolean, result_size int,
         status text, duration_ms int, metadata jsonb)
     ),
@@ -79,7 +79,7 @@ export async function insertBatchEvents(
     ),
     input as materialized (
       select x.*, nextval(pg_get_serial_sequence('session_events', 'id')) as ev_id
-      from jsonb_to_recordset(${jsonb(input)}) as x(
+      from json_to_recordset(${jsonRows(input)}) as x(
         ord int, session_id uuid, event text, event_key text, data jsonb,
         msg_direction text, msg_content text, msg_source text, msg_metadata jsonb, msg_title text)
     ),

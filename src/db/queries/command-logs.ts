@@ -3,7 +3,7 @@ import { sql, type Selectable } from 'kysely';
 import type { CommandLogsTable } from '../schema.ts';
 import { PREPARED } from '../prepared.ts';
 import { storableRow } from '../text.ts';
-import { jsonb, type Executor, type SessionRow } from './sessions.ts';
+import { jsonb, jsonRows, type Executor, type SessionRow } from './sessions.ts';
 
 export type CommandLogRow = Selectable<CommandLogsTable>;
 
@@ -138,7 +138,7 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
   const r = await sql<{ sessions: (SessionRow & { created: boolean })[]; logs: Pick<CommandLogRow, 'id' | 'session_id' | 'timestamp'>[]; log_ids: number[] }>`${PREPARED}
     with input as materialized (
       select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id
-      from jsonb_to_recordset(${jsonb(input)}) as x(
+      from json_to_recordset(${jsonRows(input)}) as x(
         ord int, new_id uuid, claude_session_id text, project_path text, session_owner text, owner_scope text, session_metadata jsonb, tool_use_id text, tool text,
         input jsonb, result text, result_truncated boolean, result_size int, status text, duration_ms int, metadata jsonb)
       order by x.ord

@@ -13,6 +13,8 @@ export interface NewLiveEvent {
   sessionId: string;
   type: string;
   json: string;
+  /** The writing process's number for the event (OwnEvents); null: not kept, read back from the table. */
+  ownN?: number | null | undefined;
 }
 
 export interface LiveEventRow {
@@ -35,14 +37,15 @@ const SEPARATOR = '\u0001';
  * text[] literal, each was escaped once more by the driver and unescaped by array_in, and these
  * are the largest values the server writes (every hook's log, whole).
  */
-export async function insertLiveEvents(db: Executor, events: readonly NewLiveEvent[]): Promise<void> {
+export async function insertLiveEvents(db: Executor, events: readonly NewLiveEvent[], origin: string): Promise<void> {
   if (events.some((e) => e.json.includes(SEPARATOR))) throw new Error('a live event is not JSON.stringify output (it holds U+0001)');
   await sql`${PREPARED}
     with ins as (
-      insert into live_events (session_id, type, json)
-      select s, t, j
+      insert into live_events (session_id, type, json, origin, origin_n)
+      select s, t, j, case when o is not null then ${origin}::text end, o
         from rows from (unnest(${events.map((e) => e.sessionId)}::text[]), unnest(${events.map((e) => e.type)}::text[]),
-                        string_to_table(${events.map((e) => e.json).join(SEPARATOR)}::text, chr(1))) with ordinality as u(s, t, j, n)
+                        string_to_table(${events.map((e) => e.json).join(SEPARATOR)}::text, chr(1)),
+                        unnest(${events.map((e) => e.ownN ?? null)}::bigint[])) with ordinality as u(s, t, j, o, n)
       order by n
       returning 1)
     select pg_notify(${LIVE_CHANNEL}, '') from (select count(*) from ins) c`.execute(db);
@@ -67,17 +70,35 @@ export async function snapshotStart(db: Executor): Promise<{ xid: string; seq: s
 /**
  * Up to `limit` rows after the position, in order, each marked `final` when its transaction is
  * older than the oldest one running (see LiveEventReader for why only those may be delivered).
- * Final rows come first, since they sort by xid.
+ * Final rows come first, since they sort by xid. The JSON comes only with final rows of other
+ * writers: a row not final yet is read again later, and a row stamped with `origin` (the
+ * reader's own process) comes with its number, `own_n`, to take from memory (OwnEvents).
  */
-export async function readLiveEventsAfter(db: Executor, after: { xid: string; seq: string }, limit: number): Promise<(LiveEventRow & { final: boolean })[]> {
-  const r = await sql<LiveEventRow & { final: boolean }>`${PREPARED}
-    select e.xid::text as xid, e.seq::text as seq, e.session_id, e.type, e.json,
+export async function readLiveEventsAfter(db: Executor, after: { xid: string; seq: string }, limit: number, origin: string | null): Promise<LiveEventReadRow[]> {
+  const r = await sql<LiveEventReadRow>`${PREPARED}
+    select e.xid::text as xid, e.seq::text as seq, e.session_id, e.type,
+           case when e.xid < pg_snapshot_xmin(pg_current_snapshot()) and not coalesce(e.origin = ${origin}::text, false) then e.json end as json,
+           case when e.origin = ${origin}::text then e.origin_n::text end as own_n,
            e.xid < pg_snapshot_xmin(pg_current_snapshot()) as final
     from live_events e
     where (e.xid, e.seq) > (${after.xid}::xid8, ${after.seq}::bigint)
     order by e.xid, e.seq -- qualified: a bare name would sort by the text output column
     limit ${limit}`.execute(db);
   return r.rows;
+}
+
+export interface LiveEventReadRow extends Omit<LiveEventRow, 'json'> {
+  /** Null on a row not final yet, and on the reader's own rows (own_n set). */
+  json: string | null;
+  own_n: string | null;
+  final: boolean;
+}
+
+/** One row's JSON, by position: an own row the writer no longer keeps (see OwnEvents). */
+export async function readLiveEventJson(db: Executor, at: { xid: string; seq: string }): Promise<string | undefined> {
+  const r = await sql<{ json: string }>`
+    select json from live_events where (xid, seq) = (${at.xid}::xid8, ${at.seq}::bigint)`.execute(db);
+  return r.rows[0]?.json;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { SessionEventsTable } from '../schema.ts';
 import { PREPARED } from '../prepared.ts';
 import type { ClaudeSessionSeed } from './command-logs.ts';
 import { storableRow } from '../text.ts';
-import { jsonb, type Executor, type SessionRow } from './sessions.ts';
+import { jsonb, jsonRows, type Executor, type SessionRow } from './sessions.ts';
 
 export type SessionEventRow = Selectable<SessionEventsTable>;
 
@@ -86,7 +86,7 @@ export async function upsertClaudeSessions(db: Executor, seeds: readonly ClaudeS
   const r = await sql<SessionRow & { created: boolean }>`${PREPARED}
     insert into sessions (id, claude_session_id, project_path, project_type, status, source, owner, metadata)
     select distinct on (claude_session_id) new_id, claude_session_id, project_path, 'local', 'active', 'cli', session_owner, session_metadata
-    from jsonb_to_recordset(${jsonb(input)}) as x(ord int, new_id uuid, claude_session_id text, project_path text, session_owner text, session_metadata jsonb)
+    from json_to_recordset(${jsonRows(input)}) as x(ord int, new_id uuid, claude_session_id text, project_path text, session_owner text, session_metadata jsonb)
     order by claude_session_id, ord
     on conflict (claude_session_id) do update set updated_at = now()
     returning *, (xmax = 0) as created`.execute(db);
