@@ -96,6 +96,6 @@ async function indexCatchUp(database: Database, since: number): Promise<{ pendin
   }
   const catchupS = Math.round((performance.now() - since) / 10) / 100;
   let dbCpuMs = 0;
-  for (const [pid, ms] of await backendCpu(database.db)) dbCpuMs += ms - (cpuBefore.get(pid) ?? ms);
+  for (const [pid, ms] of await backendCpu(database.db)) dbCpuMs += ms - (cpuBefore.get(pid) ?? 0);
   return { pendingAtEnd, catchupS, dbCpuMs };
 }
