@@ -65,7 +65,7 @@ export async function insertBatchEvents(
     sessions: (SessionRow & { was_untitled: boolean })[];
   }>`${PREPARED}
     with log_input as materialized (
-      select x.*, nextval(pg_get_serial_sequence('command_logs', 'id')) as log_id
+      select x.*, nextval('command_logs_id_seq'::regclass) as log_id
       from json_to_recordset(${jsonRows(logInput)}) as x(
         ord int, session_id uuid, tool_use_id text, tool text, input jsonb, result text, result_truncated boolean, result_size int,
         status text, duration_ms int, metadata jsonb)
@@ -78,7 +78,7 @@ export async function insertBatchEvents(
       returning id, session_id, timestamp
     ),
     input as materialized (
-      select x.*, nextval(pg_get_serial_sequence('session_events', 'id')) as ev_id
+      select x.*, nextval('session_events_id_seq'::regclass) as ev_id
       from json_to_recordset(${jsonRows(input)}) as x(
         ord int, session_id uuid, event text, event_key text, data jsonb,
         msg_direction text, msg_content text, msg_source text, msg_metadata jsonb, msg_title text)
