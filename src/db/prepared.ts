@@ -1,7 +1,7 @@
 /**
  * Server-side prepared statements for the hot statements of fixed text (hook ingest, the live
  * log, the search indexer). Kysely sends every statement unnamed, so PostgreSQL parses, analyses
- * and plans it again on every call; for a hook batch's CTE that was about a third of the
+ * and plans it again on every call; for a hook batch's CTE planning was a quarter of the
  * statement's time (EXPLAIN: 0.8 ms planning for 2.4 ms executing 36 rows). A statement whose
  * text starts with PREPARED is sent named instead: each connection parses it once and, after
  * five calls, PostgreSQL may keep one generic plan for it.
@@ -9,7 +9,7 @@
  * Only statements whose text never varies may carry the mark (values travel as parameters):
  * each distinct text is one prepared statement on every pooled connection, for the
  * connection's life. PgBouncer in transaction mode before 1.21 does not carry named statements
- * across server connections; DB_PREPARED_STATEMENTS=off sends them unnamed.
+ * across server connections; DB_PREPARED_STATEMENTS=false sends them unnamed.
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
