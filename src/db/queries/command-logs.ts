@@ -137,7 +137,7 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
   // so a batch's text is not serialized, sent and parsed a second time.
   const r = await sql<{ sessions: (SessionRow & { created: boolean })[]; logs: Pick<CommandLogRow, 'id' | 'session_id' | 'timestamp'>[]; log_ids: number[] }>`${PREPARED}
     with input as materialized (
-      -- The bigserial's sequence by its name: pg_get_serial_sequence() here ran once per row (3 µs each).
+      -- The bigserial's sequence by its name: pg_get_serial_sequence() here ran once per row.
       select x.*, nextval('command_logs_id_seq'::regclass) as log_id
       from json_to_recordset(${jsonRows(input)}) as x(
         ord int, new_id uuid, claude_session_id text, project_path text, session_owner text, owner_scope text, session_metadata jsonb, tool_use_id text, tool text,
