@@ -146,12 +146,30 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
 }
 
-/** Waits for the spool to drain and its worker to exit; kills a worker that outlives the test (by its pid). */
+/**
+ * Delivery workers of this spool, found by their command line. The lock alone is not
+ * enough: a worker unlocks, then looks at the queue once more before it exits, so a
+ * test that refills the queue in that window would race it.
+ */
+export function workerProcesses(spool: string): number[] {
+  const wanted = `--spool\0${spool}\0--deliver`;
+  const pids: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(wanted)) pids.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Waits for the spool to drain and its workers to exit; kills a worker that outlives the test. */
 export async function drainSpool(spool: string, timeoutMs = 15_000): Promise<void> {
   try {
-    await waitFor(() => queued(spool).length === 0 && workerPid(spool) === undefined, timeoutMs, 'the spool to drain');
+    await waitFor(() => queued(spool).length === 0 && workerPid(spool) === undefined && workerProcesses(spool).length === 0, timeoutMs, 'the spool to drain');
   } finally {
-    const pid = workerPid(spool);
-    if (pid) process.kill(pid, 'SIGTERM');
+    for (const pid of workerProcesses(spool)) process.kill(pid, 'SIGTERM');
   }
 }
