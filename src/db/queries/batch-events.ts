@@ -12,12 +12,18 @@
  */
 import { sql } from 'kysely';
 import { titleFromPrompt } from '../../lib/title.ts';
+import { unnestRows } from '../binary-rows.ts';
 import { PREPARED } from '../prepared.ts';
 import { storableRow } from '../text.ts';
-import { sentLogRow, storableLog, type CommandLogRow, type NewCommandLogRow } from './command-logs.ts';
+import { LOG_COLUMNS, sentLogRow, storableLog, type CommandLogRow, type NewCommandLogRow } from './command-logs.ts';
 import type { MessageRow, NewMessageRow } from './messages.ts';
 import type { NewSessionEventRow, SessionEventRow } from './session-events.ts';
-import { jsonRows, type Executor, type SessionRow } from './sessions.ts';
+import type { Executor, SessionRow } from './sessions.ts';
+
+const EVENT_COLUMNS = {
+  session_id: 'uuid', event: 'text', event_key: 'text', data: 'jsonb',
+  msg_direction: 'text', msg_content: 'text', msg_source: 'text', msg_metadata: 'jsonb', msg_title: 'text',
+} as const;
 
 export interface BatchEventItem {
   event: NewSessionEventRow;
@@ -43,17 +49,17 @@ export async function insertBatchEvents(
   items: readonly BatchEventItem[],
   logItems: readonly BatchLogItem[] = [],
 ): Promise<{ events: BatchEventOutcome[]; logs: (CommandLogRow | undefined)[] }> {
-  const logInput = logItems.map((it, ord) => ({ ord, session_id: it.session_id, ...storableLog(it.log) }));
-  const input = items.map((it, ord) => {
+  const logInput = logItems.map((it) => ({ session_id: it.session_id, ...storableLog(it.log) }));
+  const input = items.map((it) => {
     const e = storableRow(it.event, { in: 'data', key: '_text_replaced' });
     const m = it.message && storableRow({ ...it.message, session_id: e.session_id }, { in: 'metadata' });
     return {
-      ord, session_id: e.session_id, event: e.event, event_key: e.event_key, data: e.data,
+      session_id: e.session_id, event: e.event, event_key: e.event_key, data: e.data,
       msg_direction: m?.direction ?? null, msg_content: m?.content ?? null, msg_source: m?.source ?? null, msg_metadata: m?.metadata ?? null,
       msg_title: m && m.direction === 'user' ? titleFromPrompt(m.content) : null,
     };
   });
-  // Event ids are drawn in batch order (json_to_recordset yields the array in order), so each
+  // Event ids are drawn in batch order (unnest yields the arrays in order), so each
   // returned row is matched to its item by id. Messages take their ids as they are inserted,
   // in batch order: sorted by id, they follow the items whose event was new and had one.
   const r = await sql<{
@@ -66,9 +72,7 @@ export async function insertBatchEvents(
   }>`${PREPARED}
     with log_input as materialized (
       select x.*, nextval('command_logs_id_seq'::regclass) as log_id
-      from json_to_recordset(${jsonRows(logInput)}) as x(
-        ord int, session_id uuid, tool_use_id text, tool text, input jsonb, result text, result_truncated boolean, result_size int,
-        status text, duration_ms int, metadata jsonb)
+      from ${unnestRows('x', { session_id: 'uuid', ...LOG_COLUMNS }, logInput)}
     ),
     ins as (
       insert into command_logs (id, session_id, tool_use_id, tool, input, result, result_truncated, result_size, status, duration_ms, metadata)
@@ -79,9 +83,7 @@ export async function insertBatchEvents(
     ),
     input as materialized (
       select x.*, nextval('session_events_id_seq'::regclass) as ev_id
-      from json_to_recordset(${jsonRows(input)}) as x(
-        ord int, session_id uuid, event text, event_key text, data jsonb,
-        msg_direction text, msg_content text, msg_source text, msg_metadata jsonb, msg_title text)
+      from ${unnestRows('x', EVENT_COLUMNS, input)}
     ),
     ev as (
       insert into session_events (id, session_id, event, event_key, data)

@@ -1,9 +1,10 @@
 /** SQL for command_logs. */
 import { sql, type Selectable } from 'kysely';
 import type { CommandLogsTable } from '../schema.ts';
+import { unnestRows, type ElementType } from '../binary-rows.ts';
 import { PREPARED } from '../prepared.ts';
 import { storableRow } from '../text.ts';
-import { jsonb, jsonRows, type Executor, type SessionRow } from './sessions.ts';
+import { jsonb, type Executor, type SessionRow } from './sessions.ts';
 
 export type CommandLogRow = Selectable<CommandLogsTable>;
 
@@ -129,9 +130,9 @@ export interface ClaudeLogOutcome {
  * tool_use_id is already stored (or repeated earlier in the batch) gets no log.
  */
 export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly ClaudeLogItem[]): Promise<ClaudeLogOutcome[]> {
-  const input = items.map((it, ord) => {
+  const input = items.map((it) => {
     const seed = storableRow(it.seed, { in: 'metadata' });
-    return { ord, new_id: seed.id, claude_session_id: seed.claudeSessionId, project_path: seed.projectPath, session_owner: seed.owner, owner_scope: it.seed.scope ?? null, session_metadata: seed.metadata, ...storableLog(it.log) };
+    return { new_id: seed.id, claude_session_id: seed.claudeSessionId, project_path: seed.projectPath, session_owner: seed.owner, owner_scope: it.seed.scope ?? null, session_metadata: seed.metadata, ...storableLog(it.log) };
   });
   // Only what the database made comes back (id, session, time): the rest of each row is what was sent,
   // so a batch's text is not serialized, sent and parsed a second time.
@@ -139,9 +140,7 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
     with input as materialized (
       -- The bigserial's sequence by its name: pg_get_serial_sequence() here ran once per row.
       select x.*, nextval('command_logs_id_seq'::regclass) as log_id
-      from json_to_recordset(${jsonRows(input)}) as x(
-        ord int, new_id uuid, claude_session_id text, project_path text, session_owner text, owner_scope text, session_metadata jsonb, tool_use_id text, tool text,
-        input jsonb, result text, result_truncated boolean, result_size int, status text, duration_ms int, metadata jsonb)
+      from ${unnestRows('x', TOOL_BATCH_COLUMNS, input)}
       order by x.ord
     ),
     s as (
@@ -182,6 +181,16 @@ export async function upsertSessionsAndInsertLogs(db: Executor, items: readonly 
     return { sessionId: s.id, createdSession: creates ? session : undefined, log };
   });
 }
+
+/** The columns of a log as a batch statement reads them (binary-rows.ts). */
+export const LOG_COLUMNS = {
+  tool_use_id: 'text', tool: 'text', input: 'jsonb', result: 'text', result_truncated: 'bool', result_size: 'int4',
+  status: 'text', duration_ms: 'int4', metadata: 'jsonb',
+} as const satisfies Record<keyof NewCommandLogRow, ElementType>;
+
+const TOOL_BATCH_COLUMNS = {
+  new_id: 'uuid', claude_session_id: 'text', project_path: 'text', session_owner: 'text', owner_scope: 'text', session_metadata: 'jsonb', ...LOG_COLUMNS,
+} as const;
 
 /** A log as it is sent to the database (redacted, storable text; input null rather than undefined). */
 export function storableLog(log: NewCommandLogRow): NewCommandLogRow {

@@ -1,10 +1,11 @@
 /** SQL for session_events, and the session look-up by Claude Code's session id used by every hook event. */
 import { sql, type Selectable } from 'kysely';
 import type { SessionEventsTable } from '../schema.ts';
+import { unnestRows } from '../binary-rows.ts';
 import { PREPARED } from '../prepared.ts';
 import type { ClaudeSessionSeed } from './command-logs.ts';
 import { storableRow } from '../text.ts';
-import { jsonb, jsonRows, type Executor, type SessionRow } from './sessions.ts';
+import { jsonb, type Executor, type SessionRow } from './sessions.ts';
 
 export type SessionEventRow = Selectable<SessionEventsTable>;
 
@@ -82,11 +83,11 @@ export async function listSessionEvents(db: Executor, sessionId: string, q: Sess
  * statement uses, so concurrent batches cannot deadlock). Keyed by Claude session id.
  */
 export async function upsertClaudeSessions(db: Executor, seeds: readonly ClaudeSessionSeed[]): Promise<Map<string, { row: SessionRow; created: boolean }>> {
-  const input = seeds.map((s, ord) => ({ ord, new_id: s.id, claude_session_id: s.claudeSessionId, project_path: s.projectPath, session_owner: s.owner, session_metadata: s.metadata }));
+  const input = seeds.map((s) => ({ new_id: s.id, claude_session_id: s.claudeSessionId, project_path: s.projectPath, session_owner: s.owner, session_metadata: s.metadata }));
   const r = await sql<SessionRow & { created: boolean }>`${PREPARED}
     insert into sessions (id, claude_session_id, project_path, project_type, status, source, owner, metadata)
     select distinct on (claude_session_id) new_id, claude_session_id, project_path, 'local', 'active', 'cli', session_owner, session_metadata
-    from json_to_recordset(${jsonRows(input)}) as x(ord int, new_id uuid, claude_session_id text, project_path text, session_owner text, session_metadata jsonb)
+    from ${unnestRows('x', { new_id: 'uuid', claude_session_id: 'text', project_path: 'text', session_owner: 'text', session_metadata: 'jsonb' }, input)}
     order by claude_session_id, ord
     on conflict (claude_session_id) do update set updated_at = now()
     returning *, (xmax = 0) as created`.execute(db);

@@ -9,13 +9,6 @@ export type SessionRow = Selectable<SessionsTable>;
 
 export const jsonb = (value: unknown) => sql<string>`cast(${JSON.stringify(value)} as text)::jsonb`;
 
-/**
- * A batch's rows as one `json` parameter, for json_to_recordset: PostgreSQL checks the text once
- * and converts only each row's fields, where jsonb would first build the whole batch as a tree
- * (a diagnostic run: 15 against 21 µs of database CPU per hook event to read a batch's rows; BENCHMARKS.md).
- */
-export const jsonRows = (rows: readonly object[]) => sql<string>`cast(${JSON.stringify(rows)} as text)::json`;
-
 export interface NewSessionRow {
   id: string;
   managed: boolean;
