@@ -100,6 +100,21 @@ describe('writing a batch', () => {
     // Byte for byte what JSON.stringify gave (the lone surrogate stays an escape, not U+FFFD).
     assert.ok(rows.rows[4]!.json.includes('lone \\ud800 surrogate'), rows.rows[4]!.json);
   });
+
+  test('rows up to a page stay uncompressed (0022); bigger ones are still compressed', async () => {
+    const db = await testDb();
+    const p = await processOn(db);
+    // Compressible text, so pglz would have taken it: 4 kB and 40 kB of the same line.
+    const line = 'export function step(input: string): string { return input.trim(); }\n';
+    say(p.bus, line.repeat(60));
+    say(p.bus, line.repeat(600));
+    await p.seen.until((es) => es.length === 2, 'both events back');
+    const rows = await sql<{ bytes: number; compression: string | null }>`
+      select octet_length(json) as bytes, pg_column_compression(json) as compression from live_events order by xid, seq`.execute(db.database.db);
+    assert.equal(rows.rows.length, 2);
+    assert.ok(rows.rows[0]!.bytes > 4000 && rows.rows[0]!.compression === null, JSON.stringify(rows.rows[0]));
+    assert.ok(rows.rows[1]!.bytes > 40_000 && rows.rows[1]!.compression !== null, JSON.stringify(rows.rows[1]));
+  });
 });
 
 describe("a process's own events", () => {
