@@ -157,7 +157,7 @@ async function fixtures(db: Kysely<DB>, size: DatasetSize, deepOffset: number): 
   };
 }
 
-async function prepareBackend(backend: Backend, adminUrl: string): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
+export async function prepareBackend(backend: Backend, adminUrl: string): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
   if (backend === 'embedded') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cco-bench-'));
     return { env: { DATA_DIR: dir, DATABASE_URL: '' }, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
