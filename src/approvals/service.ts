@@ -107,6 +107,8 @@ export class ApprovalService {
   #continuer: Continuer | undefined;
   #timer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
+  /** The pass queued behind the running one (see sweep). */
+  #sweepAgain: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: ApprovalServiceDeps) {}
@@ -250,12 +252,24 @@ export class ApprovalService {
     this.#timer = undefined;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    await this.#sweepAgain;
     await this.#sweeping;
   }
 
-  /** One pass (also called by tests after moving the clock). */
+  /**
+   * One pass that starts after this call (also called by tests after moving the clock). A pass
+   * already running may have read the clock and the due requests before the call, so the caller
+   * gets the next pass, shared with whoever else asks meanwhile.
+   */
   sweep(): Promise<void> {
-    this.#sweeping ??= (async () => {
+    if (this.#sweeping) {
+      this.#sweepAgain ??= this.#sweeping.then(() => {
+        this.#sweepAgain = undefined;
+        return this.sweep();
+      });
+      return this.#sweepAgain;
+    }
+    this.#sweeping = (async () => {
       try {
         for (const row of await q.expireDue(this.db, this.now)) {
           this.deps.audit.record({ actor: { name: 'system', role: 'admin' }, action: 'approval.decided', target: `session:${row.session_id}`, detail: { approval_id: row.id, decision: 'expired', via: 'timeout', becomes: row.timeout_action, tool: row.tool_name } });
