@@ -18,57 +18,70 @@ const OID: Record<ElementType, number> = { text: 25, int4: 23, bool: 16, uuid: 2
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
-/** One element's bytes (null: SQL NULL). */
-function encode(type: ElementType, v: unknown): Buffer | null {
+/** One element as a string to write as UTF-8 (text, uuid as hex, jsonb's JSON), a number, a boolean, or null. */
+function check(type: ElementType, v: unknown): string | number | boolean | null {
   if (v === null || v === undefined) return null;
   switch (type) {
     case 'text':
       if (typeof v !== 'string') throw new TypeError(`a text element must be a string, got ${typeof v}`);
-      return Buffer.from(v, 'utf8');
-    case 'int4': {
+      return v;
+    case 'int4':
       if (typeof v !== 'number' || !Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new TypeError(`an int4 element must be a 32-bit integer, got ${String(v)}`);
-      const b = Buffer.allocUnsafe(4);
-      b.writeInt32BE(v);
-      return b;
-    }
+      return v;
     case 'bool':
       if (typeof v !== 'boolean') throw new TypeError(`a bool element must be a boolean, got ${typeof v}`);
-      return Buffer.from([v ? 1 : 0]);
+      return v;
     case 'uuid':
       if (typeof v !== 'string' || !UUID.test(v)) throw new TypeError(`a uuid element must be a UUID, got ${String(v)}`);
-      return Buffer.from(v.replaceAll('-', ''), 'hex');
-    case 'jsonb': {
-      const json = JSON.stringify(v);
-      const b = Buffer.allocUnsafe(1 + Buffer.byteLength(json));
-      b[0] = 1;
-      b.write(json, 1, 'utf8');
-      return b;
-    }
+      return v.replaceAll('-', '');
+    case 'jsonb':
+      return JSON.stringify(v);
   }
 }
 
-/** A one-dimensional array of `type` in PostgreSQL's binary format (array_send). */
+/** Bytes of one checked element after its length word. */
+function sizeOf(type: ElementType, e: string | number | boolean): number {
+  switch (type) {
+    case 'int4':
+      return 4;
+    case 'bool':
+      return 1;
+    case 'uuid':
+      return 16;
+    case 'jsonb':
+      return 1 + Buffer.byteLength(e as string);
+    case 'text':
+      return Buffer.byteLength(e as string);
+  }
+}
+
+/** A one-dimensional array of `type` in PostgreSQL's binary format (array_send), written in one buffer. */
 export function binaryArray(type: ElementType, values: readonly unknown[]): Buffer {
-  const elements = values.map((v) => encode(type, v));
-  let size = 20;
-  for (const e of elements) size += 4 + (e?.length ?? 0);
-  const out = Buffer.allocUnsafe(size);
+  const elements = values.map((v) => check(type, v));
+  const sizes = elements.map((e) => (e === null ? -1 : sizeOf(type, e)));
+  let total = 20;
+  for (const n of sizes) total += 4 + Math.max(0, n);
+  const out = Buffer.allocUnsafe(total);
   out.writeInt32BE(1, 0); // dimensions
   out.writeInt32BE(elements.includes(null) ? 1 : 0, 4);
   out.writeInt32BE(OID[type], 8);
   out.writeInt32BE(elements.length, 12);
   out.writeInt32BE(1, 16); // lower bound
   let at = 20;
-  for (const e of elements) {
-    if (e === null) {
-      out.writeInt32BE(-1, at);
-      at += 4;
-    } else {
-      out.writeInt32BE(e.length, at);
-      e.copy(out, at + 4);
-      at += 4 + e.length;
-    }
-  }
+  elements.forEach((e, i) => {
+    const n = sizes[i]!;
+    out.writeInt32BE(n, at);
+    at += 4;
+    if (e === null) return;
+    if (type === 'int4') out.writeInt32BE(e as number, at);
+    else if (type === 'bool') out[at] = e ? 1 : 0;
+    else if (type === 'uuid') out.write(e as string, at, 16, 'hex');
+    else if (type === 'jsonb') {
+      out[at] = 1;
+      out.write(e as string, at + 1, n - 1, 'utf8');
+    } else out.write(e as string, at, n, 'utf8');
+    at += n;
+  });
   return out;
 }
 
