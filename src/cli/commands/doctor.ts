@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
-import { runDoctor } from '../../runner/doctor.ts';
 
 export function doctorCommand(): Command {
   return new Command('doctor')
@@ -10,6 +9,8 @@ export function doctorCommand(): Command {
     .option('--timeout <seconds>', 'Time limit per turn', '120')
     .action(async (opts: { modelUrl?: string; scripted: boolean; timeout: string }) => {
       const config = loadConfig();
+      // Loaded here: the doctor runs a real server (main.ts), which the other verbs need not load.
+      const { runDoctor } = await import('../../runner/doctor.ts');
       const findings = await runDoctor({ runner: config.runner, modelUrl: opts.modelUrl, scripted: opts.scripted, timeoutS: Number(opts.timeout) || 120 }).catch(
         (e: unknown) => [{ ok: false, check: 'doctor', detail: (e as Error).message }],
       );

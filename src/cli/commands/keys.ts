@@ -5,14 +5,12 @@
  */
 import { Command, Option } from 'commander';
 import os from 'node:os';
-import { AuditLog, type AuditActor } from '../../audit/audit-log.ts';
-import { createLogger } from '../../logger.ts';
+import type { AuditActor, AuditLog } from '../../audit/audit-log.ts';
 import { parseExpiry } from '../../auth/keys.ts';
 import { ROLES, type Role } from '../../auth/principal.ts';
-import { AuthService, type KeyInfo } from '../../auth/service.ts';
+import type { AuthService, KeyInfo } from '../../auth/service.ts';
 import { describeSettings, loadConfig } from '../../config.ts';
-import { openDatabaseBesideServer, type Database } from '../../db/database.ts';
-import { migrate } from '../../db/migrate.ts';
+import type { Database } from '../../db/database.ts';
 import { AppError } from '../../lib/errors.ts';
 
 /** Key changes made here are audited like the API's, as the command line's user. */
@@ -24,6 +22,15 @@ export const cliActor = (): AuditActor => ({ name: `cli:${os.userInfo().username
  */
 export async function withAuth<T>(fn: (auth: AuthService, audit: AuditLog, database: Database) => Promise<T>, unreachable?: (e: Error) => Error): Promise<T> {
   const config = loadConfig();
+  // The database layer is loaded when a command uses it, so that the verbs that do not (cco run,
+  // tail, export, --help) start without it (loading it and the server took about 1 s per call).
+  const [{ openDatabaseBesideServer }, { migrate }, { AuditLog }, { AuthService }, { createLogger }] = await Promise.all([
+    import('../../db/database.ts'),
+    import('../../db/migrate.ts'),
+    import('../../audit/audit-log.ts'),
+    import('../../auth/service.ts'),
+    import('../../logger.ts'),
+  ]);
   let database;
   try {
     database = await openDatabaseBesideServer(config.db);

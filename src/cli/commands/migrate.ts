@@ -1,7 +1,5 @@
 import { Command } from 'commander';
 import { describeSettings, loadConfig } from '../../config.ts';
-import { openDatabase } from '../../db/database.ts';
-import { migrate } from '../../db/migrate.ts';
 
 export function migrateCommand(): Command {
   return new Command('migrate')
@@ -9,6 +7,8 @@ export function migrateCommand(): Command {
     .addHelpText('after', `\n${describeSettings()}\n`)
     .action(async () => {
       const config = loadConfig();
+      // Loaded when used (see withAuth in keys.ts): other verbs start without the database layer.
+      const [{ openDatabase }, { migrate }] = await Promise.all([import('../../db/database.ts'), import('../../db/migrate.ts')]);
       const database = await openDatabase(config.db);
       try {
         const applied = await migrate(database.db);

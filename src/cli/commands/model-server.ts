@@ -1,6 +1,4 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createLogger } from '../../logger.ts';
-import { startModelServer } from '../../model-server/server.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -15,6 +13,8 @@ export function modelServerCommand(): Command {
     .option('--port <port>', 'port to listen on', port, 4100)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .action(async (opts: { port: number; host: string }) => {
+      // Loaded when used (see withAuth in keys.ts): other verbs start without them.
+      const [{ createLogger }, { startModelServer }] = await Promise.all([import('../../logger.ts'), import('../../model-server/server.ts')]);
       const logger = createLogger(process.env.LOG_LEVEL ?? 'info');
       const server = await startModelServer({ host: opts.host, port: opts.port, logger });
       process.stdout.write(

@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
 import { describeSettings, loadConfig } from '../../config.ts';
-import { runServer } from '../../main.ts';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -13,6 +12,10 @@ export function serveCommand(): Command {
       const env = { ...process.env };
       if (opts.role !== undefined) env.ROLE = opts.role;
       if (opts.concurrency !== undefined) env.MAX_CONCURRENT_RUNS = opts.concurrency;
-      await runServer(loadConfig(env));
+      const config = loadConfig(env);
+      // Loaded here, not at the top: the server is most of the code, and the other verbs (cco run,
+      // tail, export, --help) should not pay for loading it on every call.
+      const { runServer } = await import('../../main.ts');
+      await runServer(config);
     });
 }

@@ -3,8 +3,10 @@
  * without a running server, like `cco keys`).
  */
 import { Command } from 'commander';
-import { listUserMap, mapUser, outboxCounts, unmapUser } from '../../db/queries/slack.ts';
 import { cliActor, withAuth } from './keys.ts';
+
+/** Loaded when used (see withAuth in keys.ts): other verbs start without the database layer. */
+const slackQueries = () => import('../../db/queries/slack.ts');
 
 const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
 
@@ -18,7 +20,7 @@ export function slackCommand(): Command {
     .action(async (user: string, name: string) => {
       if (!SLACK_USER.test(user)) throw new Error(`invalid_request: ${user} is not a Slack user id (U… or W…)`);
       const known = await withAuth(async (auth, audit, database) => {
-        await mapUser(database.db, user, name, cliActor().name);
+        await (await slackQueries()).mapUser(database.db, user, name, cliActor().name);
         audit.record({ actor: cliActor(), action: 'slack.user_mapped', target: `slack:${user}`, detail: { key_name: name } });
         return auth.principalForName(name);
       });
@@ -31,7 +33,7 @@ export function slackCommand(): Command {
     .argument('<slack-user-id>')
     .action(async (user: string) => {
       const removed = await withAuth(async (_auth, audit, database) => {
-        const gone = await unmapUser(database.db, user);
+        const gone = await (await slackQueries()).unmapUser(database.db, user);
         if (gone) audit.record({ actor: cliActor(), action: 'slack.user_unmapped', target: `slack:${user}` });
         return gone;
       });
@@ -41,7 +43,7 @@ export function slackCommand(): Command {
     .command('users')
     .description('List the mappings made by `cco slack map` (SLACK_USER_MAP entries are in the settings).')
     .action(async () => {
-      const rows = await withAuth((_auth, _audit, database) => listUserMap(database.db));
+      const rows = await withAuth(async (_auth, _audit, database) => (await slackQueries()).listUserMap(database.db));
       if (rows.length === 0) return void process.stdout.write('No mappings.\n');
       process.stdout.write(`${rows.map((r) => `${r.user_id}  ${r.key_name}  (by ${r.created_by}, ${r.created_at.toISOString().slice(0, 16).replace('T', ' ')})`).join('\n')}\n`);
     });
@@ -49,7 +51,7 @@ export function slackCommand(): Command {
     .command('outbox')
     .description('Posts to Slack by state: pending (waiting or retrying), sending, sent, failed.')
     .action(async () => {
-      const counts = await withAuth((_auth, _audit, database) => outboxCounts(database.db));
+      const counts = await withAuth(async (_auth, _audit, database) => (await slackQueries()).outboxCounts(database.db));
       const states = ['held', 'pending', 'sending', 'sent', 'failed'];
       process.stdout.write(`${states.map((s) => `${s}: ${counts[s] ?? 0}`).join('  ')}\n`);
     });

@@ -1,10 +1,5 @@
 import { Command } from 'commander';
 import { describeSettings, loadConfig } from '../../config.ts';
-import { openDatabase } from '../../db/database.ts';
-import { migrate } from '../../db/migrate.ts';
-import { createLogger } from '../../logger.ts';
-import { collectWorkspaces, parseAge } from '../../workspaces/gc.ts';
-import { WorkspaceManager } from '../../workspaces/manager.ts';
 
 export function workspacesCommand(): Command {
   const cmd = new Command('workspaces').description('Manage the workspaces sessions run in.');
@@ -14,6 +9,14 @@ export function workspacesCommand(): Command {
     .requiredOption('--older-than <age>', 'age such as 12h, 7d, 2w', '7d')
     .addHelpText('after', `\n${describeSettings()}\n`)
     .action(async (opts: { olderThan: string }) => {
+      // Loaded when used (see withAuth in keys.ts): other verbs start without the database layer.
+      const [{ openDatabase }, { migrate }, { createLogger }, { collectWorkspaces, parseAge }, { WorkspaceManager }] = await Promise.all([
+        import('../../db/database.ts'),
+        import('../../db/migrate.ts'),
+        import('../../logger.ts'),
+        import('../../workspaces/gc.ts'),
+        import('../../workspaces/manager.ts'),
+      ]);
       const age = parseAge(opts.olderThan);
       const config = loadConfig();
       const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
