@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { call, createTestApp } from '../helpers/app.ts';
 import { screenshot, startDashboard, type Dashboard } from '../helpers/browser.ts';
+import { waitFor } from '../helpers/hook-server.ts';
 import { createSession, postMessage, postToolHook } from '../helpers/seed.ts';
 
 let d: Dashboard;
@@ -226,18 +227,48 @@ describe('connection loss', () => {
     await page.close();
   });
 
+  test('a load that failed while the server was unreachable is done again once the stream is back', async () => {
+    const one = await createSession(d.t.app, { project_path: '/srv/live/failed-load', claude_session_id: 'claude-failed-load-1' });
+    const { page } = await d.newPage();
+    // The tool log cannot be loaded (its retry neither), while the stream holds.
+    await page.route('**/api/sessions/*/logs**', (r) => r.abort('connectionreset'));
+    await page.goto(`${d.url}/sessions/${one.id}`);
+    await page.locator('[data-testid=live][data-mode=live]').waitFor();
+    await page.getByRole('alert').filter({ hasText: 'Could not load' }).waitFor({ timeout: 8000 });
+    // A short cut: the stream drops and comes back by itself (retry after 1 s), without the polling fallback.
+    d.proxy!.cut();
+    await page.waitForFunction(() => document.querySelector('[data-testid=live]')?.getAttribute('data-mode') !== 'live');
+    await postToolHook(d.t.app, 'claude-failed-load-1', 'while cut', 'ok');
+    await page.unroute('**/api/sessions/*/logs**');
+    d.proxy!.restore();
+    await page.locator('[data-testid=live][data-mode=live]').waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=tool-log] li').length === 1, undefined, { timeout: 10_000 });
+    assert.equal(await page.getByRole('alert').filter({ hasText: 'Could not load' }).count(), 0);
+    await page.close();
+  });
+
   test('a gap too old to replay makes the page refetch (reset)', async () => {
-    const small = await startDashboard({ proxy: true, eventCapacity: 5 });
+    // A small replay memory, and a table that keeps nothing once pruned: what the page missed is gone.
+    const small = await startDashboard({ proxy: true, eventCapacity: 5, live: { pruner: { retentionS: 0 } } });
     try {
       const one = await createSession(small.t.app, { project_path: '/srv/live/reset', claude_session_id: 'claude-reset-1' });
       const { page } = await small.newPage();
       await page.goto(`${small.url}/sessions/${one.id}`);
       await page.locator('[data-testid=live][data-mode=live]').waitFor();
+      await page.locator('[data-testid=tool-log], .tools-panel .empty').first().waitFor();
       small.proxy!.cut();
       await page.waitForFunction(() => document.querySelector('[data-testid=live]')?.getAttribute('data-mode') !== 'live');
-      for (let i = 0; i < 8; i++) await postToolHook(small.t.app, 'claude-reset-1', `burst ${i}`, 'ok'); // more than the buffer holds
+      for (let i = 0; i < 8; i++) await postToolHook(small.t.app, 'claude-reset-1', `burst ${i}`, 'ok'); // more than memory holds
+      // The events reach the table a moment after their writes commit: prune until they have gone.
+      let pruned = 0;
+      await waitFor(async () => (pruned += await small.t.live.pruner.pruneNow()) >= 8, 10_000, 'the missed events pruned from the table');
+      let logLoads = 0;
+      page.on('request', (r) => {
+        if (r.url().includes(`/api/sessions/${one.id}/logs`)) logLoads += 1;
+      });
       small.proxy!.restore();
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid=tool-log] li').length === 8, undefined, { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=tool-log] li').length === 8, undefined, { timeout: 15_000 });
+      assert.ok(logLoads >= 1, 'the tool log was loaded again, not replayed');
     } finally {
       await small.close();
     }

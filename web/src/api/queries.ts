@@ -73,21 +73,33 @@ async function fetchAll<T>(path: string): Promise<T[]> {
 }
 
 export function fetchers(live: LiveConnection) {
-  async function caughtUp<T>(load: () => Promise<T>, fold: (data: T, e: LiveEvent) => T): Promise<T> {
+  /**
+   * `stale` names events that cannot be folded in (an approval changes a session's
+   * pending_approvals, which events do not carry): one arriving during the load means
+   * load again. The live provider's invalidation cannot do it then: TanStack Query does
+   * not restart a query's first fetch, it hands back the one in flight.
+   */
+  async function caughtUp<T>(load: () => Promise<T>, fold: (data: T, e: LiveEvent) => T, stale?: (e: LiveEvent) => boolean): Promise<T> {
     await live.whenReady();
-    const seq = live.lastSeq;
-    let data: T = await load();
-    for (const e of live.replaySince(seq)) data = fold(data, e);
-    return data;
+    for (let attempt = 1; ; attempt++) {
+      const seq = live.lastSeq;
+      let data: T = await load();
+      const missed = live.replaySince(seq);
+      if (stale && attempt < 3 && missed.some(stale)) continue;
+      for (const e of missed) data = fold(data, e);
+      return data;
+    }
   }
+  const approvalOf = (id?: string) => (e: LiveEvent) => e.type === 'approval.updated' && (id === undefined || e.session_id === id);
   return {
     sessionsPage: (filters: SessionFilters, cursor: string | null) =>
       caughtUp(
         () => api<Page<Session>>('GET', `/api/sessions${qs({ limit: '50', cursor, ...filterParams(filters) })}`),
         // Only the first page can gain sessions that changed meanwhile.
         (page, e) => (cursor ? page : (applyToSessionPages({ pages: [page], pageParams: [null] }, filters, e).pages[0] ?? page)),
+        approvalOf(),
       ),
-    session: (id: string) => caughtUp(() => api<Session>('GET', `/api/sessions/${id}`), (s, e) => applyToSession(s, e)),
+    session: (id: string) => caughtUp(() => api<Session>('GET', `/api/sessions/${id}`), (s, e) => applyToSession(s, e), approvalOf(id)),
     messages: (id: string) => caughtUp(() => fetchAll<Message>(`/api/sessions/${id}/messages`), (m, e) => applyToMessages(m, id, e)),
     logs: (id: string) => caughtUp(() => fetchAll<CommandLog>(`/api/sessions/${id}/logs`), (l, e) => applyToLogs(l, id, e)),
   };

@@ -44,7 +44,13 @@ export function LiveProvider({ children, live }: { children: ReactNode; live: Li
       }),
       // The gap was too old to replay: everything shown may be out of date.
       live.onReset(() => void qc.invalidateQueries()),
-      live.onMode(setMode),
+      live.onMode((m) => {
+        setMode(m);
+        // A load that failed while the server was unreachable (its one retry too) stays failed:
+        // events fold only into data already there, and polling stops once the stream is back.
+        // The stream answering again means the server does too, so load those again now.
+        if (m === 'live') void qc.refetchQueries({ type: 'active', predicate: (q) => q.state.status === 'error' });
+      }),
     ];
     live.start();
     return () => {
