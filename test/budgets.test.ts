@@ -172,14 +172,22 @@ describe("the budget of an owner per day, with the owner's turns running at once
     const turns = await Promise.all(ids.map(turnOf));
     assert.ok(turns.some((t) => t.status === 'interrupted'), `a turn was stopped while running: ${JSON.stringify(turns.map((t) => t.status))}`);
     for (const [i, id] of ids.entries()) {
-      // Both sessions are paused (just after their turn settled): the owner's day is used up, whichever turn passed it.
-      await waitFor('the session paused by the daily budget', async () => {
-        const s = await sessionOf(h, id);
-        return s.status === 'paused' && s.budget_reached_at;
-      }, 10_000);
-      const system = (await allMessages(h.t, id)).filter((m) => m.direction === 'system').map((m) => m.content);
-      assert.ok(system.some((c) => /^Budget reached: local spent \$[\d.]+ today \(UTC\) of the \$[\d.]+ daily budget per owner/.test(c)), JSON.stringify(system));
-      if (turns[i].status === 'interrupted') assert.ok(system.some((c) => /^Turn stopped: it passed the budget/.test(c)), JSON.stringify(system));
+      if (turns[i].status === 'interrupted') {
+        // The turn that passed the owner's day is stopped and its session paused (just after the turn settled).
+        await waitFor('the session paused by the daily budget', async () => {
+          const s = await sessionOf(h, id);
+          return s.status === 'paused' && s.budget_reached_at;
+        }, 10_000);
+        const system = (await allMessages(h.t, id)).filter((m) => m.direction === 'system').map((m) => m.content);
+        assert.ok(system.some((c) => /^Turn stopped: it passed the budget/.test(c)), JSON.stringify(system));
+        assert.ok(system.some((c) => /^Budget reached: local spent \$[\d.]+ today \(UTC\) of the \$[\d.]+ daily budget per owner/.test(c)), JSON.stringify(system));
+      }
+      // A turn that ended before the other passed the day ended within it, and its session may
+      // stay active; either way no session of the owner starts another turn today.
+      const refused = await call(h.t.app, 'POST', `/api/sessions/${id}/messages`, { direction: 'user', content: 'SCRIPT:text' });
+      assert.equal(refused.status, 409, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.code, 'budget_reached');
+      assert.match(refused.body.error.message, /daily budget per owner/);
     }
   });
 });

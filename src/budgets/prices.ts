@@ -13,6 +13,9 @@ interface Price {
 
 /** USD per million tokens; the first pattern that matches the model id wins. */
 const PRICES: [RegExp, Price][] = [
+  // Claude Code's own price for it, read from its results: 72,861 input and 213 output tokens
+  // were reported as $0.295704 (costBasis "list"), which is $4 and $20 per million.
+  [/opus-5-5/, { input: 4, output: 20 }],
   [/opus-4-[5-9]|opus-[5-9]/, { input: 5, output: 25 }],
   [/opus/, { input: 15, output: 75 }],
   [/haiku-4|haiku-[5-9]/, { input: 1, output: 5 }],
@@ -29,6 +32,9 @@ export interface Usage {
   cache_read_input_tokens?: number | null | undefined;
 }
 
+/** A token count as reported (absent, null or negative: none). */
+const n = (v: number | null | undefined) => (typeof v === 'number' && v > 0 ? v : 0);
+
 export function priceOf(model: string | undefined): Price {
   const m = (model ?? '').toLowerCase();
   return PRICES.find(([re]) => re.test(m))?.[1] ?? DEFAULT_PRICE;
@@ -37,33 +43,71 @@ export function priceOf(model: string | undefined): Price {
 /** What one model response cost: cache writes at 1.25x and cache reads at 0.1x the input price. */
 export function estimateCostUsd(model: string | undefined, u: Usage): number {
   const p = priceOf(model);
-  const n = (v: number | null | undefined) => (typeof v === 'number' && v > 0 ? v : 0);
   const input = n(u.input_tokens) + 1.25 * n(u.cache_creation_input_tokens) + 0.1 * n(u.cache_read_input_tokens);
   return (input * p.input + n(u.output_tokens) * p.output) / 1_000_000;
 }
 
+/** Characters per output token assumed when the usage does not count the output yet (English and code run 3-4). */
+const CHARS_PER_TOKEN = 4;
+
+/** What a response wrote, in characters: its text, its thinking and its tool calls' input. */
+export function contentChars(blocks: unknown): number {
+  if (!Array.isArray(blocks)) return 0;
+  let chars = 0;
+  for (const b of blocks as Record<string, unknown>[]) {
+    if (typeof b?.text === 'string') chars += b.text.length;
+    if (typeof b?.thinking === 'string') chars += b.thinking.length;
+    if (b?.type === 'tool_use') chars += String(b.name ?? '').length + JSON.stringify(b.input ?? {}).length;
+  }
+  return chars;
+}
+
+interface Seen {
+  input: number;
+  output: number;
+  cacheWrite: number;
+  cacheRead: number;
+  chars: number;
+  usd: number;
+}
+
 /**
  * Sums the estimate over a turn's responses. Claude Code sends one assistant message per content
- * block, each carrying its response's usage, so responses are counted once by id (the largest usage
- * seen wins: streamed output counts grow).
+ * block, each carrying its response's usage, so responses are counted once by id (the largest count
+ * of each kind wins). That usage is the one the response started with: its output count is 1 until
+ * the result, which alone has the real one. So the output is counted as at least what the response's
+ * blocks hold, at CHARS_PER_TOKEN: a floor, not the count (a SCRIPT:multi turn's blocks hold 312
+ * characters, 78 tokens at this rate, where the scripted model server reported 213).
  */
 export class CostEstimate {
-  readonly #byResponse = new Map<string, number>();
+  readonly #byResponse = new Map<string, Seen>();
   #total = 0;
 
   get totalUsd(): number {
     return this.#total;
   }
 
-  add(responseId: string | undefined, model: string | undefined, usage: Usage | undefined): number {
+  /** `chars`: what this message's blocks hold (contentChars); a response's messages add up. */
+  add(responseId: string | undefined, model: string | undefined, usage: Usage | undefined, chars = 0): number {
     if (!usage) return this.#total;
-    const cost = estimateCostUsd(model, usage);
     const key = responseId ?? `anon-${this.#byResponse.size}`;
-    const before = this.#byResponse.get(key) ?? 0;
-    if (cost > before) {
-      this.#byResponse.set(key, cost);
-      this.#total += cost - before;
-    }
+    const was = this.#byResponse.get(key) ?? { input: 0, output: 0, cacheWrite: 0, cacheRead: 0, chars: 0, usd: 0 };
+    const now: Seen = {
+      input: Math.max(was.input, n(usage.input_tokens)),
+      output: Math.max(was.output, n(usage.output_tokens)),
+      cacheWrite: Math.max(was.cacheWrite, n(usage.cache_creation_input_tokens)),
+      cacheRead: Math.max(was.cacheRead, n(usage.cache_read_input_tokens)),
+      chars: was.chars + chars,
+      usd: 0,
+    };
+    now.usd = estimateCostUsd(model, {
+      input_tokens: now.input,
+      output_tokens: Math.max(now.output, Math.ceil(now.chars / CHARS_PER_TOKEN)),
+      cache_creation_input_tokens: now.cacheWrite,
+      cache_read_input_tokens: now.cacheRead,
+    });
+    this.#byResponse.set(key, now);
+    this.#total += now.usd - was.usd;
     return this.#total;
   }
 }

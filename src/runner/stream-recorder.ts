@@ -9,7 +9,7 @@
  * does not stop the turn.
  */
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
-import { CostEstimate } from '../budgets/prices.ts';
+import { contentChars, CostEstimate } from '../budgets/prices.ts';
 import { buildLog } from '../hooks/tool-event.ts';
 import { redact } from './claude-env.ts';
 import type { Logger } from '../logger.ts';
@@ -86,7 +86,7 @@ export class StreamRecorder {
       }
     } else if (m.type === 'assistant') {
       const msg = m.message;
-      if (msg.usage) this.deps.onCost?.(this.cost.add(msg.id, msg.model, msg.usage));
+      if (msg.usage) this.deps.onCost?.(this.cost.add(msg.id, msg.model, msg.usage, contentChars(msg.content)));
       this.#onAssistant(m.message.content as unknown as Block[], m.parent_tool_use_id);
     } else if (m.type === 'user') {
       const content = m.message.content;
