@@ -67,6 +67,15 @@ function importClosure(file) {
 const DB_HELPER = path.resolve('test', 'helpers', 'db.ts');
 const usesDatabase = (file) => importClosure(file).has(DB_HELPER);
 
+/**
+ * A file whose header says `@backends embedded: <why>` uses the database only as the ground the
+ * thing it tests stands on (the dashboard in a browser, a benchmark's harness), and the database
+ * paths it drives are tested on both backends by other files: the full PostgreSQL run leaves it to
+ * the embedded one. Named on the command line, it still runs on either.
+ */
+const EMBEDDED_ONLY = /^\s*\*\s*@backends embedded: \S/m;
+const embeddedOnly = (file) => EMBEDDED_ONLY.test(fs.readFileSync(file, 'utf8'));
+
 const allFiles = () => [...findTests('src'), ...findTests('test')].sort();
 const files =
   process.argv.length > 3
@@ -74,7 +83,7 @@ const files =
     : backend === 'package'
       ? fs.readdirSync(path.join('test', 'package')).filter((f) => f.endsWith('.test.ts')).map((f) => path.join('test', 'package', f))
       : backend === 'postgres'
-        ? allFiles().filter(usesDatabase)
+        ? allFiles().filter((f) => usesDatabase(f) && !embeddedOnly(f))
         : allFiles();
 if (backend !== 'package') {
   buildServer({ ifStale: true, quiet: true });
@@ -132,14 +141,20 @@ if (backend === 'embedded') {
   env.TEST_PG_TEMPLATE_DB = name;
   dropTemplateDb = () => adminQuery(env.TEST_DATABASE_URL, `drop database if exists ${name} with (force)`);
 }
-const leftOut = backend === 'postgres' && process.argv.length <= 3 ? allFiles().length - files.length : 0;
-console.log(`# backend: ${backend}, ${files.length} test files${leftOut ? ` (${leftOut} that do not use the database run in test:embedded only)` : ''}`);
+const leftOut = backend === 'postgres' && process.argv.length <= 3 ? allFiles().filter((f) => !files.includes(f)) : [];
+const marked = leftOut.filter((f) => usesDatabase(f)).length;
+console.log(
+  `# backend: ${backend}, ${files.length} test files` +
+    (leftOut.length ? ` (left to test:embedded: ${leftOut.length - marked} that do not use the database, ${marked} marked @backends embedded)` : ''),
+);
 const r = spawnSync(
   process.execPath,
   [
     '--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
     // TEST_TAP_FILE: a TAP copy of the run, with each file's duration (where the suite's time goes).
     ...(process.env.TEST_TAP_FILE ? ['--test-reporter=tap', `--test-reporter-destination=${process.env.TEST_TAP_FILE}`] : []),
+    // The slowest files, after the run (scripts/test-timings-reporter.mjs).
+    `--test-reporter=${path.resolve('scripts', 'test-timings-reporter.mjs')}`, '--test-reporter-destination=stdout',
     `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files,
   ],
   { stdio: 'inherit', env },

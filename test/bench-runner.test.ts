@@ -3,6 +3,8 @@
  * with the real Claude Code binary and every figure is produced. The values are
  * not checked (timings belong in BENCHMARKS.md, not in tests); the counts that
  * say nothing was lost are.
+ *
+ * @backends embedded: the benchmark's harness end to end; the paths it times are tested on both backends by their own tests.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

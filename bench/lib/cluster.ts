@@ -145,13 +145,15 @@ export class Cluster {
     const append = (d: Buffer) => (m.output = (m.output + d.toString()).slice(-OUTPUT_TAIL));
     child.stdout!.on('data', append);
     child.stderr!.on('data', append);
+    let ended = '';
     child.once('exit', (code, signal) => {
+      ended = String(signal ?? code);
       if (m.child === child) m.child = undefined;
       this.opts.log?.(`${m.name} (pid ${child.pid}) exited: ${signal ?? code}`);
     });
     const deadline = Date.now() + timeoutMs;
     while (!(await this.healthy(m))) {
-      if (m.child !== child) throw new Error(`${m.name} exited while starting:\n${m.output.slice(-3000)}`);
+      if (m.child !== child) throw new Error(`${m.name} exited while starting (${ended || 'replaced'}${ended === 'SIGKILL' ? ', killed before it was healthy' : ''}):\n${m.output.slice(-3000)}`);
       if (Date.now() > deadline) throw new Error(`${m.name} not healthy after ${timeoutMs} ms:\n${m.output.slice(-3000)}`);
       await sleep(100);
     }

@@ -5,6 +5,8 @@
  * answers 404, not telling it exists). The owner's view of the same request, with the buttons, is
  * the control that shows the page had rendered what the others are not given. Nothing is decided:
  * the request stays pending, as the admin's API says, and the command never runs.
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

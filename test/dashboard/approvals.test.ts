@@ -3,6 +3,8 @@
  * a Bash call its session policy asks about; the inbox and the session page show the exact
  * command, a click on Allow lets it run (the file appears in the workspace), the card says who
  * decided; a second person deciding a moment later is told who was first (the 409's details).
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

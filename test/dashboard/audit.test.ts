@@ -1,4 +1,8 @@
-/** The audit log page in Chromium: header link, entries newest first, load more, filters, and a readable 403. */
+/**
+ * The audit log page in Chromium: header link, entries newest first, load more, filters, and a readable 403.
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';

@@ -1,4 +1,8 @@
-/** The sessions list and a session page, in Chromium: sorting, filters, paging, conversation, tool log, metadata. */
+/**
+ * The sessions list and a session page, in Chromium: sorting, filters, paging, conversation, tool log, metadata.
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';

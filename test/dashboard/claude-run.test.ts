@@ -3,6 +3,8 @@
  * server) reports its tool calls to the server through http hooks; the
  * dashboard, open in Chromium, shows the run appear and its tool calls arrive
  * one by one, without a reload.
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

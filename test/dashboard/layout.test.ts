@@ -1,4 +1,8 @@
-/** Phone (375 px) and desktop (1440 px) layouts, the keyboard, and the new-session form, in Chromium. */
+/**
+ * Phone (375 px) and desktop (1440 px) layouts, the keyboard, and the new-session form, in Chromium.
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';

@@ -2,6 +2,8 @@
  * Live updates in Chromium: changes stored through the API appear without a
  * reload; actions; replay after a dropped connection (a real cut TCP
  * connection); the polling fallback when the stream cannot be held.
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

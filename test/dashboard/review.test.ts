@@ -4,6 +4,8 @@
  * with colouring, a large diff paged, a binary file named, a turn's own diff) and the message box
  * of a session the orchestrator only records (it says so, and Run it takes the session over).
  * Turns are real: the runner drives Claude Code against the scripted model server in a git repo.
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

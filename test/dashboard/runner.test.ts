@@ -1,6 +1,8 @@
 /**
  * The dashboard driving real sessions: the runner runs the real Claude Code
  * binary against the scripted model server, and Chromium shows it live.
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -1,4 +1,8 @@
-/** The schedules page in Chromium: header link, next run times, pause and resume, the create form and its errors. */
+/**
+ * The schedules page in Chromium: header link, next run times, pause and resume, the create form and its errors.
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';

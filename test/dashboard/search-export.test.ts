@@ -1,4 +1,8 @@
-/** Full-text search, the extra filters and the Export button of the sessions list, in Chromium (issue 16). */
+/**
+ * Full-text search, the extra filters and the Export button of the sessions list, in Chromium (issue 16).
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
+ */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';

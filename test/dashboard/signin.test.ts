@@ -2,6 +2,8 @@
  * Dashboard sign-in under AUTH=keys, in Chromium: the sign-in page, the HttpOnly cookie (and no
  * key in script-readable storage), who is signed in, sign-out, the one-time link, and a viewer
  * who is shown no control that would be refused.
+ *
+ * @backends embedded: the page in a browser; the API and database paths it drives are tested on both backends by the API tests.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
