@@ -157,6 +157,8 @@ export interface RunnerConfig {
   turnTimeoutS: number;
   /** Seconds without progress before a running turn is reported as stalled; 0 or unset = never. */
   turnStallWarnS?: number;
+  /** CLAUDE_NICE: the nice value of Claude Code processes (0 = the server's own priority). */
+  claudeNice?: number | undefined;
   defaultPermissionMode: PermissionMode;
   claudePath: string | undefined;
   envFile: string | undefined;
@@ -286,6 +288,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConcurrentRuns: c.MAX_CONCURRENT_RUNS === 'auto' ? autoConcurrency() : c.MAX_CONCURRENT_RUNS,
       turnTimeoutS: c.TURN_TIMEOUT_S,
       turnStallWarnS: c.TURN_STALL_WARN_S,
+      claudeNice: c.CLAUDE_NICE,
       defaultPermissionMode: c.DEFAULT_PERMISSION_MODE,
       claudePath: c.CLAUDE_PATH ? path.resolve(expandHome(c.CLAUDE_PATH)) : undefined,
       envFile: c.CLAUDE_ENV_FILE ? path.resolve(expandHome(c.CLAUDE_ENV_FILE)) : undefined,

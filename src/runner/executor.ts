@@ -214,6 +214,7 @@ export class TurnExecutor {
       env: a.env,
       claudePath: this.deps.config.claudePath,
       spawner: a.workspace ? this.deps.workspaces.spawner(a.workspace) : undefined,
+      nice: this.deps.config.claudeNice,
       wrap: isolationWrapper(this.deps.isolation, [this.deps.config.workspacesDir, ...(this.deps.config.protectedDirs ?? [])]),
       recorder: a.recorder,
       secrets: a.secrets,

@@ -7,6 +7,10 @@
  *   whole group, so a Bash tool's children cannot linger after an interrupt;
  * - its tools die with the server too: the turn watchdog (watchdog.ts) is told the
  *   group and the turn's CCO_TURN marker, and kills both if the server dies first.
+ * It also runs at a lower CPU priority than the server (CLAUDE_NICE, `nice -n`, set
+ * before it starts so that every thread and tool inherits it): each Claude Code process
+ * starts with about 0.5-2 s of CPU, and a few at once on a small machine left the API,
+ * hook ingest and a restarting server waiting for the CPU.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,6 +18,17 @@ import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sd
 import { processWatchdog, type TurnWatchdog } from './watchdog.ts';
 
 let setprivPath: string | null | undefined;
+
+let nicePath: string | null | undefined;
+
+/** `nice` of coreutils, if this system has it (it does wherever setpriv is). */
+function findNice(): string | null {
+  if (nicePath === undefined) {
+    const r = spawnSync('nice', ['-n', '0', 'true'], { stdio: 'ignore' });
+    nicePath = r.status === 0 ? 'nice' : null;
+  }
+  return nicePath;
+}
 
 function findSetpriv(): string | null {
   if (setprivPath === undefined) {
@@ -75,13 +90,16 @@ export interface LocalSpawn {
 /** Turns the program the SDK asks for into the one to start (isolation.ts wraps it in bwrap). */
 export type CommandWrapper = (options: SpawnOptions) => [string, string[]];
 
-export function localSpawner(onStart?: (pid: number) => void, watchdog: TurnWatchdog = processWatchdog(), wrap?: CommandWrapper): LocalSpawn {
+export function localSpawner(onStart?: (pid: number) => void, watchdog: TurnWatchdog = processWatchdog(), wrap?: CommandWrapper, nice = 0): LocalSpawn {
   const watched = new Set<number>();
   let tail = '';
   const spawner = (options: SpawnOptions): SpawnedProcess => {
     const setpriv = findSetpriv();
     const [program, programArgs] = wrap ? wrap(options) : [options.command, options.args];
-    const [cmd, args] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', program, ...programArgs]] : [program, programArgs];
+    const [deathTied, deathTiedArgs] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', program, ...programArgs]] : [program, programArgs];
+    // nice execs setpriv, which execs the program: one process, the server still its parent (pdeathsig).
+    const niceCmd = nice > 0 ? findNice() : null;
+    const [cmd, args] = niceCmd ? [niceCmd, ['-n', String(nice), deathTied, ...deathTiedArgs]] : [deathTied, deathTiedArgs];
     const c = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     c.stderr?.setEncoding('utf8');
     c.stderr?.on('data', (d: string) => {

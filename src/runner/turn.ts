@@ -35,6 +35,8 @@ export interface TurnSpec {
   spawner: ClaudeSpawner | undefined;
   /** Isolation of a local Claude Code process (isolation.ts); ignored when `spawner` is set. */
   wrap?: CommandWrapper | undefined;
+  /** The nice value of a local Claude Code process (spawn.ts); ignored when `spawner` is set. */
+  nice?: number | undefined;
   recorder: StreamRecorder;
   secrets: string[];
   /** Load the workspace's .claude/settings.json and settings.local.json (false for untrusted clones). */
@@ -69,7 +71,7 @@ export function startTurn(spec: TurnSpec): TurnHandle {
   let interruptReason: InterruptReason | undefined;
   let endInput!: () => void;
   const inputEnded = new Promise<void>((r) => (endInput = r));
-  const local = localSpawner(spec.onProcessStart, undefined, spec.wrap);
+  const local = localSpawner(spec.onProcessStart, undefined, spec.wrap, spec.nice);
 
   // Streaming input keeps the control channel open (interrupt needs it); ending
   // the generator after the result closes stdin, and Claude Code exits.
