@@ -14,6 +14,7 @@ import type { Database } from './db/database.ts';
 import type { HookIngest } from './hooks/ingest.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { DEFAULT_GUARD_OPTIONS, genRequestId, registerGuards, type HttpGuardOptions } from './http/guards.ts';
+import { dropUnusedConnectionsOnClose } from './http/unused-connections.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { eventRoutes } from './http/routes/events.ts';
@@ -160,6 +161,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.schedules) await typed.register(scheduleRoutes, { schedules: deps.schedules, database: deps.database });
   const streams = new SseStreams(deps.events, { ...DEFAULT_SSE_OPTIONS, ...deps.sse }, access);
   // Open event streams never end by themselves; end them first so close() does not wait on them.
+  // Nor on connections that never sent a request (unused-connections.ts).
+  dropUnusedConnectionsOnClose(app);
   app.addHook('preClose', async () => streams.closeAll());
   await typed.register(eventRoutes, { streams, access });
   await registerDashboard(app, deps.webRoot);
