@@ -68,7 +68,7 @@ export const SETTINGS = [
   { env: 'DRAIN_TIMEOUT_S', default: '0', description: 'On SIGTERM, how long running turns may go on finishing before they are interrupted (a runner drained for an upgrade); 0 = interrupt at once. Turns not yet started go back to the queue.' },
   { env: 'MAX_CONCURRENT_RUNS', default: 'auto', description: 'Turns this process runs at once (per runner; `cco serve --concurrency`); auto = 4 per core, capped by memory (~300 MB each).' },
   { env: 'TURN_TIMEOUT_S', default: '1800', description: 'Default time limit of one turn (seconds); a session may set timeout_s.' },
-  { env: 'CLAUDE_NICE', default: '10', description: 'CPU priority of the Claude Code processes turns start (nice, 0-19; their tools inherit it): above 0 the API, hooks and dashboard stay responsive while turns use every core.' },
+  { env: 'CLAUDE_NICE', default: '10', description: 'CPU priority of the Claude Code processes turns start (niceness added to that of the server, 0-19; their tools inherit it): above 0 the API, hooks and dashboard stay responsive while turns use every core.' },
   { env: 'TURN_STALL_WARN_S', default: '120', description: 'A turn with no progress (stream message, tool, hook) for this long gets a system message and a warn log (seconds); 0 = off.' },
   { env: 'DEFAULT_PERMISSION_MODE', default: 'acceptEdits', description: 'Permission mode when a session gives none: default, acceptEdits, plan, bypassPermissions.' },
   { env: 'CLAUDE_PATH', default: undefined, description: 'Claude Code binary to run. Unset: the one shipped with @anthropic-ai/claude-agent-sdk.' },

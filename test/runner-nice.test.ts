@@ -29,11 +29,12 @@ async function toolNiceness(claudeNice: number | undefined): Promise<string> {
 
 test('a turn and its tools run at the configured niceness; the server keeps its own', async () => {
   const server = os.getPriority();
-  assert.equal(await toolNiceness(7), String(Math.max(server, 7)));
+  // nice -n adds to the server's own niceness (0 when the suite runs normally), at most 19.
+  assert.equal(await toolNiceness(7), String(Math.min(19, server + 7)));
   assert.equal(os.getPriority(), server, 'the server itself is not reniced');
 });
 
-test('CLAUDE_NICE=0 (or none given) leaves Claude Code at the server priority', async () => {
+test('CLAUDE_NICE=0 leaves Claude Code at the server priority', async () => {
   assert.equal(await toolNiceness(0), String(os.getPriority()));
 });
 
