@@ -65,7 +65,11 @@ function importClosure(file) {
  * formatting) behave the same on both, so the full PostgreSQL run leaves them to the embedded one.
  */
 const DB_HELPER = path.resolve('test', 'helpers', 'db.ts');
-const usesDatabase = (file) => importClosure(file).has(DB_HELPER);
+const usesDb = new Map();
+const usesDatabase = (file) => {
+  if (!usesDb.has(file)) usesDb.set(file, importClosure(file).has(DB_HELPER));
+  return usesDb.get(file);
+};
 
 /**
  * A file whose header says `@backends embedded: <why>` uses the database only as the ground the
